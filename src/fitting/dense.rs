@@ -1,0 +1,142 @@
+//! Fitting a dense joint table from a [`Problem`]: builds the start table from the seed (or
+//! uniform), refuses tables too large for memory before allocating, names unsupported cells,
+//! and runs [`Ipf`].
+
+use serde::Serialize;
+
+use super::{Convergence, Ipf, Observer, Runner};
+use crate::error::{Error, Result};
+use crate::inputs::{MarginTable, Problem};
+
+/// A dense table over some attributes of a domain, row-major (last attribute fastest), every
+/// attribute's categories in domain order.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Domain positions of the attributes, in order.
+    pub attributes: Vec<usize>,
+    /// Categories per attribute.
+    pub sizes: Vec<usize>,
+    /// Cell values.
+    pub values: Vec<f64>,
+}
+
+/// How well a fitted table meets one margin.
+#[derive(Debug, Clone, Serialize)]
+pub struct MarginFit {
+    /// The margin's file.
+    pub file: String,
+    /// The margin's attribute names.
+    pub attributes: Vec<String>,
+    /// Largest absolute deviation of a fitted margin cell from its target.
+    pub max_abs_deviation: f64,
+    /// Largest deviation relative to a positive target.
+    pub max_rel_deviation: f64,
+}
+
+/// The outcome of a dense fit.
+#[derive(Debug, Clone)]
+pub struct DenseFit {
+    /// The fitted joint over every attribute of the problem.
+    pub joint: Table,
+    /// Iterations, convergence and timing.
+    pub convergence: Convergence,
+    /// Per-margin deviations of the final table.
+    pub margins: Vec<MarginFit>,
+}
+
+/// Fits the dense joint of `problem` by IPF.
+pub fn fit_dense(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Result<DenseFit> {
+    let domain = &problem.domain;
+    let attributes: Vec<usize> = (0..domain.attributes().len()).collect();
+    let sizes = domain.sizes(&attributes);
+    let cells = check_size(problem, &attributes)?;
+    let start = match &problem.seed {
+        Some(seed) => {
+            let mut table = vec![0.0; cells];
+            for i in 0..seed.len() {
+                let index = seed.record(i).iter().zip(&sizes).fold(0usize, |acc, (&c, &s)| acc * s + c as usize);
+                table[index] += seed.weights[i];
+            }
+            table
+        }
+        None => vec![1.0; cells],
+    };
+    let margins = problem.margins.iter().map(|m| (m.attributes.clone(), m.targets.clone())).collect();
+    let labels: Vec<(String, Vec<String>)> =
+        problem.margins.iter().map(|m| (m.file.clone(), cell_labels(problem, m))).collect();
+    let mut ipf = Ipf::new(sizes.clone(), start, margins)
+        .describe_cells(move |m, c| format!("cell ({}) of {}", labels[m].1[c], labels[m].0));
+    if let Some(u) = ipf.check_support().first() {
+        let m = &problem.margins[u.margin];
+        return Err(Error::Infeasible(format!(
+            "{} has a positive target ({}) for cell ({}), but the seed has no weight in any cell under it; \
+             add seed records there, or collapse categories",
+            m.file,
+            m.targets[u.cell],
+            cell_labels(problem, m)[u.cell]
+        )));
+    }
+    let mut runner = Runner::new(problem.fit.tolerance, problem.fit.max_iterations);
+    for o in observers.iter_mut() {
+        runner = runner.observe(&mut **o);
+    }
+    let convergence = runner.run(&mut ipf)?;
+    let margins = problem
+        .margins
+        .iter()
+        .zip(ipf.margin_deviations())
+        .map(|(m, (abs, rel))| MarginFit {
+            file: m.file.clone(),
+            attributes: m.attributes.iter().map(|&a| domain.attribute(a).name().to_string()).collect(),
+            max_abs_deviation: abs,
+            max_rel_deviation: rel,
+        })
+        .collect();
+    Ok(DenseFit { joint: Table { attributes, sizes, values: ipf.into_table() }, convergence, margins })
+}
+
+fn cell_labels(problem: &Problem, margin: &MarginTable) -> Vec<String> {
+    let sizes = problem.domain.sizes(&margin.attributes);
+    (0..margin.targets.len())
+        .map(|i| problem.domain.label(&margin.attributes, &MarginTable::codes(&sizes, i)))
+        .collect()
+}
+
+/// Refuses, before allocating, a table with more cells than `[fit] max_cells` or than
+/// memory can hold.
+fn check_size(problem: &Problem, attributes: &[usize]) -> Result<usize> {
+    let domain = &problem.domain;
+    let names = attributes.iter().map(|&a| domain.attribute(a).name()).collect::<Vec<_>>().join(" × ");
+    let cells = domain.cells(attributes);
+    let advice = "fit fewer attributes or coarser categories, or re-weight the seed as microdata instead of fitting a dense table";
+    let too_large = |why: String| {
+        Err(Error::TooLarge(format!(
+            "the dense joint of {names} has {} cells: {why}; {advice}",
+            cells.map_or("more than 2^64".into(), |c| c.to_string())
+        )))
+    };
+    let Some(cells) = cells else { return too_large("the count overflows".into()) };
+    if cells > problem.fit.max_cells {
+        return too_large(format!("more than [fit] max_cells = {}", problem.fit.max_cells));
+    }
+    // the fitted table, plus room for the output
+    let bytes = cells.saturating_mul(2 * std::mem::size_of::<f64>() as u64);
+    if let Some(available) = available_memory() {
+        if bytes > available {
+            return too_large(format!(
+                "it needs about {:.1} GiB but {:.1} GiB of memory is available",
+                bytes as f64 / (1u64 << 30) as f64,
+                available as f64 / (1u64 << 30) as f64
+            ));
+        }
+    }
+    usize::try_from(cells).or_else(|_| too_large("more than this machine can address".into()))
+}
+
+/// Memory available to this process, from /proc/meminfo where there is one.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}

@@ -1,0 +1,272 @@
+//! How a margin's cells map onto the cells of a dense row-major table, and a deterministic
+//! parallel traversal of the table in contiguous blocks.
+//!
+//! A margin's index at a table cell is `Σ_d code_d · stride_d`, with stride zero for the
+//! attributes the margin does not contain. The table is walked in blocks: the longest run of
+//! trailing dimensions over which every margin involved in a pass advances by a constant step
+//! (zero, or the stride of the last dimension), so the inner loop is a plain strided loop.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+/// A margin's strides over the table's dimensions.
+#[derive(Debug, Clone)]
+pub(crate) struct MarginLayout {
+    /// Per table dimension: the margin-index stride, zero where the margin lacks the dimension.
+    pub strides: Vec<usize>,
+    /// Number of margin cells.
+    pub len: usize,
+}
+
+impl MarginLayout {
+    /// The layout of a margin over `margin_dims` (table dimension positions, in the margin's
+    /// own row-major order) on a table of `sizes`.
+    pub fn new(sizes: &[usize], margin_dims: &[usize]) -> Self {
+        let mut strides = vec![0; sizes.len()];
+        let mut stride = 1;
+        for &d in margin_dims.iter().rev() {
+            strides[d] = stride;
+            stride *= sizes[d];
+        }
+        MarginLayout { strides, len: stride }
+    }
+
+    /// The first dimension of the longest suffix over which the margin index is affine in
+    /// the position within the suffix block.
+    fn affine_suffix(&self, sizes: &[usize]) -> usize {
+        let n = sizes.len();
+        let mut k = n;
+        if self.strides[n - 1] == 0 {
+            while k > 0 && self.strides[k - 1] == 0 {
+                k -= 1;
+            }
+        } else {
+            k -= 1;
+            while k > 0 && self.strides[k - 1] != 0 && self.strides[k - 1] == self.strides[k] * sizes[k] {
+                k -= 1;
+            }
+        }
+        k
+    }
+
+    /// The index step within a block (zero or the last dimension's stride).
+    fn step(&self) -> usize {
+        *self.strides.last().unwrap_or(&0)
+    }
+}
+
+/// A traversal plan for one or two margins: blocks of `block` contiguous cells.
+pub(crate) struct Walk<'a> {
+    sizes: &'a [usize],
+    outer: usize,
+    /// Cells per block.
+    pub block: usize,
+    blocks: usize,
+    layouts: [&'a MarginLayout; 2],
+    /// Index step within a block, per margin.
+    pub steps: [usize; 2],
+}
+
+impl<'a> Walk<'a> {
+    /// Plans a walk visiting margins `a` and `b` (pass the same layout twice for one).
+    pub fn new(sizes: &'a [usize], a: &'a MarginLayout, b: &'a MarginLayout) -> Self {
+        let outer = a.affine_suffix(sizes).max(b.affine_suffix(sizes));
+        let block: usize = sizes[outer..].iter().product();
+        let blocks: usize = sizes[..outer].iter().product();
+        Walk { sizes, outer, block, blocks, layouts: [a, b], steps: [a.step(), b.step()] }
+    }
+
+    /// Splits the blocks into chunks whose number depends only on the table's shape and the
+    /// size of the largest per-chunk buffer, never on the thread count.
+    pub fn chunks(&self, buffer_len: usize) -> Vec<Range<usize>> {
+        let cells = self.blocks * self.block;
+        let by_cells = cells / (1 << 15);
+        let by_buffer = cells / (4 * buffer_len.max(1));
+        let n = by_cells.min(by_buffer).clamp(1, 64).min(self.blocks);
+        (0..n).map(|i| (i * self.blocks / n)..((i + 1) * self.blocks / n)).collect()
+    }
+
+    /// Calls `f(first_cell, [base_a, base_b])` for every block in `blocks`, in order.
+    pub fn for_blocks(&self, blocks: Range<usize>, mut f: impl FnMut(usize, [usize; 2])) {
+        let outer = &self.sizes[..self.outer];
+        let mut codes = vec![0usize; outer.len()];
+        let mut rest = blocks.start;
+        for (c, &s) in codes.iter_mut().zip(outer).rev() {
+            *c = rest % s;
+            rest /= s;
+        }
+        let mut bases = [0usize; 2];
+        for (k, layout) in self.layouts.iter().enumerate() {
+            bases[k] = codes.iter().zip(&layout.strides).map(|(c, s)| c * s).sum();
+        }
+        for b in blocks {
+            f(b * self.block, bases);
+            // advance the odometer over the outer dimensions
+            for d in (0..outer.len()).rev() {
+                codes[d] += 1;
+                if codes[d] < outer[d] {
+                    for (k, layout) in self.layouts.iter().enumerate() {
+                        bases[k] += layout.strides[d];
+                    }
+                    break;
+                }
+                codes[d] = 0;
+                for (k, layout) in self.layouts.iter().enumerate() {
+                    bases[k] -= (outer[d] - 1) * layout.strides[d];
+                }
+            }
+        }
+    }
+}
+
+/// Sums of `values` onto margin `layout`, computed in deterministic chunks.
+pub(crate) fn margin_sums(sizes: &[usize], values: &[f64], layout: &MarginLayout) -> Vec<f64> {
+    let walk = Walk::new(sizes, layout, layout);
+    let chunks = walk.chunks(layout.len);
+    let partials: Vec<Vec<f64>> = chunks
+        .into_par_iter()
+        .map(|range| {
+            let mut acc = vec![0.0; layout.len];
+            let step = walk.steps[0];
+            walk.for_blocks(range, |start, [base, _]| {
+                let cells = &values[start..start + walk.block];
+                if step == 0 {
+                    acc[base] += cells.iter().sum::<f64>();
+                } else {
+                    for (j, v) in cells.iter().enumerate() {
+                        acc[base + j * step] += v;
+                    }
+                }
+            });
+            acc
+        })
+        .collect();
+    reduce(partials, layout.len)
+}
+
+/// Multiplies every cell by its factor in margin `scale` and returns the resulting sums onto
+/// margin `next`, in one pass over the table.
+pub(crate) fn scale_and_sum(
+    sizes: &[usize],
+    values: &mut [f64],
+    scale: &MarginLayout,
+    factors: &[f64],
+    next: &MarginLayout,
+) -> Vec<f64> {
+    let walk = Walk::new(sizes, scale, next);
+    let chunks = walk.chunks(next.len);
+    let [fs, ns] = walk.steps;
+    let block = walk.block;
+    // split the table into the chunks' disjoint slices
+    let mut slices = Vec::with_capacity(chunks.len());
+    let mut rest = values;
+    for range in &chunks {
+        let (head, tail) = rest.split_at_mut(range.len() * block);
+        slices.push((range.clone(), head));
+        rest = tail;
+    }
+    let partials: Vec<Vec<f64>> = slices
+        .into_par_iter()
+        .map(|(range, slice)| {
+            let offset = range.start * block;
+            let mut acc = vec![0.0; next.len];
+            walk.for_blocks(range, |start, [fb, nb]| {
+                let cells = &mut slice[start - offset..start - offset + block];
+                match (fs, ns) {
+                    (0, 0) => {
+                        let f = factors[fb];
+                        let mut s = 0.0;
+                        for v in cells.iter_mut() {
+                            *v *= f;
+                            s += *v;
+                        }
+                        acc[nb] += s;
+                    }
+                    (0, _) => {
+                        let f = factors[fb];
+                        for (j, v) in cells.iter_mut().enumerate() {
+                            *v *= f;
+                            acc[nb + j * ns] += *v;
+                        }
+                    }
+                    (_, 0) => {
+                        let mut s = 0.0;
+                        for (j, v) in cells.iter_mut().enumerate() {
+                            *v *= factors[fb + j * fs];
+                            s += *v;
+                        }
+                        acc[nb] += s;
+                    }
+                    _ => {
+                        for (j, v) in cells.iter_mut().enumerate() {
+                            *v *= factors[fb + j * fs];
+                            acc[nb + j * ns] += *v;
+                        }
+                    }
+                }
+            });
+            acc
+        })
+        .collect();
+    reduce(partials, next.len)
+}
+
+fn reduce(partials: Vec<Vec<f64>>, len: usize) -> Vec<f64> {
+    let mut out = vec![0.0; len];
+    for p in partials {
+        for (o, v) in out.iter_mut().zip(p) {
+            *o += v;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Brute-force margin sums by decoding every cell.
+    fn brute(sizes: &[usize], values: &[f64], dims: &[usize]) -> Vec<f64> {
+        let layout = MarginLayout::new(sizes, dims);
+        let mut out = vec![0.0; layout.len];
+        for (i, v) in values.iter().enumerate() {
+            let mut rest = i;
+            let mut idx = 0;
+            for d in (0..sizes.len()).rev() {
+                idx += (rest % sizes[d]) * layout.strides[d];
+                rest /= sizes[d];
+            }
+            out[idx] += v;
+        }
+        out
+    }
+
+    #[test]
+    fn sums_match_brute_force_for_every_margin_shape() {
+        let sizes = [3, 4, 2, 5];
+        let values: Vec<f64> = (0..120).map(|i| (i * 7 % 11) as f64 + 0.5).collect();
+        let dims_list: [&[usize]; 8] = [&[0], &[3], &[1, 3], &[3, 1], &[2, 3], &[0, 2], &[0, 1, 2, 3], &[3, 2, 1, 0]];
+        for dims in dims_list {
+            let layout = MarginLayout::new(&sizes, dims);
+            assert_eq!(margin_sums(&sizes, &values, &layout), brute(&sizes, &values, dims), "dims {dims:?}");
+        }
+    }
+
+    #[test]
+    fn scale_and_sum_scales_then_sums_the_next_margin() {
+        let sizes = [3, 4, 5];
+        let mut values: Vec<f64> = (0..60).map(|i| 1.0 + i as f64).collect();
+        let scale = MarginLayout::new(&sizes, &[2, 0]);
+        let next = MarginLayout::new(&sizes, &[1]);
+        let factors: Vec<f64> = (0..scale.len).map(|i| 0.5 + i as f64 / 10.0).collect();
+        let mut expected = values.clone();
+        for (i, v) in expected.iter_mut().enumerate() {
+            let (a, c) = (i / 20, i % 5);
+            *v *= factors[c * 3 + a];
+        }
+        let sums = scale_and_sum(&sizes, &mut values, &scale, &factors, &next);
+        assert_eq!(values, expected);
+        assert_eq!(sums, brute(&sizes, &expected, &[1]));
+    }
+}

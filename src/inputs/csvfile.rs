@@ -1,0 +1,144 @@
+//! A thin reader over the `csv` crate that turns every problem into an [`Error::Input`]
+//! naming file, line, column and value.
+
+use std::fs::File;
+use std::path::Path;
+
+use csv::ByteRecord;
+
+use crate::error::{Error, Location, Result};
+
+/// An open CSV file with a header.
+pub(crate) struct CsvFile {
+    location: Location,
+    headers: Vec<String>,
+    reader: csv::Reader<File>,
+}
+
+impl CsvFile {
+    /// Opens `path` (shown as `display` in messages) and reads its header.
+    pub fn open(path: &Path, display: &str) -> Result<CsvFile> {
+        let file = File::open(path).map_err(|e| Error::read(display, e))?;
+        let location = Location::file(display);
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(file);
+        let raw = reader.byte_headers().map_err(|e| csv_error(&location, e))?.clone();
+        if raw.is_empty() || (raw.len() == 1 && raw[0].is_empty()) {
+            return Err(Error::input(location, "the file is empty: expected a header row"));
+        }
+        let mut headers = Vec::with_capacity(raw.len());
+        for (i, field) in raw.iter().enumerate() {
+            let name = std::str::from_utf8(field).map_err(|_| {
+                Error::input(
+                    location.at_line(1),
+                    format!(
+                        "header field {} is not valid UTF-8 (\"{}\"): save the file as UTF-8",
+                        i + 1,
+                        String::from_utf8_lossy(field)
+                    ),
+                )
+            })?;
+            let name = name.trim_start_matches('\u{feff}').to_string();
+            if name.is_empty() {
+                return Err(Error::input(location.at_line(1), format!("header field {} is empty", i + 1)));
+            }
+            if headers.contains(&name) {
+                return Err(Error::input(
+                    location.at_line(1).at_column(&name),
+                    "the column name appears twice in the header",
+                ));
+            }
+            headers.push(name);
+        }
+        Ok(CsvFile { location, headers, reader })
+    }
+
+    /// The file's location (for messages).
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Column names in order.
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    /// The position of a required column; the error lists the columns found and hints at a
+    /// wrong delimiter when the header is a single field.
+    pub fn column(&self, name: &str, role: &str) -> Result<usize> {
+        self.headers.iter().position(|h| h == name).ok_or_else(|| {
+            let mut message = format!("missing {role} column \"{name}\"; the header has {}", quoted(&self.headers));
+            if self.headers.len() == 1 && self.headers[0].contains([';', '\t', '|']) {
+                message.push_str(
+                    ": the file seems delimited by something other than commas; populace reads comma-separated files",
+                );
+            }
+            Error::input(self.location.at_line(1), message)
+        })
+    }
+
+    /// Reads the next record into `record`, returning its 1-based line number, or `None` at
+    /// the end of the file.
+    pub fn next(&mut self, record: &mut ByteRecord) -> Result<Option<u64>> {
+        match self.reader.read_byte_record(record) {
+            Ok(false) => Ok(None),
+            Ok(true) => Ok(Some(record.position().map_or(0, |p| p.line()))),
+            Err(e) => Err(csv_error(&self.location, e)),
+        }
+    }
+
+    /// Field `column` of `record` as text, or an error naming the place.
+    pub fn field<'r>(&self, record: &'r ByteRecord, line: u64, column: usize) -> Result<&'r str> {
+        let bytes = &record[column];
+        std::str::from_utf8(bytes).map_err(|_| {
+            Error::input(
+                self.location.at_line(line).at_column(&self.headers[column]),
+                format!("value \"{}\" is not valid UTF-8: save the file as UTF-8", String::from_utf8_lossy(bytes)),
+            )
+        })
+    }
+
+    /// Field `column` of `record` parsed as a finite, non-negative number.
+    pub fn count(&self, record: &ByteRecord, line: u64, column: usize, what: &str) -> Result<f64> {
+        let text = self.field(record, line, column)?;
+        parse_count(text).map_err(|why| {
+            Error::input(
+                self.location.at_line(line).at_column(&self.headers[column]),
+                format!("{what} {why}: \"{text}\""),
+            )
+        })
+    }
+}
+
+/// Parses a finite, non-negative number; the error says why not.
+pub(crate) fn parse_count(text: &str) -> std::result::Result<f64, &'static str> {
+    if text.is_empty() {
+        return Err("is missing");
+    }
+    let value: f64 = text.parse().map_err(|_| "is not a number")?;
+    if value.is_nan() {
+        Err("is NaN")
+    } else if value.is_infinite() {
+        Err("is infinite")
+    } else if value < 0.0 {
+        Err("is negative")
+    } else {
+        Ok(value)
+    }
+}
+
+fn quoted(names: &[String]) -> String {
+    names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+}
+
+fn csv_error(location: &Location, e: csv::Error) -> Error {
+    let line = e.position().map(|p| p.line());
+    let location = Location { line, ..location.clone() };
+    match e.into_kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => Error::input(
+            location,
+            format!("the row has {len} fields but the header has {expected_len} (ragged row, or a delimiter inside an unquoted value)"),
+        ),
+        csv::ErrorKind::Io(err) => Error::read(location.file, err),
+        other => Error::input(location, format!("malformed CSV: {other:?}")),
+    }
+}

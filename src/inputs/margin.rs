@@ -1,0 +1,116 @@
+//! Marginal tables: tidy CSV, one column per attribute plus a count column, one row per cell.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use csv::ByteRecord;
+
+use super::csvfile::CsvFile;
+use super::domain::Domain;
+use crate::error::{Error, Location, Result};
+
+/// A marginal table as read, before every category of the domain is known.
+#[derive(Debug, Clone)]
+pub(crate) struct RawMargin {
+    file: String,
+    attributes: Vec<usize>,
+    cells: Vec<(Vec<u32>, f64)>,
+}
+
+/// A marginal table over some attributes: dense targets, row-major in the order of
+/// [`MarginTable::attributes`] (the last attribute varies fastest). Cells absent from the
+/// file have target zero.
+#[derive(Debug, Clone)]
+pub struct MarginTable {
+    /// The file it came from, as named in messages.
+    pub file: String,
+    /// Domain positions of its attributes, in the file's column order.
+    pub attributes: Vec<usize>,
+    /// Target count of every cell.
+    pub targets: Vec<f64>,
+}
+
+impl MarginTable {
+    /// The sum of all targets.
+    pub fn total(&self) -> f64 {
+        self.targets.iter().sum()
+    }
+
+    /// Codes of cell `index` (row-major over `sizes`).
+    pub fn codes(sizes: &[usize], mut index: usize) -> Vec<u32> {
+        let mut codes = vec![0u32; sizes.len()];
+        for (code, &size) in codes.iter_mut().zip(sizes).rev() {
+            *code = (index % size) as u32;
+            index /= size;
+        }
+        codes
+    }
+}
+
+/// Reads one marginal table, learning new categories of undeclared attributes into `domain`.
+pub(crate) fn read(path: &Path, display: &str, count: &str, domain: &mut Domain) -> Result<RawMargin> {
+    let mut csv = CsvFile::open(path, display)?;
+    let count_col = csv.column(count, "count")?;
+    let attr_cols: Vec<usize> = (0..csv.headers().len()).filter(|&c| c != count_col).collect();
+    if attr_cols.is_empty() {
+        return Err(Error::input(
+            csv.location().at_line(1),
+            format!("the margin has only the count column \"{count}\": add one column per attribute"),
+        ));
+    }
+    let attributes: Vec<usize> = attr_cols.iter().map(|&c| domain.intern(&csv.headers()[c])).collect();
+    let mut cells = Vec::new();
+    let mut first_seen: HashMap<Vec<u32>, u64> = HashMap::new();
+    let mut record = ByteRecord::new();
+    while let Some(line) = csv.next(&mut record)? {
+        let mut codes = Vec::with_capacity(attr_cols.len());
+        for (&col, &attr) in attr_cols.iter().zip(&attributes) {
+            let value = csv.field(&record, line, col)?;
+            codes.push(category(domain, attr, value, &csv.location().at_line(line).at_column(&csv.headers()[col]))?);
+        }
+        let value = csv.count(&record, line, count_col, "count")?;
+        if let Some(first) = first_seen.insert(codes.clone(), line) {
+            return Err(Error::input(
+                csv.location().at_line(line),
+                format!("duplicate cell ({}): it already appears on line {first}", domain.label(&attributes, &codes)),
+            ));
+        }
+        cells.push((codes, value));
+    }
+    if cells.is_empty() {
+        return Err(Error::input(csv.location().clone(), "the file has a header but no rows"));
+    }
+    Ok(RawMargin { file: display.to_string(), attributes, cells })
+}
+
+/// The code of `value` for attribute `attr`: learned when the attribute is undeclared, an
+/// error naming the declared categories otherwise.
+pub(crate) fn category(domain: &mut Domain, attr: usize, value: &str, at: &Location) -> Result<u32> {
+    if value.is_empty() {
+        return Err(Error::input(at.clone(), "empty category: every attribute value must be filled in"));
+    }
+    domain.code_or_learn(attr, value, true).ok_or_else(|| {
+        let a = domain.attribute(attr);
+        Error::input(
+            at.clone(),
+            format!(
+                "category \"{value}\" is not among the declared categories of {}: {}",
+                a.name(),
+                a.categories().join(", ")
+            ),
+        )
+    })
+}
+
+impl RawMargin {
+    /// Densifies against the final domain.
+    pub(crate) fn finish(self, domain: &Domain) -> MarginTable {
+        let sizes = domain.sizes(&self.attributes);
+        let mut targets = vec![0.0; sizes.iter().product()];
+        for (codes, value) in self.cells {
+            let index = codes.iter().zip(&sizes).fold(0usize, |acc, (&c, &s)| acc * s + c as usize);
+            targets[index] = value;
+        }
+        MarginTable { file: self.file, attributes: self.attributes, targets }
+    }
+}

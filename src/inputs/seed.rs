@@ -1,0 +1,119 @@
+//! The seed: microdata (one row per record) or a dense table (one row per cell, its count in
+//! the weight column). Columns other than the attributes, weight and id are ignored.
+
+use std::path::Path;
+
+use csv::ByteRecord;
+
+use super::csvfile::CsvFile;
+use super::domain::Domain;
+use crate::error::{Error, Result};
+
+/// Seed records coded against the domain.
+#[derive(Debug, Clone)]
+pub struct Seed {
+    /// The file it came from, as named in messages.
+    pub file: String,
+    /// Domain positions of the coded attributes (every attribute of the problem, in order).
+    pub attributes: Vec<usize>,
+    /// Category codes, record by record (`records × attributes.len()`).
+    pub codes: Vec<u32>,
+    /// Design weight of each record (1 without a weight column).
+    pub weights: Vec<f64>,
+    /// Record identifiers from the id column, else the 1-based row number.
+    pub ids: Vec<String>,
+}
+
+impl Seed {
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// Whether the seed has no records.
+    pub fn is_empty(&self) -> bool {
+        self.weights.is_empty()
+    }
+
+    /// The codes of record `i`.
+    pub fn record(&self, i: usize) -> &[u32] {
+        let k = self.attributes.len();
+        &self.codes[i * k..(i + 1) * k]
+    }
+}
+
+/// Reads the seed. Every attribute in `attributes` must be a column; its values must be
+/// categories the domain already knows (declared, or seen in a margin).
+pub(crate) fn read(
+    path: &Path,
+    display: &str,
+    weight: Option<&str>,
+    id: Option<&str>,
+    attributes: &[usize],
+    domain: &Domain,
+) -> Result<Seed> {
+    let mut csv = CsvFile::open(path, display)?;
+    let attr_cols =
+        attributes.iter().map(|&a| csv.column(domain.attribute(a).name(), "attribute")).collect::<Result<Vec<_>>>()?;
+    let weight_col = weight.map(|w| csv.column(w, "weight")).transpose()?;
+    let id_col = id.map(|i| csv.column(i, "id")).transpose()?;
+    let mut seed = Seed {
+        file: display.to_string(),
+        attributes: attributes.to_vec(),
+        codes: Vec::new(),
+        weights: Vec::new(),
+        ids: Vec::new(),
+    };
+    let mut record = ByteRecord::new();
+    while let Some(line) = csv.next(&mut record)? {
+        for (&col, &attr) in attr_cols.iter().zip(attributes) {
+            let value = csv.field(&record, line, col)?;
+            let at = csv.location().at_line(line).at_column(&csv.headers()[col]);
+            let a = domain.attribute(attr);
+            let code = match a.code(value) {
+                Some(code) => code,
+                None if value.is_empty() => {
+                    return Err(Error::input(at, "empty category: every attribute value must be filled in"))
+                }
+                None if a.is_declared() => {
+                    return Err(Error::input(
+                        at,
+                        format!(
+                            "category \"{value}\" is not among the declared categories of {}: {}",
+                            a.name(),
+                            a.categories().join(", ")
+                        ),
+                    ))
+                }
+                None => {
+                    return Err(Error::input(
+                        at,
+                        format!(
+                            "category \"{value}\" of {} appears in no margin (margins have: {}); \
+                             declare it under [attributes] if it is a real category with a zero count",
+                            a.name(),
+                            a.categories().join(", ")
+                        ),
+                    ))
+                }
+            };
+            seed.codes.push(code);
+        }
+        let w = match weight_col {
+            Some(col) => csv.count(&record, line, col, "weight")?,
+            None => 1.0,
+        };
+        seed.weights.push(w);
+        seed.ids.push(match id_col {
+            Some(col) => csv.field(&record, line, col)?.to_string(),
+            None => seed.weights.len().to_string(),
+        });
+    }
+    if seed.is_empty() {
+        return Err(Error::input(csv.location().clone(), "the seed has a header but no rows"));
+    }
+    if !seed.weights.iter().sum::<f64>().is_finite() {
+        return Err(Error::input(csv.location().clone(), "the seed's weights sum to infinity"));
+    }
+    Ok(seed)
+}

@@ -1,0 +1,213 @@
+//! The fit spec: a TOML file naming the marginal tables, the optional seed, declared categories
+//! and the fitting method. Relative paths resolve against the spec's own folder.
+//!
+//! ```
+//! let spec = populace::inputs::Spec::from_toml_str(r#"
+//!     [attributes]
+//!     sex = ["female", "male"]
+//!     [[margin]]
+//!     file = "age_sex.csv"
+//!     [fit]
+//!     method = "ipf"
+//! "#, "spec.toml").unwrap();
+//! assert_eq!(spec.margins[0].count, "count");
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::error::{Error, Location, Result};
+
+/// A parsed fit spec.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Declared attributes and their categories, in order. Declared order fixes the column
+    /// order of the fitted joint; an attribute declared here but in no margin is taken from
+    /// the seed.
+    #[serde(default)]
+    pub attributes: IndexMap<String, Vec<String>>,
+    /// The seed: microdata (one row per record) or a dense table (one row per cell).
+    #[serde(default)]
+    pub seed: Option<SeedSpec>,
+    /// The marginal tables, one `[[margin]]` block each.
+    #[serde(rename = "margin", default)]
+    pub margins: Vec<MarginSpec>,
+    /// How to fit.
+    #[serde(default)]
+    pub fit: FitSpec,
+    /// The folder relative paths resolve against (the spec's folder, as the user typed it).
+    #[serde(skip)]
+    pub base: PathBuf,
+}
+
+/// `[seed]`: the sample to start from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedSpec {
+    /// CSV file, relative to the spec.
+    pub file: PathBuf,
+    /// Column holding design weights (or cell counts of a dense seed); every row weighs 1
+    /// without it.
+    #[serde(default)]
+    pub weight: Option<String>,
+    /// Column holding record identifiers.
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// `[[margin]]`: one marginal table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarginSpec {
+    /// CSV file, relative to the spec: one column per attribute plus the count column.
+    pub file: PathBuf,
+    /// Name of the count column.
+    #[serde(default = "default_count")]
+    pub count: String,
+}
+
+/// The fitting method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Iterative proportional fitting of a dense contingency table (Deming–Stephan).
+    Ipf,
+}
+
+impl Method {
+    /// The name used in specs and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Ipf => "ipf",
+        }
+    }
+}
+
+/// `[fit]`: method and stopping rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitSpec {
+    /// Fitting method.
+    #[serde(default = "default_method")]
+    pub method: Method,
+    /// Convergence when the largest absolute deviation between a fitted margin cell and its
+    /// target is at most this.
+    #[serde(default = "default_tolerance")]
+    pub tolerance: f64,
+    /// Give up (and report non-convergence) after this many sweeps.
+    #[serde(default = "default_max_iterations")]
+    pub max_iterations: usize,
+    /// Margins' totals, and the sub-margins that overlapping margins share, must agree to
+    /// within this fraction of the total.
+    #[serde(default = "default_consistency_tolerance")]
+    pub consistency_tolerance: f64,
+    /// Refuse dense tables with more cells than this.
+    #[serde(default = "default_max_cells")]
+    pub max_cells: u64,
+}
+
+impl Default for FitSpec {
+    fn default() -> Self {
+        FitSpec {
+            method: default_method(),
+            tolerance: default_tolerance(),
+            max_iterations: default_max_iterations(),
+            consistency_tolerance: default_consistency_tolerance(),
+            max_cells: default_max_cells(),
+        }
+    }
+}
+
+fn default_count() -> String {
+    "count".to_string()
+}
+fn default_method() -> Method {
+    Method::Ipf
+}
+fn default_tolerance() -> f64 {
+    1e-10
+}
+fn default_max_iterations() -> usize {
+    1000
+}
+fn default_consistency_tolerance() -> f64 {
+    1e-6
+}
+fn default_max_cells() -> u64 {
+    1 << 30
+}
+
+impl Spec {
+    /// Reads and validates a spec file. Relative paths inside it resolve against its folder.
+    pub fn from_path(path: &Path) -> Result<Spec> {
+        let text = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+        let text = String::from_utf8(text).map_err(|e| {
+            Error::input(
+                Location::file(path.display().to_string()),
+                format!("the spec is not valid UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            )
+        })?;
+        let mut spec = Spec::from_toml_str(&text, &path.display().to_string())?;
+        spec.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(spec)
+    }
+
+    /// Parses and validates spec text; `name` is used in error messages. Paths stay relative
+    /// to the current folder.
+    pub fn from_toml_str(text: &str, name: &str) -> Result<Spec> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let spec: Spec = toml::from_str(text).map_err(|e| {
+            let mut location = Location::file(name);
+            if let Some(span) = e.span() {
+                location.line = Some(1 + text[..span.start].matches('\n').count() as u64);
+            }
+            Error::input(location, e.message().to_string())
+        })?;
+        spec.validate(name)?;
+        Ok(spec)
+    }
+
+    /// Resolves a path named in the spec against the spec's folder.
+    pub fn resolve(&self, file: &Path) -> PathBuf {
+        if file.is_absolute() || self.base.as_os_str().is_empty() {
+            file.to_path_buf()
+        } else {
+            self.base.join(file)
+        }
+    }
+
+    fn validate(&self, name: &str) -> Result<()> {
+        let bad = |message: String| Err(Error::input(Location::file(name), message));
+        if self.margins.is_empty() {
+            return bad("the spec has no [[margin]] block: at least one marginal table is needed".into());
+        }
+        for (attribute, categories) in &self.attributes {
+            if categories.is_empty() {
+                return bad(format!("[attributes] {attribute} declares no categories"));
+            }
+            let mut seen = std::collections::HashSet::new();
+            for c in categories {
+                if !seen.insert(c.trim()) {
+                    return bad(format!("[attributes] {attribute} declares category \"{c}\" twice"));
+                }
+            }
+        }
+        let fit = &self.fit;
+        if !(fit.tolerance.is_finite() && fit.tolerance > 0.0) {
+            return bad(format!("[fit] tolerance must be a positive number, found {}", fit.tolerance));
+        }
+        if fit.max_iterations == 0 {
+            return bad("[fit] max_iterations must be at least 1".into());
+        }
+        if !(fit.consistency_tolerance.is_finite() && fit.consistency_tolerance >= 0.0) {
+            return bad(format!(
+                "[fit] consistency_tolerance must be a non-negative number, found {}",
+                fit.consistency_tolerance
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+//! Outputs of `populace fit`: `joint.csv` and `report.json`.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::atomic::write_atomic;
+use crate::error::Result;
+use crate::fitting::{Convergence, DenseFit, MarginFit, Table};
+use crate::inputs::{Domain, Problem};
+
+/// The content of `report.json` for a dense fit.
+#[derive(Debug, Clone, Serialize)]
+pub struct FitReport {
+    /// Method name (`ipf`).
+    pub method: &'static str,
+    /// Sweeps performed.
+    pub iterations: usize,
+    /// Whether the fit met the tolerance. When false, the joint written is the last iterate.
+    pub converged: bool,
+    /// Largest absolute margin deviation of the fitted joint.
+    pub max_deviation: f64,
+    /// Tolerance asked for in the spec.
+    pub tolerance: f64,
+    /// `max(tolerance, 1e-13 × total)`: targets cannot be met more closely than round-off.
+    pub effective_tolerance: f64,
+    /// Wall time of the fit alone (no reading or writing), in seconds.
+    pub fit_seconds: f64,
+    /// Wall time of the whole command, in seconds.
+    pub seconds: f64,
+    /// Total count of the fitted joint.
+    pub total: f64,
+    /// Number of cells of the joint.
+    pub cells: usize,
+    /// The joint's attributes, in column order.
+    pub attributes: Vec<String>,
+    /// The seed file, if any.
+    pub seed: Option<String>,
+    /// Per-margin fit.
+    pub margins: Vec<MarginFit>,
+    /// Warnings raised while loading (rescaled margins …).
+    pub warnings: Vec<String>,
+}
+
+impl FitReport {
+    /// Builds the report of a dense fit; `seconds` is the command's wall time so far.
+    pub fn new(problem: &Problem, fit: &DenseFit, seconds: f64) -> Self {
+        let Convergence { iterations, converged, max_deviation, tolerance, effective_tolerance, fit_seconds } =
+            fit.convergence.clone();
+        FitReport {
+            method: problem.fit.method.name(),
+            iterations,
+            converged,
+            max_deviation,
+            tolerance,
+            effective_tolerance,
+            fit_seconds,
+            seconds,
+            total: fit.joint.values.iter().sum(),
+            cells: fit.joint.values.len(),
+            attributes: fit.joint.attributes.iter().map(|&a| problem.domain.attribute(a).name().to_string()).collect(),
+            seed: problem.seed.as_ref().map(|s| s.file.clone()),
+            margins: fit.margins.clone(),
+            warnings: problem.warnings.clone(),
+        }
+    }
+}
+
+/// Writes a table as tidy CSV: one column per attribute (in table order) plus `count`, one
+/// row per cell in category order, zero cells included. Counts are written in the shortest
+/// form that reads back to the same double.
+pub fn write_joint_csv(path: &Path, domain: &Domain, table: &Table) -> Result<()> {
+    write_atomic(path, |w| {
+        let attrs: Vec<_> = table.attributes.iter().map(|&a| domain.attribute(a)).collect();
+        let mut out = csv::Writer::from_writer(&mut *w);
+        let mut header: Vec<&str> = attrs.iter().map(|a| a.name()).collect();
+        header.push("count");
+        out.write_record(&header)?;
+        let mut codes = vec![0usize; attrs.len()];
+        let mut number = ryu::Buffer::new();
+        for &value in &table.values {
+            for (a, &c) in attrs.iter().zip(&codes) {
+                out.write_field(&a.categories()[c])?;
+            }
+            out.write_field(number.format(value))?;
+            out.write_record(None::<&[u8]>)?;
+            for d in (0..codes.len()).rev() {
+                codes[d] += 1;
+                if codes[d] < table.sizes[d] {
+                    break;
+                }
+                codes[d] = 0;
+            }
+        }
+        out.flush()?;
+        drop(out);
+        w.flush()
+    })
+}
