@@ -81,7 +81,7 @@ fn summary(args: &FitArgs, r: &FitReport, written: &[&PathBuf]) -> String {
         r.attributes.len(),
         r.attributes.join(", "),
         r.cells,
-        r.total
+        count(r.total)
     );
     let status = if r.converged { "converged" } else { "NOT converged" };
     let _ = writeln!(
@@ -97,4 +97,13 @@ fn summary(args: &FitArgs, r: &FitReport, written: &[&PathBuf]) -> String {
     let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
     let _ = write!(s, "wrote {}", names.join(", "));
     s
+}
+
+/// A count for people: an integer when it is one to round-off, else six decimals.
+fn count(x: f64) -> String {
+    if (x - x.round()).abs() <= 1e-9 * x.abs().max(1.0) {
+        format!("{}", x.round())
+    } else {
+        format!("{x:.6}")
+    }
 }

@@ -151,9 +151,9 @@ impl Solver for Ipf {
         self.margin_deviations().iter().map(|d| d.0).fold(0.0, f64::max)
     }
 
-    /// Targets are met only to the precision of double arithmetic: 1e-13 of the total.
+    /// Targets are met only to the precision of double arithmetic: 1e-14 of the total.
     fn floor(&self) -> f64 {
-        1e-13 * self.total
+        1e-14 * self.total
     }
 }
 

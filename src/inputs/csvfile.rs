@@ -103,7 +103,7 @@ impl CsvFile {
         parse_count(text).map_err(|why| {
             Error::input(
                 self.location.at_line(line).at_column(&self.headers[column]),
-                format!("{what} {why}: \"{text}\""),
+                format!("{what} {why}: \"{}\"", text.escape_debug()),
             )
         })
     }

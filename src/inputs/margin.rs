@@ -94,7 +94,8 @@ pub(crate) fn category(domain: &mut Domain, attr: usize, value: &str, at: &Locat
         Error::input(
             at.clone(),
             format!(
-                "category \"{value}\" is not among the declared categories of {}: {}",
+                "category \"{}\" is not among the declared categories of {}: {}",
+                value.escape_debug(),
                 a.name(),
                 a.categories().join(", ")
             ),

@@ -70,9 +70,9 @@ impl Problem {
         let in_margin = |a: usize| margins.iter().any(|m| m.attributes.contains(&a));
         if let Some(unused) = all.iter().find(|&&a| !in_margin(a) && seed.is_none()) {
             return Err(Error::input(
-                Location::file("[attributes]"),
+                Location::file(&spec.source),
                 format!(
-                    "attribute {} is declared but appears in no margin, and there is no seed to take it from",
+                    "[attributes] declares {}, which appears in no margin, and there is no seed to take it from",
                     domain.attribute(*unused).name()
                 ),
             ));

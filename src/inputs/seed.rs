@@ -79,7 +79,8 @@ pub(crate) fn read(
                     return Err(Error::input(
                         at,
                         format!(
-                            "category \"{value}\" is not among the declared categories of {}: {}",
+                            "category \"{}\" is not among the declared categories of {}: {}",
+                            value.escape_debug(),
                             a.name(),
                             a.categories().join(", ")
                         ),
@@ -89,8 +90,9 @@ pub(crate) fn read(
                     return Err(Error::input(
                         at,
                         format!(
-                            "category \"{value}\" of {} appears in no margin (margins have: {}); \
+                            "category \"{}\" of {} appears in no margin (margins have: {}); \
                              declare it under [attributes] if it is a real category with a zero count",
+                            value.escape_debug(),
                             a.name(),
                             a.categories().join(", ")
                         ),

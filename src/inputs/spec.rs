@@ -41,6 +41,9 @@ pub struct Spec {
     /// The folder relative paths resolve against (the spec's folder, as the user typed it).
     #[serde(skip)]
     pub base: PathBuf,
+    /// The spec's name in messages (its path as the user typed it).
+    #[serde(skip)]
+    pub source: String,
 }
 
 /// `[seed]`: the sample to start from.
@@ -159,7 +162,7 @@ impl Spec {
     /// to the current folder.
     pub fn from_toml_str(text: &str, name: &str) -> Result<Spec> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let spec: Spec = toml::from_str(text).map_err(|e| {
+        let mut spec: Spec = toml::from_str(text).map_err(|e| {
             let mut location = Location::file(name);
             if let Some(span) = e.span() {
                 location.line = Some(1 + text[..span.start].matches('\n').count() as u64);
@@ -167,6 +170,7 @@ impl Spec {
             Error::input(location, e.message().to_string())
         })?;
         spec.validate(name)?;
+        spec.source = name.to_string();
         Ok(spec)
     }
 

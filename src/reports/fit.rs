@@ -22,7 +22,7 @@ pub struct FitReport {
     pub max_deviation: f64,
     /// Tolerance asked for in the spec.
     pub tolerance: f64,
-    /// `max(tolerance, 1e-13 × total)`: targets cannot be met more closely than round-off.
+    /// `max(tolerance, 1e-14 × total)`: targets cannot be met more closely than round-off.
     pub effective_tolerance: f64,
     /// Wall time of the fit alone (no reading or writing), in seconds.
     pub fit_seconds: f64,

@@ -1,0 +1,427 @@
+//! Every bad input to `populace fit` gets the documented exit code and a message naming the
+//! file, line, column and offending value; nothing is written for input errors, nothing panics.
+//!
+//! Each test builds its own tiny files in a temporary folder and runs
+//! `populace fit spec.toml --out <dir>/out` from inside that folder, so messages name the
+//! files exactly as the spec does (`age.csv`, not an absolute path).
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+const OK: i32 = 0;
+const FAILURE: i32 = 1;
+const USAGE: i32 = 2;
+const BAD_INPUT: i32 = 3;
+const NOT_CONVERGED: i32 = 4;
+const INFEASIBLE: i32 = 5;
+
+/// The outcome of one run of the binary, with the folder it ran in.
+struct Outcome {
+    dir: TempDir,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    fn out(&self) -> PathBuf {
+        self.dir.path().join("out")
+    }
+
+    fn joint(&self) -> PathBuf {
+        self.out().join("joint.csv")
+    }
+
+    fn report(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.out().join("report.json")).expect("report.json written");
+        serde_json::from_str(&text).expect("report.json is JSON")
+    }
+
+    /// Exit code, empty stdout, no panic, and nothing under the out folder.
+    fn assert_input_error(&self, code: i32) -> &Self {
+        self.assert_code(code);
+        assert!(self.stdout.is_empty(), "stdout should be empty, got:\n{}", self.stdout);
+        assert!(self.stderr.starts_with("error: "), "stderr should start with \"error: \", got:\n{}", self.stderr);
+        assert!(!self.joint().exists(), "joint.csv must not be written for an input error");
+        assert!(!self.out().join("report.json").exists(), "report.json must not be written for an input error");
+        if self.out().exists() {
+            let entries: Vec<_> = std::fs::read_dir(self.out()).unwrap().collect();
+            assert!(entries.is_empty(), "out folder should be empty, has {entries:?}");
+        }
+        self
+    }
+
+    /// Exit code and no panic.
+    fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(!self.stderr.contains("panicked"), "panic:\n{}", self.stderr);
+        self
+    }
+
+    /// stderr contains every needle.
+    fn stderr_has(&self, needles: &[&str]) -> &Self {
+        for needle in needles {
+            assert!(self.stderr.contains(needle), "stderr should contain {needle:?}, got:\n{}", self.stderr);
+        }
+        self
+    }
+
+    /// stderr names `file`, line and column in the documented form.
+    fn at(&self, file: &str, line: u64, column: &str) -> &Self {
+        self.stderr_has(&[&format!("error: {file}, line {line}, column \"{column}\": ")])
+    }
+
+    /// stderr names `file` and line (no column) in the documented form.
+    fn at_line(&self, file: &str, line: u64) -> &Self {
+        self.stderr_has(&[&format!("error: {file}, line {line}")])
+    }
+}
+
+/// Writes `files` into a fresh temporary folder.
+fn folder(files: &[(&str, &[u8])]) -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(path, content).unwrap();
+    }
+    dir
+}
+
+/// Runs `populace ARGS` inside `dir`.
+fn run(dir: TempDir, args: &[&str]) -> Outcome {
+    let output = Command::cargo_bin("populace").unwrap().current_dir(dir.path()).args(args).output().unwrap();
+    Outcome {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        dir,
+    }
+}
+
+/// Runs `populace fit spec.toml --out <dir>/out EXTRA` in a folder holding `files` (bytes).
+fn fit_bytes(files: &[(&str, &[u8])], extra: &[&str]) -> Outcome {
+    let dir = folder(files);
+    let out = dir.path().join("out").display().to_string();
+    let mut args = vec!["fit", "spec.toml", "--out", &out];
+    args.extend_from_slice(extra);
+    run(dir, &args)
+}
+
+/// Runs `populace fit spec.toml --out <dir>/out EXTRA` in a folder holding `files` (text).
+fn fit(files: &[(&str, &str)], extra: &[&str]) -> Outcome {
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(n, c)| (*n, c.as_bytes())).collect();
+    fit_bytes(&files, extra)
+}
+
+const SPEC_AGE_SEX: &str = "[[margin]]\nfile = \"age.csv\"\n[[margin]]\nfile = \"sex.csv\"\n";
+const SPEC_AGE_SEX_SEED: &str =
+    "[seed]\nfile = \"seed.csv\"\nweight = \"weight\"\n[[margin]]\nfile = \"age.csv\"\n[[margin]]\nfile = \"sex.csv\"\n";
+const AGE: &str = "age,count\nyoung,60\nold,40\n";
+const SEX: &str = "sex,count\nf,50\nm,50\n";
+const SEED: &str = "age,sex,weight\nyoung,f,1\nyoung,m,2\nold,f,3\nold,m,1\n";
+
+/// A spec with one margin, `age.csv`, holding `age` (to test margin parsing in isolation).
+fn one_margin(age: &str) -> Outcome {
+    fit(&[("spec.toml", "[[margin]]\nfile = \"age.csv\"\n"), ("age.csv", age)], &[])
+}
+
+#[test]
+fn valid_problem_fits() {
+    let o = fit(&[("spec.toml", SPEC_AGE_SEX_SEED), ("age.csv", AGE), ("sex.csv", SEX), ("seed.csv", SEED)], &[]);
+    o.assert_code(OK);
+    assert!(o.joint().exists());
+    assert_eq!(o.report()["converged"], true);
+}
+
+// ---------------------------------------------------------------- columns
+
+#[test]
+fn missing_count_column() {
+    let o = one_margin("age,n\nyoung,60\nold,40\n");
+    o.assert_input_error(BAD_INPUT).at_line("age.csv", 1).stderr_has(&["\"count\"", "\"age\", \"n\""]);
+}
+
+#[test]
+fn missing_attribute_column_in_seed() {
+    let seed = "age,weight\nyoung,1\nold,1\n";
+    let o = fit(&[("spec.toml", SPEC_AGE_SEX_SEED), ("age.csv", AGE), ("sex.csv", SEX), ("seed.csv", seed)], &[]);
+    o.assert_input_error(BAD_INPUT).at_line("seed.csv", 1).stderr_has(&["attribute", "\"sex\""]);
+}
+
+#[test]
+fn missing_weight_column_named_in_spec() {
+    let seed = "age,sex,wt\nyoung,f,1\nold,m,1\n";
+    let o = fit(&[("spec.toml", SPEC_AGE_SEX_SEED), ("age.csv", AGE), ("sex.csv", SEX), ("seed.csv", seed)], &[]);
+    o.assert_input_error(BAD_INPUT).at_line("seed.csv", 1).stderr_has(&["weight", "\"weight\""]);
+}
+
+// ---------------------------------------------------------------- counts
+
+#[test]
+fn non_numeric_count() {
+    let o = one_margin("age,count\nyoung,60\nold,forty\n");
+    o.assert_input_error(BAD_INPUT).at("age.csv", 3, "count").stderr_has(&["\"forty\"", "not a number"]);
+}
+
+#[test]
+fn negative_count() {
+    let o = one_margin("age,count\nyoung,60\nold,-4\n");
+    o.assert_input_error(BAD_INPUT).at("age.csv", 3, "count").stderr_has(&["\"-4\"", "negative"]);
+}
+
+#[test]
+fn nan_count() {
+    let o = one_margin("age,count\nyoung,NaN\nold,40\n");
+    o.assert_input_error(BAD_INPUT).at("age.csv", 2, "count").stderr_has(&["\"NaN\"", "NaN"]);
+}
+
+#[test]
+fn infinite_count() {
+    let o = one_margin("age,count\nyoung,60\nold,inf\n");
+    o.assert_input_error(BAD_INPUT).at("age.csv", 3, "count").stderr_has(&["\"inf\"", "infinite"]);
+}
+
+#[test]
+fn empty_count() {
+    let o = one_margin("age,count\nyoung,\nold,40\n");
+    o.assert_input_error(BAD_INPUT).at("age.csv", 2, "count").stderr_has(&["\"\"", "missing"]);
+}
+
+#[test]
+fn duplicate_cell() {
+    let o = one_margin("age,count\nyoung,60\nyoung,10\nold,40\n");
+    o.assert_input_error(BAD_INPUT).at_line("age.csv", 3).stderr_has(&["duplicate", "age=young", "line 2"]);
+}
+
+// ---------------------------------------------------------------- file structure
+
+#[test]
+fn empty_margin_file() {
+    let o = one_margin("");
+    o.assert_input_error(BAD_INPUT).stderr_has(&["error: age.csv", "empty"]);
+}
+
+#[test]
+fn header_only_margin() {
+    let o = one_margin("age,count\n");
+    o.assert_input_error(BAD_INPUT).stderr_has(&["error: age.csv", "no rows"]);
+}
+
+#[test]
+fn ragged_row() {
+    let o = one_margin("age,count\nyoung,60\nold,40,7\n");
+    o.assert_input_error(BAD_INPUT).at_line("age.csv", 3).stderr_has(&["3 fields", "header has 2"]);
+}
+
+#[test]
+fn semicolon_delimited_file() {
+    let o = one_margin("age;count\nyoung;60\nold;40\n");
+    o.assert_input_error(BAD_INPUT).at_line("age.csv", 1).stderr_has(&["\"age;count\"", "delimit", "comma"]);
+}
+
+#[test]
+fn non_utf8_byte_in_value() {
+    let o = fit_bytes(
+        &[("spec.toml", b"[[margin]]\nfile = \"age.csv\"\n"), ("age.csv", b"age,count\nyoung,60\ncaf\xe9,40\n")],
+        &[],
+    );
+    o.assert_input_error(BAD_INPUT).at("age.csv", 3, "age").stderr_has(&["\"caf", "UTF-8"]);
+}
+
+#[test]
+fn utf8_bom_on_header_is_accepted() {
+    let age = format!("\u{feff}{AGE}");
+    let seed = format!("\u{feff}{SEED}");
+    let o = fit(&[("spec.toml", SPEC_AGE_SEX_SEED), ("age.csv", &age), ("sex.csv", SEX), ("seed.csv", &seed)], &[]);
+    o.assert_code(OK);
+    let joint = std::fs::read_to_string(o.joint()).unwrap();
+    assert!(joint.starts_with("age,sex,count\n"), "joint.csv header: {joint:?}");
+}
+
+/// With declared categories, a quoted value spanning two lines is an unknown category,
+/// reported at the line where its record starts, with the newline escaped.
+#[test]
+fn quoted_field_with_embedded_newline_is_unknown_declared_category() {
+    let spec = "[attributes]\nage = [\"young\", \"old\"]\n[[margin]]\nfile = \"age.csv\"\n";
+    let o = fit(&[("spec.toml", spec), ("age.csv", "age,count\nyoung,60\n\"old\nx\",40\n")], &[]);
+    o.assert_input_error(BAD_INPUT).at("age.csv", 3, "age").stderr_has(&["\"old\\nx\"", "young, old"]);
+}
+
+/// Without declared categories, a quoted multi-line category is accepted consistently: the seed
+/// matches it, and joint.csv writes it back quoted.
+#[test]
+fn quoted_field_with_embedded_newline_is_accepted_consistently_when_undeclared() {
+    let age = "age,count\n\"young\nadult\",60\nold,40\n";
+    let seed = "age,sex,weight\n\"young\nadult\",f,1\n\"young\nadult\",m,2\nold,f,3\nold,m,1\n";
+    let o = fit(&[("spec.toml", SPEC_AGE_SEX_SEED), ("age.csv", age), ("sex.csv", SEX), ("seed.csv", seed)], &[]);
+    o.assert_code(OK);
+    let joint = std::fs::read_to_string(o.joint()).unwrap();
+    assert!(joint.contains("\"young\nadult\",f,"), "joint.csv: {joint:?}");
+}
+
+/// Line numbers are physical lines: a record after a multi-line record is reported at its own line.
+#[test]
+fn line_numbers_count_physical_lines_after_embedded_newline() {
+    let o = one_margin("age,count\n\"young\nadult\",60\nold,x\n");
+    o.assert_input_error(BAD_INPUT).at("age.csv", 4, "count").stderr_has(&["\"x\""]);
+}
+
+// ---------------------------------------------------------------- consistency
+
+#[test]
+fn margin_totals_disagree() {
+    let o = fit(&[("spec.toml", SPEC_AGE_SEX), ("age.csv", AGE), ("sex.csv", "sex,count\nf,60\nm,50\n")], &[]);
+    o.assert_input_error(BAD_INPUT).stderr_has(&["age.csv", "sex.csv", "100", "110", "--rescale"]);
+}
+
+#[test]
+fn margin_totals_disagree_with_rescale() {
+    let o =
+        fit(&[("spec.toml", SPEC_AGE_SEX), ("age.csv", AGE), ("sex.csv", "sex,count\nf,60\nm,50\n")], &["--rescale"]);
+    o.assert_code(OK).stderr_has(&["warning:", "rescaled", "sex.csv"]);
+    assert!(o.joint().exists());
+    assert_eq!(o.report()["converged"], true);
+}
+
+#[test]
+fn overlapping_margins_disagree_on_shared_sub_margin() {
+    let spec = "[[margin]]\nfile = \"age_region.csv\"\n[[margin]]\nfile = \"sex_region.csv\"\n";
+    let age_region = "age,region,count\nyoung,x,25\nyoung,y,15\nyoung,z,10\nold,x,25\nold,y,15\nold,z,10\n";
+    let sex_region = "sex,region,count\nf,x,20\nf,y,17.5\nf,z,12.5\nm,x,20\nm,y,17.5\nm,z,12.5\n";
+    let o = fit(&[("spec.toml", spec), ("age_region.csv", age_region), ("sex_region.csv", sex_region)], &[]);
+    o.assert_input_error(BAD_INPUT).stderr_has(&["age_region.csv", "sex_region.csv", "region=x", "50", "40"]);
+}
+
+#[test]
+fn positive_target_with_zero_seed_support() {
+    let seed = "age,sex,weight\nyoung,f,1\nyoung,m,2\nold,f,0\nold,m,0\n";
+    let o = fit(&[("spec.toml", SPEC_AGE_SEX_SEED), ("age.csv", AGE), ("sex.csv", SEX), ("seed.csv", seed)], &[]);
+    o.assert_input_error(INFEASIBLE).stderr_has(&["age.csv", "age=old", "40"]);
+}
+
+#[test]
+fn category_not_in_declared_attributes() {
+    let spec = "[attributes]\nsex = [\"female\", \"male\"]\n[[margin]]\nfile = \"sex.csv\"\n";
+    let o = fit(&[("spec.toml", spec), ("sex.csv", "sex,count\nfemale,50\nother,3\nmale,47\n")], &[]);
+    o.assert_input_error(BAD_INPUT).at("sex.csv", 3, "sex").stderr_has(&["\"other\"", "female, male"]);
+}
+
+#[test]
+fn seed_category_in_no_margin() {
+    let seed = "age,sex,weight\nyoung,f,1\nmiddle,m,2\nold,f,3\n";
+    let o = fit(&[("spec.toml", SPEC_AGE_SEX_SEED), ("age.csv", AGE), ("sex.csv", SEX), ("seed.csv", seed)], &[]);
+    o.assert_input_error(BAD_INPUT).at("seed.csv", 3, "age").stderr_has(&["\"middle\"", "no margin", "young, old"]);
+}
+
+#[test]
+fn dense_table_too_large() {
+    let spec = format!("{SPEC_AGE_SEX}[fit]\nmax_cells = 10\n");
+    let age = "age,count\na,25\nb,25\nc,25\nd,25\n";
+    let sex = "sex,count\nf,40\nm,40\nx,20\n";
+    let o = fit(&[("spec.toml", &spec), ("age.csv", age), ("sex.csv", sex)], &[]);
+    o.assert_input_error(BAD_INPUT).stderr_has(&["12 cells", "max_cells = 10", "fewer attributes"]);
+}
+
+#[test]
+fn negative_seed_weight() {
+    let seed = "age,sex,weight\nyoung,f,1\nyoung,m,-2\nold,f,3\nold,m,1\n";
+    let o = fit(&[("spec.toml", SPEC_AGE_SEX_SEED), ("age.csv", AGE), ("sex.csv", SEX), ("seed.csv", seed)], &[]);
+    o.assert_input_error(BAD_INPUT).at("seed.csv", 3, "weight").stderr_has(&["\"-2\"", "negative"]);
+}
+
+// ---------------------------------------------------------------- the spec
+
+#[test]
+fn spec_with_unknown_field() {
+    let spec = "[[margin]]\nfile = \"age.csv\"\ncolour = \"red\"\n";
+    let o = fit(&[("spec.toml", spec), ("age.csv", AGE)], &[]);
+    o.assert_input_error(BAD_INPUT).at_line("spec.toml", 3).stderr_has(&["colour"]);
+}
+
+#[test]
+fn spec_with_wrong_method_name() {
+    let spec = "[[margin]]\nfile = \"age.csv\"\n[fit]\nmethod = \"newton\"\n";
+    let o = fit(&[("spec.toml", spec), ("age.csv", AGE)], &[]);
+    o.assert_input_error(BAD_INPUT).at_line("spec.toml", 4).stderr_has(&["newton", "ipf"]);
+}
+
+#[test]
+fn spec_with_no_margin() {
+    let spec = "[fit]\nmethod = \"ipf\"\n";
+    let o = fit(&[("spec.toml", spec), ("age.csv", AGE)], &[]);
+    o.assert_input_error(BAD_INPUT).stderr_has(&["error: spec.toml", "[[margin]]"]);
+}
+
+#[test]
+fn missing_spec_file() {
+    let o = fit(&[("age.csv", AGE)], &[]);
+    o.assert_input_error(BAD_INPUT).stderr_has(&["spec.toml"]);
+}
+
+#[test]
+fn missing_margin_file_named_in_spec() {
+    let o = fit(&[("spec.toml", SPEC_AGE_SEX), ("age.csv", AGE)], &[]);
+    o.assert_input_error(BAD_INPUT).stderr_has(&["sex.csv"]);
+}
+
+/// Paths in the spec resolve against the spec's folder, and messages name them that way.
+#[test]
+fn missing_margin_file_relative_to_spec_folder() {
+    let dir = folder(&[("sub/spec.toml", SPEC_AGE_SEX.as_bytes()), ("sub/age.csv", AGE.as_bytes())]);
+    let out = dir.path().join("out").display().to_string();
+    let o = run(dir, &["fit", "sub/spec.toml", "--out", &out]);
+    o.assert_input_error(BAD_INPUT).stderr_has(&["sub/sex.csv"]);
+}
+
+// ---------------------------------------------------------------- outcomes other than input errors
+
+#[test]
+fn not_converged() {
+    // One sweep cannot fit this seed: after scaling to age then sex, age is 62.5/37.5, not 60/40.
+    let seed = "age,sex,weight\nyoung,f,1\nyoung,m,1\nold,f,3\nold,m,1\n";
+    let spec = format!("{SPEC_AGE_SEX_SEED}[fit]\nmax_iterations = 1\n");
+    let o = fit(&[("spec.toml", &spec), ("age.csv", AGE), ("sex.csv", SEX), ("seed.csv", seed)], &[]);
+    o.assert_code(NOT_CONVERGED).stderr_has(&["not converged"]);
+    assert!(o.joint().exists(), "joint.csv is still written");
+    let report = o.report();
+    assert_eq!(report["converged"], false);
+    assert_eq!(report["iterations"], 1);
+}
+
+#[test]
+fn usage_error_without_spec_argument() {
+    let o = run(folder(&[]), &["fit"]);
+    o.assert_code(USAGE);
+    assert!(o.stdout.is_empty(), "stdout: {}", o.stdout);
+    assert!(o.stderr.contains("<SPEC>"), "stderr: {}", o.stderr);
+}
+
+#[test]
+fn json_prints_parseable_report() {
+    let o =
+        fit(&[("spec.toml", SPEC_AGE_SEX_SEED), ("age.csv", AGE), ("sex.csv", SEX), ("seed.csv", SEED)], &["--json"]);
+    o.assert_code(OK);
+    let report: serde_json::Value = serde_json::from_str(&o.stdout).expect("stdout is JSON");
+    assert_eq!(report["converged"], true);
+    assert_eq!(report["method"], "ipf");
+    assert_eq!(report["margins"].as_array().map(Vec::len), Some(2));
+    assert_eq!(report, o.report(), "stdout matches report.json");
+}
+
+#[test]
+fn out_folder_cannot_be_created() {
+    let dir =
+        folder(&[("spec.toml", SPEC_AGE_SEX.as_bytes()), ("age.csv", AGE.as_bytes()), ("sex.csv", SEX.as_bytes())]);
+    let blocked = dir.path().join("blocker");
+    std::fs::write(&blocked, "a regular file").unwrap();
+    let out = blocked.join("out").display().to_string();
+    let o = run(dir, &["fit", "spec.toml", "--out", &out]);
+    o.assert_code(FAILURE).stderr_has(&["error: ", "blocker"]);
+    assert!(o.stdout.is_empty(), "stdout: {}", o.stdout);
+    assert!(Path::new(&out).parent().unwrap().is_file());
+}
