@@ -28,7 +28,7 @@
 pub mod error;
 pub mod fitting;
 pub mod inputs;
-// pub mod metrics;
+pub mod metrics;
 pub mod reports;
 
 pub use error::{Error, Result};
