@@ -25,6 +25,7 @@
 //! assert!((values[0] - 30.0 * 35.0 / 55.0).abs() < 1e-9); // young, f, yes
 //! ```
 
+pub mod calibration;
 pub mod error;
 pub mod fitting;
 pub mod inputs;

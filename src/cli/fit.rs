@@ -6,17 +6,19 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 use populace::error::exit;
-use populace::fitting::fit_dense;
+use populace::fitting::{fit_dense, fit_microdata};
 use populace::inputs::{LoadOptions, Problem, Spec};
-use populace::reports::{write_joint_csv, write_json, FitReport};
+use populace::reports::{write_joint_csv, write_json, write_weights_csv, CalibrationReport, FitReport};
 
 use super::emit;
 use super::progress::Spinner;
 
-/// Fit the joint distribution described by a spec and write it with a report.
+/// Fit the joint distribution, or calibrate the seed's weights, as a spec describes.
 ///
-/// Writes DIR/joint.csv (the fitted joint: one column per attribute plus `count`, every cell
-/// in category order) and DIR/report.json (iterations, convergence, per-margin deviations).
+/// With method = "ipf" writes DIR/joint.csv (the fitted joint: one column per attribute plus
+/// `count`, every cell in category order); with rake, linear, logit or entropy writes
+/// DIR/weights.csv (the seed's id and its calibrated weight, per zone). Both write
+/// DIR/report.json (iterations, convergence, per-margin deviations).
 #[derive(Args)]
 #[command(after_help = "Example:\n  populace fit calibration/acs2012.toml --out out/fit")]
 pub struct FitArgs {
@@ -43,6 +45,9 @@ pub fn run(args: FitArgs) -> Result<i32> {
     for w in &problem.warnings {
         eprintln!("warning: {w}");
     }
+    if problem.fit.method.is_microdata() {
+        return run_microdata(&args, &spec, &problem, start);
+    }
     let mut spinner = Spinner::new("fitting", args.quiet);
     let fit = fit_dense(&problem, &mut [&mut spinner]);
     spinner.finish();
@@ -59,15 +64,77 @@ pub fn run(args: FitArgs) -> Result<i32> {
     } else if !args.quiet {
         emit(&summary(&args, &report, &[&joint, &report_path]));
     }
-    if !report.converged {
-        eprintln!(
-            "warning: not converged after {} sweeps: max margin deviation {:.3e} > tolerance {:.1e}; \
-             the last iterate was written and marked \"converged\": false",
-            report.iterations, report.max_deviation, report.effective_tolerance
-        );
-        return Ok(exit::NOT_CONVERGED);
+    Ok(not_converged(report.converged, report.iterations, report.max_deviation, "the last iterate was"))
+}
+
+/// Warns about non-convergence and picks the exit code.
+fn not_converged(converged: bool, iterations: usize, deviation: f64, what: &str) -> i32 {
+    if converged {
+        return exit::OK;
     }
-    Ok(exit::OK)
+    eprintln!(
+        "warning: not converged after {iterations} iterations: max margin deviation {deviation:.3e} is above \
+         the tolerance; {what} written and marked \"converged\": false"
+    );
+    exit::NOT_CONVERGED
+}
+
+fn run_microdata(args: &FitArgs, spec: &Spec, problem: &Problem, start: Instant) -> Result<i32> {
+    let mut spinner = Spinner::new("calibrating", args.quiet);
+    let fit_start = Instant::now();
+    let fits = fit_microdata(problem, &mut [&mut spinner]);
+    let fit_seconds = fit_start.elapsed().as_secs_f64();
+    spinner.finish();
+    let fits = fits?;
+    std::fs::create_dir_all(&args.out).map_err(|e| populace::Error::write(&args.out, e))?;
+    let weights = args.out.join("weights.csv");
+    let report_path = args.out.join("report.json");
+    let id = spec.seed.as_ref().and_then(|s| s.id.as_deref());
+    write_weights_csv(&weights, problem, id, &fits)?;
+    let report = CalibrationReport::new(problem, &fits, fit_seconds, start.elapsed().as_secs_f64());
+    write_json(&report_path, &report)?;
+    if args.json {
+        emit(&serde_json::to_string_pretty(&report)?);
+    } else if !args.quiet {
+        emit(&calibration_summary(args, &report, &[&weights, &report_path]));
+    }
+    Ok(not_converged(report.converged, report.iterations, report.max_deviation, "the last weights were"))
+}
+
+fn calibration_summary(args: &FitArgs, r: &CalibrationReport, written: &[&PathBuf]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "populace fit {}", args.spec.display());
+    let bounds = r.bounds.map_or(String::new(), |[l, u]| format!(" (bounds {l}–{u})"));
+    let zones = if r.zone_count > 1 { format!(", {} zones", r.zone_count) } else { String::new() };
+    let _ = writeln!(s, "  {}{bounds} calibration of the seed's weights{zones}", r.method);
+    let status = if r.converged { "converged" } else { "NOT converged" };
+    let _ = writeln!(
+        s,
+        "  {status}: at most {} iterations, max margin deviation {:.2e}; fit {:.3} s",
+        r.iterations, r.max_deviation, r.fit_seconds
+    );
+    if let [zone] = r.zones.as_slice() {
+        let w = &zone.weights;
+        let _ = writeln!(
+            s,
+            "  {} records; weights {:.4}–{:.4} (g {:.4}–{:.4}), {} negative; Kish deff {:.3}, effective n {:.1}",
+            zone.records, w.min, w.max, w.g_min, w.g_max, w.negative, w.kish_deff, w.effective_sample_size
+        );
+        if let Some(i) = &zone.integerization {
+            let exact = if i.exact { "every margin exact" } else { "margins not all exact" };
+            let _ = writeln!(s, "  integerized ({}): {} persons, {exact}", i.method.name(), i.total);
+        }
+    } else {
+        let _ = writeln!(s, "  worst zones:");
+        for z in r.worst_zones.iter().take(5) {
+            let name = z.zone.as_deref().unwrap_or("-");
+            let _ = writeln!(s, "    {name:<16} max deviation {:.2e}, Kish deff {:.3}", z.max_deviation, z.kish_deff);
+        }
+    }
+    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    let _ = write!(s, "wrote {}", names.join(", "));
+    s
 }
 
 fn summary(args: &FitArgs, r: &FitReport, written: &[&PathBuf]) -> String {

@@ -61,13 +61,14 @@ pub fn fit_dense(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Resu
         }
         None => vec![1.0; cells],
     };
-    let margins = problem.margins.iter().map(|m| (m.attributes.clone(), m.targets.clone())).collect();
+    let zone = problem.single_zone();
+    let margins = zone.margins.iter().map(|m| (m.attributes.clone(), m.targets.clone())).collect();
     let labels: Vec<(String, Vec<String>)> =
-        problem.margins.iter().map(|m| (m.file.clone(), cell_labels(problem, m))).collect();
+        zone.margins.iter().map(|m| (m.file.clone(), cell_labels(problem, m))).collect();
     let mut ipf = Ipf::new(sizes.clone(), start, margins)
         .describe_cells(move |m, c| format!("cell ({}) of {}", labels[m].1[c], labels[m].0));
     if let Some(u) = ipf.check_support().first() {
-        let m = &problem.margins[u.margin];
+        let m = &zone.margins[u.margin];
         return Err(Error::Infeasible(format!(
             "{} has a positive target ({}) for cell ({}), but the seed has no weight in any cell under it; \
              add seed records there, or collapse categories",
@@ -81,7 +82,7 @@ pub fn fit_dense(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Resu
         runner = runner.observe(&mut **o);
     }
     let convergence = runner.run(&mut ipf)?;
-    let margins = problem
+    let margins = zone
         .margins
         .iter()
         .zip(ipf.margin_deviations())

@@ -13,9 +13,14 @@
 mod dense;
 mod ipf;
 mod layout;
+mod microdata;
 
 pub use dense::{fit_dense, DenseFit, MarginFit, Table};
 pub use ipf::{Ipf, Unsupported};
+pub use microdata::{
+    fit_microdata, round_preserving_total, stream_seed, summarize, CellFit, IntegerizationReport, MarginCells,
+    WeightSummary, ZoneFit, ZoneReport,
+};
 
 use std::time::Instant;
 

@@ -14,7 +14,33 @@ use crate::error::{Error, Location, Result};
 pub(crate) struct RawMargin {
     file: String,
     attributes: Vec<usize>,
-    cells: Vec<(Vec<u32>, f64)>,
+    importance: Option<f64>,
+    /// (zone code, category codes, count) per row.
+    cells: Vec<(u32, Vec<u32>, f64)>,
+}
+
+/// Zone names in order of first appearance.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ZoneNames {
+    pub names: Vec<String>,
+    lookup: HashMap<String, u32>,
+}
+
+impl ZoneNames {
+    fn code(&mut self, name: &str) -> u32 {
+        if let Some(&c) = self.lookup.get(name) {
+            return c;
+        }
+        let c = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.lookup.insert(name.to_string(), c);
+        c
+    }
+
+    /// The code of a zone already seen.
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.lookup.get(name).copied()
+    }
 }
 
 /// A marginal table over some attributes: dense targets, row-major in the order of
@@ -26,6 +52,8 @@ pub struct MarginTable {
     pub file: String,
     /// Domain positions of its attributes, in the file's column order.
     pub attributes: Vec<usize>,
+    /// For entropy calibration: how strongly the margin is enforced (`None`: hard).
+    pub importance: Option<f64>,
     /// Target count of every cell.
     pub targets: Vec<f64>,
 }
@@ -47,11 +75,24 @@ impl MarginTable {
     }
 }
 
-/// Reads one marginal table, learning new categories of undeclared attributes into `domain`.
-pub(crate) fn read(path: &Path, display: &str, count: &str, domain: &mut Domain) -> Result<RawMargin> {
-    let mut csv = CsvFile::open(path, display)?;
+/// How to read one margin file.
+pub(crate) struct MarginRead<'a> {
+    pub path: &'a Path,
+    pub display: &'a str,
+    pub count: &'a str,
+    pub importance: Option<f64>,
+    /// The zone column, when the problem has zones.
+    pub zone: Option<&'a str>,
+}
+
+/// Reads one marginal table, learning new categories of undeclared attributes into `domain`
+/// and new zones into `zones`.
+pub(crate) fn read(how: MarginRead, domain: &mut Domain, zones: &mut ZoneNames) -> Result<RawMargin> {
+    let (display, count) = (how.display, how.count);
+    let mut csv = CsvFile::open(how.path, display)?;
     let count_col = csv.column(count, "count")?;
-    let attr_cols: Vec<usize> = (0..csv.headers().len()).filter(|&c| c != count_col).collect();
+    let zone_col = how.zone.map(|z| csv.column(z, "zone")).transpose()?;
+    let attr_cols: Vec<usize> = (0..csv.headers().len()).filter(|&c| c != count_col && Some(c) != zone_col).collect();
     if attr_cols.is_empty() {
         return Err(Error::input(
             csv.location().at_line(1),
@@ -60,27 +101,44 @@ pub(crate) fn read(path: &Path, display: &str, count: &str, domain: &mut Domain)
     }
     let attributes: Vec<usize> = attr_cols.iter().map(|&c| domain.intern(&csv.headers()[c])).collect();
     let mut cells = Vec::new();
-    let mut first_seen: HashMap<Vec<u32>, u64> = HashMap::new();
+    let mut first_seen: HashMap<(u32, Vec<u32>), u64> = HashMap::new();
     let mut record = ByteRecord::new();
     while let Some(line) = csv.next(&mut record)? {
+        let zone = match zone_col {
+            Some(col) => {
+                let name = csv.field(&record, line, col)?;
+                if name.is_empty() {
+                    return Err(Error::input(
+                        csv.location().at_line(line).at_column(&csv.headers()[col]),
+                        "empty zone",
+                    ));
+                }
+                zones.code(name)
+            }
+            None => 0,
+        };
         let mut codes = Vec::with_capacity(attr_cols.len());
         for (&col, &attr) in attr_cols.iter().zip(&attributes) {
             let value = csv.field(&record, line, col)?;
             codes.push(category(domain, attr, value, &csv.location().at_line(line).at_column(&csv.headers()[col]))?);
         }
         let value = csv.count(&record, line, count_col, "count")?;
-        if let Some(first) = first_seen.insert(codes.clone(), line) {
+        if let Some(first) = first_seen.insert((zone, codes.clone()), line) {
+            let zone = zone_col.map_or(String::new(), |_| format!("zone {}, ", zones.names[zone as usize]));
             return Err(Error::input(
                 csv.location().at_line(line),
-                format!("duplicate cell ({}): it already appears on line {first}", domain.label(&attributes, &codes)),
+                format!(
+                    "duplicate cell ({zone}{}): it already appears on line {first}",
+                    domain.label(&attributes, &codes)
+                ),
             ));
         }
-        cells.push((codes, value));
+        cells.push((zone, codes, value));
     }
     if cells.is_empty() {
         return Err(Error::input(csv.location().clone(), "the file has a header but no rows"));
     }
-    Ok(RawMargin { file: display.to_string(), attributes, cells })
+    Ok(RawMargin { file: display.to_string(), attributes, importance: how.importance, cells })
 }
 
 /// The code of `value` for attribute `attr`: learned when the attribute is undeclared, an
@@ -104,14 +162,22 @@ pub(crate) fn category(domain: &mut Domain, attr: usize, value: &str, at: &Locat
 }
 
 impl RawMargin {
-    /// Densifies against the final domain.
-    pub(crate) fn finish(self, domain: &Domain) -> MarginTable {
+    /// Densifies against the final domain: one table per zone (one in all without zones).
+    pub(crate) fn finish(self, domain: &Domain, zones: usize) -> Vec<MarginTable> {
         let sizes = domain.sizes(&self.attributes);
-        let mut targets = vec![0.0; sizes.iter().product()];
-        for (codes, value) in self.cells {
+        let mut targets = vec![vec![0.0; sizes.iter().product()]; zones.max(1)];
+        for (zone, codes, value) in self.cells {
             let index = codes.iter().zip(&sizes).fold(0usize, |acc, (&c, &s)| acc * s + c as usize);
-            targets[index] = value;
+            targets[zone as usize][index] = value;
         }
-        MarginTable { file: self.file, attributes: self.attributes, targets }
+        targets
+            .into_iter()
+            .map(|targets| MarginTable {
+                file: self.file.clone(),
+                attributes: self.attributes.clone(),
+                importance: self.importance,
+                targets,
+            })
+            .collect()
     }
 }

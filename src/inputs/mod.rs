@@ -11,11 +11,12 @@ mod domain;
 mod margin;
 mod seed;
 mod spec;
+mod zones;
 
 pub use domain::{Attribute, Domain};
 pub use margin::MarginTable;
 pub use seed::Seed;
-pub use spec::{FitSpec, MarginSpec, Method, SeedSpec, Spec};
+pub use spec::{FitSpec, Integerize, MarginSpec, Method, SeedSpec, Spec, ZonesSpec};
 
 use crate::error::{Error, Location, Result};
 
@@ -32,8 +33,8 @@ pub struct LoadOptions {
 pub struct Problem {
     /// Attributes of the joint, in output order (declared first, then first appearance).
     pub domain: Domain,
-    /// The marginal tables with their targets.
-    pub margins: Vec<MarginTable>,
+    /// The zones, each with its margins; a problem without `[zones]` has one unnamed zone.
+    pub zones: Vec<Zone>,
     /// The seed, if the spec names one.
     pub seed: Option<Seed>,
     /// Method and stopping rule.
@@ -42,32 +43,63 @@ pub struct Problem {
     pub warnings: Vec<String>,
 }
 
+/// One zone: its margins and the seed records it may draw on.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    /// The zone's name; `None` for a problem without zones.
+    pub name: Option<String>,
+    /// Its marginal tables, in spec order.
+    pub margins: Vec<MarginTable>,
+    /// The seed records mapped to the zone's region; `None` means every record.
+    pub records: Option<Vec<usize>>,
+}
+
+impl Zone {
+    /// The common total of the zone's margins (the first margin's).
+    pub fn total(&self) -> f64 {
+        self.margins[0].total()
+    }
+
+    /// `zone NAME: ` for messages about a named zone, else nothing.
+    pub fn prefix(&self) -> String {
+        self.name.as_ref().map_or(String::new(), |n| format!("zone {n}: "))
+    }
+}
+
 impl Problem {
     /// Loads and validates every input named by `spec`.
     pub fn load(spec: &Spec, options: LoadOptions) -> Result<Problem> {
         let mut domain = Domain::declared(&spec.attributes);
+        let mut zone_names = margin::ZoneNames::default();
+        let zone_column = spec.zones.as_ref().map(|z| z.column.as_str());
         let mut raw = Vec::with_capacity(spec.margins.len());
         for m in &spec.margins {
             let path = spec.resolve(&m.file);
-            raw.push(margin::read(&path, &path.display().to_string(), &m.count, &mut domain)?);
+            let how = margin::MarginRead {
+                path: &path,
+                display: &path.display().to_string(),
+                count: &m.count,
+                importance: m.importance,
+                zone: zone_column,
+            };
+            raw.push(margin::read(how, &mut domain, &mut zone_names)?);
         }
         let all: Vec<usize> = (0..domain.attributes().len()).collect();
         let seed = match &spec.seed {
             Some(s) => {
                 let path = spec.resolve(&s.file);
-                Some(seed::read(
-                    &path,
-                    &path.display().to_string(),
-                    s.weight.as_deref(),
-                    s.id.as_deref(),
-                    &all,
-                    &domain,
-                )?)
+                let columns = seed::SeedColumns {
+                    weight: s.weight.as_deref(),
+                    id: s.id.as_deref(),
+                    region: spec.zones.as_ref().and_then(|z| z.seed_region.as_deref()),
+                };
+                Some(seed::read(&path, &path.display().to_string(), columns, &all, &domain)?)
             }
             None => None,
         };
-        let margins: Vec<MarginTable> = raw.into_iter().map(|m| m.finish(&domain)).collect();
-        let in_margin = |a: usize| margins.iter().any(|m| m.attributes.contains(&a));
+        let nzones = zone_names.names.len();
+        let per_margin: Vec<Vec<MarginTable>> = raw.into_iter().map(|m| m.finish(&domain, nzones)).collect();
+        let in_margin = |a: usize| per_margin.iter().any(|m| m[0].attributes.contains(&a));
         if let Some(unused) = all.iter().find(|&&a| !in_margin(a) && seed.is_none()) {
             return Err(Error::input(
                 Location::file(&spec.source),
@@ -77,87 +109,36 @@ impl Problem {
                 ),
             ));
         }
-        let mut problem = Problem { domain, margins, seed, fit: spec.fit.clone(), warnings: Vec::new() };
-        problem.reconcile_totals(spec.fit.consistency_tolerance, options.rescale)?;
-        problem.check_shared_margins(spec.fit.consistency_tolerance)?;
-        Ok(problem)
-    }
-
-    /// The common total of the margins (the first margin's).
-    pub fn total(&self) -> f64 {
-        self.margins[0].total()
-    }
-
-    fn reconcile_totals(&mut self, tolerance: f64, rescale: bool) -> Result<()> {
-        let totals: Vec<f64> = self.margins.iter().map(MarginTable::total).collect();
-        for (m, &t) in self.margins.iter().zip(&totals) {
-            if !t.is_finite() {
-                return Err(Error::input(Location::file(&m.file), "the counts sum to infinity"));
-            }
-            if t <= 0.0 {
-                return Err(Error::input(
-                    Location::file(&m.file),
-                    "every count is zero: a margin needs a positive total",
-                ));
-            }
+        let records = match (&spec.zones, &seed) {
+            (Some(z), Some(seed)) if z.map.is_some() => Some(zones::records_by_region(spec, z, &zone_names, seed)?),
+            _ => None,
+        };
+        let mut zones: Vec<Zone> = (0..nzones.max(1))
+            .map(|z| Zone {
+                name: spec.zones.as_ref().map(|_| zone_names.names[z].clone()),
+                margins: per_margin.iter().map(|m| m[z].clone()).collect(),
+                records: records.as_ref().map(|r| r[z].clone()),
+            })
+            .collect();
+        let mut warnings = Vec::new();
+        for zone in &mut zones {
+            reconcile_totals(zone, spec.fit.consistency_tolerance, options.rescale, &mut warnings)?;
+            check_shared_margins(&domain, zone, spec.fit.consistency_tolerance)?;
         }
-        let reference = totals[0];
-        for i in 1..self.margins.len() {
-            let relative = (totals[i] - reference).abs() / reference;
-            if relative <= tolerance {
-                continue;
-            }
-            if !rescale {
-                return Err(Error::Inconsistent(format!(
-                    "margin totals disagree: {} sums to {} but {} sums to {} (relative difference {:.3e}, \
-                     tolerance {:.1e}); fix the tables, or pass --rescale to scale every margin to the first one's total",
-                    self.margins[0].file, reference, self.margins[i].file, totals[i], relative, tolerance
-                )));
-            }
-            let factor = reference / totals[i];
-            self.margins[i].targets.iter_mut().for_each(|t| *t *= factor);
-            self.warnings.push(format!(
-                "rescaled {} from total {} to {} (factor {factor:.9})",
-                self.margins[i].file, totals[i], reference
-            ));
-        }
-        Ok(())
+        Ok(Problem { domain, zones, seed, fit: spec.fit.clone(), warnings })
     }
 
-    fn check_shared_margins(&self, tolerance: f64) -> Result<()> {
-        let limit = tolerance * self.total();
-        for (i, a) in self.margins.iter().enumerate() {
-            for b in &self.margins[i + 1..] {
-                let shared: Vec<usize> = a.attributes.iter().copied().filter(|x| b.attributes.contains(x)).collect();
-                if shared.is_empty() {
-                    continue;
-                }
-                let pa = self.project(a, &shared);
-                let pb = self.project(b, &shared);
-                let worst =
-                    (0..pa.len()).max_by(|&x, &y| (pa[x] - pb[x]).abs().total_cmp(&(pa[y] - pb[y]).abs())).unwrap_or(0);
-                if (pa[worst] - pb[worst]).abs() > limit {
-                    let codes = MarginTable::codes(&self.domain.sizes(&shared), worst);
-                    return Err(Error::Inconsistent(format!(
-                        "overlapping margins disagree on their shared cell ({}): {} gives {} but {} gives {} \
-                         (tolerance {:.1e} of the total); overlapping tables must agree on what they share",
-                        self.domain.label(&shared, &codes),
-                        a.file,
-                        pa[worst],
-                        b.file,
-                        pb[worst],
-                        tolerance
-                    )));
-                }
-            }
-        }
-        Ok(())
+    /// The only zone of a problem without `[zones]`.
+    pub fn single_zone(&self) -> &Zone {
+        &self.zones[0]
     }
+}
 
-    /// Sums a margin's targets onto a subset of its attributes (row-major in `onto` order).
-    pub fn project(&self, margin: &MarginTable, onto: &[usize]) -> Vec<f64> {
-        let sizes = self.domain.sizes(&margin.attributes);
-        let onto_sizes = self.domain.sizes(onto);
+/// Sums a margin's targets onto a subset of its attributes (row-major in `onto` order).
+fn project(domain: &Domain, margin: &MarginTable, onto: &[usize]) -> Vec<f64> {
+    {
+        let sizes = domain.sizes(&margin.attributes);
+        let onto_sizes = domain.sizes(onto);
         let position: Vec<usize> =
             onto.iter().map(|a| margin.attributes.iter().position(|x| x == a).expect("subset of the margin")).collect();
         let mut out = vec![0.0; onto_sizes.iter().product()];
@@ -168,4 +149,70 @@ impl Problem {
         }
         out
     }
+}
+
+fn reconcile_totals(zone: &mut Zone, tolerance: f64, rescale: bool, warnings: &mut Vec<String>) -> Result<()> {
+    let prefix = zone.prefix();
+    let totals: Vec<f64> = zone.margins.iter().map(MarginTable::total).collect();
+    for (m, &t) in zone.margins.iter().zip(&totals) {
+        if !t.is_finite() {
+            return Err(Error::input(Location::file(&m.file), format!("{prefix}the counts sum to infinity")));
+        }
+        if t <= 0.0 {
+            return Err(Error::input(
+                Location::file(&m.file),
+                format!("{prefix}every count is zero (or the zone has no rows): a margin needs a positive total"),
+            ));
+        }
+    }
+    let reference = totals[0];
+    for (i, &total) in totals.iter().enumerate().skip(1) {
+        let relative = (total - reference).abs() / reference;
+        if relative <= tolerance {
+            continue;
+        }
+        let (first, this) = (&zone.margins[0].file, &zone.margins[i].file);
+        if !rescale {
+            return Err(Error::Inconsistent(format!(
+                "{prefix}margin totals disagree: {first} sums to {reference} but {this} sums to {total} \
+                 (relative difference {relative:.3e}, tolerance {tolerance:.1e}); fix the tables, or pass \
+                 --rescale to scale every margin to the first one's total"
+            )));
+        }
+        let factor = reference / total;
+        warnings.push(format!("{prefix}rescaled {this} from total {total} to {reference} (factor {factor:.9})"));
+        zone.margins[i].targets.iter_mut().for_each(|t| *t *= factor);
+    }
+    Ok(())
+}
+
+fn check_shared_margins(domain: &Domain, zone: &Zone, tolerance: f64) -> Result<()> {
+    let limit = tolerance * zone.total();
+    for (i, a) in zone.margins.iter().enumerate() {
+        for b in &zone.margins[i + 1..] {
+            let shared: Vec<usize> = a.attributes.iter().copied().filter(|x| b.attributes.contains(x)).collect();
+            if shared.is_empty() {
+                continue;
+            }
+            let pa = project(domain, a, &shared);
+            let pb = project(domain, b, &shared);
+            let worst =
+                (0..pa.len()).max_by(|&x, &y| (pa[x] - pb[x]).abs().total_cmp(&(pa[y] - pb[y]).abs())).unwrap_or(0);
+            if (pa[worst] - pb[worst]).abs() > limit {
+                let codes = MarginTable::codes(&domain.sizes(&shared), worst);
+                return Err(Error::Inconsistent(format!(
+                    "{}overlapping margins disagree on their shared cell ({}): {} gives {} but {} gives {} \
+                     (tolerance {:.1e} of the total); overlapping tables must agree on what they share",
+                    zone.prefix(),
+                    domain.label(&shared, &codes),
+                    a.file,
+                    pa[worst],
+                    b.file,
+                    pb[worst],
+                    tolerance
+                )));
+            }
+        }
+    }
+    Ok(())
 }

@@ -22,6 +22,8 @@ pub struct Seed {
     pub weights: Vec<f64>,
     /// Record identifiers from the id column, else the 1-based row number.
     pub ids: Vec<String>,
+    /// Each record's region (the `[zones] seed_region` column), when seeds are regional.
+    pub regions: Vec<String>,
 }
 
 impl Seed {
@@ -42,27 +44,36 @@ impl Seed {
     }
 }
 
+/// The seed's special columns.
+pub(crate) struct SeedColumns<'a> {
+    pub weight: Option<&'a str>,
+    pub id: Option<&'a str>,
+    pub region: Option<&'a str>,
+}
+
 /// Reads the seed. Every attribute in `attributes` must be a column; its values must be
 /// categories the domain already knows (declared, or seen in a margin).
 pub(crate) fn read(
     path: &Path,
     display: &str,
-    weight: Option<&str>,
-    id: Option<&str>,
+    columns: SeedColumns,
     attributes: &[usize],
     domain: &Domain,
 ) -> Result<Seed> {
+    let SeedColumns { weight, id, region } = columns;
     let mut csv = CsvFile::open(path, display)?;
     let attr_cols =
         attributes.iter().map(|&a| csv.column(domain.attribute(a).name(), "attribute")).collect::<Result<Vec<_>>>()?;
     let weight_col = weight.map(|w| csv.column(w, "weight")).transpose()?;
     let id_col = id.map(|i| csv.column(i, "id")).transpose()?;
+    let region_col = region.map(|r| csv.column(r, "seed_region")).transpose()?;
     let mut seed = Seed {
         file: display.to_string(),
         attributes: attributes.to_vec(),
         codes: Vec::new(),
         weights: Vec::new(),
         ids: Vec::new(),
+        regions: Vec::new(),
     };
     let mut record = ByteRecord::new();
     while let Some(line) = csv.next(&mut record)? {
@@ -110,6 +121,9 @@ pub(crate) fn read(
             Some(col) => csv.field(&record, line, col)?.to_string(),
             None => seed.weights.len().to_string(),
         });
+        if let Some(col) = region_col {
+            seed.regions.push(csv.field(&record, line, col)?.to_string());
+        }
     }
     if seed.is_empty() {
         return Err(Error::input(csv.location().clone(), "the seed has a header but no rows"));

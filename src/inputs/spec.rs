@@ -38,6 +38,9 @@ pub struct Spec {
     /// How to fit.
     #[serde(default)]
     pub fit: FitSpec,
+    /// Zones: margins with a zone column are fitted zone by zone.
+    #[serde(default)]
+    pub zones: Option<ZonesSpec>,
     /// The folder relative paths resolve against (the spec's folder, as the user typed it).
     #[serde(skip)]
     pub base: PathBuf,
@@ -70,6 +73,43 @@ pub struct MarginSpec {
     /// Name of the count column.
     #[serde(default = "default_count")]
     pub count: String,
+    /// For `method = "entropy"`: how strongly the margin is enforced; absent means hard.
+    #[serde(default)]
+    pub importance: Option<f64>,
+}
+
+/// `[zones]`: fit many small areas at once.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZonesSpec {
+    /// The zone column of the margin files.
+    pub column: String,
+    /// The seed column naming each record's region, when seeds are regional (PUMA → tract).
+    #[serde(default)]
+    pub seed_region: Option<String>,
+    /// CSV mapping each zone (column `column`) to its region (column `seed_region`).
+    #[serde(default)]
+    pub map: Option<PathBuf>,
+}
+
+/// How calibrated weights are turned into integer counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Integerize {
+    /// Truncate, replicate, sample (Lovelace & Ballas 2013).
+    Trs,
+    /// Integer counts that meet integer margin targets exactly where feasible.
+    Margins,
+}
+
+impl Integerize {
+    /// The name used in specs and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Integerize::Trs => "trs",
+            Integerize::Margins => "margins",
+        }
+    }
 }
 
 /// The fitting method.
@@ -78,6 +118,14 @@ pub struct MarginSpec {
 pub enum Method {
     /// Iterative proportional fitting of a dense contingency table (Deming–Stephan).
     Ipf,
+    /// Raking of the seed's weights (IPF on the weights).
+    Rake,
+    /// Linear (GREG) calibration of the seed's weights.
+    Linear,
+    /// Bounded logit calibration of the seed's weights.
+    Logit,
+    /// Minimum cross-entropy calibration with optional soft margins.
+    Entropy,
 }
 
 impl Method {
@@ -85,7 +133,16 @@ impl Method {
     pub fn name(self) -> &'static str {
         match self {
             Method::Ipf => "ipf",
+            Method::Rake => "rake",
+            Method::Linear => "linear",
+            Method::Logit => "logit",
+            Method::Entropy => "entropy",
         }
+    }
+
+    /// Whether the method re-weights seed records (rather than fitting a dense table).
+    pub fn is_microdata(self) -> bool {
+        self != Method::Ipf
     }
 }
 
@@ -110,6 +167,15 @@ pub struct FitSpec {
     /// Refuse dense tables with more cells than this.
     #[serde(default = "default_max_cells")]
     pub max_cells: u64,
+    /// `[L, U]` bounds on g = w/d for `method = "logit"`, with L < 1 < U.
+    #[serde(default)]
+    pub bounds: Option<[f64; 2]>,
+    /// Turn calibrated weights into integer counts.
+    #[serde(default)]
+    pub integerize: Option<Integerize>,
+    /// Seed of the random stream used by integerization.
+    #[serde(default = "default_random_seed")]
+    pub random_seed: u64,
 }
 
 impl Default for FitSpec {
@@ -120,6 +186,9 @@ impl Default for FitSpec {
             max_iterations: default_max_iterations(),
             consistency_tolerance: default_consistency_tolerance(),
             max_cells: default_max_cells(),
+            bounds: None,
+            integerize: None,
+            random_seed: default_random_seed(),
         }
     }
 }
@@ -141,6 +210,9 @@ fn default_consistency_tolerance() -> f64 {
 }
 fn default_max_cells() -> u64 {
     1 << 30
+}
+fn default_random_seed() -> u64 {
+    1
 }
 
 impl Spec {
@@ -211,6 +283,54 @@ impl Spec {
                 "[fit] consistency_tolerance must be a non-negative number, found {}",
                 fit.consistency_tolerance
             ));
+        }
+        self.validate_method(name)
+    }
+
+    fn validate_method(&self, name: &str) -> Result<()> {
+        let bad = |message: String| Err(Error::input(Location::file(name), message));
+        let method = self.fit.method;
+        match (method, self.fit.bounds) {
+            (Method::Logit, None) => return bad("method = \"logit\" needs [fit] bounds = [L, U] with L < 1 < U".into()),
+            (Method::Logit, Some([l, u])) if !(l.is_finite() && u.is_finite() && 0.0 <= l && l < 1.0 && 1.0 < u) => {
+                return bad(format!("[fit] bounds = [{l}, {u}]: need 0 <= L < 1 < U, both finite"))
+            }
+            (Method::Logit, Some(_)) | (_, None) => {}
+            (_, Some(_)) => {
+                return bad(format!("[fit] bounds apply to method = \"logit\" only, not \"{}\"", method.name()))
+            }
+        }
+        for m in &self.margins {
+            match m.importance {
+                Some(i) if method != Method::Entropy => {
+                    return bad(format!(
+                        "margin {}: importance = {i} applies to method = \"entropy\" only",
+                        m.file.display()
+                    ))
+                }
+                Some(i) if !(i.is_finite() && i > 0.0) => {
+                    return bad(format!("margin {}: importance must be a positive number, found {i}", m.file.display()))
+                }
+                _ => {}
+            }
+        }
+        if method.is_microdata() && self.seed.is_none() {
+            return bad(format!("method = \"{}\" re-weights a seed: add a [seed] block", method.name()));
+        }
+        if !method.is_microdata() {
+            if self.zones.is_some() {
+                return bad(
+                    "[zones] need a method that re-weights the seed (rake, linear, logit or entropy), not ipf".into()
+                );
+            }
+            if self.fit.integerize.is_some() {
+                return bad("[fit] integerize applies to seed re-weighting methods, not ipf".into());
+            }
+        }
+        if let Some(z) = &self.zones {
+            if z.seed_region.is_some() != z.map.is_some() {
+                return bad("[zones] seed_region and map go together: name the seed's region column and the zone-to-region file".into());
+            }
         }
         Ok(())
     }

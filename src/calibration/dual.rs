@@ -1,0 +1,742 @@
+//! Newton's method on the calibration dual (linear, bounded logit, entropy with soft margins).
+//!
+//! The dual objective, its gradient and Hessian are exposed to argmin through
+//! [`CostFunction`], [`Gradient`] and [`Hessian`]; argmin's backtracking line search halves
+//! steps that the Armijo condition rejects. One [`Solver::iterate`] is one Newton step, so the
+//! crate's [`Runner`](crate::fitting::Runner) observes every step.
+
+use std::ops::Range;
+
+use argmin::core::{CostFunction, Executor, Gradient, Hessian, LineSearch, State, TerminationReason};
+use argmin::solver::linesearch::condition::ArmijoCondition;
+use argmin::solver::linesearch::BacktrackingLineSearch;
+use nalgebra::{Cholesky, DMatrix, DVector, SymmetricEigen};
+use rayon::prelude::*;
+
+use super::calfun::{Calfun, Logit};
+use super::cells::Cells;
+use super::{closest_margins, num, Constraints, Layout, Method};
+use crate::error::{Error, Result};
+use crate::fitting::Solver;
+
+/// No column: the margin cell is not in the Newton basis.
+const NONE: u32 = u32::MAX;
+/// Smallest number of cells per parallel chunk.
+const CELL_CHUNK: usize = 4096;
+/// Largest number of parallel chunks.
+const MAX_CHUNKS: usize = 64;
+/// Budget (in f64s) for the per-chunk Hessian partial sums.
+const HESSIAN_BUDGET: usize = 1 << 22;
+/// Largest change of `A u` (logit) or `u` (exp) in any cell in one step.
+const MAX_STEP: f64 = 20.0;
+/// Newton steps without halving the deviation after which the iteration is declared stuck.
+const STAGNATION: usize = 50;
+
+/// Fails with [`Error::Infeasible`] if a hard cell has a positive target but no support
+/// (`support` holds the design totals of the usable records on every flat margin cell).
+pub(crate) fn check_support(c: &Constraints, layout: &Layout, support: &[f64]) -> Result<()> {
+    let bad: Vec<usize> = (0..layout.cells)
+        .filter(|&k| layout.hard(layout.locate(k).0) && layout.targets[k] > 0.0 && support[k] <= 0.0)
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = bad
+        .iter()
+        .take(10)
+        .map(|&k| {
+            let (m, j) = layout.locate(k);
+            format!("{} (target {})", c.cell_name(m, j), num(layout.targets[k]))
+        })
+        .collect();
+    Err(Error::Infeasible(format!(
+        "{} margin cell(s) with a positive target have no seed record with a positive design weight, so no \
+         weights can reach them: {}{}",
+        bad.len(),
+        list.join(", "),
+        if bad.len() > 10 { ", …" } else { "" }
+    )))
+}
+
+/// The dual problem on the distinct cells, in the reduced basis.
+pub(crate) struct Dual<'a> {
+    cells: &'a Cells,
+    layout: &'a Layout,
+    calfun: Calfun,
+    /// Design totals of the cells that take part (0 for cells set aside).
+    dc: Vec<f64>,
+    /// `K × margins`: the basis column of each cell's margin cell, or [`NONE`].
+    cols: Vec<u32>,
+    /// Basis column of each flat margin cell, or [`NONE`].
+    col_of: Vec<u32>,
+    /// Flat margin cell of each basis column.
+    col_cell: Vec<usize>,
+    /// Target of each basis column.
+    col_target: Vec<f64>,
+    /// Importance of each basis column (soft margins).
+    col_importance: Vec<Option<f64>>,
+    /// Cells per parallel chunk.
+    chunk: usize,
+}
+
+/// The dual at one point.
+#[derive(Debug, Clone)]
+pub(crate) struct Eval {
+    /// `Φ(λ)`.
+    phi: f64,
+    /// Sum of the absolute values of the terms of `Φ`: the scale of its round-off.
+    scale: f64,
+    /// Achieved totals on every flat margin cell.
+    totals: Vec<f64>,
+    /// `∇Φ`: achieved minus (relaxed) target, per basis column.
+    grad: DVector<f64>,
+    /// `∇²Φ`, when asked for.
+    hessian: Option<DMatrix<f64>>,
+    /// Largest absolute deviation over hard cells and soft stationarity.
+    deviation: f64,
+}
+
+/// Partial sums over a chunk of cells.
+struct Partial {
+    phi: f64,
+    scale: f64,
+    totals: Vec<f64>,
+    hessian: Vec<f64>,
+}
+
+impl<'a> Dual<'a> {
+    fn new(cells: &'a Cells, c: &Constraints, layout: &'a Layout, method: Method) -> Result<Dual<'a>> {
+        let calfun = match method {
+            Method::Linear => Calfun::Linear,
+            Method::Entropy | Method::Rake => Calfun::Exp,
+            Method::Logit { lower, upper } => Calfun::Logit(Logit::new(lower, upper)),
+        };
+        let m_count = c.margins();
+        let mut dc = cells.design().to_vec();
+        if calfun == Calfun::Exp {
+            // a zero target forces zero weight on every record under it
+            for (d, row) in dc.iter_mut().zip(cells.codes().chunks_exact(m_count)) {
+                if row.iter().zip(&layout.offsets).any(|(&code, &off)| layout.targets[off + code as usize] == 0.0) {
+                    *d = 0.0;
+                }
+            }
+        }
+        let support = cells.margin_sums(&dc, &layout.offsets, layout.cells);
+        check_support(c, layout, &support)?;
+        if let Calfun::Logit(l) = calfun {
+            check_bounds(c, layout, &support, &l)?;
+        }
+
+        let mut col_of = vec![NONE; layout.cells];
+        let (mut col_cell, mut col_target, mut col_importance) = (Vec::new(), Vec::new(), Vec::new());
+        let mut anchored = false;
+        for m in 0..m_count {
+            let hard = layout.hard(m);
+            let mut drop_reference = hard && anchored;
+            anchored |= hard;
+            for j in 0..c.margin_sizes()[m] {
+                let k = layout.offsets[m] + j;
+                if support[k] <= 0.0 {
+                    continue;
+                }
+                if drop_reference {
+                    drop_reference = false;
+                    continue;
+                }
+                col_of[k] = col_cell.len() as u32;
+                col_cell.push(k);
+                col_target.push(layout.targets[k]);
+                col_importance.push(layout.importance[m]);
+            }
+        }
+        let cols: Vec<u32> = cells
+            .codes()
+            .chunks_exact(m_count)
+            .flat_map(|row| row.iter().zip(&layout.offsets).map(|(&code, &off)| col_of[off + code as usize]))
+            .collect();
+
+        // fixed chunking: a function of the problem's size only, never of the thread count
+        let k = cells.len();
+        let p = col_cell.len();
+        let mut chunk = CELL_CHUNK.max(k.div_ceil(MAX_CHUNKS));
+        if p * p > 0 {
+            chunk = chunk.max(k.saturating_mul(p * p).div_ceil(HESSIAN_BUDGET));
+        }
+        Ok(Dual { cells, layout, calfun, dc, cols, col_of, col_cell, col_target, col_importance, chunk })
+    }
+
+    /// Number of basis columns.
+    fn p(&self) -> usize {
+        self.col_cell.len()
+    }
+
+    /// `x_c'λ` for cell `c`.
+    #[inline]
+    fn u(&self, c: usize, lambda: &[f64]) -> f64 {
+        let m = self.cells.margins();
+        self.cols[c * m..(c + 1) * m].iter().filter(|&&k| k != NONE).map(|&k| lambda[k as usize]).sum()
+    }
+
+    /// Maps `f` over fixed chunks of cells, in parallel, returning the results in chunk order.
+    fn chunked<T: Send>(&self, f: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
+        let k = self.cells.len();
+        if k <= self.chunk {
+            return vec![f(0..k)];
+        }
+        let chunks = k.div_ceil(self.chunk);
+        (0..chunks).into_par_iter().map(|i| f(i * self.chunk..((i + 1) * self.chunk).min(k))).collect()
+    }
+
+    fn partial(&self, range: Range<usize>, lambda: &[f64], hessian: bool) -> Partial {
+        let m = self.cells.margins();
+        let p = self.p();
+        let offsets = &self.layout.offsets;
+        let mut part = Partial {
+            phi: 0.0,
+            scale: 0.0,
+            totals: vec![0.0; self.layout.cells],
+            hessian: if hessian { vec![0.0; p * p] } else { Vec::new() },
+        };
+        let mut active: Vec<usize> = Vec::with_capacity(m);
+        for c in range {
+            let d = self.dc[c];
+            if d == 0.0 {
+                continue;
+            }
+            let cols = &self.cols[c * m..(c + 1) * m];
+            let u: f64 = cols.iter().filter(|&&k| k != NONE).map(|&k| lambda[k as usize]).sum();
+            let (g, dg) = self.calfun.g_dg(u);
+            let w = d * g;
+            for (&code, &off) in self.cells.row(c).iter().zip(offsets) {
+                part.totals[off + code as usize] += w;
+            }
+            let prim = d * self.calfun.primitive(u);
+            part.phi += prim;
+            part.scale += prim.abs();
+            if hessian {
+                let h = d * dg;
+                active.clear();
+                active.extend(cols.iter().filter(|&&k| k != NONE).map(|&k| k as usize));
+                for &a in &active {
+                    let row = &mut part.hessian[a * p..(a + 1) * p];
+                    for &b in &active {
+                        row[b] += h;
+                    }
+                }
+            }
+        }
+        part
+    }
+
+    /// The dual at `lambda`, with the Hessian if asked for.
+    fn evaluate(&self, lambda: &DVector<f64>, hessian: bool) -> Eval {
+        let p = self.p();
+        let lam = lambda.as_slice();
+        let parts = self.chunked(|r| self.partial(r, lam, hessian));
+        let mut iter = parts.into_iter();
+        let mut acc = iter.next().expect("at least one chunk");
+        for part in iter {
+            acc.phi += part.phi;
+            acc.scale += part.scale;
+            for (a, b) in acc.totals.iter_mut().zip(&part.totals) {
+                *a += b;
+            }
+            for (a, b) in acc.hessian.iter_mut().zip(&part.hessian) {
+                *a += b;
+            }
+        }
+        let mut hess = hessian.then(|| DMatrix::from_vec(p, p, std::mem::take(&mut acc.hessian)));
+        let mut grad = DVector::zeros(p);
+        let mut soft_dev: f64 = 0.0;
+        for k in 0..p {
+            let (t, l) = (self.col_target[k], lam[k]);
+            let achieved = acc.totals[self.col_cell[k]];
+            match self.col_importance[k] {
+                None => {
+                    acc.phi -= t * l;
+                    acc.scale += (t * l).abs();
+                    grad[k] = achieved - t;
+                }
+                Some(rho) => {
+                    let z = (-l / rho).exp();
+                    let term = -rho * t * (-l / rho).exp_m1(); // ρ T (1 − z)
+                    acc.phi -= term;
+                    acc.scale += term.abs();
+                    grad[k] = achieved - t * z;
+                    soft_dev = soft_dev.max(grad[k].abs());
+                    if let Some(h) = hess.as_mut() {
+                        h[(k, k)] += t * z / rho;
+                    }
+                }
+            }
+        }
+        let mut deviation = soft_dev;
+        for (k, (&a, &t)) in acc.totals.iter().zip(&self.layout.targets).enumerate() {
+            if self.layout.hard(self.layout.locate(k).0) {
+                deviation = deviation.max((a - t).abs());
+            }
+        }
+        Eval { phi: acc.phi, scale: acc.scale, totals: acc.totals, grad, hessian: hess, deviation }
+    }
+
+    /// g-weight of every cell (0 for cells set aside by a zero target).
+    fn g(&self, lambda: &DVector<f64>) -> Vec<f64> {
+        let lam = lambda.as_slice();
+        (0..self.cells.len())
+            .map(|c| {
+                if self.dc[c] > 0.0 {
+                    self.calfun.g(self.u(c, lam))
+                } else if self.cells.design()[c] > 0.0 {
+                    0.0
+                } else {
+                    1.0
+                }
+            })
+            .collect()
+    }
+
+    /// `max_c |x_c'r|` over the cells that take part.
+    fn max_abs_u(&self, r: &DVector<f64>) -> f64 {
+        let rs = r.as_slice();
+        let parts =
+            self.chunked(|range| range.filter(|&c| self.dc[c] > 0.0).map(|c| self.u(c, rs).abs()).fold(0.0, f64::max));
+        parts.into_iter().fold(0.0, f64::max)
+    }
+
+    /// Whether direction `r` certifies that no `g ∈ [L, U]` meets the targets:
+    /// `T'r > Σ_c D_c h(x_c'r)` beyond round-off, with `h(v) = max(L v, U v)`. For any feasible
+    /// `g`, `T'r = Σ_c D_c g_c x_c'r ≤ Σ_c D_c h(x_c'r)`, so such an `r` rules feasibility out.
+    fn certifies_infeasible(&self, logit: &Logit, r: &DVector<f64>) -> bool {
+        let rs = r.as_slice();
+        let bound = logit.lower.abs().max(logit.upper.abs());
+        let parts = self.chunked(|range| {
+            let (mut s, mut scale) = (0.0, 0.0);
+            for c in range {
+                let d = self.dc[c];
+                if d > 0.0 {
+                    let v = self.u(c, rs);
+                    s += d * logit.support(v);
+                    scale += d * v.abs() * bound;
+                }
+            }
+            (s, scale)
+        });
+        let (mut s, mut scale) = parts.iter().fold((0.0, 0.0), |acc, p| (acc.0 + p.0, acc.1 + p.1));
+        let mut tr = 0.0;
+        for (t, v) in self.col_target.iter().zip(rs) {
+            tr += t * v;
+            scale += (t * v).abs();
+        }
+        s = tr - s;
+        scale > 0.0 && s > 1e-9 * scale
+    }
+}
+
+/// Fails with [`Error::Infeasible`] if a hard cell's target is outside `(L S, U S)`, `S` its
+/// design total: no g strictly within the bounds can reach it.
+fn check_bounds(c: &Constraints, layout: &Layout, support: &[f64], logit: &Logit) -> Result<()> {
+    let (lo, hi) = (logit.lower, logit.upper);
+    let bad: Vec<usize> = (0..layout.cells)
+        .filter(|&k| {
+            let (s, t) = (support[k], layout.targets[k]);
+            layout.hard(layout.locate(k).0) && s > 0.0 && !(lo * s < t && t < hi * s)
+        })
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = bad
+        .iter()
+        .take(10)
+        .map(|&k| {
+            let (m, j) = layout.locate(k);
+            format!(
+                "{}: target {} but weights with g in ({lo}, {hi}) reach only ({}, {})",
+                c.cell_name(m, j),
+                num(layout.targets[k]),
+                num(lo * support[k]),
+                num(hi * support[k])
+            )
+        })
+        .collect();
+    Err(Error::Infeasible(format!(
+        "no weights with g = w/d within the logit bounds ({lo}, {hi}) can meet {} margin cell(s): {}{}",
+        bad.len(),
+        list.join("; "),
+        if bad.len() > 10 { "; …" } else { "" }
+    )))
+}
+
+/// Solves `H Δ = rhs` after Jacobi scaling: by Cholesky when `H` is safely positive definite,
+/// otherwise by a pseudo-inverse (symmetric eigendecomposition, eigenvalues below `1e-12` of the
+/// largest dropped). Returns the step and whether the pseudo-inverse was used.
+fn newton_direction(h: &DMatrix<f64>, rhs: &DVector<f64>) -> (DVector<f64>, bool) {
+    let p = rhs.len();
+    let s = DVector::from_iterator(
+        p,
+        (0..p).map(|k| {
+            let d = h[(k, k)];
+            if d > 0.0 && d.is_finite() {
+                1.0 / d.sqrt()
+            } else {
+                0.0
+            }
+        }),
+    );
+    let mut hs = h.clone();
+    for b in 0..p {
+        for a in 0..p {
+            hs[(a, b)] *= s[a] * s[b];
+        }
+    }
+    let rs = rhs.component_mul(&s);
+    if let Some(ch) = Cholesky::new(hs.clone()) {
+        let l = ch.l_dirty();
+        let min_pivot = (0..p).map(|k| l[(k, k)]).fold(f64::INFINITY, f64::min);
+        if min_pivot * min_pivot > 1e-12 {
+            return (ch.solve(&rs).component_mul(&s), false);
+        }
+    }
+    let eig = SymmetricEigen::new(hs);
+    let tol = 1e-12 * eig.eigenvalues.amax();
+    let mut y = DVector::zeros(p);
+    for (k, &e) in eig.eigenvalues.iter().enumerate() {
+        if e > tol {
+            let v = eig.eigenvectors.column(k);
+            y += v * (v.dot(&rs) / e);
+        }
+    }
+    (y.component_mul(&s), true)
+}
+
+/// The dual as an argmin problem: cost `Φ(λ)`, gradient and Hessian.
+pub(crate) struct DualProblem<'b, 'a> {
+    dual: &'b Dual<'a>,
+}
+
+impl CostFunction for DualProblem<'_, '_> {
+    type Param = DVector<f64>;
+    type Output = f64;
+
+    fn cost(&self, lambda: &Self::Param) -> std::result::Result<f64, argmin::core::Error> {
+        Ok(self.dual.evaluate(lambda, false).phi)
+    }
+}
+
+impl Gradient for DualProblem<'_, '_> {
+    type Param = DVector<f64>;
+    type Gradient = DVector<f64>;
+
+    fn gradient(&self, lambda: &Self::Param) -> std::result::Result<DVector<f64>, argmin::core::Error> {
+        Ok(self.dual.evaluate(lambda, false).grad)
+    }
+}
+
+impl Hessian for DualProblem<'_, '_> {
+    type Param = DVector<f64>;
+    type Hessian = DMatrix<f64>;
+
+    fn hessian(&self, lambda: &Self::Param) -> std::result::Result<DMatrix<f64>, argmin::core::Error> {
+        Ok(self.dual.evaluate(lambda, true).hessian.expect("asked for the Hessian"))
+    }
+}
+
+/// Damped Newton on the dual: one step per [`Solver::iterate`].
+pub(crate) struct DualNewton<'a> {
+    dual: Dual<'a>,
+    constraints: &'a Constraints,
+    lambda: DVector<f64>,
+    cur: Eval,
+    /// No further progress is possible (round-off): iterations return the current deviation.
+    stalled: bool,
+    /// Smallest deviation seen, and iterations since it last halved.
+    best: f64,
+    since_best: usize,
+    /// Round-off floor: the layout's, plus any tolerated inconsistency between hard margins.
+    floor: f64,
+    /// The Newton step at `λ = 0`, computed while checking the margins' consistency.
+    first_step: Option<(DVector<f64>, bool)>,
+}
+
+impl<'a> DualNewton<'a> {
+    /// Sets up the dual of `method` (linear, logit or entropy) at `λ = 0` (`w = d`).
+    ///
+    /// Fails with [`Error::Infeasible`] when a positive hard target has no support, or (logit) a
+    /// hard cell's target is out of the bounds' reach.
+    pub(crate) fn new(
+        cells: &'a Cells,
+        constraints: &'a Constraints,
+        layout: &'a Layout,
+        method: Method,
+    ) -> Result<DualNewton<'a>> {
+        let dual = Dual::new(cells, constraints, layout, method)?;
+        let lambda = DVector::zeros(dual.p());
+        let cur = dual.evaluate(&lambda, true);
+        let best = cur.deviation;
+        let mut solver = DualNewton {
+            dual,
+            constraints,
+            lambda,
+            cur,
+            stalled: false,
+            best,
+            since_best: 0,
+            floor: layout.floor,
+            first_step: None,
+        };
+        if solver.dual.p() == 0 {
+            return Ok(solver);
+        }
+        // At λ = 0, F' = 1 on every cell, so the range of the Newton matrix is that of the
+        // indicators of the cells that take part (for every method, at every λ where F' > 0). A
+        // misfit component outside it is a contradiction between hard margins (shared
+        // sub-totals that differ) that no weights can remove.
+        let h = solver.cur.hessian.as_ref().expect("evaluated with the Hessian");
+        let rhs = -&solver.cur.grad;
+        let (dir, singular) = newton_direction(h, &rhs);
+        if singular {
+            let residual = (&rhs - h * &dir).amax();
+            if residual > 1e-6 * layout.largest {
+                return Err(solver.infeasible(&format!(
+                    "the hard margins contradict each other (shared sub-totals differ by up to {}), so no \
+                     weights can meet them all",
+                    num(residual)
+                )));
+            }
+            // differences the inputs tolerate (round-off, rounded publications) set the floor
+            solver.floor += 2.0 * residual;
+        }
+        solver.first_step = Some((dir, singular));
+        Ok(solver)
+    }
+
+    /// g-weight of every distinct cell.
+    pub(crate) fn g(&self) -> Vec<f64> {
+        self.dual.g(&self.lambda)
+    }
+
+    /// Achieved totals on every flat margin cell.
+    pub(crate) fn totals(&self) -> &[f64] {
+        &self.cur.totals
+    }
+
+    /// Per margin, the relaxation factors `z = e^{−λ/ρ}` of a soft margin (`None` if hard);
+    /// unreachable soft cells (positive target, no support) get 0, zero-target cells 1.
+    pub(crate) fn relaxation(&self) -> Vec<Option<Vec<f64>>> {
+        let layout = self.dual.layout;
+        (0..self.constraints.margins())
+            .map(|m| {
+                let rho = layout.importance[m]?;
+                Some(
+                    (0..self.constraints.margin_sizes()[m])
+                        .map(|j| {
+                            let k = layout.offsets[m] + j;
+                            match self.dual.col_of[k] {
+                                NONE if layout.targets[k] == 0.0 => 1.0,
+                                NONE => 0.0,
+                                col => (-self.lambda[col as usize] / rho).exp(),
+                            }
+                        })
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    fn infeasible(&self, why: &str) -> Error {
+        Error::Infeasible(format!("{why}; {}", closest_margins(self.constraints, self.dual.layout, &self.cur.totals)))
+    }
+
+    /// Step-halving along `dir` from the current point with argmin's backtracking line search
+    /// (Armijo condition, `c = 1e-4`), starting at step length `alpha`. `None` if no step in 60
+    /// halvings decreases `Φ`.
+    fn line_search(&self, dir: &DVector<f64>, alpha: f64) -> Option<DVector<f64>> {
+        let mut search = BacktrackingLineSearch::new(ArmijoCondition::new(1e-4).ok()?).rho(0.5).ok()?;
+        search.search_direction(dir.clone());
+        search.initial_step_length(alpha).ok()?;
+        let problem = DualProblem { dual: &self.dual };
+        let (lambda, grad, phi) = (self.lambda.clone(), self.cur.grad.clone(), self.cur.phi);
+        let result = Executor::new(problem, search)
+            .configure(|s| s.param(lambda).gradient(grad).cost(phi).max_iters(60))
+            .ctrlc(false)
+            .run()
+            .ok()?;
+        let state = result.state();
+        match state.get_termination_reason() {
+            Some(TerminationReason::SolverConverged) => state.get_param().cloned(),
+            _ => None,
+        }
+    }
+
+    /// No step decreases `Φ`: fine at round-off level, infeasible otherwise.
+    fn stall(&mut self) -> Result<f64> {
+        let layout = self.dual.layout;
+        if let Calfun::Logit(l) = self.dual.calfun {
+            if self.dual.certifies_infeasible(&l, &self.lambda) {
+                return Err(self.infeasible(&format!(
+                    "no weights with g = w/d within the logit bounds ({}, {}) meet the hard margins \
+                     (the Newton iterates diverge along a direction that proves it)",
+                    l.lower, l.upper
+                )));
+            }
+        }
+        if self.cur.deviation <= 1e-8 * layout.largest + self.floor {
+            self.stalled = true;
+            return Ok(self.cur.deviation);
+        }
+        Err(self.infeasible(&format!(
+            "Newton iterations make no progress at a deviation of {}: the targets are at or beyond the \
+             edge of what weights of this form can reach",
+            num(self.cur.deviation)
+        )))
+    }
+}
+
+impl Solver for DualNewton<'_> {
+    fn iterate(&mut self) -> Result<f64> {
+        if self.stalled || self.dual.p() == 0 {
+            return Ok(self.cur.deviation);
+        }
+        let hessian = match self.cur.hessian.take() {
+            Some(h) => h,
+            None => self.dual.evaluate(&self.lambda, true).hessian.expect("asked for the Hessian"),
+        };
+        let rhs = -&self.cur.grad;
+        let (dir, singular) = match self.first_step.take() {
+            Some(step) => step,
+            None => newton_direction(&hessian, &rhs),
+        };
+        if !dir.iter().all(|v| v.is_finite()) {
+            return self.stall();
+        }
+        if let Calfun::Logit(l) = self.dual.calfun {
+            // saturated cells (F' ≈ 0) shrink the Newton matrix's range: the part of the misfit
+            // outside it is one more candidate direction
+            let mut certified =
+                self.dual.certifies_infeasible(&l, &dir) || self.dual.certifies_infeasible(&l, &self.lambda);
+            if singular {
+                certified |= self.dual.certifies_infeasible(&l, &(&rhs - &hessian * &dir));
+            }
+            if certified {
+                return Err(self.infeasible(&format!(
+                    "no weights with g = w/d within the logit bounds ({}, {}) meet the hard margins \
+                     (the Newton iterates diverge along a direction that proves it)",
+                    l.lower, l.upper
+                )));
+            }
+        }
+        let slope = self.cur.grad.dot(&dir);
+        // a step may not move any cell's u by more than the calibration function's useful range
+        // (near-saturated logit cells have almost no curvature and ask for huge steps)
+        let reach = self.dual.max_abs_u(&dir) * self.dual.calfun.scale();
+        let alpha = if reach > MAX_STEP { MAX_STEP / reach } else { 1.0 };
+        let trial = &self.lambda + &dir * alpha;
+        let next = self.dual.evaluate(&trial, true);
+        let noise = 64.0 * f64::EPSILON * (self.cur.scale + next.scale);
+        let armijo = next.phi <= self.cur.phi + 1e-4 * alpha * slope + noise;
+        let at_round_off = (alpha * slope).abs() <= noise && next.deviation < self.cur.deviation;
+        if next.phi.is_finite() && next.deviation.is_finite() && (armijo || at_round_off) {
+            self.lambda = trial;
+            self.cur = next;
+        } else {
+            match self.line_search(&dir, 0.5 * alpha) {
+                Some(lambda) => {
+                    self.cur = self.dual.evaluate(&lambda, false);
+                    self.lambda = lambda;
+                }
+                None => return self.stall(),
+            }
+        }
+        if self.cur.deviation < 0.5 * self.best {
+            self.best = self.cur.deviation;
+            self.since_best = 0;
+        } else {
+            self.since_best += 1;
+            if self.since_best >= STAGNATION {
+                return self.stall();
+            }
+        }
+        Ok(self.cur.deviation)
+    }
+
+    fn deviation(&mut self) -> f64 {
+        self.cur.deviation
+    }
+
+    fn floor(&self) -> f64 {
+        self.floor
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fitting::Runner;
+    use argmin::solver::newton::Newton;
+
+    fn problem() -> (Constraints, Vec<f64>) {
+        // 3 × 2 attributes, 12 records, a deliberate imbalance in the design weights
+        let membership: Vec<u32> = (0..12u32).flat_map(|i| [i % 3, (i / 3) % 2]).collect();
+        let design: Vec<f64> = (0..12).map(|i| 1.0 + (i % 5) as f64).collect();
+        let c =
+            Constraints::new(membership, vec![3, 2], vec![vec![20.0, 15.0, 10.0], vec![25.0, 20.0]], vec![None, None])
+                .unwrap();
+        (c, design)
+    }
+
+    #[test]
+    fn argmin_newton_on_the_dual_agrees_with_the_damped_iteration() {
+        let (c, design) = problem();
+        let cells = Cells::aggregate(&design, c.membership(), c.margin_sizes());
+        let layout = Layout::new(&c);
+        let mut ours = DualNewton::new(&cells, &c, &layout, Method::Entropy).unwrap();
+        assert!(Runner::new(1e-12, 50).run(&mut ours).unwrap().converged);
+
+        let problem = DualProblem { dual: &ours.dual };
+        let start = DVector::zeros(ours.dual.p());
+        let result =
+            Executor::new(problem, Newton::<f64>::new()).configure(|s| s.param(start).max_iters(30)).run().unwrap();
+        let lambda = result.state().get_param().unwrap().clone();
+        for (a, b) in ours.dual.g(&lambda).iter().zip(ours.g()) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn the_gradient_and_hessian_are_the_derivatives_of_the_cost() {
+        let (c, design) = problem();
+        let cells = Cells::aggregate(&design, c.membership(), c.margin_sizes());
+        let layout = Layout::new(&c);
+        for method in [Method::Linear, Method::Entropy, Method::Logit { lower: 0.3, upper: 2.5 }] {
+            let dual = Dual::new(&cells, &c, &layout, method).unwrap();
+            let p = dual.p();
+            let at = DVector::from_iterator(p, (0..p).map(|k| 0.05 * (k as f64 - 1.5)));
+            let e = dual.evaluate(&at, true);
+            let h = e.hessian.clone().unwrap();
+            for k in 0..p {
+                let mut step = DVector::zeros(p);
+                step[k] = 1e-6;
+                let up = dual.evaluate(&(&at + &step), false);
+                let down = dual.evaluate(&(&at - &step), false);
+                let dphi = (up.phi - down.phi) / 2e-6;
+                assert!((dphi - e.grad[k]).abs() < 1e-5 * (1.0 + dphi.abs()), "{method:?} grad {k}");
+                for j in 0..p {
+                    let dg = (up.grad[j] - down.grad[j]) / 2e-6;
+                    assert!((dg - h[(j, k)]).abs() < 1e-5 * (1.0 + dg.abs()), "{method:?} hessian {j},{k}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pseudo_inverse_handles_structural_collinearity() {
+        // x = [1, 1] twice: H is singular, the right-hand side is in its range
+        let h = DMatrix::from_row_slice(2, 2, &[2.0, 2.0, 2.0, 2.0]);
+        let (dir, singular) = newton_direction(&h, &DVector::from_vec(vec![4.0, 4.0]));
+        assert!(singular);
+        assert!((&h * &dir - DVector::from_vec(vec![4.0, 4.0])).amax() < 1e-12);
+        let (dir, singular) =
+            newton_direction(&(DMatrix::<f64>::identity(2, 2) * 4.0), &DVector::from_vec(vec![4.0, 8.0]));
+        assert!(!singular && (dir[0] - 1.0).abs() < 1e-15 && (dir[1] - 2.0).abs() < 1e-15);
+    }
+}

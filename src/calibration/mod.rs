@@ -1,0 +1,989 @@
+//! Calibration: re-weighting seed records so that weighted totals hit margin targets.
+//!
+//! # Setting
+//!
+//! Records `i = 1..n` carry design weights `dᵢ ≥ 0`. A [`Constraints`] value puts every record
+//! in exactly one cell of every margin `m` (a one-way margin, or a multi-way margin flattened
+//! into one list of cells); `xᵢ` is the record's indicator vector, with one entry per margin
+//! cell, and `T` the vector of cell targets. Calibration finds weights `wᵢ = dᵢ gᵢ` that meet
+//! `Σᵢ wᵢ xᵢ = T` while staying close to `d` (Deville & Särndal 1992). Every method here has
+//! the form `gᵢ = F(xᵢ'λ)` for a *calibration function* `F` with `F(0) = 1`, `F'(0) = 1`:
+//!
+//! | [`Method`] | `F(u)` | distance minimised, `Σᵢ dᵢ G(wᵢ/dᵢ)` |
+//! |---|---|---|
+//! | [`Method::Linear`] (GREG) | `1 + u` | chi-square, `G(g) = (g − 1)² / 2`; weights may be negative |
+//! | [`Method::Rake`], [`Method::Entropy`] | `eᵘ` | cross-entropy, `G(g) = g ln g − g + 1` |
+//! | [`Method::Logit`] `{ L, U }` | `[L(U−1) + U(1−L)e^{Au}] / [(U−1) + (1−L)e^{Au}]` | bounded logit distance; `L < g < U` |
+//!
+//! with `A = (U − L) / ((1 − L)(U − 1))` and `L < 1 < U` (Deville & Särndal 1992; Deville,
+//! Särndal & Sautory 1993). These are R `survey::calibrate`'s `calfun = "linear"`,
+//! `"raking"` and `"logit"` (`bounds = c(L, U)`).
+//!
+//! ## Solution methods
+//!
+//! * **Rake** is iterative proportional fitting on the weights (Deming & Stephan 1940): each
+//!   sweep scales, margin by margin, every cell's weights by `target / current total`. It
+//!   converges linearly to the minimum cross-entropy weights, the same weights as R
+//!   `survey::rake` and `calibrate(calfun = "raking")`.
+//! * **Linear, Logit and Entropy** solve the *dual* by Newton's method. With `F̃(u) = ∫₀ᵘ F`,
+//!   the weights `dᵢ F(xᵢ'λ)` meet the targets exactly when `λ` minimises the convex function
+//!
+//!   `Φ(λ) = Σᵢ dᵢ F̃(xᵢ'λ) − λ'T`,  `∇Φ = Σᵢ wᵢ xᵢ − T`,  `∇²Φ = Σᵢ dᵢ F'(xᵢ'λ) xᵢ xᵢ'`.
+//!
+//!   A Newton step solves `∇²Φ Δ = T − Σᵢ wᵢ xᵢ` (the iteration of R's `survey:::grake`). The
+//!   step is first shortened so that no cell's `u` moves by more than 20 units of the
+//!   function's scale (`A u` for logit, `u` for exp: nearly saturated logit cells have almost
+//!   no curvature and would otherwise ask for enormous steps). When that step does not
+//!   decrease `Φ` (Armijo condition, with an allowance for round-off) it is halved by argmin's
+//!   backtracking line search (`rho = 0.5`) until it does, so the iteration cannot diverge on
+//!   a feasible problem. Linear calibration (`F̃(u) = u + u²/2`) is solved in one step; a
+//!   second step, if the runner asks for one, only removes round-off.
+//!
+//! ## Collinearity
+//!
+//! Full indicator sets are collinear: every margin's cells sum to the record's `1`. The Newton
+//! system uses a reduced basis: every supported cell of the first hard margin, and every
+//! supported cell but the first of each later hard margin (the dropped cell is met through the
+//! total); cells without any seed support and a zero target get no column. Remaining
+//! dependencies (a one-way margin that is also a sub-total of a two-way margin) make the
+//! Newton matrix singular: it is then solved by a pseudo-inverse (symmetric eigendecomposition
+//! after Jacobi scaling, eigenvalues below `1e-12` of the largest dropped, as R's `MASS::ginv`
+//! does), and a right-hand side outside its range proves that the hard margins contradict each
+//! other. The weights do not depend on the basis chosen.
+//!
+//! ## Soft margins (entropy only)
+//!
+//! A margin with `importance = Some(ρ)` is soft. [`Method::Entropy`] minimises, over `w ≥ 0`
+//! and relaxation factors `z > 0` (PopulationSim list balancing),
+//!
+//! `Σᵢ [wᵢ ln(wᵢ/dᵢ) − wᵢ + dᵢ] + Σ_{soft m} ρₘ Σ_{j ∈ m} Tⱼ [zⱼ ln zⱼ − zⱼ + 1]`
+//!
+//! subject to `Σᵢ wᵢ xᵢⱼ = Tⱼ` for every cell `j` of a hard margin and `Σᵢ wᵢ xᵢⱼ = zⱼ Tⱼ` for
+//! every cell of a soft margin. The penalty is `ρ` times the cross-entropy of the achieved soft
+//! totals `aⱼ = zⱼ Tⱼ` from their targets, `ρ Σⱼ [aⱼ ln(aⱼ/Tⱼ) − aⱼ + Tⱼ]`, so `ρ` is
+//! dimensionless: large `ρ` makes the margin (almost) hard, small `ρ` lets it give way. The dual
+//! of a soft cell is `−ρ Tⱼ (1 − e^{−λⱼ/ρ})`; at the optimum `zⱼ = e^{−λⱼ/ρ}` (the relaxation
+//! factor reported in [`MarginTotals::relaxation`]) and the Newton matrix gains the diagonal
+//! term `(Tⱼ/ρ) zⱼ`, proportional to `1/importance`. Soft cells get a column each (no reference
+//! cell is dropped: the diagonal term keeps the system definite). With all margins hard the
+//! objective is raking's, and Entropy reproduces Rake's weights.
+//!
+//! Zero targets: a hard (or soft) cell with target 0 forces the weight of every record in it to
+//! 0 under Rake and Entropy (the cross-entropy of a positive total from a zero target is
+//! infinite); those records are set aside before iterating. Soft cells with a positive target
+//! but no seed support are unreachable and get `z = 0`.
+//!
+//! ## Convergence
+//!
+//! Every method is a [`Solver`](crate::fitting::Solver) driven by the crate's
+//! [`Runner`], so [`Observer`]s see every sweep or Newton step. The run
+//! stops when the largest absolute deviation `max |Σᵢ wᵢ xᵢⱼ − Tⱼ|` over the cells `j` of all hard
+//! margins is at most `max(tolerance, floor)`. For a soft margin the deviation measured is the
+//! penalised stationarity `|Σᵢ wᵢ xᵢⱼ − zⱼ Tⱼ|` (achieved against the relaxed target), not the
+//! distance to `Tⱼ`, which is reported separately. The floor is `1e-13 ×` the largest margin
+//! total plus the largest disagreement between hard margin totals (at most `1e-6` relative,
+//! see [`Constraints::new`]) and, for the Newton methods, twice any tolerated disagreement
+//! between shared sub-totals of hard margins (at most `1e-6 ×` the total; larger is
+//! infeasible): below it round-off and input rounding cannot be told from misfit. Rake does
+//! not measure sub-total disagreements; with them it stops at the iteration limit unconverged.
+//!
+//! ## Infeasibility
+//!
+//! [`Error::Infeasible`] is returned, with the worst cells' targets
+//! and the totals reached, when:
+//!
+//! * a positive hard target has no seed record with a positive design weight (all methods);
+//! * a logit cell's target `T` is outside `(L S, U S)`, `S` the cell's design total;
+//! * IPF drives every record under a positive target to zero;
+//! * the hard margins contradict each other (Linear, Logit, Entropy): at the start, the misfit
+//!   has a component larger than `1e-6 ×` the total outside the range of the Newton matrix, a
+//!   direction `r` with `xᵢ'r = 0` for every record but `T'r ≠ 0`;
+//! * the bounded logit iteration diverges. This is certified: a direction `r` with
+//!   `T'r > Σᵢ dᵢ h(xᵢ'r)`, `h(v) = max(L v, U v)`, proves that no `g ∈ [L, U]` meets the
+//!   targets (for any such g, `T'r = Σᵢ dᵢ gᵢ xᵢ'r ≤ Σᵢ dᵢ h(xᵢ'r)`). The dual of an
+//!   infeasible problem is unbounded below and its Newton iterates run off along such a
+//!   direction, so every step tests the step, the iterate and any residual direction;
+//! * the Newton iteration makes no progress (no step decreases `Φ`, or 50 steps pass without
+//!   halving the deviation) while the deviation is above `1e-8 ×` the largest margin total.
+//!
+//! A run that merely needs more iterations is not an error: it ends with
+//! `convergence.converged == false`.
+//!
+//! ## Performance
+//!
+//! Records are first grouped into distinct cells (identical membership rows); every iteration
+//! works on the cells (`X'DX` is accumulated from cells, never from records; nothing is
+//! `n × n`) and weights are mapped back as `wᵢ = dᵢ g_c`. Large cell sets are processed with
+//! rayon in fixed chunks whose partial sums are added in chunk order, so results are identical
+//! at any thread count.
+//!
+//! ## References
+//!
+//! * Deming W. E., Stephan F. F. (1940). On a least squares adjustment of a sampled frequency
+//!   table when the expected marginal totals are known. *Ann. Math. Stat.* 11, 427–444.
+//! * Deville J.-C., Särndal C.-E. (1992). Calibration estimators in survey sampling. *JASA* 87,
+//!   376–382.
+//! * Deville J.-C., Särndal C.-E., Sautory O. (1993). Generalized raking procedures in survey
+//!   sampling. *JASA* 88, 1013–1020.
+//! * PopulationSim (RSG / ActivitySim), list balancing with control importance and relaxation
+//!   factors; Ye X. et al. (2009), *Methodology to match distributions of both household and
+//!   person attributes in the generation of synthetic populations*, TRB.
+//! * Lumley T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley (`survey::calibrate`).
+//!
+//! # Example
+//!
+//! ```
+//! use populace::calibration::{calibrate, Constraints, Method};
+//!
+//! // four records, two margins (sex: 2 cells, region: 2 cells), row-major membership codes
+//! let membership = vec![0, 0, 0, 1, 1, 0, 1, 1];
+//! let targets = vec![vec![60.0, 40.0], vec![30.0, 70.0]];
+//! let constraints = Constraints::new(membership, vec![2, 2], targets, vec![None, None]).unwrap();
+//! let design = [25.0; 4];
+//!
+//! let raked = calibrate(&design, &constraints, Method::Rake, 1e-10, 1000, &mut []).unwrap();
+//! assert!(raked.convergence.converged);
+//! assert!((raked.weights[0] + raked.weights[1] - 60.0).abs() < 1e-9); // sex = 0
+//! assert!((raked.weights[0] + raked.weights[2] - 30.0).abs() < 1e-9); // region = 0
+//!
+//! let entropy = calibrate(&design, &constraints, Method::Entropy, 1e-10, 100, &mut []).unwrap();
+//! for (a, b) in raked.weights.iter().zip(&entropy.weights) {
+//!     assert!((a - b).abs() < 1e-8); // the same estimator, solved by Newton on the dual
+//! }
+//!
+//! // raking needs g from 0.72 to 1.68; logit keeps g within the bounds…
+//! let logit = Method::Logit { lower: 0.5, upper: 2.0 };
+//! let bounded = calibrate(&design, &constraints, logit, 1e-10, 100, &mut []).unwrap();
+//! assert!(bounded.g_min > 0.5 && bounded.g_max < 2.0);
+//! // …and says so when no weights within them can meet the margins
+//! let tight = Method::Logit { lower: 0.5, upper: 1.5 };
+//! let err = calibrate(&design, &constraints, tight, 1e-10, 100, &mut []).unwrap_err();
+//! assert!(matches!(err, populace::Error::Infeasible(_)));
+//! ```
+
+mod calfun;
+mod cells;
+mod dual;
+pub mod integerize;
+mod rake;
+
+use serde::Serialize;
+
+use crate::error::{Error, Location, Result};
+use crate::fitting::{Convergence, Observer, Runner};
+use cells::Cells;
+use dual::DualNewton;
+use rake::Rake;
+
+/// Calibration constraints in indicator form: each record falls in exactly one cell of every
+/// margin.
+///
+/// A multi-way margin is given as one margin whose cells are the combinations of its
+/// attributes' levels (in any order the caller likes). Margins without an importance are hard
+/// (met exactly); margins with one are soft, which only [`Method::Entropy`] accepts.
+#[derive(Debug, Clone)]
+pub struct Constraints {
+    records: usize,
+    membership: Vec<u32>,
+    margin_sizes: Vec<usize>,
+    targets: Vec<Vec<f64>>,
+    importance: Vec<Option<f64>>,
+    labels: Option<(Vec<String>, Vec<Vec<String>>)>,
+}
+
+/// A pseudo-location for errors in values passed to the library rather than read from a file.
+fn argument(what: &str) -> Location {
+    Location::file(what)
+}
+
+impl Constraints {
+    /// Builds constraints from row-major membership codes (`records × margins`: the code of
+    /// record `i` in margin `m` is `membership[i * margins + m]`, the index of its cell within
+    /// that margin), the number of cells of each margin, each margin's cell targets, and each
+    /// margin's importance (`None` = hard).
+    ///
+    /// # Errors
+    /// * [`Error::Inconsistent`] when the lengths disagree, there are no margins or no records,
+    ///   or two hard margins have totals that differ by more than `1e-6` relative (no weights
+    ///   can meet both; smaller differences, which the input checks tolerate by default, raise
+    ///   the convergence floor instead).
+    /// * [`Error::Input`] for a code outside its margin, a target that is negative or not
+    ///   finite, or an importance that is not a finite positive number.
+    /// * [`Error::TooLarge`] for 2³² records or more.
+    pub fn new(
+        membership: Vec<u32>,
+        margin_sizes: Vec<usize>,
+        targets: Vec<Vec<f64>>,
+        importance: Vec<Option<f64>>,
+    ) -> Result<Self> {
+        let m = margin_sizes.len();
+        if m == 0 {
+            return Err(Error::Inconsistent("calibration needs at least one margin".into()));
+        }
+        if targets.len() != m || importance.len() != m {
+            return Err(Error::Inconsistent(format!(
+                "{m} margin sizes, but {} target lists and {} importances",
+                targets.len(),
+                importance.len()
+            )));
+        }
+        if membership.len() % m != 0 {
+            return Err(Error::Inconsistent(format!(
+                "{} membership codes is not a whole number of records of {m} margins",
+                membership.len()
+            )));
+        }
+        let records = membership.len() / m;
+        if records == 0 {
+            return Err(Error::Inconsistent("calibration needs at least one record".into()));
+        }
+        if records >= u32::MAX as usize {
+            return Err(Error::TooLarge(format!("{records} records: calibration handles fewer than 2³² records")));
+        }
+        for (k, (&size, t)) in margin_sizes.iter().zip(&targets).enumerate() {
+            if size == 0 || size > u32::MAX as usize {
+                return Err(Error::Inconsistent(format!("margin {k} has {size} cells")));
+            }
+            if t.len() != size {
+                return Err(Error::Inconsistent(format!("margin {k} has {size} cells but {} targets", t.len())));
+            }
+            if let Some(j) = t.iter().position(|v| !v.is_finite() || *v < 0.0) {
+                return Err(Error::input(
+                    argument("calibration targets"),
+                    format!("margin {k}, cell {j}: target {} is not a finite non-negative number", t[j]),
+                ));
+            }
+        }
+        for (k, imp) in importance.iter().enumerate() {
+            if let Some(rho) = imp {
+                if !(rho.is_finite() && *rho > 0.0) {
+                    return Err(Error::input(
+                        argument("calibration importance"),
+                        format!("margin {k}: importance {rho} is not a finite positive number"),
+                    ));
+                }
+            }
+        }
+        for (i, row) in membership.chunks_exact(m).enumerate() {
+            for (k, (&code, &size)) in row.iter().zip(&margin_sizes).enumerate() {
+                if code as usize >= size {
+                    return Err(Error::input(
+                        argument("calibration membership"),
+                        format!(
+                            "record {i}, margin {k}: cell code {code} is out of range (the margin has {size} cells)"
+                        ),
+                    ));
+                }
+            }
+        }
+        let totals: Vec<(usize, f64)> =
+            (0..m).filter(|&k| importance[k].is_none()).map(|k| (k, targets[k].iter().sum::<f64>())).collect();
+        if let Some(&(first, t0)) = totals.first() {
+            let scale = totals.iter().map(|t| t.1).fold(0.0, f64::max);
+            for &(k, t) in &totals[1..] {
+                if (t - t0).abs() > 1e-6 * scale {
+                    return Err(Error::Inconsistent(format!(
+                        "hard margins {first} and {k} have different totals ({t0} and {t}): no weights can meet both"
+                    )));
+                }
+            }
+        }
+        Ok(Constraints { records, membership, margin_sizes, targets, importance, labels: None })
+    }
+
+    /// Names the margins and their cells in messages and reports (`(stype=H) of stype.csv` rather than
+    /// `margin 0, cell 1`).
+    ///
+    /// # Errors
+    /// [`Error::Inconsistent`] when the number of names does not match the margins or cells.
+    pub fn with_labels(mut self, margins: Vec<String>, cells: Vec<Vec<String>>) -> Result<Self> {
+        let ok = margins.len() == self.margin_sizes.len()
+            && cells.len() == self.margin_sizes.len()
+            && cells.iter().zip(&self.margin_sizes).all(|(c, &s)| c.len() == s);
+        if !ok {
+            return Err(Error::Inconsistent("calibration labels do not match the margins and their cells".into()));
+        }
+        self.labels = Some((margins, cells));
+        Ok(self)
+    }
+
+    /// Number of records.
+    pub fn records(&self) -> usize {
+        self.records
+    }
+
+    /// Number of margins.
+    pub fn margins(&self) -> usize {
+        self.margin_sizes.len()
+    }
+
+    /// Number of cells of each margin.
+    pub fn margin_sizes(&self) -> &[usize] {
+        &self.margin_sizes
+    }
+
+    /// Membership codes, `records × margins`, row-major.
+    pub fn membership(&self) -> &[u32] {
+        &self.membership
+    }
+
+    /// Cell targets of each margin.
+    pub fn targets(&self) -> &[Vec<f64>] {
+        &self.targets
+    }
+
+    /// Importance of each margin (`None` = hard).
+    pub fn importance(&self) -> &[Option<f64>] {
+        &self.importance
+    }
+
+    /// Name of cell `cell` of margin `margin` as used in messages: `(cell) of margin` with labels,
+    /// `margin m, cell j` without.
+    pub fn cell_name(&self, margin: usize, cell: usize) -> String {
+        match &self.labels {
+            Some((m, c)) => format!("({}) of {}", c[margin][cell], m[margin]),
+            None => format!("margin {margin}, cell {cell}"),
+        }
+    }
+}
+
+/// A calibration method; see the [module documentation](self) for the formulas.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Method {
+    /// Iterative raking (IPF on the weights): minimum cross-entropy, `g = e^{x'λ}`. Margins
+    /// that contradict each other make it stop unconverged at the iteration limit (Entropy,
+    /// the same estimator, reports them as infeasible).
+    Rake,
+    /// Linear (GREG, chi-square distance): `g = 1 + x'λ`, closed form; weights may be negative.
+    Linear,
+    /// Bounded logit: `L < g < U`, `L < 1 < U`.
+    Logit {
+        /// Lower bound `L` on `g = w/d`.
+        lower: f64,
+        /// Upper bound `U` on `g = w/d`.
+        upper: f64,
+    },
+    /// Minimum cross-entropy by Newton on the dual, with soft margins (importance) allowed;
+    /// equal to [`Method::Rake`] when every margin is hard.
+    Entropy,
+}
+
+/// Targets and achieved totals of one margin after calibration.
+#[derive(Debug, Clone, Serialize)]
+pub struct MarginTotals {
+    /// The margin's cell targets.
+    pub target: Vec<f64>,
+    /// Weighted totals reached, `Σᵢ wᵢ xᵢⱼ`.
+    pub achieved: Vec<f64>,
+    /// The margin's importance (`None` = hard).
+    pub importance: Option<f64>,
+    /// For a soft margin, the relaxation factors `zⱼ`: the relaxed target is `zⱼ Tⱼ` (`None`
+    /// for hard margins).
+    pub relaxation: Option<Vec<f64>>,
+}
+
+impl MarginTotals {
+    /// Largest `|achieved − target|` over the margin's cells.
+    pub fn max_abs_deviation(&self) -> f64 {
+        self.target.iter().zip(&self.achieved).map(|(t, a)| (a - t).abs()).fold(0.0, f64::max)
+    }
+
+    /// The relaxed targets `zⱼ Tⱼ` of a soft margin.
+    pub fn relaxed_target(&self) -> Option<Vec<f64>> {
+        self.relaxation.as_ref().map(|z| z.iter().zip(&self.target).map(|(z, t)| z * t).collect())
+    }
+}
+
+/// The result of [`calibrate`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Calibrated {
+    /// Calibrated weights `wᵢ = dᵢ gᵢ`, in record order.
+    pub weights: Vec<f64>,
+    /// The method used.
+    pub method: Method,
+    /// How the iterations ended (one iteration for linear calibration).
+    pub convergence: Convergence,
+    /// Per margin: targets, achieved totals and, for soft margins, relaxation factors.
+    pub margins: Vec<MarginTotals>,
+    /// Smallest g-weight `w/d` over records with a positive design weight.
+    pub g_min: f64,
+    /// Largest g-weight `w/d` over records with a positive design weight.
+    pub g_max: f64,
+    /// Number of negative weights (only linear calibration can produce them).
+    pub negative_weights: usize,
+    /// Number of distinct cells (distinct membership rows) the records were grouped into.
+    pub distinct_cells: usize,
+}
+
+/// Flattened margin cells shared by the solvers.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    /// Start of each margin's cells in the flat cell list.
+    pub(crate) offsets: Vec<usize>,
+    /// Total number of margin cells `J`.
+    pub(crate) cells: usize,
+    /// Flat targets.
+    pub(crate) targets: Vec<f64>,
+    /// Importance of each margin.
+    pub(crate) importance: Vec<Option<f64>>,
+    /// The largest margin total.
+    pub(crate) largest: f64,
+    /// Round-off floor of the deviation.
+    pub(crate) floor: f64,
+}
+
+impl Layout {
+    fn new(c: &Constraints) -> Layout {
+        let mut offsets = Vec::with_capacity(c.margins());
+        let mut cells = 0;
+        for &s in &c.margin_sizes {
+            offsets.push(cells);
+            cells += s;
+        }
+        let targets: Vec<f64> = c.targets.iter().flatten().copied().collect();
+        let totals: Vec<f64> = c.targets.iter().map(|t| t.iter().sum::<f64>()).collect();
+        let largest = totals.iter().copied().fold(0.0, f64::max);
+        let hard: Vec<f64> = totals.iter().zip(&c.importance).filter(|(_, i)| i.is_none()).map(|(t, _)| *t).collect();
+        let spread = match hard.first() {
+            Some(&t0) => hard.iter().map(|t| (t - t0).abs()).fold(0.0, f64::max),
+            None => 0.0,
+        };
+        Layout { offsets, cells, targets, importance: c.importance.clone(), largest, floor: 1e-13 * largest + spread }
+    }
+
+    /// The margin of flat cell `k` and the cell's index within it.
+    pub(crate) fn locate(&self, k: usize) -> (usize, usize) {
+        let m = self.offsets.partition_point(|&o| o <= k) - 1;
+        (m, k - self.offsets[m])
+    }
+
+    /// Whether margin `m` is hard.
+    pub(crate) fn hard(&self, m: usize) -> bool {
+        self.importance[m].is_none()
+    }
+}
+
+/// Formats a total for messages: at most six decimals, no trailing zeros.
+pub(crate) fn num(x: f64) -> String {
+    let r = (x * 1e6).round() / 1e6;
+    if r == 0.0 {
+        "0".into()
+    } else {
+        format!("{r}")
+    }
+}
+
+/// "closest margins reached" for an infeasibility message: the five worst cells (largest
+/// `|achieved − target|`) with their targets and the totals reached.
+pub(crate) fn closest_margins(c: &Constraints, layout: &Layout, achieved: &[f64]) -> String {
+    let mut order: Vec<usize> = (0..layout.cells).collect();
+    let dev = |k: usize| (achieved[k] - layout.targets[k]).abs();
+    order.sort_by(|&a, &b| dev(b).total_cmp(&dev(a)).then(a.cmp(&b)));
+    let worst: Vec<String> = order
+        .iter()
+        .take(5)
+        .map(|&k| {
+            let (m, j) = layout.locate(k);
+            let (t, a) = (layout.targets[k], achieved[k]);
+            format!("{}: target {}, achieved {} (off by {})", c.cell_name(m, j), num(t), num(a), num(a - t))
+        })
+        .collect();
+    format!("closest margins reached (worst cells first): {}", worst.join("; "))
+}
+
+/// Calibrates design weights to the constraints with `method`; iterates until the largest
+/// absolute deviation over hard margin cells is at most `tolerance` (or the solver's round-off
+/// floor, if larger) or `max_iterations` iterations have run, telling `observers` about every
+/// iteration.
+///
+/// A run that stops at the iteration limit is not an error: the result says
+/// `convergence.converged == false`.
+///
+/// # Errors
+/// * [`Error::Inconsistent`] if `design` does not have one weight per record, or a soft margin
+///   is given to a method other than [`Method::Entropy`].
+/// * [`Error::Input`] for a design weight that is negative or not finite, a tolerance that is
+///   negative or NaN, or logit bounds that are not finite with `L < 1 < U`.
+/// * [`Error::Infeasible`] when no weights of the method's form can meet the hard margins
+///   (see the [module documentation](self#infeasibility)); the message lists the worst cells'
+///   targets and the totals reached.
+pub fn calibrate(
+    design: &[f64],
+    constraints: &Constraints,
+    method: Method,
+    tolerance: f64,
+    max_iterations: usize,
+    observers: &mut [&mut dyn Observer],
+) -> Result<Calibrated> {
+    if design.len() != constraints.records() {
+        return Err(Error::Inconsistent(format!(
+            "{} design weights for {} records",
+            design.len(),
+            constraints.records()
+        )));
+    }
+    if let Some(i) = design.iter().position(|d| !(d.is_finite() && *d >= 0.0)) {
+        return Err(Error::input(
+            argument("design weights"),
+            format!("record {i}: design weight {} is not a finite non-negative number", design[i]),
+        ));
+    }
+    if tolerance.is_nan() || tolerance < 0.0 {
+        return Err(Error::input(argument("tolerance"), format!("tolerance {tolerance} is negative or NaN")));
+    }
+    if let Method::Logit { lower, upper } = method {
+        if !(lower.is_finite() && upper.is_finite() && lower < 1.0 && upper > 1.0) {
+            return Err(Error::input(
+                argument("logit bounds"),
+                format!("bounds [{lower}, {upper}] must be finite with lower < 1 < upper"),
+            ));
+        }
+    }
+    if method != Method::Entropy {
+        if let Some(m) = constraints.importance.iter().position(Option::is_some) {
+            return Err(Error::Inconsistent(format!(
+                "margin {m} is soft (importance {}), but only Method::Entropy supports soft margins",
+                constraints.importance[m].unwrap_or_default()
+            )));
+        }
+    }
+
+    let cells = Cells::aggregate(design, &constraints.membership, &constraints.margin_sizes);
+    let layout = Layout::new(constraints);
+    let mut runner = Runner::new(tolerance, max_iterations);
+    for o in observers.iter_mut() {
+        runner = runner.observe(&mut **o);
+    }
+
+    let (g, convergence, totals, relaxation) = match method {
+        Method::Rake => {
+            let mut solver = Rake::new(&cells, constraints, &layout)?;
+            let convergence = runner.run(&mut solver)?;
+            let g = solver.g();
+            (g, convergence, solver.totals(), None)
+        }
+        Method::Linear | Method::Logit { .. } | Method::Entropy => {
+            let mut solver = DualNewton::new(&cells, constraints, &layout, method)?;
+            let convergence = runner.run(&mut solver)?;
+            (solver.g(), convergence, solver.totals().to_vec(), Some(solver.relaxation()))
+        }
+    };
+
+    let weights = cells.expand(design, &g);
+    let (mut g_min, mut g_max) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (&gc, &dc) in g.iter().zip(cells.design()) {
+        if dc > 0.0 {
+            g_min = g_min.min(gc);
+            g_max = g_max.max(gc);
+        }
+    }
+    let negative_weights = weights.iter().filter(|&&w| w < 0.0).count();
+    let margins = (0..constraints.margins())
+        .map(|m| {
+            let range = layout.offsets[m]..layout.offsets[m] + constraints.margin_sizes[m];
+            MarginTotals {
+                target: constraints.targets[m].clone(),
+                achieved: totals[range].to_vec(),
+                importance: constraints.importance[m],
+                relaxation: relaxation.as_ref().and_then(|r: &Vec<Option<Vec<f64>>>| r[m].clone()),
+            }
+        })
+        .collect();
+    Ok(Calibrated {
+        weights,
+        method,
+        convergence,
+        margins,
+        g_min,
+        g_max,
+        negative_weights,
+        distinct_cells: cells.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A 2 × 3 design with one or more records per cell.
+    fn small() -> (Constraints, Vec<f64>) {
+        let rows: [(u32, u32); 9] = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (0, 0), (1, 2), (1, 1)];
+        let membership = rows.iter().flat_map(|&(a, b)| [a, b]).collect();
+        let design = vec![10.0, 12.0, 9.0, 11.0, 8.0, 10.0, 7.0, 6.0, 9.0];
+        let targets = vec![vec![45.0, 55.0], vec![30.0, 40.0, 30.0]];
+        (Constraints::new(membership, vec![2, 3], targets, vec![None, None]).unwrap(), design)
+    }
+
+    fn achieved(c: &Constraints, weights: &[f64]) -> Vec<Vec<f64>> {
+        let mut out: Vec<Vec<f64>> = c.margin_sizes().iter().map(|&s| vec![0.0; s]).collect();
+        for (row, w) in c.membership().chunks_exact(c.margins()).zip(weights) {
+            for (m, &code) in row.iter().enumerate() {
+                out[m][code as usize] += w;
+            }
+        }
+        out
+    }
+
+    fn assert_meets(c: &Constraints, weights: &[f64], tol: f64) {
+        for (m, (got, want)) in achieved(c, weights).iter().zip(c.targets()).enumerate() {
+            if c.importance()[m].is_none() {
+                for (g, t) in got.iter().zip(want) {
+                    assert!((g - t).abs() <= tol, "margin {m}: {got:?} vs {want:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn constraints_are_validated() {
+        let bad = |r: Result<Constraints>| r.unwrap_err().to_string();
+        assert!(bad(Constraints::new(vec![], vec![], vec![], vec![])).contains("at least one margin"));
+        assert!(bad(Constraints::new(vec![0, 1, 0], vec![2, 2], vec![vec![1.0; 2]; 2], vec![None; 2]))
+            .contains("whole number"));
+        assert!(bad(Constraints::new(vec![0, 2], vec![2, 2], vec![vec![1.0; 2]; 2], vec![None; 2]))
+            .contains("out of range"));
+        assert!(bad(Constraints::new(vec![0], vec![2], vec![vec![1.0, -1.0]], vec![None])).contains("non-negative"));
+        assert!(bad(Constraints::new(vec![0], vec![2], vec![vec![1.0, f64::NAN]], vec![None])).contains("non-negative"));
+        assert!(bad(Constraints::new(vec![0], vec![2], vec![vec![1.0]], vec![None])).contains("targets"));
+        assert!(bad(Constraints::new(vec![0], vec![2], vec![vec![1.0; 2]], vec![Some(0.0)])).contains("importance"));
+        assert!(bad(Constraints::new(vec![0, 0], vec![2, 2], vec![vec![1.0; 2], vec![1.0, 2.0]], vec![None; 2]))
+            .contains("different totals"));
+        // soft margins may disagree with the hard total; round-off differences are accepted
+        Constraints::new(vec![0, 0], vec![2, 2], vec![vec![1.0; 2], vec![1.0, 2.0]], vec![None, Some(1.0)]).unwrap();
+        Constraints::new(vec![0, 0], vec![2, 2], vec![vec![0.1, 0.2], vec![0.3, 0.0]], vec![None; 2]).unwrap();
+        let c = small().0;
+        assert!(c.clone().with_labels(vec!["a".into()], vec![]).is_err());
+        let c = c.with_labels(vec!["a".into(), "b".into()], vec![vec!["x".into(), "y".into()], vec!["p".into(); 3]]);
+        assert_eq!(c.unwrap().cell_name(0, 1), "(y) of a");
+    }
+
+    #[test]
+    fn arguments_are_validated() {
+        let (c, design) = small();
+        let err = |d: &[f64], m: Method, tol: f64| calibrate(d, &c, m, tol, 10, &mut []).unwrap_err();
+        assert!(matches!(err(&design[1..], Method::Rake, 1e-9), Error::Inconsistent(_)));
+        let mut negative = design.clone();
+        negative[3] = -1.0;
+        assert!(matches!(err(&negative, Method::Rake, 1e-9), Error::Input { .. }));
+        assert!(matches!(err(&design, Method::Rake, f64::NAN), Error::Input { .. }));
+        for (lower, upper) in [(1.0, 2.0), (0.5, 1.0), (0.5, f64::INFINITY), (f64::NAN, 2.0)] {
+            assert!(matches!(err(&design, Method::Logit { lower, upper }, 1e-9), Error::Input { .. }));
+        }
+        let soft =
+            Constraints::new(c.membership().to_vec(), vec![2, 3], c.targets().to_vec(), vec![None, Some(2.0)]).unwrap();
+        for method in [Method::Rake, Method::Linear, Method::Logit { lower: 0.5, upper: 2.0 }] {
+            let e = calibrate(&design, &soft, method, 1e-9, 10, &mut []).unwrap_err();
+            assert!(e.to_string().contains("only Method::Entropy"), "{e}");
+        }
+    }
+
+    #[test]
+    fn every_method_meets_the_targets_and_reports_them() {
+        let (c, design) = small();
+        for method in [Method::Rake, Method::Linear, Method::Logit { lower: 0.5, upper: 1.8 }, Method::Entropy] {
+            let out = calibrate(&design, &c, method, 1e-11, 1000, &mut []).unwrap();
+            assert!(out.convergence.converged, "{method:?}");
+            assert_meets(&c, &out.weights, 1e-9);
+            assert_eq!(out.distinct_cells, 6);
+            for (m, totals) in out.margins.iter().enumerate() {
+                assert_eq!(totals.target, c.targets()[m]);
+                assert!(totals.max_abs_deviation() < 1e-9 && totals.relaxation.is_none());
+            }
+            let g: Vec<f64> = out.weights.iter().zip(&design).map(|(w, d)| w / d).collect();
+            assert_eq!(out.g_min, g.iter().copied().fold(f64::INFINITY, f64::min));
+            assert_eq!(out.g_max, g.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+            assert_eq!(out.method, method);
+        }
+    }
+
+    #[test]
+    fn linear_counts_negative_weights_and_still_meets_the_targets() {
+        // pushing a margin far from the design forces g < 0 on some records
+        let (c, design) = small();
+        let skewed = Constraints::new(
+            c.membership().to_vec(),
+            vec![2, 3],
+            vec![vec![5.0, 95.0], vec![60.0, 2.0, 38.0]],
+            vec![None, None],
+        )
+        .unwrap();
+        let out = calibrate(&design, &skewed, Method::Linear, 1e-10, 5, &mut []).unwrap();
+        assert!(out.negative_weights > 0 && out.g_min < 0.0);
+        assert_eq!(out.negative_weights, out.weights.iter().filter(|w| **w < 0.0).count());
+        assert_eq!(out.convergence.iterations, 1);
+        assert_meets(&skewed, &out.weights, 1e-10);
+    }
+
+    #[test]
+    fn redundant_consistent_margins_are_solved_and_contradictory_ones_refused() {
+        // margins: a (2), b (3) and the a×b table whose sub-totals agree with both
+        let (c, design) = small();
+        let ab: Vec<u32> = c.membership().chunks_exact(2).flat_map(|r| [r[0], r[1], r[0] * 3 + r[1]]).collect();
+        let joint = vec![15.0, 20.0, 10.0, 15.0, 20.0, 20.0];
+        let ok = Constraints::new(
+            ab.clone(),
+            vec![2, 3, 6],
+            vec![c.targets()[0].clone(), c.targets()[1].clone(), joint],
+            vec![None; 3],
+        )
+        .unwrap();
+        for method in [Method::Rake, Method::Linear, Method::Entropy, Method::Logit { lower: 0.1, upper: 3.0 }] {
+            let out = calibrate(&design, &ok, method, 1e-10, 1000, &mut []).unwrap();
+            assert!(out.convergence.converged, "{method:?}");
+            assert_meets(&ok, &out.weights, 1e-9);
+        }
+        let bad_joint = vec![20.0, 15.0, 10.0, 5.0, 30.0, 20.0]; // a totals agree, b totals do not
+        let bad = Constraints::new(
+            ab,
+            vec![2, 3, 6],
+            vec![c.targets()[0].clone(), c.targets()[1].clone(), bad_joint],
+            vec![None; 3],
+        )
+        .unwrap();
+        for method in [Method::Linear, Method::Entropy] {
+            let err = calibrate(&design, &bad, method, 1e-10, 1000, &mut []).unwrap_err();
+            assert!(matches!(err, Error::Infeasible(ref m) if m.contains("contradict")), "{method:?}: {err}");
+        }
+        let rake = calibrate(&design, &bad, Method::Rake, 1e-10, 1000, &mut []).unwrap();
+        assert!(!rake.convergence.converged);
+        // sub-totals that differ by rounding (here 1e-8 of a total of 100) are tolerated: the
+        // floor rises to cover them
+        let rounded = vec![15.0, 20.0 + 1e-8, 10.0 - 1e-8, 15.0, 20.0, 20.0];
+        let near = Constraints::new(
+            bad.membership().to_vec(),
+            vec![2, 3, 6],
+            vec![c.targets()[0].clone(), c.targets()[1].clone(), rounded],
+            vec![None; 3],
+        )
+        .unwrap();
+        for method in [Method::Linear, Method::Entropy, Method::Logit { lower: 0.1, upper: 3.0 }] {
+            let out = calibrate(&design, &near, method, 1e-12, 100, &mut []).unwrap();
+            assert!(out.convergence.converged, "{method:?}: {:?}", out.convergence);
+            assert!(out.convergence.effective_tolerance < 1e-7 && out.convergence.max_deviation < 1e-7);
+        }
+    }
+
+    #[test]
+    fn zero_targets_zero_the_weights_for_raking_and_are_infeasible_for_logit() {
+        let (c, design) = small();
+        let zero = Constraints::new(
+            c.membership().to_vec(),
+            vec![2, 3],
+            vec![vec![45.0, 55.0], vec![0.0, 60.0, 40.0]],
+            vec![None, None],
+        )
+        .unwrap();
+        for method in [Method::Rake, Method::Entropy, Method::Linear] {
+            let out = calibrate(&design, &zero, method, 1e-10, 1000, &mut []).unwrap();
+            assert!(out.convergence.converged, "{method:?}");
+            assert_meets(&zero, &out.weights, 1e-9);
+            if method != Method::Linear {
+                assert_eq!(out.g_min, 0.0);
+            }
+        }
+        let err = calibrate(&design, &zero, Method::Logit { lower: 0.2, upper: 3.0 }, 1e-10, 100, &mut []);
+        assert!(matches!(err, Err(Error::Infeasible(ref m)) if m.contains("reach only")), "{err:?}");
+    }
+
+    #[test]
+    fn jointly_infeasible_logit_bounds_are_certified() {
+        // a 2 × 2 table, 10 per cell. Each margin cell alone is within reach of g in (0.8, 1.25),
+        // but g00 + g01 = g00 + g10 = 2.3 and g10 + g11 = g01 + g11 = 1.7 force g11 = g00 − 0.6,
+        // so g00 ≥ 1.4 > U
+        let membership = vec![0, 0, 0, 1, 1, 0, 1, 1];
+        let design = vec![10.0; 4];
+        let c = Constraints::new(membership, vec![2, 2], vec![vec![23.0, 17.0], vec![23.0, 17.0]], vec![None, None])
+            .unwrap();
+        let err = calibrate(&design, &c, Method::Logit { lower: 0.8, upper: 1.25 }, 1e-10, 200, &mut []).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, Error::Infeasible(_)) && message.contains("closest margins reached"), "{message}");
+        assert!(message.contains("proves it"), "{message}");
+        // wider bounds, or no bounds, are fine
+        for method in [Method::Logit { lower: 0.5, upper: 1.6 }, Method::Entropy, Method::Rake, Method::Linear] {
+            assert!(calibrate(&design, &c, method, 1e-10, 1000, &mut []).unwrap().convergence.converged);
+        }
+    }
+
+    #[test]
+    fn margins_that_ask_the_same_records_for_different_totals_are_infeasible() {
+        // the records with a = 0 are exactly those with b = 0, but the targets differ
+        let membership = vec![0, 0, 1, 1, 0, 0, 1, 1];
+        let design = vec![10.0; 4];
+        let c = Constraints::new(membership, vec![2, 2], vec![vec![17.0, 23.0], vec![23.0, 17.0]], vec![None, None])
+            .unwrap();
+        for method in [Method::Logit { lower: 0.5, upper: 2.0 }, Method::Entropy, Method::Linear] {
+            let err = calibrate(&design, &c, method, 1e-10, 200, &mut []).unwrap_err();
+            assert!(matches!(err, Error::Infeasible(_)), "{method:?}: {err}");
+        }
+        let rake = calibrate(&design, &c, Method::Rake, 1e-10, 200, &mut []).unwrap();
+        assert!(!rake.convergence.converged);
+    }
+
+    #[test]
+    fn a_soft_margin_with_small_importance_gives_way_more_than_with_large() {
+        let (c, design) = small();
+        let soft_target = vec![20.0, 50.0, 35.0]; // total 105: cannot be met with the hard total 100
+        let run = |rho: f64| {
+            let s = Constraints::new(
+                c.membership().to_vec(),
+                vec![2, 3],
+                vec![c.targets()[0].clone(), soft_target.clone()],
+                vec![None, Some(rho)],
+            )
+            .unwrap();
+            let out = calibrate(&design, &s, Method::Entropy, 1e-10, 200, &mut []).unwrap();
+            assert!(out.convergence.converged, "{rho}: {:?}", out.convergence);
+            assert_meets(&s, &out.weights, 1e-9);
+            assert!(out.weights.iter().all(|&w| w > 0.0));
+            let soft = &out.margins[1];
+            let relaxed = soft.relaxed_target().unwrap();
+            for (a, r) in soft.achieved.iter().zip(&relaxed) {
+                assert!((a - r).abs() < 1e-9, "achieved {a} vs relaxed target {r}");
+            }
+            soft.target.iter().zip(&soft.achieved).map(|(t, a)| (a - t).powi(2)).sum::<f64>().sqrt()
+        };
+        let (tiny, unit, large) = (run(1e-3), run(1.0), run(1e4));
+        assert!(tiny > unit && unit > large, "{tiny} {unit} {large}");
+        // large importance: as close as the hard total allows (the 5 extra are spread out)
+        assert!(large < 5.0 && tiny > 10.0, "{tiny} {large}");
+        // with tiny importance the soft margin barely moves the weights off the raking to the hard margin alone
+        let hard_only =
+            Constraints::new(c.membership().to_vec(), vec![2, 3], c.targets().to_vec(), vec![None, Some(1e-9)])
+                .unwrap();
+        let alone = calibrate(&design, &hard_only, Method::Entropy, 1e-10, 200, &mut []).unwrap();
+        assert!(alone.convergence.converged);
+    }
+
+    #[test]
+    fn soft_only_entropy_converges_and_large_importance_nearly_meets_targets() {
+        let (c, design) = small();
+        let s = Constraints::new(c.membership().to_vec(), vec![2, 3], c.targets().to_vec(), vec![Some(1e6), Some(1e6)])
+            .unwrap();
+        let out = calibrate(&design, &s, Method::Entropy, 1e-10, 200, &mut []).unwrap();
+        assert!(out.convergence.converged);
+        let hard = calibrate(&design, &small().0, Method::Entropy, 1e-10, 200, &mut []).unwrap();
+        for (a, b) in out.weights.iter().zip(&hard.weights) {
+            assert!((a - b).abs() < 1e-3 * b, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn observers_see_every_iteration() {
+        struct Count(Vec<(usize, f64)>);
+        impl Observer for Count {
+            fn observe(&mut self, iteration: usize, deviation: f64) {
+                self.0.push((iteration, deviation));
+            }
+        }
+        let (c, design) = small();
+        for method in [Method::Rake, Method::Entropy, Method::Logit { lower: 0.5, upper: 1.8 }] {
+            let mut count = Count(Vec::new());
+            let out = calibrate(&design, &c, method, 1e-10, 1000, &mut [&mut count]).unwrap();
+            assert_eq!(count.0.len(), out.convergence.iterations);
+            assert_eq!(
+                count.0.iter().map(|o| o.0).collect::<Vec<_>>(),
+                (1..=out.convergence.iterations).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_number_of_threads() {
+        // enough distinct cells (> 4096) to be processed in several parallel chunks
+        let n = 40_000;
+        let sizes = vec![7usize, 11, 13, 5];
+        let membership: Vec<u32> = (0..n as u64)
+            .flat_map(|i| {
+                let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                [(h >> 10) % 7, (h >> 20) % 11, (h >> 30) % 13, (h >> 40) % 5].map(|v| v as u32)
+            })
+            .collect();
+        let design: Vec<f64> = (0..n).map(|i| 1.0 + (i % 17) as f64 / 4.0).collect();
+        let total: f64 = design.iter().sum();
+        let targets: Vec<Vec<f64>> = sizes
+            .iter()
+            .map(|&s| {
+                (0..s)
+                    .map(|j| (1.0 + (j % 3) as f64) * total / (0..s).map(|k| 1.0 + (k % 3) as f64).sum::<f64>())
+                    .collect()
+            })
+            .collect();
+        let c = Constraints::new(membership, sizes, targets, vec![None; 4]).unwrap();
+        let run = |threads: usize, method: Method| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| calibrate(&design, &c, method, 1e-6, 1000, &mut []).unwrap())
+        };
+        for method in [Method::Entropy, Method::Linear, Method::Logit { lower: 0.2, upper: 5.0 }, Method::Rake] {
+            let one = run(1, method);
+            assert!(one.distinct_cells > 4096 && one.convergence.converged, "{method:?}");
+            let four = run(4, method);
+            assert_eq!(one.weights, four.weights, "{method:?}");
+        }
+    }
+
+    /// A random feasible problem: records, margins, design weights and targets made from
+    /// "true" g-factors in [0.6, 1.6], so that logit bounds outside that range are feasible.
+    fn feasible() -> impl Strategy<Value = (Constraints, Vec<f64>, f64, f64)> {
+        (1usize..=3, 2usize..40)
+            .prop_flat_map(|(m, n)| {
+                (
+                    proptest::collection::vec(1usize..=4, m),
+                    Just(n),
+                    proptest::collection::vec(0.5f64..3.0, n),
+                    proptest::collection::vec(0.6f64..1.6, n),
+                    proptest::collection::vec(any::<u32>(), n * m),
+                )
+            })
+            .prop_map(|(sizes, n, design, truth, raw)| {
+                let m = sizes.len();
+                let membership: Vec<u32> = raw.iter().enumerate().map(|(k, &r)| r % sizes[k % m] as u32).collect();
+                let mut targets: Vec<Vec<f64>> = sizes.iter().map(|&s| vec![0.0; s]).collect();
+                for i in 0..n {
+                    for (k, t) in targets.iter_mut().enumerate() {
+                        t[membership[i * m + k] as usize] += design[i] * truth[i];
+                    }
+                }
+                let lower = (truth.iter().copied().fold(f64::INFINITY, f64::min) * 0.95).min(0.9);
+                let upper = (truth.iter().copied().fold(0.0, f64::max) * 1.05).max(1.1);
+                (Constraints::new(membership, sizes, targets, vec![None; m]).unwrap(), design, lower, upper)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn hard_targets_are_met_with_positive_bounded_weights((c, design, lower, upper) in feasible()) {
+            let total: f64 = c.targets()[0].iter().sum();
+            let tol = 1e-10 * total;
+            let rake = calibrate(&design, &c, Method::Rake, tol, 200_000, &mut []).unwrap();
+            let entropy = calibrate(&design, &c, Method::Entropy, tol, 200, &mut []).unwrap();
+            let logit = calibrate(&design, &c, Method::Logit { lower, upper }, tol, 200, &mut []).unwrap();
+            let linear = calibrate(&design, &c, Method::Linear, tol, 5, &mut []).unwrap();
+            for out in [&rake, &entropy, &logit, &linear] {
+                prop_assert!(out.convergence.converged, "{:?}: {:?}", out.method, out.convergence);
+                assert_meets(&c, &out.weights, out.convergence.effective_tolerance);
+            }
+            prop_assert!(linear.convergence.iterations <= 2);
+            for out in [&rake, &entropy, &logit] {
+                prop_assert!(out.weights.iter().all(|&w| w > 0.0), "{:?}", out.method);
+            }
+            prop_assert!(logit.g_min > lower && logit.g_max < upper);
+            for (r, e) in rake.weights.iter().zip(&entropy.weights) {
+                prop_assert!((r - e).abs() <= 1e-6 * r.abs().max(1e-3), "rake {} vs entropy {}", r, e);
+            }
+        }
+
+        #[test]
+        fn logit_bounds_inside_every_feasible_g_range_are_refused((c, design, _l, _u) in feasible()) {
+            // bounds that exclude the exact design-weighted g of some cell with a pinned total
+            let out = calibrate(&design, &c, Method::Logit { lower: 0.99, upper: 1.01 }, 1e-9, 500, &mut []);
+            match out {
+                Ok(fit) => prop_assert!(fit.g_min > 0.99 && fit.g_max < 1.01),
+                Err(Error::Infeasible(m)) => prop_assert!(m.contains("logit bounds")),
+                Err(e) => prop_assert!(false, "unexpected error {}", e),
+            }
+        }
+    }
+}

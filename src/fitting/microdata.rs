@@ -1,0 +1,342 @@
+//! Re-weighting seed microdata from a [`Problem`]: builds each zone's calibration
+//! constraints, calibrates (zones in parallel, results in zone order), optionally
+//! integerizes, and summarizes every zone for the report.
+
+use indexmap::IndexMap;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{Convergence, Observer};
+use crate::calibration::integerize::{margin_errors, margin_preserving, trs};
+use crate::calibration::{calibrate, Constraints, Method as CalMethod};
+use crate::error::{Error, Result};
+use crate::inputs::{Integerize, MarginTable, Method, Problem, Seed, Zone};
+
+/// The calibrated weights of one zone.
+#[derive(Debug, Clone)]
+pub struct ZoneFit {
+    /// The zone's name (`None` without zones).
+    pub zone: Option<String>,
+    /// Seed record positions, in seed order.
+    pub records: Vec<usize>,
+    /// Final weight of each record.
+    pub weights: Vec<f64>,
+    /// Integer counts, when the spec asks for integerization.
+    pub counts: Option<Vec<u64>>,
+    /// What the report says about this zone.
+    pub report: ZoneReport,
+}
+
+/// The report of one zone.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZoneReport {
+    /// The zone's name (`null` without zones).
+    pub zone: Option<String>,
+    /// Seed records used.
+    pub records: usize,
+    /// Iterations, convergence and timing.
+    #[serde(flatten)]
+    pub convergence: Convergence,
+    /// Per margin, per cell: target, achieved total and deviation.
+    pub margins: Vec<MarginCells>,
+    /// Summary of the weights and of g = w/d.
+    pub weights: WeightSummary,
+    /// Integerization, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integerization: Option<IntegerizationReport>,
+}
+
+/// One margin's cells after calibration.
+#[derive(Debug, Clone, Serialize)]
+pub struct MarginCells {
+    /// The margin's file.
+    pub file: String,
+    /// `null` for a hard margin, else its importance (entropy).
+    pub importance: Option<f64>,
+    /// Largest absolute deviation over the margin's cells.
+    pub max_abs_deviation: f64,
+    /// Every cell.
+    pub cells: Vec<CellFit>,
+}
+
+/// A margin cell: its categories, target, achieved weighted total and deviation.
+#[derive(Debug, Clone, Serialize)]
+pub struct CellFit {
+    /// Attribute → category.
+    pub cell: IndexMap<String, String>,
+    /// Target count.
+    pub target: f64,
+    /// Weighted total achieved.
+    pub achieved: f64,
+    /// `achieved − target`.
+    pub deviation: f64,
+}
+
+/// Weights and g-weights (w/d) at a glance.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeightSummary {
+    /// Smallest weight.
+    pub min: f64,
+    /// Largest weight.
+    pub max: f64,
+    /// Mean weight.
+    pub mean: f64,
+    /// Sum of weights.
+    pub total: f64,
+    /// Smallest g = w/d over records with d > 0.
+    pub g_min: f64,
+    /// Largest g = w/d over records with d > 0.
+    pub g_max: f64,
+    /// Number of negative weights (linear calibration can produce them).
+    pub negative: usize,
+    /// Kish's design effect due to weighting, n Σw² / (Σw)².
+    pub kish_deff: f64,
+    /// Kish's effective sample size, (Σw)² / Σw².
+    pub effective_sample_size: f64,
+}
+
+/// What integerization did to the margins.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntegerizationReport {
+    /// `trs` or `margins`.
+    pub method: Integerize,
+    /// Sum of the integer counts.
+    pub total: u64,
+    /// Whether every margin cell's integer total equals its (rounded) target.
+    pub exact: bool,
+    /// Per margin: the largest absolute error of integer totals against rounded targets.
+    pub max_abs_margin_error: Vec<u64>,
+}
+
+/// Calibrates the seed's weights to every zone's margins with the spec's method.
+///
+/// Zones run in parallel; each zone's integerization draws from its own random stream,
+/// derived from `[fit] random_seed` and the zone's name, so a zone's result does not depend
+/// on which other zones are fitted or on the thread count. `observers` see the iterations of
+/// a problem without zones.
+pub fn fit_microdata(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Result<Vec<ZoneFit>> {
+    let seed = problem.seed.as_ref().ok_or_else(|| Error::Inconsistent("seed re-weighting needs a [seed]".into()))?;
+    if problem.zones.len() == 1 {
+        return Ok(vec![fit_zone(problem, seed, &problem.zones[0], observers)?]);
+    }
+    problem.zones.par_iter().map(|zone| fit_zone(problem, seed, zone, &mut [])).collect()
+}
+
+fn fit_zone(problem: &Problem, seed: &Seed, zone: &Zone, observers: &mut [&mut dyn Observer]) -> Result<ZoneFit> {
+    let records: Vec<usize> = zone.records.clone().unwrap_or_else(|| (0..seed.len()).collect());
+    let design: Vec<f64> = records.iter().map(|&i| seed.weights[i]).collect();
+    let sizes: Vec<usize> = zone.margins.iter().map(|m| m.targets.len()).collect();
+    let membership = membership(problem, seed, zone, &records);
+    let constraints = Constraints::new(
+        membership.clone(),
+        sizes.clone(),
+        zone.margins.iter().map(|m| m.targets.clone()).collect(),
+        zone.margins.iter().map(|m| m.importance).collect(),
+    )?
+    .with_labels(
+        zone.margins.iter().map(|m| m.file.clone()).collect(),
+        zone.margins.iter().map(|m| (0..m.targets.len()).map(|c| label(problem, m, c)).collect()).collect(),
+    )?;
+    let method = match problem.fit.method {
+        Method::Rake => CalMethod::Rake,
+        Method::Linear => CalMethod::Linear,
+        Method::Entropy => CalMethod::Entropy,
+        Method::Logit => {
+            let [lower, upper] = problem.fit.bounds.ok_or_else(|| Error::Inconsistent("logit needs bounds".into()))?;
+            CalMethod::Logit { lower, upper }
+        }
+        Method::Ipf => return Err(Error::Inconsistent("ipf fits a dense table, not seed weights".into())),
+    };
+    let calibrated =
+        calibrate(&design, &constraints, method, problem.fit.tolerance, problem.fit.max_iterations, observers)
+            .map_err(|e| with_zone(e, zone))?;
+    let weights = calibrated.weights;
+    let margins = margin_cells(problem, zone, &membership, &weights);
+    let counts = problem
+        .fit
+        .integerize
+        .map(|how| integerize(how, &weights, &membership, &sizes, zone, problem.fit.random_seed))
+        .transpose()
+        .map_err(|e| with_zone(e, zone))?;
+    let integerization = counts.as_ref().map(|(how, counts, errors)| IntegerizationReport {
+        method: *how,
+        total: counts.iter().sum(),
+        exact: errors.iter().all(|&e| e == 0),
+        max_abs_margin_error: errors.clone(),
+    });
+    let report = ZoneReport {
+        zone: zone.name.clone(),
+        records: records.len(),
+        convergence: calibrated.convergence,
+        margins,
+        weights: summarize(&weights, &design),
+        integerization,
+    };
+    Ok(ZoneFit { zone: zone.name.clone(), records, weights, counts: counts.map(|c| c.1), report })
+}
+
+fn with_zone(e: Error, zone: &Zone) -> Error {
+    match (e, &zone.name) {
+        (Error::Infeasible(m), Some(_)) => Error::Infeasible(format!("{}{m}", zone.prefix())),
+        (Error::Inconsistent(m), Some(_)) => Error::Inconsistent(format!("{}{m}", zone.prefix())),
+        (e, _) => e,
+    }
+}
+
+/// Records × margins: the cell of each margin each record falls in.
+fn membership(problem: &Problem, seed: &Seed, zone: &Zone, records: &[usize]) -> Vec<u32> {
+    let sizes: Vec<Vec<usize>> = zone.margins.iter().map(|m| problem.domain.sizes(&m.attributes)).collect();
+    let mut out = Vec::with_capacity(records.len() * zone.margins.len());
+    for &i in records {
+        let codes = seed.record(i);
+        for (m, s) in zone.margins.iter().zip(&sizes) {
+            let cell = m.attributes.iter().zip(s).fold(0usize, |acc, (&a, &n)| acc * n + codes[a] as usize);
+            out.push(cell as u32);
+        }
+    }
+    out
+}
+
+fn margin_cells(problem: &Problem, zone: &Zone, membership: &[u32], weights: &[f64]) -> Vec<MarginCells> {
+    let k = zone.margins.len();
+    zone.margins
+        .iter()
+        .enumerate()
+        .map(|(m, margin)| {
+            let mut achieved = vec![0.0; margin.targets.len()];
+            for (r, w) in weights.iter().enumerate() {
+                achieved[membership[r * k + m] as usize] += w;
+            }
+            let cells: Vec<CellFit> = margin
+                .targets
+                .iter()
+                .zip(&achieved)
+                .enumerate()
+                .map(|(c, (&target, &achieved))| CellFit {
+                    cell: cell_map(problem, margin, c),
+                    target,
+                    achieved,
+                    deviation: achieved - target,
+                })
+                .collect();
+            MarginCells {
+                file: margin.file.clone(),
+                importance: margin.importance,
+                max_abs_deviation: cells.iter().map(|c| c.deviation.abs()).fold(0.0, f64::max),
+                cells,
+            }
+        })
+        .collect()
+}
+
+fn label(problem: &Problem, margin: &MarginTable, cell: usize) -> String {
+    problem.domain.label(&margin.attributes, &MarginTable::codes(&problem.domain.sizes(&margin.attributes), cell))
+}
+
+fn cell_map(problem: &Problem, margin: &MarginTable, cell: usize) -> IndexMap<String, String> {
+    let codes = MarginTable::codes(&problem.domain.sizes(&margin.attributes), cell);
+    margin
+        .attributes
+        .iter()
+        .zip(codes)
+        .map(|(&a, c)| {
+            let attribute = problem.domain.attribute(a);
+            (attribute.name().to_string(), attribute.categories()[c as usize].clone())
+        })
+        .collect()
+}
+
+/// Summary statistics of the weights against the design weights.
+pub fn summarize(weights: &[f64], design: &[f64]) -> WeightSummary {
+    let n = weights.len() as f64;
+    let total: f64 = weights.iter().sum();
+    let squares: f64 = weights.iter().map(|w| w * w).sum();
+    let g = weights.iter().zip(design).filter(|(_, &d)| d > 0.0).map(|(w, d)| w / d);
+    let (g_min, g_max) = g.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), g| (lo.min(g), hi.max(g)));
+    WeightSummary {
+        min: weights.iter().copied().fold(f64::INFINITY, f64::min),
+        max: weights.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        mean: total / n,
+        total,
+        g_min,
+        g_max,
+        negative: weights.iter().filter(|&&w| w < 0.0).count(),
+        kish_deff: n * squares / (total * total),
+        effective_sample_size: total * total / squares,
+    }
+}
+
+type Integerized = (Integerize, Vec<u64>, Vec<u64>);
+
+fn integerize(
+    how: Integerize,
+    weights: &[f64],
+    membership: &[u32],
+    sizes: &[usize],
+    zone: &Zone,
+    random_seed: u64,
+) -> Result<Integerized> {
+    let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(random_seed, zone.name.as_deref().unwrap_or("")));
+    let targets: Vec<Vec<u64>> = zone.margins.iter().map(|m| round_preserving_total(&m.targets)).collect();
+    let counts = match how {
+        Integerize::Trs => trs(weights, &mut rng)?,
+        Integerize::Margins => margin_preserving(weights, membership, sizes, &targets, &mut rng)?.counts,
+    };
+    let errors = margin_errors(&counts, membership, sizes, &targets).iter().map(|e| e.max_abs_error).collect();
+    Ok((how, counts, errors))
+}
+
+/// The seed of a zone's random stream: FNV-1a of the zone's name, mixed with the spec's seed.
+pub fn stream_seed(seed: u64, zone: &str) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for b in zone.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Rounds non-negative targets to integers whose sum is the rounded total (largest
+/// remainders get the leftover units; ties go to the earlier cell).
+pub fn round_preserving_total(targets: &[f64]) -> Vec<u64> {
+    let total = targets.iter().sum::<f64>().round() as u64;
+    let mut out: Vec<u64> = targets.iter().map(|t| t.floor() as u64).collect();
+    let assigned: u64 = out.iter().sum();
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by(|&a, &b| {
+        (targets[b] - targets[b].floor()).total_cmp(&(targets[a] - targets[a].floor())).then(a.cmp(&b))
+    });
+    for &i in order.iter().take(total.saturating_sub(assigned) as usize) {
+        out[i] += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_keeps_the_total_and_favours_large_remainders() {
+        assert_eq!(round_preserving_total(&[1.4, 1.4, 1.2]), vec![2, 1, 1]);
+        assert_eq!(round_preserving_total(&[2.0, 3.0]), vec![2, 3]);
+        assert_eq!(round_preserving_total(&[0.5, 0.5, 0.5, 0.5]), vec![1, 1, 0, 0]);
+    }
+
+    #[test]
+    fn kish_effective_sample_size_of_equal_weights_is_n() {
+        let s = summarize(&[2.0; 10], &[1.0; 10]);
+        assert!((s.effective_sample_size - 10.0).abs() < 1e-12);
+        assert!((s.kish_deff - 1.0).abs() < 1e-12);
+        assert_eq!((s.g_min, s.g_max), (2.0, 2.0));
+    }
+
+    #[test]
+    fn zone_streams_differ_by_zone_and_seed() {
+        assert_ne!(stream_seed(1, "a"), stream_seed(1, "b"));
+        assert_ne!(stream_seed(1, "a"), stream_seed(2, "a"));
+        assert_eq!(stream_seed(7, "tract 12"), stream_seed(7, "tract 12"));
+    }
+}
