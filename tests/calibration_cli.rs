@@ -124,7 +124,7 @@ fn infeasible_logit_bounds_exit_5_and_say_so() {
 fn write_zoned(dir: &Path, regional: bool) {
     let o = oracle();
     let zones = [("north", 0.5), ("centre", 1.0), ("south", 2.0)];
-    let mut spec = format!("[seed]\nfile = \"seed.csv\"\nweight = \"weight\"\nid = \"id\"\n");
+    let mut spec = "[seed]\nfile = \"seed.csv\"\nweight = \"weight\"\nid = \"id\"\n".to_string();
     let mut seed = std::fs::read_to_string(o.join("seed.csv")).unwrap();
     if regional {
         // every school is in region "all", so the map sends each zone to the whole seed

@@ -425,3 +425,122 @@ fn out_folder_cannot_be_created() {
     assert!(o.stdout.is_empty(), "stdout: {}", o.stdout);
     assert!(Path::new(&out).parent().unwrap().is_file());
 }
+
+// ---- seed re-weighting methods and zones ----
+
+/// `fit` with the age/sex margins, the seed, and `[fit]`/`[zones]` text appended to the spec.
+fn fit_seed_spec(tail: &str) -> Outcome {
+    let spec = format!("{SPEC_AGE_SEX_SEED}{tail}");
+    fit(&[("spec.toml", &spec), ("age.csv", AGE), ("sex.csv", SEX), ("seed.csv", SEED)], &[])
+}
+
+#[test]
+fn logit_without_bounds() {
+    fit_seed_spec("[fit]\nmethod = \"logit\"\n").assert_input_error(BAD_INPUT).stderr_has(&["spec.toml", "bounds"]);
+}
+
+#[test]
+fn logit_bounds_that_exclude_one() {
+    fit_seed_spec("[fit]\nmethod = \"logit\"\nbounds = [1.2, 3.0]\n").assert_input_error(BAD_INPUT).stderr_has(&[
+        "spec.toml",
+        "[1.2, 3]",
+        "L < 1 < U",
+    ]);
+}
+
+#[test]
+fn bounds_with_a_method_other_than_logit() {
+    fit_seed_spec("[fit]\nmethod = \"rake\"\nbounds = [0.5, 2.0]\n")
+        .assert_input_error(BAD_INPUT)
+        .stderr_has(&["bounds apply to method = \"logit\" only"]);
+}
+
+#[test]
+fn importance_with_a_method_other_than_entropy() {
+    let spec = format!("{SPEC_AGE_SEX_SEED}importance = 10.0\n[fit]\nmethod = \"rake\"\n");
+    fit(&[("spec.toml", &spec), ("age.csv", AGE), ("sex.csv", SEX), ("seed.csv", SEED)], &[])
+        .assert_input_error(BAD_INPUT)
+        .stderr_has(&["sex.csv", "importance"]);
+}
+
+#[test]
+fn seed_method_without_a_seed() {
+    let spec = format!("{SPEC_AGE_SEX}[fit]\nmethod = \"linear\"\n");
+    fit(&[("spec.toml", &spec), ("age.csv", AGE), ("sex.csv", SEX)], &[])
+        .assert_input_error(BAD_INPUT)
+        .stderr_has(&["[seed]"]);
+}
+
+#[test]
+fn zones_with_ipf() {
+    fit_seed_spec("[zones]\ncolumn = \"zone\"\n").assert_input_error(BAD_INPUT).stderr_has(&["[zones]", "ipf"]);
+}
+
+#[test]
+fn zone_column_missing_from_a_margin() {
+    fit_seed_spec("[fit]\nmethod = \"rake\"\n[zones]\ncolumn = \"zone\"\n")
+        .assert_input_error(BAD_INPUT)
+        .stderr_has(&["age.csv, line 1", "missing zone column \"zone\""]);
+}
+
+#[test]
+fn empty_zone_value() {
+    let spec = format!("{SPEC_AGE_SEX_SEED}[fit]\nmethod = \"rake\"\n[zones]\ncolumn = \"zone\"\n");
+    let age = "zone,age,count\na,young,60\n,old,40\n";
+    let sex = "zone,sex,count\na,f,50\na,m,50\n";
+    fit(&[("spec.toml", &spec), ("age.csv", age), ("sex.csv", sex), ("seed.csv", SEED)], &[])
+        .assert_input_error(BAD_INPUT)
+        .at("age.csv", 3, "zone")
+        .stderr_has(&["empty zone"]);
+}
+
+#[test]
+fn a_zone_absent_from_one_margin_has_no_total_there() {
+    let spec = format!("{SPEC_AGE_SEX_SEED}[fit]\nmethod = \"rake\"\n[zones]\ncolumn = \"zone\"\n");
+    let age = "zone,age,count\na,young,60\na,old,40\nb,young,10\nb,old,10\n";
+    let sex = "zone,sex,count\na,f,50\na,m,50\n";
+    fit(&[("spec.toml", &spec), ("age.csv", age), ("sex.csv", sex), ("seed.csv", SEED)], &[])
+        .assert_input_error(BAD_INPUT)
+        .stderr_has(&["sex.csv", "zone b"]);
+}
+
+#[test]
+fn zone_map_without_seed_region() {
+    fit_seed_spec("[fit]\nmethod = \"rake\"\n[zones]\ncolumn = \"zone\"\nmap = \"map.csv\"\n")
+        .assert_input_error(BAD_INPUT)
+        .stderr_has(&["seed_region and map go together"]);
+}
+
+#[test]
+fn a_zone_missing_from_the_region_map() {
+    let spec = format!(
+        "{SPEC_AGE_SEX_SEED}[fit]\nmethod = \"rake\"\n[zones]\ncolumn = \"zone\"\nseed_region = \"region\"\nmap = \"map.csv\"\n"
+    );
+    let age = "zone,age,count\na,young,60\na,old,40\nb,young,10\nb,old,10\n";
+    let sex = "zone,sex,count\na,f,50\na,m,50\nb,f,10\nb,m,10\n";
+    let seed = "age,sex,weight,region\nyoung,f,1,r\nyoung,m,2,r\nold,f,3,r\nold,m,1,r\n";
+    fit(
+        &[
+            ("spec.toml", &spec),
+            ("age.csv", age),
+            ("sex.csv", sex),
+            ("seed.csv", seed),
+            ("map.csv", "zone,region\na,r\n"),
+        ],
+        &[],
+    )
+    .assert_input_error(BAD_INPUT)
+    .stderr_has(&["map.csv", "zone \"b\" has margins but no row here"]);
+}
+
+#[test]
+fn calibration_not_converged_still_writes_marked_weights() {
+    // these targets need more than one raking sweep from this seed
+    let spec = format!("{SPEC_AGE_SEX_SEED}[fit]\nmethod = \"rake\"\nmax_iterations = 1\n");
+    let sex = "sex,count\nf,30\nm,70\n";
+    let o = fit(&[("spec.toml", &spec), ("age.csv", AGE), ("sex.csv", sex), ("seed.csv", SEED)], &[]);
+    o.assert_code(NOT_CONVERGED);
+    assert!(o.out().join("weights.csv").exists());
+    assert_eq!(o.report()["converged"], false);
+    assert_eq!(o.report()["zones"][0]["converged"], false);
+}

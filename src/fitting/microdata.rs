@@ -72,6 +72,10 @@ pub struct CellFit {
     pub achieved: f64,
     /// `achieved − target`.
     pub deviation: f64,
+    /// For a cell of a soft margin (entropy): the relaxation factor z, so the cell was fitted to
+    /// z × target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relaxation: Option<f64>,
 }
 
 /// Weights and g-weights (w/d) at a glance.
@@ -153,7 +157,8 @@ fn fit_zone(problem: &Problem, seed: &Seed, zone: &Zone, observers: &mut [&mut d
         calibrate(&design, &constraints, method, problem.fit.tolerance, problem.fit.max_iterations, observers)
             .map_err(|e| with_zone(e, zone))?;
     let weights = calibrated.weights;
-    let margins = margin_cells(problem, zone, &membership, &weights);
+    let relaxation: Vec<Option<Vec<f64>>> = calibrated.margins.iter().map(|m| m.relaxation.clone()).collect();
+    let margins = margin_cells(problem, zone, &membership, &weights, &relaxation);
     let counts = problem
         .fit
         .integerize
@@ -199,7 +204,13 @@ fn membership(problem: &Problem, seed: &Seed, zone: &Zone, records: &[usize]) ->
     out
 }
 
-fn margin_cells(problem: &Problem, zone: &Zone, membership: &[u32], weights: &[f64]) -> Vec<MarginCells> {
+fn margin_cells(
+    problem: &Problem,
+    zone: &Zone,
+    membership: &[u32],
+    weights: &[f64],
+    relaxation: &[Option<Vec<f64>>],
+) -> Vec<MarginCells> {
     let k = zone.margins.len();
     zone.margins
         .iter()
@@ -219,6 +230,7 @@ fn margin_cells(problem: &Problem, zone: &Zone, membership: &[u32], weights: &[f
                     target,
                     achieved,
                     deviation: achieved - target,
+                    relaxation: relaxation[m].as_ref().map(|z| z[c]),
                 })
                 .collect();
             MarginCells {

@@ -292,7 +292,7 @@ impl Spec {
         let method = self.fit.method;
         match (method, self.fit.bounds) {
             (Method::Logit, None) => return bad("method = \"logit\" needs [fit] bounds = [L, U] with L < 1 < U".into()),
-            (Method::Logit, Some([l, u])) if !(l.is_finite() && u.is_finite() && 0.0 <= l && l < 1.0 && 1.0 < u) => {
+            (Method::Logit, Some([l, u])) if !(u.is_finite() && (0.0..1.0).contains(&l) && 1.0 < u) => {
                 return bad(format!("[fit] bounds = [{l}, {u}]: need 0 <= L < 1 < U, both finite"))
             }
             (Method::Logit, Some(_)) | (_, None) => {}

@@ -1,0 +1,75 @@
+//! Seed re-weighting kernels on synthetic microdata: raking, linear, bounded logit and entropy
+//! calibration of 100k and 1M records over four attributes (6, 2, 5, 9 levels) to one-way
+//! totals, and margin-preserving integerization of 100k weights.
+//! Run with `cargo bench --bench calibration`.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use populace::calibration::integerize::margin_preserving;
+use populace::calibration::{calibrate, Constraints, Method};
+use populace::fitting::round_preserving_total;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const LEVELS: [usize; 4] = [6, 2, 5, 9];
+
+/// Records with random categories and design weights in [1, 3); targets are the weighted
+/// totals of a re-weighting tilted by category (factors 0.8 to 1.2 per attribute).
+fn problem(records: usize) -> (Vec<f64>, Constraints) {
+    let mut rng = ChaCha8Rng::seed_from_u64(2026);
+    let mut membership = Vec::with_capacity(records * LEVELS.len());
+    let mut design = Vec::with_capacity(records);
+    let mut targets: Vec<Vec<f64>> = LEVELS.iter().map(|&l| vec![0.0; l]).collect();
+    for _ in 0..records {
+        let d = rng.random_range(1.0..3.0);
+        design.push(d);
+        for (m, &l) in LEVELS.iter().enumerate() {
+            let cell = rng.random_range(0..l);
+            membership.push(cell as u32);
+            // tilt the targets by category so the calibration has work to do
+            targets[m][cell] += d * (0.8 + 0.4 * cell as f64 / l as f64);
+        }
+    }
+    let total: f64 = targets[0].iter().sum();
+    for t in &mut targets[1..] {
+        let s: f64 = t.iter().sum();
+        t.iter_mut().for_each(|x| *x *= total / s);
+    }
+    let constraints =
+        Constraints::new(membership, LEVELS.to_vec(), targets, vec![None; LEVELS.len()]).expect("valid constraints");
+    (design, constraints)
+}
+
+fn methods(c: &mut Criterion) {
+    let mut group = c.benchmark_group("calibrate");
+    group.sample_size(10);
+    for records in [100_000, 1_000_000] {
+        let (design, constraints) = problem(records);
+        for (name, method) in [
+            ("rake", Method::Rake),
+            ("linear", Method::Linear),
+            ("logit_0.7_1.5", Method::Logit { lower: 0.7, upper: 1.5 }),
+            ("entropy", Method::Entropy),
+        ] {
+            group.bench_function(format!("{name}/{records}"), |b| {
+                b.iter(|| calibrate(&design, &constraints, method, 1e-8, 1000, &mut []).expect("converges"))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn integerize(c: &mut Criterion) {
+    let (design, constraints) = problem(100_000);
+    let calibrated = calibrate(&design, &constraints, Method::Rake, 1e-8, 1000, &mut []).expect("converges");
+    let targets: Vec<Vec<u64>> = constraints.targets().iter().map(|t| round_preserving_total(t)).collect();
+    c.bench_function("integerize_margins/100000", |b| {
+        b.iter(|| {
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            margin_preserving(&calibrated.weights, constraints.membership(), &LEVELS, &targets, &mut rng)
+                .expect("integerizes")
+        })
+    });
+}
+
+criterion_group!(benches, methods, integerize);
+criterion_main!(benches);
