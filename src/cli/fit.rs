@@ -64,7 +64,8 @@ pub fn run(args: FitArgs) -> Result<i32> {
     } else if !args.quiet {
         emit(&summary(&args, &report, &[&joint, &report_path]));
     }
-    Ok(not_converged(report.converged, report.iterations, report.max_deviation, "the last iterate was"))
+    let c = &report.convergence;
+    Ok(not_converged(c.converged, c.iterations, c.max_deviation, "the last iterate was"))
 }
 
 /// Warns about non-convergence and picks the exit code.
@@ -150,11 +151,12 @@ fn summary(args: &FitArgs, r: &FitReport, written: &[&PathBuf]) -> String {
         r.cells,
         count(r.total)
     );
-    let status = if r.converged { "converged" } else { "NOT converged" };
+    let c = &r.convergence;
+    let status = if c.converged { "converged" } else { "NOT converged" };
     let _ = writeln!(
         s,
         "  {status} after {} sweeps: max margin deviation {:.2e} (tolerance {:.1e}); fit {:.3} s",
-        r.iterations, r.max_deviation, r.effective_tolerance, r.fit_seconds
+        c.iterations, c.max_deviation, c.effective_tolerance, c.fit_seconds
     );
     let width = r.margins.iter().map(|m| m.file.len()).max().unwrap_or(6).max(6);
     let _ = writeln!(s, "  {:<width$}  {:>12}  {:>12}", "margin", "max abs dev", "max rel dev");

@@ -14,18 +14,11 @@ use crate::inputs::{Domain, Problem};
 pub struct FitReport {
     /// Method name (`ipf`).
     pub method: &'static str,
-    /// Sweeps performed.
-    pub iterations: usize,
-    /// Whether the fit met the tolerance. When false, the joint written is the last iterate.
-    pub converged: bool,
-    /// Largest absolute margin deviation of the fitted joint.
-    pub max_deviation: f64,
-    /// Tolerance asked for in the spec.
-    pub tolerance: f64,
-    /// `max(tolerance, 1e-14 × total)`: targets cannot be met more closely than round-off.
-    pub effective_tolerance: f64,
-    /// Wall time of the fit alone (no reading or writing), in seconds.
-    pub fit_seconds: f64,
+    /// Sweeps, convergence (when false, the joint written is the last iterate), the largest
+    /// margin deviation, the tolerances (`effective_tolerance = max(tolerance, 1e-14 × total)`:
+    /// targets cannot be met more closely than round-off) and `fit_seconds`, the fit alone.
+    #[serde(flatten)]
+    pub convergence: Convergence,
     /// Wall time of the whole command, in seconds.
     pub seconds: f64,
     /// Total count of the fitted joint.
@@ -45,16 +38,9 @@ pub struct FitReport {
 impl FitReport {
     /// Builds the report of a dense fit; `seconds` is the command's wall time so far.
     pub fn new(problem: &Problem, fit: &DenseFit, seconds: f64) -> Self {
-        let Convergence { iterations, converged, max_deviation, tolerance, effective_tolerance, fit_seconds } =
-            fit.convergence.clone();
         FitReport {
             method: problem.fit.method.name(),
-            iterations,
-            converged,
-            max_deviation,
-            tolerance,
-            effective_tolerance,
-            fit_seconds,
+            convergence: fit.convergence.clone(),
             seconds,
             total: fit.joint.values.iter().sum(),
             cells: fit.joint.values.len(),
