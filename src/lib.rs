@@ -26,8 +26,10 @@
 //! ```
 
 pub mod calibration;
+pub mod comparison;
 pub mod error;
 pub mod fitting;
+pub mod generation;
 pub mod inputs;
 pub mod metrics;
 pub mod reports;

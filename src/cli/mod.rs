@@ -1,6 +1,8 @@
 //! Command-line parsing, dispatch, and the mapping from errors to exit codes.
 
+mod compare;
 mod fit;
+mod generate;
 mod progress;
 
 use std::process::ExitCode;
@@ -20,6 +22,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Fit(fit::FitArgs),
+    Compare(compare::CompareArgs),
+    Generate(generate::GenerateArgs),
 }
 
 /// Parses the command line, runs the command, and turns its outcome into an exit code.
@@ -33,6 +37,8 @@ pub fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Fit(args) => fit::run(args),
+        Command::Compare(args) => compare::run(args),
+        Command::Generate(args) => generate::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code as u8),

@@ -13,6 +13,7 @@ mod seed;
 mod spec;
 mod zones;
 
+pub(crate) use csvfile::CsvFile;
 pub use domain::{Attribute, Domain};
 pub use margin::MarginTable;
 pub use seed::Seed;

@@ -1,0 +1,459 @@
+//! Planning a pool: the fit (or naive stand-in) of every zone, the persons each zone gets, and
+//! in exact mode the integer counts; then drawing persons from the plan.
+
+use rand::distr::weighted::WeightedIndex;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use super::draw::{Choice, Picker};
+use super::{zone_rng, GenerateOptions, Mode, Source};
+use crate::calibration::integerize::{margin_preserving, trs};
+use crate::error::{Error, Result};
+use crate::fitting::{fit_dense, fit_microdata, round_preserving_total, Observer, Table};
+use crate::inputs::{FitSpec, MarginTable, Method, Problem, Seed, Zone};
+
+/// Everything a pool draws from.
+pub(crate) struct Planned<'a> {
+    pub zones: Vec<ZonePlan<'a>>,
+    pub method: String,
+    pub converged: bool,
+    pub warnings: Vec<String>,
+}
+
+/// One zone, ready to draw.
+pub(crate) struct ZonePlan<'a> {
+    /// The zone's name (`None` without zones).
+    pub name: Option<String>,
+    /// Persons to draw.
+    pub persons: u64,
+    /// Exact mode: the largest absolute error of a margin cell of the integer counts.
+    pub margin_error: u64,
+    /// The zone's stream, after integerization.
+    rng: ChaCha8Rng,
+    /// What a draw picks; `None`: every attribute separately (naive independent).
+    units: Option<Units<'a>>,
+    /// One choice of a unit, or one per attribute without units.
+    choices: Vec<Choice>,
+}
+
+/// What one draw picks.
+enum Units<'a> {
+    /// Cells of a dense joint (row-major positions over `sizes`).
+    Cells { sizes: Vec<usize>, cells: Vec<usize> },
+    /// Seed records.
+    Records { seed: &'a Seed, records: Vec<usize> },
+}
+
+impl Units<'_> {
+    /// Appends the category codes of unit `u`.
+    fn push_codes(&self, u: usize, codes: &mut Vec<u32>) {
+        match self {
+            Units::Cells { sizes, cells } => {
+                let start = codes.len();
+                codes.resize(start + sizes.len(), 0);
+                let mut index = cells[u];
+                for (code, &size) in codes[start..].iter_mut().zip(sizes).rev() {
+                    *code = (index % size) as u32;
+                    index /= size;
+                }
+            }
+            Units::Records { seed, records } => codes.extend_from_slice(seed.record(records[u])),
+        }
+    }
+}
+
+/// A zone's fitted counts, before the persons are decided.
+enum Fitted<'a> {
+    /// Units with their (non-negative) weights.
+    Units(Units<'a>, Vec<f64>),
+    /// One-way distributions, one per attribute.
+    OneWay(Vec<Vec<f64>>),
+}
+
+/// Fits and integerizes as `options` say.
+pub(crate) fn plan<'a>(
+    problem: &'a Problem,
+    options: &GenerateOptions,
+    observers: &mut [&mut dyn Observer],
+) -> Result<Planned<'a>> {
+    let mut warnings = Vec::new();
+    let mut converged = true;
+    let (fitted, method): (Vec<Fitted<'a>>, String) = match options.source {
+        Source::Calibrated if problem.fit.method.is_microdata() => {
+            let seed =
+                problem.seed.as_ref().ok_or_else(|| Error::Inconsistent("seed re-weighting needs a [seed]".into()))?;
+            let fits = fit_microdata(problem, observers)?;
+            let unconverged: Vec<&str> = fits
+                .iter()
+                .filter(|f| !f.report.convergence.converged)
+                .map(|f| f.zone.as_deref().unwrap_or(""))
+                .collect();
+            if !unconverged.is_empty() {
+                converged = false;
+                warnings.push(not_converged(problem, &unconverged));
+            }
+            let negative: usize = fits.iter().map(|f| f.weights.iter().filter(|&&w| w < 0.0).count()).sum();
+            if negative > 0 {
+                warnings.push(format!("{negative} negative calibrated weights count as zero"));
+            }
+            let fitted = fits
+                .into_iter()
+                .map(|f| {
+                    let weights = f.weights.iter().map(|&w| w.max(0.0)).collect();
+                    Fitted::Units(Units::Records { seed, records: f.records }, weights)
+                })
+                .collect();
+            (fitted, problem.fit.method.name().to_string())
+        }
+        Source::Calibrated => {
+            let fit = fit_dense(problem, observers)?;
+            if !fit.convergence.converged {
+                converged = false;
+                warnings.push(not_converged(problem, &[""]));
+            }
+            (vec![cells(fit.joint)], "ipf".to_string())
+        }
+        Source::Seedless => {
+            let (fitted, unconverged) = seedless(problem, observers)?;
+            if !unconverged.is_empty() {
+                converged = false;
+                let names: Vec<&str> = unconverged.iter().map(String::as_str).collect();
+                warnings.push(not_converged(problem, &names));
+            }
+            for (a, attribute) in problem.domain.attributes().iter().enumerate() {
+                if !problem.zones[0].margins.iter().any(|m| m.attributes.contains(&a)) {
+                    warnings.push(format!(
+                        "naive seedless: {} is in no margin, so it is drawn uniformly over its categories",
+                        attribute.name()
+                    ));
+                }
+            }
+            (fitted, "ipf".to_string())
+        }
+        Source::Independent => {
+            let fitted =
+                problem.zones.iter().map(|z| one_way(problem, z).map(Fitted::OneWay)).collect::<Result<_>>()?;
+            (fitted, "one-way margins".to_string())
+        }
+    };
+    let persons = zone_persons(problem, options.persons);
+    let zones: Vec<ZonePlan<'a>> = problem
+        .zones
+        .par_iter()
+        .zip(fitted)
+        .zip(persons)
+        .map(|((zone, fitted), persons)| build(problem, zone, fitted, persons, options))
+        .collect::<Result<_>>()?;
+    for (z, zone) in zones.iter().zip(&problem.zones) {
+        if options.mode == Mode::Exact && z.margin_error > 0 {
+            let why = if z.persons == zone.total().round() as u64 {
+                "the fitted units cannot be combined into integer counts that meet them all"
+            } else {
+                "scaled to the persons asked for and rounded one by one, overlapping margins can disagree"
+            };
+            warnings.push(format!(
+                "{}exact mode could not meet every margin: a margin cell is off by up to {} ({why})",
+                zone.prefix(),
+                persons_count(z.margin_error)
+            ));
+        }
+    }
+    Ok(Planned { zones, method, converged, warnings })
+}
+
+/// `1 person`, `2 persons`.
+fn persons_count(n: u64) -> String {
+    format!("{n} person{}", if n == 1 { "" } else { "s" })
+}
+
+fn not_converged(problem: &Problem, zones: &[&str]) -> String {
+    let which = if problem.zones.len() > 1 {
+        let shown: Vec<&str> = zones.iter().take(5).copied().collect();
+        let more = if zones.len() > 5 { format!(" and {} more", zones.len() - 5) } else { String::new() };
+        format!(" in zones {}{more}", shown.join(", "))
+    } else {
+        String::new()
+    };
+    format!("the fit did not converge within [fit] max_iterations{which}; persons are drawn from the last iterate")
+}
+
+/// The positive cells of a fitted joint, as units.
+fn cells<'a>(joint: Table) -> Fitted<'a> {
+    let (cells, weights): (Vec<usize>, Vec<f64>) =
+        joint.values.iter().enumerate().filter(|(_, &v)| v > 0.0).map(|(i, &v)| (i, v)).unzip();
+    Fitted::Units(Units::Cells { sizes: joint.sizes, cells }, weights)
+}
+
+/// IPF on every zone's margins from a uniform start; also the zones that did not converge.
+fn seedless<'a>(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Result<(Vec<Fitted<'a>>, Vec<String>)> {
+    let fit_zone = |zone: &Zone, observers: &mut [&mut dyn Observer]| {
+        let alone = Problem {
+            domain: problem.domain.clone(),
+            zones: vec![Zone { name: zone.name.clone(), margins: zone.margins.clone(), records: None }],
+            seed: None,
+            fit: FitSpec { method: Method::Ipf, bounds: None, integerize: None, ..problem.fit.clone() },
+            warnings: Vec::new(),
+        };
+        let fit = fit_dense(&alone, observers).map_err(|e| in_zone(e, zone))?;
+        let unconverged = (!fit.convergence.converged).then(|| zone.name.clone().unwrap_or_default());
+        Ok((cells(fit.joint), unconverged))
+    };
+    let fits: Vec<(Fitted<'a>, Option<String>)> = if problem.zones.len() == 1 {
+        vec![fit_zone(&problem.zones[0], observers)?]
+    } else {
+        problem.zones.par_iter().map(|z| fit_zone(z, &mut [])).collect::<Result<_>>()?
+    };
+    let unconverged = fits.iter().filter_map(|f| f.1.clone()).collect();
+    Ok((fits.into_iter().map(|f| f.0).collect(), unconverged))
+}
+
+fn in_zone(e: Error, zone: &Zone) -> Error {
+    match (e, &zone.name) {
+        (Error::Infeasible(m), Some(_)) => Error::Infeasible(format!("{}{m}", zone.prefix())),
+        (Error::Inconsistent(m), Some(_)) => Error::Inconsistent(format!("{}{m}", zone.prefix())),
+        (Error::TooLarge(m), Some(_)) => Error::TooLarge(format!("{}{m}", zone.prefix())),
+        (e, _) => e,
+    }
+}
+
+/// Every attribute's one-way distribution in a zone: from the first margin that contains it,
+/// else from the seed's design weights (of the zone's region).
+fn one_way(problem: &Problem, zone: &Zone) -> Result<Vec<Vec<f64>>> {
+    let domain = &problem.domain;
+    (0..domain.attributes().len())
+        .map(|a| {
+            let mut dist = vec![0.0; domain.attribute(a).len()];
+            if let Some(m) = zone.margins.iter().find(|m| m.attributes.contains(&a)) {
+                let sizes = domain.sizes(&m.attributes);
+                let position = m.attributes.iter().position(|&x| x == a).unwrap_or(0);
+                for (cell, &t) in m.targets.iter().enumerate() {
+                    dist[MarginTable::codes(&sizes, cell)[position] as usize] += t;
+                }
+            } else {
+                let seed = problem.seed.as_ref().ok_or_else(|| {
+                    Error::Inconsistent(format!("{} is in no margin and there is no seed", domain.attribute(a).name()))
+                })?;
+                let all: Vec<usize>;
+                let records = match &zone.records {
+                    Some(r) => r,
+                    None => {
+                        all = (0..seed.len()).collect();
+                        &all
+                    }
+                };
+                for &r in records {
+                    dist[seed.record(r)[a] as usize] += seed.weights[r];
+                }
+            }
+            Ok(dist)
+        })
+        .collect()
+}
+
+/// Persons per zone: `persons` split over the zones in proportion to their totals (largest
+/// remainders), or every zone's total rounded.
+fn zone_persons(problem: &Problem, persons: Option<u64>) -> Vec<u64> {
+    let totals: Vec<f64> = problem.zones.iter().map(Zone::total).collect();
+    match persons {
+        None => totals.iter().map(|t| t.round() as u64).collect(),
+        Some(n) => {
+            let sum: f64 = totals.iter().sum();
+            round_preserving_total(&totals.iter().map(|t| t / sum * n as f64).collect::<Vec<_>>())
+        }
+    }
+}
+
+/// Decides a zone's choices: integer counts (exact) or weights (random).
+fn build<'a>(
+    problem: &Problem,
+    zone: &Zone,
+    fitted: Fitted<'a>,
+    persons: u64,
+    options: &GenerateOptions,
+) -> Result<ZonePlan<'a>> {
+    let mut rng = zone_rng(options.seed, zone.name.as_deref());
+    let nothing = || {
+        Error::Infeasible(format!("{}every fitted count is zero: there is nothing to draw persons from", zone.prefix()))
+    };
+    let mut plan = ZonePlan {
+        name: zone.name.clone(),
+        persons,
+        margin_error: 0,
+        rng: rng.clone(),
+        units: None,
+        choices: Vec::new(),
+    };
+    if persons == 0 {
+        return Ok(plan);
+    }
+    match fitted {
+        Fitted::OneWay(dists) => {
+            for dist in dists {
+                let total: f64 = dist.iter().sum();
+                if total <= 0.0 {
+                    return Err(nothing());
+                }
+                plan.choices.push(match options.mode {
+                    Mode::Exact => Choice::Counts(round_preserving_total(
+                        &dist.iter().map(|x| x / total * persons as f64).collect::<Vec<_>>(),
+                    )),
+                    Mode::Random => Choice::Weights(WeightedIndex::new(&dist).map_err(|_| nothing())?),
+                });
+            }
+        }
+        Fitted::Units(units, weights) => {
+            let total: f64 = weights.iter().sum();
+            if total <= 0.0 || !total.is_finite() {
+                return Err(nothing());
+            }
+            match options.mode {
+                Mode::Random => {
+                    plan.choices.push(Choice::Weights(WeightedIndex::new(&weights).map_err(|_| nothing())?));
+                }
+                Mode::Exact => {
+                    let scaled: Vec<f64> = weights.iter().map(|w| w / total * persons as f64).collect();
+                    let (counts, error) =
+                        integerize(problem, zone, &units, &scaled, persons, &mut rng).map_err(|e| in_zone(e, zone))?;
+                    plan.persons = counts.iter().sum();
+                    plan.margin_error = error;
+                    plan.choices.push(Choice::Counts(counts));
+                }
+            }
+            plan.units = Some(units);
+        }
+    }
+    plan.rng = rng;
+    Ok(plan)
+}
+
+/// Integer counts of the units meeting the zone's hard margins, scaled to `persons` and
+/// rounded, where the units allow; and the largest margin cell error.
+fn integerize(
+    problem: &Problem,
+    zone: &Zone,
+    units: &Units<'_>,
+    scaled: &[f64],
+    persons: u64,
+    rng: &mut ChaCha8Rng,
+) -> Result<(Vec<u64>, u64)> {
+    let hard: Vec<&MarginTable> = zone.margins.iter().filter(|m| m.importance.is_none()).collect();
+    if hard.is_empty() {
+        return Ok((trs(scaled, rng)?, 0));
+    }
+    let sizes: Vec<Vec<usize>> = hard.iter().map(|m| problem.domain.sizes(&m.attributes)).collect();
+    let targets: Vec<Vec<u64>> = hard
+        .iter()
+        .map(|m| {
+            let total = m.total();
+            round_preserving_total(&m.targets.iter().map(|t| t / total * persons as f64).collect::<Vec<_>>())
+        })
+        .collect();
+    let mut membership = Vec::with_capacity(scaled.len() * hard.len());
+    let mut codes = Vec::with_capacity(problem.domain.attributes().len());
+    for u in 0..scaled.len() {
+        codes.clear();
+        units.push_codes(u, &mut codes);
+        for (m, s) in hard.iter().zip(&sizes) {
+            let cell = m.attributes.iter().zip(s).fold(0usize, |acc, (&a, &n)| acc * n + codes[a] as usize);
+            membership.push(cell as u32);
+        }
+    }
+    let margin_sizes: Vec<usize> = hard.iter().map(|m| m.targets.len()).collect();
+    let integerized = margin_preserving(scaled, &membership, &margin_sizes, &targets, rng)?;
+    Ok((integerized.counts, integerized.max_abs_margin_error))
+}
+
+impl<'a> ZonePlan<'a> {
+    /// A fresh start of the zone's draws: the same persons every time.
+    pub(crate) fn draws(&self) -> Draws<'_> {
+        Draws {
+            rng: self.rng.clone(),
+            units: self.units.as_ref(),
+            pickers: self.choices.iter().map(Choice::picker).collect(),
+        }
+    }
+}
+
+/// The draws of one zone in progress.
+pub(crate) struct Draws<'p> {
+    rng: ChaCha8Rng,
+    units: Option<&'p Units<'p>>,
+    pickers: Vec<Picker<'p>>,
+}
+
+impl Draws<'_> {
+    /// Draws `persons` persons, appending their category codes to `codes`.
+    pub(crate) fn fill(&mut self, persons: usize, codes: &mut Vec<u32>) {
+        for _ in 0..persons {
+            match self.units {
+                None => {
+                    for picker in &mut self.pickers {
+                        codes.push(picker.pick(&mut self.rng) as u32);
+                    }
+                }
+                Some(units) => {
+                    let u = self.pickers[0].pick(&mut self.rng);
+                    units.push_codes(u, codes);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inputs::{LoadOptions, Spec};
+
+    fn problem(zones: bool) -> Problem {
+        let dir = tempfile::tempdir().unwrap();
+        let (zone_col, rows) =
+            if zones { ("zone,", vec!["a,x,10", "a,y,5", "b,x,2", "b,y,2"]) } else { ("", vec!["x,10", "y,5"]) };
+        let text = format!("{zone_col}kind,count\n{}\n", rows.join("\n"));
+        std::fs::write(dir.path().join("m.csv"), text).unwrap();
+        let zones_block =
+            if zones { "[zones]\ncolumn = \"zone\"\n[fit]\nmethod = \"rake\"\n[seed]\nfile = \"s.csv\"\n" } else { "" };
+        std::fs::write(dir.path().join("s.csv"), "kind\nx\ny\n").unwrap();
+        std::fs::write(dir.path().join("spec.toml"), format!("[[margin]]\nfile = \"m.csv\"\n{zones_block}")).unwrap();
+        Problem::load(&Spec::from_path(&dir.path().join("spec.toml")).unwrap(), LoadOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn persons_default_to_each_zone_total_and_split_in_proportion() {
+        let p = problem(true);
+        assert_eq!(zone_persons(&p, None), vec![15, 4]);
+        assert_eq!(zone_persons(&p, Some(38)), vec![30, 8]);
+        assert_eq!(zone_persons(&p, Some(1)), vec![1, 0]);
+        assert_eq!(zone_persons(&problem(false), None), vec![15]);
+    }
+
+    #[test]
+    fn cells_decode_row_major_with_the_last_attribute_fastest() {
+        let units = Units::Cells { sizes: vec![2, 3], cells: vec![0, 4, 5] };
+        let mut codes = Vec::new();
+        for u in 0..3 {
+            units.push_codes(u, &mut codes);
+        }
+        assert_eq!(codes, vec![0, 0, 1, 1, 1, 2]);
+    }
+
+    #[test]
+    fn exact_plans_meet_the_scaled_margin() {
+        let p = problem(false);
+        let options = GenerateOptions { persons: Some(30), ..GenerateOptions::default() };
+        let planned = plan(&p, &options, &mut []).unwrap();
+        let zone = &planned.zones[0];
+        assert_eq!((zone.persons, zone.margin_error), (30, 0));
+        let mut codes = Vec::new();
+        zone.draws().fill(30, &mut codes);
+        assert_eq!(codes.iter().filter(|&&c| c == 0).count(), 20);
+    }
+
+    #[test]
+    fn an_empty_zone_draws_nothing() {
+        let p = problem(true);
+        let options = GenerateOptions { persons: Some(1), ..GenerateOptions::default() };
+        let planned = plan(&p, &options, &mut []).unwrap();
+        assert_eq!(planned.zones.iter().map(|z| z.persons).collect::<Vec<_>>(), vec![1, 0]);
+    }
+}

@@ -1,0 +1,380 @@
+//! Output files of a pool: CSV, JSON Lines and (with the `parquet` feature) Parquet, written
+//! batch by batch.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Batch, PersonId, Sink};
+use crate::error::{Error, Location, Result};
+use crate::inputs::Problem;
+
+const WITHOUT_PARQUET: &str = "this populace was built without the \"parquet\" feature: write .csv or .jsonl";
+
+/// An output format, chosen by the file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// `.csv`: comma-separated with a header, quoted where needed.
+    Csv,
+    /// `.jsonl`: one JSON object per line, keys in column order; `person_id` is a number without
+    /// zones and a string with zones.
+    Jsonl,
+    /// `.parquet`: Snappy-compressed; `person_id` Int64 without zones (Utf8 with zones), every
+    /// other column Utf8; no nulls. Needs the `parquet` cargo feature (on by default).
+    Parquet,
+}
+
+impl Format {
+    /// The format of a file by its extension (case-insensitive).
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the extension when it is none of `.csv`, `.jsonl`, `.parquet`,
+    /// or `.parquet` in a build without the `parquet` feature.
+    pub fn from_path(path: &Path) -> Result<Format> {
+        let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase());
+        let at = Location::file(path.display().to_string());
+        match extension.as_deref() {
+            Some("csv") => Ok(Format::Csv),
+            Some("jsonl") => Ok(Format::Jsonl),
+            Some("parquet") if cfg!(feature = "parquet") => Ok(Format::Parquet),
+            Some("parquet") => Err(Error::input(at, WITHOUT_PARQUET)),
+            Some(other) => Err(Error::input(
+                at,
+                format!("unknown output format \".{other}\": the extension must be .csv, .jsonl or .parquet"),
+            )),
+            None => Err(Error::input(at, "the output file has no extension: end it in .csv, .jsonl or .parquet")),
+        }
+    }
+}
+
+/// The columns every file sink writes.
+struct Layout {
+    names: Vec<String>,
+    zoned: bool,
+    card: bool,
+}
+
+/// A sink writing one of the [`Format`]s to a writer.
+pub(crate) struct FileSink<W: Write + Send> {
+    /// The file, for messages.
+    path: PathBuf,
+    kind: Kind<W>,
+}
+
+enum Kind<W: Write + Send> {
+    Csv(CsvSink<W>),
+    Jsonl(JsonlSink<W>),
+    #[cfg(feature = "parquet")]
+    Parquet(parquet_sink::ParquetSink<W>),
+}
+
+impl<W: Write + Send> FileSink<W> {
+    /// Starts a file (writes the CSV header); `path` names it in errors.
+    pub(crate) fn new(
+        format: Format,
+        writer: W,
+        path: &Path,
+        problem: &Problem,
+        zoned: bool,
+        card: bool,
+    ) -> Result<Self> {
+        let layout =
+            Layout { names: problem.domain.attributes().iter().map(|a| a.name().to_string()).collect(), zoned, card };
+        let err = |e| Error::write(path, e);
+        let kind = match format {
+            Format::Csv => Kind::Csv(CsvSink::new(writer, problem, layout).map_err(err)?),
+            Format::Jsonl => Kind::Jsonl(JsonlSink::new(writer, problem, layout)),
+            #[cfg(feature = "parquet")]
+            Format::Parquet => Kind::Parquet(parquet_sink::ParquetSink::new(writer, &layout).map_err(err)?),
+            #[cfg(not(feature = "parquet"))]
+            Format::Parquet => return Err(Error::input(Location::file(path.display().to_string()), WITHOUT_PARQUET)),
+        };
+        Ok(FileSink { path: path.to_path_buf(), kind })
+    }
+
+    /// Ends the file and hands back the writer.
+    pub(crate) fn finish(self) -> Result<W> {
+        let path = self.path;
+        match self.kind {
+            Kind::Csv(sink) => Ok(sink.writer),
+            Kind::Jsonl(sink) => Ok(sink.writer),
+            #[cfg(feature = "parquet")]
+            Kind::Parquet(sink) => sink.finish().map_err(|e| Error::write(path, e)),
+        }
+    }
+}
+
+impl<W: Write + Send> Sink for FileSink<W> {
+    fn write(&mut self, batch: &Batch<'_>) -> Result<()> {
+        let written = match &mut self.kind {
+            Kind::Csv(sink) => sink.write(batch),
+            Kind::Jsonl(sink) => sink.write(batch),
+            #[cfg(feature = "parquet")]
+            Kind::Parquet(sink) => sink.write(batch),
+        };
+        written.map_err(|e| Error::write(&self.path, e))
+    }
+}
+
+/// CSV with a header; categories encoded once. Fields are quoted only when they hold a comma,
+/// a double quote or a line break (quotes doubled), as RFC 4180 and the `csv` crate do.
+struct CsvSink<W: Write> {
+    writer: W,
+    layout: Layout,
+    /// Every category as a CSV field, per attribute.
+    values: Vec<Vec<Vec<u8>>>,
+    /// The field being encoded.
+    field: Vec<u8>,
+}
+
+/// Appends `s` to `out` as a CSV field.
+fn csv_field(s: &str, out: &mut Vec<u8>) {
+    let bytes = s.as_bytes();
+    if memchr::memchr3(b',', b'"', b'\n', bytes).is_some() || memchr::memchr(b'\r', bytes).is_some() {
+        out.push(b'"');
+        for b in s.bytes() {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+impl<W: Write> CsvSink<W> {
+    fn new(mut writer: W, problem: &Problem, layout: Layout) -> std::io::Result<Self> {
+        let mut header = vec!["person_id"];
+        if layout.zoned {
+            header.push("zone");
+        }
+        header.extend(layout.names.iter().map(String::as_str));
+        if layout.card {
+            header.push("card");
+        }
+        let mut line = Vec::new();
+        for (i, name) in header.iter().enumerate() {
+            if i > 0 {
+                line.push(b',');
+            }
+            csv_field(name, &mut line);
+        }
+        line.push(b'\n');
+        writer.write_all(&line)?;
+        let encoded = |c: &String| {
+            let mut field = Vec::new();
+            csv_field(c, &mut field);
+            field
+        };
+        let values = problem.domain.attributes().iter().map(|a| a.categories().iter().map(encoded).collect()).collect();
+        Ok(CsvSink { writer, layout, values, field: Vec::new() })
+    }
+
+    fn write(&mut self, batch: &Batch) -> std::io::Result<()> {
+        let mut zone = Vec::new();
+        csv_field(batch.zone().unwrap_or(""), &mut zone);
+        let line = &mut self.field;
+        for i in 0..batch.len() {
+            line.clear();
+            match batch.person_id(i) {
+                PersonId::Number(k) => write!(line, "{k}")?,
+                id => csv_field(&id.to_string(), line),
+            }
+            if self.layout.zoned {
+                line.push(b',');
+                line.extend_from_slice(&zone);
+            }
+            for (a, values) in self.values.iter().enumerate() {
+                line.push(b',');
+                line.extend_from_slice(&values[batch.codes(i)[a] as usize]);
+            }
+            if self.layout.card {
+                line.push(b',');
+                csv_field(batch.card(i).unwrap_or(""), line);
+            }
+            line.push(b'\n');
+            self.writer.write_all(line)?;
+        }
+        Ok(())
+    }
+}
+
+/// JSON Lines with keys and categories escaped once.
+struct JsonlSink<W: Write> {
+    writer: W,
+    layout: Layout,
+    /// `"name":` per attribute.
+    keys: Vec<Vec<u8>>,
+    /// Every category as a JSON string, per attribute.
+    values: Vec<Vec<Vec<u8>>>,
+}
+
+fn json(s: &str) -> Vec<u8> {
+    serde_json::to_vec(s).unwrap_or_default()
+}
+
+impl<W: Write> JsonlSink<W> {
+    fn new(writer: W, problem: &Problem, layout: Layout) -> Self {
+        let attributes = problem.domain.attributes();
+        let keys = attributes
+            .iter()
+            .map(|a| {
+                let mut k = json(a.name());
+                k.push(b':');
+                k
+            })
+            .collect();
+        let values = attributes.iter().map(|a| a.categories().iter().map(|c| json(c)).collect()).collect();
+        JsonlSink { writer, layout, keys, values }
+    }
+
+    fn write(&mut self, batch: &Batch) -> std::io::Result<()> {
+        let w = &mut self.writer;
+        let zone = batch.zone().map(json);
+        for i in 0..batch.len() {
+            w.write_all(b"{\"person_id\":")?;
+            match (batch.person_id(i), &zone) {
+                (PersonId::Zoned(_, k), Some(zone)) => {
+                    w.write_all(&zone[..zone.len() - 1])?;
+                    write!(w, "-{k}\"")?;
+                }
+                (id, _) => write!(w, "{id}")?,
+            }
+            if self.layout.zoned {
+                w.write_all(b",\"zone\":")?;
+                w.write_all(zone.as_deref().unwrap_or(b"\"\""))?;
+            }
+            for (a, (key, values)) in self.keys.iter().zip(&self.values).enumerate() {
+                w.write_all(b",")?;
+                w.write_all(key)?;
+                w.write_all(&values[batch.codes(i)[a] as usize])?;
+            }
+            if self.layout.card {
+                w.write_all(b",\"card\":")?;
+                serde_json::to_writer(&mut *w, batch.card(i).unwrap_or(""))?;
+            }
+            w.write_all(b"}\n")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "parquet")]
+mod parquet_sink {
+    use std::io::Write;
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema, SchemaRef};
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::Compression;
+    use parquet::file::properties::WriterProperties;
+
+    use super::{Batch, Layout, PersonId};
+
+    /// One Arrow record batch per [`Batch`].
+    pub(crate) struct ParquetSink<W: Write + Send> {
+        writer: ArrowWriter<W>,
+        schema: SchemaRef,
+        layout_zoned: bool,
+        card: bool,
+        attributes: usize,
+    }
+
+    fn io(e: impl std::error::Error + Send + Sync + 'static) -> std::io::Error {
+        std::io::Error::other(e)
+    }
+
+    impl<W: Write + Send> ParquetSink<W> {
+        pub(crate) fn new(writer: W, layout: &Layout) -> std::io::Result<Self> {
+            let id = if layout.zoned { DataType::Utf8 } else { DataType::Int64 };
+            let mut fields = vec![Field::new("person_id", id, false)];
+            if layout.zoned {
+                fields.push(Field::new("zone", DataType::Utf8, false));
+            }
+            fields.extend(layout.names.iter().map(|n| Field::new(n, DataType::Utf8, false)));
+            if layout.card {
+                fields.push(Field::new("card", DataType::Utf8, false));
+            }
+            let schema = Arc::new(Schema::new(fields));
+            let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+            let writer = ArrowWriter::try_new(writer, schema.clone(), Some(properties)).map_err(io)?;
+            Ok(ParquetSink {
+                writer,
+                schema,
+                layout_zoned: layout.zoned,
+                card: layout.card,
+                attributes: layout.names.len(),
+            })
+        }
+
+        pub(crate) fn write(&mut self, batch: &Batch) -> std::io::Result<()> {
+            let n = batch.len();
+            let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
+            if self.layout_zoned {
+                columns.push(Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.person_id(i).to_string()))));
+                let zone = batch.zone().unwrap_or("");
+                columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(zone, n))));
+            } else {
+                columns.push(Arc::new(Int64Array::from_iter_values((0..n).map(|i| match batch.person_id(i) {
+                    PersonId::Number(k) | PersonId::Zoned(_, k) => k as i64,
+                }))));
+            }
+            for a in 0..self.attributes {
+                columns.push(Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.value(i, a)))));
+            }
+            if self.card {
+                columns.push(Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.card(i).unwrap_or("")))));
+            }
+            let record = RecordBatch::try_new(self.schema.clone(), columns).map_err(io)?;
+            self.writer.write(&record).map_err(io)
+        }
+
+        pub(crate) fn finish(self) -> std::io::Result<W> {
+            self.writer.into_inner().map_err(io)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        let field = |s: &str| {
+            let mut out = Vec::new();
+            csv_field(s, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(field("plain text"), "plain text");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("two\nlines"), "\"two\nlines\"");
+        for s in ["x", "a,b", "q\"q", "l\r\nm", ""] {
+            let line = format!("{},end\n", field(s));
+            let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(line.as_bytes());
+            let record = reader.records().next().unwrap().unwrap();
+            assert_eq!((&record[0], &record[1]), (s, "end"));
+        }
+    }
+
+    #[test]
+    fn formats_come_from_the_extension() {
+        assert_eq!(Format::from_path(Path::new("a/b.csv")).unwrap(), Format::Csv);
+        assert_eq!(Format::from_path(Path::new("b.JSONL")).unwrap(), Format::Jsonl);
+        let e = Format::from_path(Path::new("out.xlsx")).unwrap_err().to_string();
+        assert!(e.contains("\".xlsx\"") && e.starts_with("out.xlsx"), "{e}");
+        assert!(Format::from_path(Path::new("out")).is_err());
+    }
+
+    #[cfg(feature = "parquet")]
+    #[test]
+    fn parquet_is_a_format() {
+        assert_eq!(Format::from_path(Path::new("p.parquet")).unwrap(), Format::Parquet);
+    }
+}
