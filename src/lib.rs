@@ -28,6 +28,7 @@
 pub mod calibration;
 pub mod comparison;
 pub mod error;
+pub mod evaluation;
 pub mod fitting;
 pub mod generation;
 pub mod inputs;

@@ -1,9 +1,11 @@
 //! Command-line parsing, dispatch, and the mapping from errors to exit codes.
 
 mod compare;
+mod evaluate;
 mod fit;
 mod generate;
 mod progress;
+mod world;
 
 use std::process::ExitCode;
 
@@ -24,6 +26,8 @@ enum Command {
     Fit(fit::FitArgs),
     Compare(compare::CompareArgs),
     Generate(generate::GenerateArgs),
+    Evaluate(evaluate::EvaluateArgs),
+    World(world::WorldArgs),
 }
 
 /// Parses the command line, runs the command, and turns its outcome into an exit code.
@@ -39,6 +43,8 @@ pub fn main() -> ExitCode {
         Command::Fit(args) => fit::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::World(args) => world::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code as u8),

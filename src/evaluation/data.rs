@@ -1,0 +1,225 @@
+//! The responses file: persons with profile attributes, group columns and answers.
+
+use std::path::Path;
+
+use csv::ByteRecord;
+use indexmap::IndexSet;
+
+use crate::error::{Error, Location, Result};
+
+use super::spec::DataSpec;
+
+/// A categorical column: its levels in order and each person's level index.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// Column name.
+    pub name: String,
+    /// Levels in order of first appearance (items: sorted; see [`Item`]).
+    pub levels: Vec<String>,
+    /// Each person's level, `None` when the field is empty.
+    pub values: Vec<Option<usize>>,
+}
+
+/// An item: its answer options and each person's answer.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The item's answers, as a column; options are sorted as strings (the scale order for
+    /// ordinal items).
+    pub column: Column,
+    /// Whether the options are ordered.
+    pub ordinal: bool,
+    /// Number of persons whose answer is missing.
+    pub missing: usize,
+}
+
+/// Everything `evaluate` reads from the responses file.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Person ids in file order.
+    pub ids: Vec<String>,
+    /// Profile attributes, in spec order; empty fields are an error.
+    pub profile: Vec<Column>,
+    /// Grouping columns for population metrics; empty fields put the person in no group.
+    pub groups: Vec<Column>,
+    /// Items, in spec order.
+    pub items: Vec<Item>,
+    /// Non-fatal observations (a profile attribute with a single level, say).
+    pub warnings: Vec<String>,
+}
+
+impl Dataset {
+    /// Number of persons.
+    pub fn persons(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Reads the responses file named in `spec`, with the grouping columns `groups`.
+    pub fn load(spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
+        let display = spec.file.display().to_string();
+        Self::read(&spec.file, &display, spec, groups)
+    }
+
+    fn read(path: &Path, display: &str, spec: &DataSpec, group_names: &[String]) -> Result<Dataset> {
+        let mut csv = Reader::open(path, display)?;
+        let id_col = csv.column(&spec.id, "id")?;
+        let mut cols = Vec::new();
+        for (names, role) in [(&spec.profile[..], "profile"), (group_names, "group"), (&spec.items[..], "item")] {
+            for n in names {
+                cols.push(csv.column(n, role)?);
+            }
+        }
+        let np = spec.profile.len();
+        let ng = group_names.len();
+        let names: Vec<&String> = spec.profile.iter().chain(group_names).chain(&spec.items).collect();
+        let mut levels: Vec<IndexSet<String>> = vec![IndexSet::new(); cols.len()];
+        let mut values: Vec<Vec<Option<usize>>> = vec![Vec::new(); cols.len()];
+        let mut ids = Vec::new();
+        let mut seen_ids = std::collections::HashSet::new();
+        let mut record = ByteRecord::new();
+        while let Some(line) = csv.next(&mut record)? {
+            let id = csv.field(&record, line, id_col)?.to_string();
+            if id.is_empty() {
+                return Err(Error::input(csv.location().at_line(line).at_column(&spec.id), "the person id is empty"));
+            }
+            if !seen_ids.insert(id.clone()) {
+                return Err(Error::input(
+                    csv.location().at_line(line).at_column(&spec.id),
+                    format!("person id \"{id}\" appears twice"),
+                ));
+            }
+            ids.push(id);
+            for (j, &c) in cols.iter().enumerate() {
+                let v = csv.field(&record, line, c)?;
+                if v.is_empty() {
+                    if j < np {
+                        return Err(Error::input(
+                            csv.location().at_line(line).at_column(names[j]),
+                            "the profile attribute is missing (empty); every person needs a complete profile",
+                        ));
+                    }
+                    values[j].push(None);
+                } else {
+                    let (k, _) = levels[j].insert_full(v.to_string());
+                    values[j].push(Some(k));
+                }
+            }
+        }
+        if ids.is_empty() {
+            return Err(Error::input(csv.location().clone(), "the file has a header but no persons"));
+        }
+        let mut warnings = Vec::new();
+        let mut columns: Vec<Column> = Vec::new();
+        for (j, (lv, vals)) in levels.into_iter().zip(values).enumerate() {
+            columns.push(Column { name: names[j].clone(), levels: lv.into_iter().collect(), values: vals });
+        }
+        let item_cols = columns.split_off(np + ng);
+        let group_cols = columns.split_off(np);
+        for c in &columns {
+            if c.levels.len() < 2 {
+                warnings.push(format!(
+                    "{display}: profile attribute \"{}\" has a single level (\"{}\"); it carries no information",
+                    c.name, c.levels[0]
+                ));
+            }
+        }
+        let mut items = Vec::new();
+        for mut c in item_cols {
+            let location = Location::file(display).at_column(&c.name);
+            if c.levels.is_empty() {
+                return Err(Error::input(location, "every answer to the item is missing"));
+            }
+            if c.levels.len() < 2 {
+                return Err(Error::input(
+                    location,
+                    format!("every answer to the item is \"{}\"; there is nothing to predict", c.levels[0]),
+                ));
+            }
+            sort_levels(&mut c);
+            let missing = c.values.iter().filter(|v| v.is_none()).count();
+            let ordinal = spec.ordinal.contains(&c.name);
+            items.push(Item { column: c, ordinal, missing });
+        }
+        Ok(Dataset { ids, profile: columns, groups: group_cols, items, warnings })
+    }
+}
+
+/// Sorts a column's levels as strings and remaps the values.
+fn sort_levels(c: &mut Column) {
+    let mut order: Vec<usize> = (0..c.levels.len()).collect();
+    order.sort_by(|&a, &b| c.levels[a].cmp(&c.levels[b]));
+    let mut rank = vec![0; order.len()];
+    for (r, &o) in order.iter().enumerate() {
+        rank[o] = r;
+    }
+    c.levels = order.iter().map(|&o| c.levels[o].clone()).collect();
+    for v in c.values.iter_mut().flatten() {
+        *v = rank[*v];
+    }
+}
+
+/// A minimal CSV reader with located errors (`inputs`' reader is private to that module).
+struct Reader {
+    location: Location,
+    headers: Vec<String>,
+    reader: csv::Reader<std::fs::File>,
+}
+
+impl Reader {
+    fn open(path: &Path, display: &str) -> Result<Reader> {
+        let file = std::fs::File::open(path).map_err(|e| Error::read(display, e))?;
+        let location = Location::file(display);
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(file);
+        let raw = reader.byte_headers().map_err(|e| csv_error(&location, e))?.clone();
+        let mut headers = Vec::new();
+        for field in raw.iter() {
+            let name = String::from_utf8_lossy(field).trim_start_matches('\u{feff}').to_string();
+            headers.push(name);
+        }
+        if headers.iter().all(|h| h.is_empty()) {
+            return Err(Error::input(location, "the file is empty: expected a header row"));
+        }
+        Ok(Reader { location, headers, reader })
+    }
+
+    fn location(&self) -> &Location {
+        &self.location
+    }
+
+    fn column(&self, name: &str, role: &str) -> Result<usize> {
+        self.headers.iter().position(|h| h == name).ok_or_else(|| {
+            let found = self.headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ");
+            Error::input(
+                self.location.at_line(1).at_column(name),
+                format!("unknown {role} column \"{name}\"; the header has {found}"),
+            )
+        })
+    }
+
+    fn next(&mut self, record: &mut ByteRecord) -> Result<Option<u64>> {
+        match self.reader.read_byte_record(record) {
+            Ok(false) => Ok(None),
+            Ok(true) => Ok(Some(record.position().map_or(0, |p| p.line()))),
+            Err(e) => Err(csv_error(&self.location, e)),
+        }
+    }
+
+    fn field<'r>(&self, record: &'r ByteRecord, line: u64, column: usize) -> Result<&'r str> {
+        std::str::from_utf8(&record[column]).map_err(|_| {
+            Error::input(
+                self.location.at_line(line).at_column(&self.headers[column]),
+                format!("value \"{}\" is not valid UTF-8", String::from_utf8_lossy(&record[column])),
+            )
+        })
+    }
+}
+
+fn csv_error(location: &Location, e: csv::Error) -> Error {
+    let location = Location { line: e.position().map(|p| p.line()), ..location.clone() };
+    match e.into_kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            Error::input(location, format!("the row has {len} fields but the header has {expected_len}"))
+        }
+        csv::ErrorKind::Io(err) => Error::read(location.file, err),
+        other => Error::input(location, format!("malformed CSV: {other:?}")),
+    }
+}

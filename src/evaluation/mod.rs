@@ -1,0 +1,436 @@
+//! Does conditioning on a persona improve predictions of individuals, or only of populations?
+//!
+//! [`evaluate`] reads an [`ExperimentSpec`], cross-fits every [`Predictor`] over seeded folds
+//! of persons (nobody is predicted by a model that saw them), scores the held-out predictions
+//! at the individual level (NLL, Brier, accuracy, pseudo-R², paired differences against the
+//! population baseline) and at the population level (total variation, Jensen–Shannon,
+//! Wasserstein-1 between predicted and observed answer distributions, overall and per group),
+//! attaches percentile bootstrap CIs over persons, and applies the spec's decision rule.
+//! [`world`] generates known-truth datasets to validate all this.
+
+mod data;
+mod logistic;
+mod predictor;
+mod report;
+mod spec;
+pub mod stats;
+pub mod world;
+
+pub use data::{Column, Dataset, Item};
+pub use logistic::Logistic;
+pub use predictor::{build, Cell, History, Population, Predictor, Profile};
+pub use report::summary_markdown;
+pub use spec::{DataSpec, EvaluationSpec, ExperimentSpec, PopulationSpec, PredictorKind, PredictorSpec};
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Map, Value};
+
+use crate::error::Result;
+
+/// The three verdicts of the decision rule.
+pub const VERDICTS: [&str; 3] = ["improves individuals", "improves populations only", "neither"];
+
+/// Key separator in flat metric names (a control character, never in column values).
+const SEP: char = '\u{1f}';
+
+/// Held-out predictions: `[predictor][item][person]`, `None` where the answer is missing.
+pub type Predictions = Vec<Vec<Vec<Option<Vec<f64>>>>>;
+
+/// The outcome of an evaluation.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The whole report, as written to `evaluation.json` (schema in docs/evaluate.md).
+    pub json: Value,
+    /// Each non-baseline predictor's name and verdict.
+    pub verdicts: Vec<(String, String)>,
+    /// Warnings from reading the data.
+    pub warnings: Vec<String>,
+}
+
+/// Assigns persons to `folds` folds by a seeded shuffle (ChaCha8): fold sizes differ by at
+/// most one.
+pub fn assign_folds(persons: usize, folds: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..persons).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let mut fold = vec![0; persons];
+    for (i, &p) in order.iter().enumerate() {
+        fold[p] = i % folds;
+    }
+    fold
+}
+
+/// Cross-fits `predictors` on `data`: for every fold and item, fits on the other folds and
+/// predicts the fold's persons who answered the item.
+pub fn cross_fit(
+    data: &Dataset,
+    predictors: &mut [Box<dyn Predictor>],
+    folds: usize,
+    seed: u64,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Predictions> {
+    let n = data.persons();
+    let fold = assign_folds(n, folds, seed);
+    let mut out: Predictions = vec![vec![vec![None; n]; data.items.len()]; predictors.len()];
+    for f in 0..folds {
+        let train: Vec<usize> = (0..n).filter(|&p| fold[p] != f).collect();
+        let test: Vec<usize> = (0..n).filter(|&p| fold[p] == f).collect();
+        for (i, item) in data.items.iter().enumerate() {
+            for (m, predictor) in predictors.iter_mut().enumerate() {
+                progress(&format!("fold {}/{folds}, item {}, {}", f + 1, item.column.name, predictor.name()));
+                predictor.fit(data, &train, i)?;
+                for &p in &test {
+                    if item.column.values[p].is_some() {
+                        out[m][i][p] = Some(predictor.predict(data, p, i)?);
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the experiment a spec describes.
+pub fn evaluate(spec: &ExperimentSpec, progress: &mut dyn FnMut(&str)) -> Result<Evaluation> {
+    let data = Dataset::load(&spec.data, &spec.population.groups)?;
+    let mut predictors: Vec<Box<dyn Predictor>> = spec.predictors.iter().map(build).collect();
+    let e = &spec.evaluation;
+    if data.persons() < 2 * e.folds {
+        return Err(crate::Error::input(
+            crate::error::Location::file(spec.data.file.display().to_string()),
+            format!("{} persons are too few for {} folds (need at least 2 per fold)", data.persons(), e.folds),
+        ));
+    }
+    let preds = cross_fit(&data, &mut predictors, e.folds, e.seed, progress)?;
+    progress("bootstrap");
+    let baseline = spec.predictors.iter().position(|p| p.kind == PredictorKind::Population).unwrap_or(0);
+    let names: Vec<String> = spec.predictors.iter().map(|p| p.name.clone()).collect();
+    Ok(score(&data, &names, baseline, &preds, spec))
+}
+
+/// Per-person losses of one predictor on one item: (nll, brier, correct), NaN when missing.
+struct Losses {
+    nll: Vec<f64>,
+    brier: Vec<f64>,
+    correct: Vec<f64>,
+}
+
+fn losses(data: &Dataset, item: usize, preds: &[Option<Vec<f64>>]) -> Losses {
+    let column = &data.items[item].column;
+    let n = data.persons();
+    let mut l = Losses { nll: vec![f64::NAN; n], brier: vec![f64::NAN; n], correct: vec![f64::NAN; n] };
+    for (p, pred) in preds.iter().enumerate() {
+        if let (Some(a), Some(q)) = (column.values[p], pred) {
+            l.nll[p] = -q[a].max(1e-300).ln();
+            l.brier[p] = q.iter().enumerate().map(|(k, v)| (v - f64::from(u8::from(k == a))).powi(2)).sum();
+            let best = (0..q.len()).max_by(|&x, &y| q[x].total_cmp(&q[y]).then(y.cmp(&x))).unwrap_or(0);
+            l.correct[p] = f64::from(u8::from(best == a));
+        }
+    }
+    l
+}
+
+/// Flat metrics: names (path segments joined by [`SEP`]) and values.
+#[derive(Default)]
+struct Flat {
+    keys: Vec<String>,
+    values: Vec<f64>,
+}
+
+impl Flat {
+    fn push(&mut self, path: &[&str], value: f64) {
+        self.keys.push(path.join(&SEP.to_string()));
+        self.values.push(value);
+    }
+}
+
+/// Individual-level metrics of predictor `m` against the baseline from per-person totals.
+fn individual(flat: &mut Flat, prefix: &[&str], w: &[f64], model: [&[f64]; 4], base: [&[f64]; 2]) {
+    let [nll, brier, correct, count] = model;
+    let [base_nll, _] = base;
+    let (mut sw, mut s_nll, mut s_brier, mut s_correct, mut s_base) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut persons, mut diff, mut improved) = (0.0, 0.0, 0.0);
+    let (mut ma, mut mb, mut qa, mut qb) = (0.0, 0.0, 0.0, 0.0);
+    for p in 0..w.len() {
+        if count[p] == 0.0 || w[p] == 0.0 {
+            continue;
+        }
+        let wp = w[p];
+        sw += wp * count[p];
+        s_nll += wp * nll[p];
+        s_brier += wp * brier[p];
+        s_correct += wp * correct[p];
+        s_base += wp * base_nll[p];
+        let (a, b) = (nll[p] / count[p], base_nll[p] / count[p]);
+        persons += wp;
+        diff += wp * (b - a);
+        improved += wp * f64::from(u8::from(a < b));
+        ma += wp * a;
+        mb += wp * b;
+        qa += wp * a * a;
+        qb += wp * b * b;
+    }
+    let path = |k: &'static str| [prefix, &[k]].concat();
+    flat.push(&path("nll"), s_nll / sw);
+    flat.push(&path("brier"), s_brier / sw);
+    flat.push(&path("accuracy"), s_correct / sw);
+    flat.push(&path("pseudo_r2"), 1.0 - s_nll / s_base);
+    flat.push(&path("nll_gain_per_person"), diff / persons);
+    flat.push(&path("share_improved"), improved / persons);
+    let (ma, mb) = (ma / persons, mb / persons);
+    let var = |q: f64, m: f64| (q / persons - m * m).max(0.0) * persons / (persons - 1.0).max(1.0);
+    let pooled = ((var(qa, ma) + var(qb, mb)) / 2.0).sqrt();
+    flat.push(&path("d"), if pooled > 0.0 { (ma - mb) / pooled } else { 0.0 });
+}
+
+/// What the metrics need besides the bootstrap weights.
+struct Scored<'a> {
+    data: &'a Dataset,
+    names: &'a [String],
+    baseline: usize,
+    all: &'a [Vec<Losses>],
+    preds: &'a Predictions,
+    fold: &'a [usize],
+    folds: usize,
+}
+
+/// Computes every metric for bootstrap weights `w`.
+fn metrics(s: &Scored, w: &[f64]) -> Flat {
+    let Scored { data, names, baseline, all, preds, fold, folds } = *s;
+    let n = data.persons();
+    let mut flat = Flat::default();
+    let totals: Vec<[Vec<f64>; 4]> = all
+        .iter()
+        .map(|per_item| {
+            let mut t = [vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]];
+            for l in per_item {
+                for (p, &nll) in l.nll.iter().enumerate() {
+                    if nll.is_finite() {
+                        t[0][p] += nll;
+                        t[1][p] += l.brier[p];
+                        t[2][p] += l.correct[p];
+                        t[3][p] += 1.0;
+                    }
+                }
+            }
+            t
+        })
+        .collect();
+    let zero = |v: &[f64]| v.iter().map(|x| if x.is_finite() { *x } else { 0.0 }).collect::<Vec<f64>>();
+    for (m, name) in names.iter().enumerate() {
+        let t = &totals[m];
+        let b = &totals[baseline];
+        individual(&mut flat, &[name, "individual"], w, [&t[0], &t[1], &t[2], &t[3]], [&b[0], &b[3]]);
+        for (i, item) in data.items.iter().enumerate() {
+            let l = &all[m][i];
+            let count: Vec<f64> = l.nll.iter().map(|x| f64::from(u8::from(x.is_finite()))).collect();
+            let bl = zero(&all[baseline][i].nll);
+            individual(
+                &mut flat,
+                &[name, "individual", "items", &item.column.name],
+                w,
+                [&zero(&l.nll), &zero(&l.brier), &zero(&l.correct), &count],
+                [&bl, &count],
+            );
+        }
+    }
+    population(data, names, baseline, preds, fold, folds, w, &mut flat);
+    flat
+}
+
+/// A grouping for population metrics: name, levels, each person's level.
+type Grouping<'a> = (&'a str, Vec<String>, &'a [Option<usize>]);
+
+/// Population-level metrics: for the whole sample and each group of each grouping.
+#[allow(clippy::too_many_arguments)]
+fn population(
+    data: &Dataset,
+    names: &[String],
+    baseline: usize,
+    preds: &Predictions,
+    fold: &[usize],
+    folds: usize,
+    w: &[f64],
+    flat: &mut Flat,
+) {
+    let n = data.persons();
+    let everyone = vec![Some(0); n];
+    let mut groupings: Vec<Grouping> = vec![("all", vec!["all".to_string()], &everyone)];
+    for g in &data.groups {
+        groupings.push((&g.name, g.levels.clone(), &g.values));
+    }
+    // score[m][grouping] = size-weighted mean TV over groups and items.
+    let mut score = vec![vec![0.0; groupings.len()]; names.len()];
+    for (m, name) in names.iter().enumerate() {
+        for (gi, (gname, levels, values)) in groupings.iter().enumerate() {
+            let mut group_tv = vec![(0.0, 0.0); levels.len()];
+            let cells = levels.len() * folds;
+            for (i, item) in data.items.iter().enumerate() {
+                let k = item.column.levels.len();
+                // Cells are (group, fold): each fold's predictions come from a model that saw
+                // no person of that fold, so the comparison is out of sample.
+                let mut pred = vec![vec![0.0; k]; cells];
+                let mut obs = vec![vec![0.0; k]; cells];
+                let mut size = vec![0.0; cells];
+                for p in 0..n {
+                    if let (Some(g), Some(a), Some(q)) = (values[p], item.column.values[p], &preds[m][i][p]) {
+                        let c = g * folds + fold[p];
+                        size[c] += w[p];
+                        obs[c][a] += w[p];
+                        pred[c].iter_mut().zip(q).for_each(|(s, v)| *s += w[p] * v);
+                    }
+                }
+                for g in 0..levels.len() {
+                    let mut d = [0.0; 4];
+                    let mut total = 0.0;
+                    for c in g * folds..(g + 1) * folds {
+                        if size[c] == 0.0 {
+                            continue;
+                        }
+                        let pr: Vec<f64> = pred[c].iter().map(|v| v / size[c]).collect();
+                        let ob: Vec<f64> = obs[c].iter().map(|v| v / size[c]).collect();
+                        total += size[c];
+                        d[0] += size[c] * stats::total_variation(&pr, &ob);
+                        d[1] += size[c] * stats::jensen_shannon(&pr, &ob);
+                        d[2] += size[c] * stats::wasserstein1(&pr, &ob);
+                    }
+                    if total == 0.0 {
+                        continue;
+                    }
+                    d.iter_mut().for_each(|v| *v /= total);
+                    d[3] = 1.0 - d[2] / (k - 1) as f64;
+                    group_tv[g].0 += total * d[0];
+                    group_tv[g].1 += total;
+                    let path = [name.as_str(), "population", "items", &item.column.name, gname, &levels[g]];
+                    let at = |k: &'static str| [&path[..], &[k]].concat();
+                    flat.push(&at("tv"), d[0]);
+                    flat.push(&at("js"), d[1]);
+                    if item.ordinal {
+                        flat.push(&at("w1"), d[2]);
+                        flat.push(&at("representativeness"), d[3]);
+                    }
+                }
+            }
+            let (mut num, mut den) = (0.0, 0.0);
+            for (g, level) in levels.iter().enumerate() {
+                let (s, c) = group_tv[g];
+                num += s;
+                den += c;
+                if gi > 0 {
+                    flat.push(
+                        &[name, "population", "tv", "groups", gname, level],
+                        if c > 0.0 { s / c } else { f64::NAN },
+                    );
+                }
+            }
+            score[m][gi] = num / den;
+            if gi == 0 {
+                flat.push(&[name, "population", "tv", "overall"], num / den);
+            } else {
+                flat.push(&[name, "population", "tv", "groupings", gname, "mean"], num / den);
+            }
+        }
+    }
+    for (m, name) in names.iter().enumerate() {
+        for (gi, (gname, _, _)) in groupings.iter().enumerate().skip(1) {
+            flat.push(
+                &[name, "population", "tv", "groupings", gname, "relative_gain"],
+                1.0 - score[m][gi] / score[baseline][gi],
+            );
+        }
+        // The verdict's population score: mean over groupings (the whole sample if none).
+        let pick = |s: &[f64]| if s.len() > 1 { s[1..].iter().sum::<f64>() / (s.len() - 1) as f64 } else { s[0] };
+        flat.push(&[name, "population", "tv_score"], pick(&score[m]));
+        flat.push(&[name, "population", "relative_gain"], 1.0 - pick(&score[m]) / pick(&score[baseline]));
+    }
+}
+
+/// Scores cross-fitted predictions: metrics with bootstrap CIs, and the verdicts.
+pub fn score(
+    data: &Dataset,
+    names: &[String],
+    baseline: usize,
+    preds: &Predictions,
+    spec: &ExperimentSpec,
+) -> Evaluation {
+    let e = &spec.evaluation;
+    let all: Vec<Vec<Losses>> =
+        preds.iter().map(|per_item| (0..data.items.len()).map(|i| losses(data, i, &per_item[i])).collect()).collect();
+    let fold = assign_folds(data.persons(), e.folds, e.seed);
+    let scored = Scored { data, names, baseline, all: &all, preds, fold: &fold, folds: e.folds };
+    let keys = metrics(&scored, &vec![1.0; data.persons()]).keys;
+    let (point, reps) = stats::bootstrap(data.persons(), e.bootstrap, e.seed, |w| metrics(&scored, w).values);
+    let mut root = Map::new();
+    let mut lookup = std::collections::HashMap::new();
+    for ((key, est), sorted) in keys.iter().zip(&point).zip(&reps) {
+        let (lo, hi) = stats::percentile_interval(sorted, e.alpha);
+        lookup.insert(key.clone(), (*est, lo, hi));
+        insert(&mut root, key, json!({"estimate": num(*est), "ci_low": num(lo), "ci_high": num(hi)}));
+    }
+    let mut verdicts = Vec::new();
+    for (m, name) in names.iter().enumerate() {
+        let entry = root.entry(name.clone()).or_insert_with(|| json!({}));
+        let get = |k: &[&str]| lookup.get(&[&[name.as_str()], k].concat().join(&SEP.to_string())).copied();
+        let verdict = if m == baseline {
+            json!("baseline")
+        } else {
+            let r2 = get(&["individual", "pseudo_r2"]).unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+            let gain = get(&["population", "relative_gain"]).unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+            let v = if r2.1 > e.individual_min_pseudo_r2 {
+                VERDICTS[0]
+            } else if gain.0 >= e.population_min_relative_tv_gain && gain.1 > 0.0 {
+                VERDICTS[1]
+            } else {
+                VERDICTS[2]
+            };
+            verdicts.push((name.clone(), v.to_string()));
+            json!({
+                "verdict": v,
+                "pseudo_r2": {"estimate": num(r2.0), "ci_low": num(r2.1), "ci_high": num(r2.2)},
+                "population_relative_gain": {"estimate": num(gain.0), "ci_low": num(gain.1), "ci_high": num(gain.2)},
+            })
+        };
+        if let Value::Object(o) = entry {
+            o.insert("kind".into(), serde_json::to_value(spec.predictors[m].kind).unwrap_or(Value::Null));
+            o.insert("verdict".into(), verdict);
+        }
+    }
+    let items: Vec<Value> = data
+        .items
+        .iter()
+        .map(|it| {
+            json!({"name": it.column.name, "ordinal": it.ordinal, "options": it.column.levels,
+                   "answers": data.persons() - it.missing, "missing": it.missing})
+        })
+        .collect();
+    let json = json!({
+        "data": {"file": spec.data.file.display().to_string(), "persons": data.persons(), "items": items,
+                 "profile": spec.data.profile, "groups": spec.population.groups},
+        "evaluation": {"folds": e.folds, "bootstrap": e.bootstrap, "seed": e.seed, "alpha": e.alpha,
+                       "baseline": names[baseline],
+                       "rule": {"individual_min_pseudo_r2": e.individual_min_pseudo_r2,
+                                "population_min_relative_tv_gain": e.population_min_relative_tv_gain}},
+        "predictors": Value::Object(root),
+        "warnings": data.warnings,
+    });
+    Evaluation { json, verdicts, warnings: data.warnings.clone() }
+}
+
+fn num(v: f64) -> Value {
+    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+}
+
+/// Inserts `value` at the [`SEP`]-separated path `key`.
+fn insert(root: &mut Map<String, Value>, key: &str, value: Value) {
+    let parts: Vec<&str> = key.split(SEP).collect();
+    let mut node = root;
+    for part in &parts[..parts.len() - 1] {
+        let next = node.entry(part.to_string()).or_insert_with(|| json!({}));
+        node = match next {
+            Value::Object(o) => o,
+            _ => return,
+        };
+    }
+    node.insert(parts[parts.len() - 1].to_string(), value);
+}

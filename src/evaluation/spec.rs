@@ -1,0 +1,180 @@
+//! The experiment spec (TOML) of `populace evaluate`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Location, Result};
+
+/// A parsed experiment spec; relative paths are already resolved against the spec's folder.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSpec {
+    /// The responses file and its columns.
+    pub data: DataSpec,
+    /// Groupings for population-level metrics.
+    #[serde(default)]
+    pub population: PopulationSpec,
+    /// The predictors to compare; exactly one must have `kind = "population"` (the baseline).
+    #[serde(rename = "predictor")]
+    pub predictors: Vec<PredictorSpec>,
+    /// Folds, bootstrap and the decision rule.
+    #[serde(default)]
+    pub evaluation: EvaluationSpec,
+}
+
+/// `[data]`: the responses CSV.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// The responses CSV (relative to the spec's folder).
+    pub file: PathBuf,
+    /// The person id column.
+    pub id: String,
+    /// Profile attribute columns (categorical).
+    pub profile: Vec<String>,
+    /// Item columns, one answer per person; empty fields are missing answers.
+    pub items: Vec<String>,
+    /// Items whose answers are ordinal; the scale order is the string sort of the answers.
+    #[serde(default)]
+    pub ordinal: Vec<String>,
+}
+
+/// `[population]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PopulationSpec {
+    /// Columns whose values define groups; each grouping is one column.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// The kind of a predictor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PredictorKind {
+    /// Each item's smoothed answer distribution in the training folds.
+    Population,
+    /// L2-regularized multinomial logistic regression on one-hot profile attributes.
+    Profile,
+    /// Smoothed distribution within the person's profile cell, shrunk toward coarser cells.
+    Cell,
+    /// Multinomial logistic regression on the person's answers to the other items.
+    History,
+}
+
+/// `[[predictor]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PredictorSpec {
+    /// Name shown in the outputs (unique).
+    pub name: String,
+    /// What the predictor conditions on.
+    pub kind: PredictorKind,
+    /// L2 penalty of the logistic kinds (default 1.0).
+    pub l2: Option<f64>,
+    /// Profile kind: add pairwise interactions of the profile attributes (default false).
+    pub interactions: Option<bool>,
+    /// Cell kind: prior strength of the shrinkage toward the parent cell (default 5.0).
+    pub prior_strength: Option<f64>,
+    /// Population and cell kinds: additive smoothing of counts (default 0.5).
+    pub smoothing: Option<f64>,
+}
+
+/// `[evaluation]`: cross-fitting, bootstrap and the decision rule, all with defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvaluationSpec {
+    /// Number of cross-fitting folds (default 5).
+    pub folds: usize,
+    /// Bootstrap replicates over persons (default 1000).
+    pub bootstrap: usize,
+    /// Seed of the fold assignment and the bootstrap (default 1).
+    pub seed: u64,
+    /// Two-sided CI level is 1 − alpha (default 0.05).
+    pub alpha: f64,
+    /// `improves individuals` needs the pseudo-R² CI lower bound above this (default 0.0).
+    pub individual_min_pseudo_r2: f64,
+    /// `improves populations` needs this relative TV gain (default 0.05) with a CI lower bound above 0.
+    pub population_min_relative_tv_gain: f64,
+}
+
+impl Default for EvaluationSpec {
+    fn default() -> Self {
+        EvaluationSpec {
+            folds: 5,
+            bootstrap: 1000,
+            seed: 1,
+            alpha: 0.05,
+            individual_min_pseudo_r2: 0.0,
+            population_min_relative_tv_gain: 0.05,
+        }
+    }
+}
+
+impl ExperimentSpec {
+    /// Reads and validates a spec; relative paths resolve against its folder.
+    pub fn from_path(path: &Path) -> Result<ExperimentSpec> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let location = Location::file(path.display().to_string());
+        let mut spec: ExperimentSpec =
+            toml::from_str(&text).map_err(|e| Error::input(location.clone(), e.message().to_string()))?;
+        let folder = path.parent().unwrap_or(Path::new(""));
+        if spec.data.file.is_relative() {
+            spec.data.file = folder.join(&spec.data.file);
+        }
+        spec.validate().map_err(|m| Error::input(location, m))?;
+        Ok(spec)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let d = &self.data;
+        if d.profile.is_empty() {
+            return Err("[data] profile is empty: name at least one profile column".into());
+        }
+        if d.items.is_empty() {
+            return Err("[data] items is empty: name at least one item column".into());
+        }
+        let mut seen: Vec<&String> = vec![&d.id];
+        for c in d.profile.iter().chain(&d.items) {
+            if seen.contains(&c) {
+                return Err(format!("column \"{c}\" is named twice among id, profile and items"));
+            }
+            seen.push(c);
+        }
+        for o in &d.ordinal {
+            if !d.items.contains(o) {
+                return Err(format!("ordinal \"{o}\" is not one of the items"));
+            }
+        }
+        if self.predictors.iter().filter(|p| p.kind == PredictorKind::Population).count() != 1 {
+            return Err("exactly one [[predictor]] must have kind = \"population\" (the baseline)".into());
+        }
+        for (i, p) in self.predictors.iter().enumerate() {
+            if self.predictors[..i].iter().any(|q| q.name == p.name) {
+                return Err(format!("predictor name \"{}\" is used twice", p.name));
+            }
+            for (what, v) in [("l2", p.l2), ("prior_strength", p.prior_strength), ("smoothing", p.smoothing)] {
+                if let Some(v) = v {
+                    if !(v.is_finite() && v > 0.0) {
+                        return Err(format!("predictor \"{}\": {what} must be positive, got {v}", p.name));
+                    }
+                }
+            }
+        }
+        let e = &self.evaluation;
+        if e.folds < 2 {
+            return Err(format!("[evaluation] folds must be at least 2, got {}", e.folds));
+        }
+        if e.bootstrap < 10 {
+            return Err(format!("[evaluation] bootstrap must be at least 10, got {}", e.bootstrap));
+        }
+        if !(e.alpha > 0.0 && e.alpha < 1.0) {
+            return Err(format!("[evaluation] alpha must be in (0, 1), got {}", e.alpha));
+        }
+        if !e.individual_min_pseudo_r2.is_finite() || !e.population_min_relative_tv_gain.is_finite() {
+            return Err("[evaluation] decision thresholds must be finite".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! Distances between distributions and the percentile bootstrap.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+/// Total variation distance: half the L1 distance.
+pub fn total_variation(p: &[f64], q: &[f64]) -> f64 {
+    0.5 * p.iter().zip(q).map(|(a, b)| (a - b).abs()).sum::<f64>()
+}
+
+/// Jensen–Shannon divergence in bits (between 0 and 1).
+pub fn jensen_shannon(p: &[f64], q: &[f64]) -> f64 {
+    let kl = |a: &[f64], m: &[f64]| -> f64 {
+        a.iter().zip(m).filter(|(x, _)| **x > 0.0).map(|(x, y)| x * (x / y).log2()).sum()
+    };
+    let m: Vec<f64> = p.iter().zip(q).map(|(a, b)| 0.5 * (a + b)).collect();
+    (0.5 * kl(p, &m) + 0.5 * kl(q, &m)).max(0.0)
+}
+
+/// Wasserstein-1 distance between distributions on the ordered points 0, 1, …, K−1.
+pub fn wasserstein1(p: &[f64], q: &[f64]) -> f64 {
+    let (mut cp, mut cq, mut total) = (0.0, 0.0, 0.0);
+    for (a, b) in p.iter().zip(q).take(p.len().saturating_sub(1)) {
+        cp += a;
+        cq += b;
+        total += (cp - cq).abs();
+    }
+    total
+}
+
+/// The multiplicities of one bootstrap resample of `n` persons: replicate `rep` of `seed`,
+/// drawn from its own ChaCha8 stream so results do not depend on the thread count.
+pub fn resample_weights(n: usize, seed: u64, rep: usize) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(rep as u64 + 1);
+    let mut w = vec![0.0; n];
+    for _ in 0..n {
+        w[rng.random_range(0..n)] += 1.0;
+    }
+    w
+}
+
+/// Runs `statistic` on the full sample (all weights 1) and on `reps` resamples, in parallel;
+/// returns the point estimates and, per statistic, the sorted finite replicate values.
+pub fn bootstrap<F>(n: usize, reps: usize, seed: u64, statistic: F) -> (Vec<f64>, Vec<Vec<f64>>)
+where
+    F: Fn(&[f64]) -> Vec<f64> + Sync,
+{
+    let point = statistic(&vec![1.0; n]);
+    let replicates: Vec<Vec<f64>> =
+        (0..reps).into_par_iter().map(|r| statistic(&resample_weights(n, seed, r))).collect();
+    let mut columns = vec![Vec::with_capacity(reps); point.len()];
+    for rep in &replicates {
+        for (c, v) in columns.iter_mut().zip(rep) {
+            if v.is_finite() {
+                c.push(*v);
+            }
+        }
+    }
+    for c in &mut columns {
+        c.sort_by(f64::total_cmp);
+    }
+    (point, columns)
+}
+
+/// The percentile interval `[alpha/2, 1 − alpha/2]` of sorted replicates (NaN when empty).
+pub fn percentile_interval(sorted: &[f64], alpha: f64) -> (f64, f64) {
+    if sorted.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let q = |p: f64| {
+        let pos = p * (sorted.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+    };
+    (q(alpha / 2.0), q(1.0 - alpha / 2.0))
+}
+
+/// Percentile bootstrap CI of the mean of `values` (a convenience for checking coverage).
+pub fn mean_interval(values: &[f64], reps: usize, seed: u64, alpha: f64) -> (f64, f64, f64) {
+    let (point, columns) = bootstrap(values.len(), reps, seed, |w| {
+        vec![values.iter().zip(w).map(|(v, w)| v * w).sum::<f64>() / w.iter().sum::<f64>()]
+    });
+    let (lo, hi) = percentile_interval(&columns[0], alpha);
+    (point[0], lo, hi)
+}

@@ -1,0 +1,90 @@
+//! `populace world` and `populace evaluate` end to end, and their input errors.
+
+use assert_cmd::Command;
+use predicates::str::contains;
+
+fn spec(profile: &str, extra: &str) -> String {
+    format!(
+        "[data]\nfile = \"world.csv\"\nid = \"person_id\"\nprofile = [{profile}]\nitems = [\"q1\", \"choice\"]\n\
+         ordinal = [\"q1\"]\n[population]\ngroups = [\"region\"]\n[[predictor]]\nname = \"population\"\n\
+         kind = \"population\"\n[[predictor]]\nname = \"profile\"\nkind = \"profile\"\n[[predictor]]\n\
+         name = \"history\"\nkind = \"history\"\n[evaluation]\nfolds = 3\nbootstrap = 50\n{extra}"
+    )
+}
+
+fn world(dir: &std::path::Path) {
+    Command::cargo_bin("populace")
+        .unwrap()
+        .args(["world", "--persons", "200", "--seed", "4", "--quiet", "--out"])
+        .arg(dir.join("world.csv"))
+        .assert()
+        .success();
+}
+
+#[test]
+fn world_then_evaluate_writes_json_and_markdown() {
+    let dir = tempfile::tempdir().unwrap();
+    world(dir.path());
+    std::fs::write(dir.path().join("spec.toml"), spec("\"age_group\", \"sex\"", "")).unwrap();
+    let out = dir.path().join("out");
+    Command::cargo_bin("populace")
+        .unwrap()
+        .arg("evaluate")
+        .arg(dir.path().join("spec.toml"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(contains("profile:"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("evaluation.json")).unwrap()).unwrap();
+    let p = &json["predictors"]["profile"];
+    for key in ["estimate", "ci_low", "ci_high"] {
+        assert!(p["individual"]["pseudo_r2"][key].is_number());
+        assert!(p["individual"]["nll"][key].is_number());
+        assert!(p["population"]["tv"]["overall"][key].is_number());
+    }
+    assert!(p["individual"]["share_improved"]["estimate"].is_number());
+    assert!(p["population"]["tv"]["groups"]["region"]["west"]["estimate"].is_number());
+    assert!(p["population"]["items"]["q1"]["region"]["west"]["representativeness"]["estimate"].is_number());
+    assert!(p["verdict"]["verdict"].is_string());
+    assert!(std::fs::read_to_string(out.join("summary.md")).unwrap().contains("## Verdicts"));
+}
+
+#[test]
+fn unknown_profile_column_names_file_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    world(dir.path());
+    std::fs::write(dir.path().join("spec.toml"), spec("\"age_group\", \"income\"", "")).unwrap();
+    Command::cargo_bin("populace")
+        .unwrap()
+        .arg("evaluate")
+        .arg(dir.path().join("spec.toml"))
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(3)
+        .stderr(contains("world.csv, line 1, column \"income\""))
+        .stderr(contains("unknown profile column"));
+}
+
+#[test]
+fn unknown_spec_field_and_empty_item_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    world(dir.path());
+    std::fs::write(dir.path().join("spec.toml"), spec("\"sex\"", "foldz = 3\n")).unwrap();
+    let run = || {
+        Command::cargo_bin("populace")
+            .unwrap()
+            .arg("evaluate")
+            .arg(dir.path().join("spec.toml"))
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .assert()
+    };
+    run().code(3).stderr(contains("foldz"));
+    let csv = "person_id,sex,region,q1,choice\np1,f,n,,a\np2,m,s,,b\np3,f,n,,a\np4,m,s,,b\np5,f,n,,a\np6,m,s,,b\n";
+    std::fs::write(dir.path().join("world.csv"), csv).unwrap();
+    std::fs::write(dir.path().join("spec.toml"), spec("\"sex\"", "")).unwrap();
+    run().code(3).stderr(contains("column \"q1\": every answer to the item is missing"));
+}
