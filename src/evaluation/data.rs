@@ -6,6 +6,7 @@ use csv::ByteRecord;
 use indexmap::IndexSet;
 
 use crate::error::{Error, Location, Result};
+use crate::inputs::CsvFile;
 
 use super::spec::DataSpec;
 
@@ -60,12 +61,12 @@ impl Dataset {
     }
 
     fn read(path: &Path, display: &str, spec: &DataSpec, group_names: &[String]) -> Result<Dataset> {
-        let mut csv = Reader::open(path, display)?;
-        let id_col = csv.column(&spec.id, "id")?;
+        let mut csv = CsvFile::open(path, display)?;
+        let id_col = column(&csv, &spec.id, "id")?;
         let mut cols = Vec::new();
         for (names, role) in [(&spec.profile[..], "profile"), (group_names, "group"), (&spec.items[..], "item")] {
             for n in names {
-                cols.push(csv.column(n, role)?);
+                cols.push(column(&csv, n, role)?);
             }
         }
         let np = spec.profile.len();
@@ -157,69 +158,14 @@ fn sort_levels(c: &mut Column) {
     }
 }
 
-/// A minimal CSV reader with located errors (`inputs`' reader is private to that module).
-struct Reader {
-    location: Location,
-    headers: Vec<String>,
-    reader: csv::Reader<std::fs::File>,
-}
-
-impl Reader {
-    fn open(path: &Path, display: &str) -> Result<Reader> {
-        let file = std::fs::File::open(path).map_err(|e| Error::read(display, e))?;
-        let location = Location::file(display);
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(file);
-        let raw = reader.byte_headers().map_err(|e| csv_error(&location, e))?.clone();
-        let mut headers = Vec::new();
-        for field in raw.iter() {
-            let name = String::from_utf8_lossy(field).trim_start_matches('\u{feff}').to_string();
-            headers.push(name);
-        }
-        if headers.iter().all(|h| h.is_empty()) {
-            return Err(Error::input(location, "the file is empty: expected a header row"));
-        }
-        Ok(Reader { location, headers, reader })
-    }
-
-    fn location(&self) -> &Location {
-        &self.location
-    }
-
-    fn column(&self, name: &str, role: &str) -> Result<usize> {
-        self.headers.iter().position(|h| h == name).ok_or_else(|| {
-            let found = self.headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ");
-            Error::input(
-                self.location.at_line(1).at_column(name),
-                format!("unknown {role} column \"{name}\"; the header has {found}"),
-            )
-        })
-    }
-
-    fn next(&mut self, record: &mut ByteRecord) -> Result<Option<u64>> {
-        match self.reader.read_byte_record(record) {
-            Ok(false) => Ok(None),
-            Ok(true) => Ok(Some(record.position().map_or(0, |p| p.line()))),
-            Err(e) => Err(csv_error(&self.location, e)),
-        }
-    }
-
-    fn field<'r>(&self, record: &'r ByteRecord, line: u64, column: usize) -> Result<&'r str> {
-        std::str::from_utf8(&record[column]).map_err(|_| {
-            Error::input(
-                self.location.at_line(line).at_column(&self.headers[column]),
-                format!("value \"{}\" is not valid UTF-8", String::from_utf8_lossy(&record[column])),
-            )
-        })
-    }
-}
-
-fn csv_error(location: &Location, e: csv::Error) -> Error {
-    let location = Location { line: e.position().map(|p| p.line()), ..location.clone() };
-    match e.into_kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-            Error::input(location, format!("the row has {len} fields but the header has {expected_len}"))
-        }
-        csv::ErrorKind::Io(err) => Error::read(location.file, err),
-        other => Error::input(location, format!("malformed CSV: {other:?}")),
-    }
+/// The position of a column the experiment names, or an error naming the file, the column and
+/// the columns the header has.
+fn column(csv: &CsvFile, name: &str, role: &str) -> Result<usize> {
+    csv.headers().iter().position(|h| h == name).ok_or_else(|| {
+        let found = csv.headers().iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ");
+        Error::input(
+            csv.location().at_line(1).at_column(name),
+            format!("unknown {role} column \"{name}\"; the header has {found}"),
+        )
+    })
 }
