@@ -109,14 +109,18 @@ impl Logistic {
             .with_tolerance_grad(1e-6)
             .and_then(|s| s.with_tolerance_cost(1e-10))
             .map_err(|e| Error::Infeasible(format!("logistic regression setup: {e}")))?;
+        // The penalized NLL is smooth and strictly convex, so L-BFGS converges; a solver error or
+        // a non-finite optimum is reported rather than papered over with the starting point.
         let result = Executor::new(problem, solver)
             .configure(|s| s.param(DVector::from_vec(theta.clone())).max_iters(300))
-            .run();
-        if let Ok(r) = result {
-            if let Some(best) = r.state.best_param {
-                if best.iter().all(|v| v.is_finite()) {
-                    theta = best.as_slice().to_vec();
-                }
+            .run()
+            .map_err(|e| Error::Inconsistent(format!("fitting the logistic regression failed: {e}")))?;
+        match result.state.best_param {
+            Some(best) if best.iter().all(|v| v.is_finite()) => theta = best.as_slice().to_vec(),
+            _ => {
+                return Err(Error::Inconsistent(
+                    "fitting the logistic regression gave no finite coefficients (try a larger l2 penalty)".into(),
+                ))
             }
         }
         Ok(Logistic { classes, features, theta })
