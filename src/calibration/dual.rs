@@ -41,21 +41,35 @@ pub(crate) fn check_support(c: &Constraints, layout: &Layout, support: &[f64]) -
     if bad.is_empty() {
         return Ok(());
     }
-    let list: Vec<String> = bad
+    let list = list_cells(c, layout, &bad, ", ", |name, k| format!("{name} (target {})", num(layout.targets[k])));
+    Err(Error::Infeasible(format!(
+        "{} margin cell(s) with a positive target have no seed record with a positive design weight, so no \
+         weights can reach them: {list}",
+        bad.len()
+    )))
+}
+
+/// The first ten of the cells `bad` (flat indices), each described by `describe(name, k)`,
+/// joined by `separator`, with an ellipsis when there are more.
+fn list_cells(
+    c: &Constraints,
+    layout: &Layout,
+    bad: &[usize],
+    separator: &str,
+    describe: impl Fn(String, usize) -> String,
+) -> String {
+    let mut list: Vec<String> = bad
         .iter()
         .take(10)
         .map(|&k| {
             let (m, j) = layout.locate(k);
-            format!("{} (target {})", c.cell_name(m, j), num(layout.targets[k]))
+            describe(c.cell_name(m, j), k)
         })
         .collect();
-    Err(Error::Infeasible(format!(
-        "{} margin cell(s) with a positive target have no seed record with a positive design weight, so no \
-         weights can reach them: {}{}",
-        bad.len(),
-        list.join(", "),
-        if bad.len() > 10 { ", …" } else { "" }
-    )))
+    if bad.len() > 10 {
+        list.push("…".to_string());
+    }
+    list.join(separator)
 }
 
 /// The dual problem on the distinct cells, in the reduced basis.
@@ -345,25 +359,17 @@ fn check_bounds(c: &Constraints, layout: &Layout, support: &[f64], logit: &Logit
     if bad.is_empty() {
         return Ok(());
     }
-    let list: Vec<String> = bad
-        .iter()
-        .take(10)
-        .map(|&k| {
-            let (m, j) = layout.locate(k);
-            format!(
-                "{}: target {} but weights with g in ({lo}, {hi}) reach only ({}, {})",
-                c.cell_name(m, j),
-                num(layout.targets[k]),
-                num(lo * support[k]),
-                num(hi * support[k])
-            )
-        })
-        .collect();
+    let list = list_cells(c, layout, &bad, "; ", |name, k| {
+        format!(
+            "{name}: target {} but weights with g in ({lo}, {hi}) reach only ({}, {})",
+            num(layout.targets[k]),
+            num(lo * support[k]),
+            num(hi * support[k])
+        )
+    });
     Err(Error::Infeasible(format!(
-        "no weights with g = w/d within the logit bounds ({lo}, {hi}) can meet {} margin cell(s): {}{}",
-        bad.len(),
-        list.join("; "),
-        if bad.len() > 10 { "; …" } else { "" }
+        "no weights with g = w/d within the logit bounds ({lo}, {hi}) can meet {} margin cell(s): {list}",
+        bad.len()
     )))
 }
 
