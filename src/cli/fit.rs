@@ -7,10 +7,13 @@ use anyhow::Result;
 use clap::Args;
 use populace::error::exit;
 use populace::fitting::{fit_dense, fit_microdata};
+use populace::generation::partition::{file_checksum, for_each_chunk, zone_folder, Selection};
 use populace::inputs::{LoadOptions, Problem, Spec};
 use populace::reports::{write_joint_csv, write_json, write_weights_csv, CalibrationReport, FitReport};
+use serde::Serialize;
 
 use super::emit;
+use super::generate::ZoneArgs;
 use super::progress::Spinner;
 
 /// Fit the joint distribution, or calibrate the seed's weights, as a spec describes.
@@ -18,9 +21,12 @@ use super::progress::Spinner;
 /// With method = "ipf" writes DIR/joint.csv (the fitted joint: one column per attribute plus
 /// `count`, every cell in category order); with rake, linear, logit or entropy writes
 /// DIR/weights.csv (the seed's id and its calibrated weight, per zone). Both write
-/// DIR/report.json (iterations, convergence, per-margin deviations).
+/// DIR/report.json (iterations, convergence, per-margin deviations). With --shard or --zones,
+/// fits only those zones and writes DIR/zone=ID/weights.csv per zone, printing one JSON line per
+/// zone on stdout (zone, records, weight_total, converged, max_deviation, path, bytes, checksum).
 #[derive(Args)]
-#[command(after_help = "Example:\n  populace fit calibration/acs2012.toml --out out/fit")]
+#[command(after_help = "Examples:\n  populace fit calibration/acs2012.toml --out out/fit\n  \
+     populace fit calibration/api_counties.toml --shard 1/4 --out out/weights")]
 pub struct FitArgs {
     /// The fit spec (TOML).
     spec: PathBuf,
@@ -28,8 +34,10 @@ pub struct FitArgs {
     #[arg(long, default_value = "out")]
     out: PathBuf,
     /// Print the report as JSON instead of the summary.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["shard", "zones"])]
     json: bool,
+    #[command(flatten)]
+    select: ZoneArgs,
     /// Scale every margin to the first margin's total when totals disagree (with a warning).
     #[arg(long)]
     rescale: bool,
@@ -40,10 +48,14 @@ pub struct FitArgs {
 
 pub fn run(args: FitArgs) -> Result<i32> {
     let start = Instant::now();
+    let selection = args.select.selection()?;
     let spec = Spec::from_path(&args.spec)?;
     let problem = Problem::load(&spec, LoadOptions { rescale: args.rescale })?;
     for w in &problem.warnings {
         eprintln!("warning: {w}");
+    }
+    if let Some(selection) = selection {
+        return run_sharded(&args, &spec, &problem, &selection, start);
     }
     if problem.fit.method.is_microdata() {
         return run_microdata(&args, &spec, &problem, start);
@@ -100,6 +112,75 @@ fn run_microdata(args: &FitArgs, spec: &Spec, problem: &Problem, start: Instant)
         emit(&calibration_summary(args, &report, &[&weights, &report_path]));
     }
     Ok(not_converged(report.converged, report.iterations, report.max_deviation, "the last weights were"))
+}
+
+/// A zone's line of a sharded fit's manifest.
+#[derive(Serialize)]
+struct FitLine<'a> {
+    zone: &'a str,
+    records: usize,
+    weight_total: f64,
+    converged: bool,
+    max_deviation: f64,
+    path: String,
+    bytes: u64,
+    checksum: String,
+}
+
+/// The selected zones, each to DIR/zone=ID/weights.csv, a manifest line each on stdout.
+fn run_sharded(args: &FitArgs, spec: &Spec, problem: &Problem, selection: &Selection, start: Instant) -> Result<i32> {
+    let zones = selection.zones(problem, &args.spec.display().to_string())?;
+    let id = spec.seed.as_ref().and_then(|s| s.id.as_deref());
+    let mut unconverged = Vec::new();
+    for_each_chunk(problem, &zones, |sub, _| {
+        for fit in fit_microdata(sub, &mut [])? {
+            let zone = fit.zone.as_deref().unwrap_or("");
+            let folder = zone_folder(&args.out, zone);
+            std::fs::create_dir_all(&folder).map_err(|e| populace::Error::write(&folder, e))?;
+            let path = folder.join("weights.csv");
+            write_weights_csv(&path, sub, id, std::slice::from_ref(&fit))?;
+            let (checksum, bytes) = file_checksum(&path)?;
+            let c = &fit.report.convergence;
+            if !c.converged {
+                unconverged.push(zone.to_string());
+            }
+            let line = FitLine {
+                zone,
+                records: fit.records.len(),
+                weight_total: fit.report.weights.total,
+                converged: c.converged,
+                max_deviation: c.max_deviation,
+                path: path.display().to_string(),
+                bytes,
+                checksum,
+            };
+            emit(&serde_json::to_string(&line).unwrap_or_default());
+        }
+        Ok(())
+    })?;
+    if !args.quiet {
+        eprintln!(
+            "populace fit {}: {} {} zones, {} weight files under {} ({:.2} s)",
+            args.spec.display(),
+            problem.fit.method.name(),
+            zones.len(),
+            zones.len(),
+            args.out.display(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    if unconverged.is_empty() {
+        return Ok(exit::OK);
+    }
+    let shown: Vec<&str> = unconverged.iter().take(5).map(String::as_str).collect();
+    let more = if unconverged.len() > 5 { format!(" and {} more", unconverged.len() - 5) } else { String::new() };
+    eprintln!(
+        "warning: {} zones did not converge within [fit] max_iterations ({}{more}); their last weights were \
+         written and marked \"converged\": false",
+        unconverged.len(),
+        shown.join(", ")
+    );
+    Ok(exit::NOT_CONVERGED)
 }
 
 fn calibration_summary(args: &FitArgs, r: &CalibrationReport, written: &[&PathBuf]) -> String {

@@ -4,9 +4,10 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::{ArgGroup, Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use populace::error::exit;
+use populace::error::{exit, Location};
+use populace::generation::partition::{self, PartitionSummary, Selection, Shard};
 use populace::generation::{CardTemplate, Format, GenerateOptions, GenerateSummary, Mode, Pool, Source};
 use populace::inputs::{LoadOptions, Problem, Spec};
 
@@ -26,10 +27,14 @@ use super::progress::Spinner;
     after_help = "Examples:\n  populace generate calibration/acs2012.toml -n 2000 --seed 7 --out out/persons.csv\n  \
      populace generate calibration/acs2012.toml -n 2000 --naive independent --out out/naive.parquet\n  \
      populace generate calibration/api_counties.toml --mode random --out out/schools.jsonl\n\n\
+     Sharded (one file per zone, a JSON manifest line per zone on stdout):\n  \
+     populace generate calibration/api_counties.toml --shard 2/4 --out out/pool\n  \
+     printf 'Fresno\\nKern\\n' | populace generate calibration/api_counties.toml --zones - --format csv --out out/pool\n\n\
      Cards: the default reads \"You are a 30-44-year-old woman. Your race is white. … You are married.\" \
      A --template is a MiniJinja template that sees every attribute by name, person_id, zone and \
      attributes (a map); {{ persona() }} gives the default description; missing names render empty."
 )]
+#[command(group(ArgGroup::new("partition").args(["partitioned", "shard", "zones"]).multiple(true)))]
 pub struct GenerateArgs {
     /// The fit spec (TOML), as for `populace fit`.
     spec: PathBuf,
@@ -40,9 +45,20 @@ pub struct GenerateArgs {
     /// Seed of the random streams (each zone's stream comes from the seed and the zone's name).
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
-    /// Output file: .csv, .jsonl or .parquet (written atomically; folders created).
-    #[arg(long, value_name = "FILE")]
+    /// Output file: .csv, .jsonl or .parquet (written atomically; folders created). With
+    /// --partitioned, --shard or --zones: the output folder.
+    #[arg(long, value_name = "PATH")]
     out: PathBuf,
+    /// Write every zone to its own file, OUT/zone=ID/part-0.parquet (see --format; IDs escaped
+    /// as Hive does), each atomically, and print one JSON line per zone on stdout: zone, persons,
+    /// path, bytes, checksum. The summary goes to stderr.
+    #[arg(long)]
+    partitioned: bool,
+    #[command(flatten)]
+    select: ZoneArgs,
+    /// Format of the partitioned files.
+    #[arg(long, value_enum, requires = "partition", default_value_t = FormatArg::Parquet)]
+    format: FormatArg,
     /// exact: integer counts meeting the margins, in random order; random: independent draws.
     #[arg(long, value_enum, default_value_t = ModeArg::Exact)]
     mode: ModeArg,
@@ -63,8 +79,56 @@ pub struct GenerateArgs {
     #[arg(long, short)]
     quiet: bool,
     /// Print the summary as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "partition")]
     json: bool,
+}
+
+/// The zones of a sharded run (`populace fit` and `populace generate`).
+#[derive(Args)]
+pub struct ZoneArgs {
+    /// Only shard I of N (1-based): the zone at position k (0-based, in the order the zones
+    /// first appear in the margin files) is in shard k mod N + 1. Implies per-zone output.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, conflicts_with = "zones")]
+    shard: Option<Shard>,
+    /// Only the zones listed in FILE, one id per line (`-`: stdin). Implies per-zone output.
+    #[arg(long, value_name = "FILE")]
+    zones: Option<PathBuf>,
+}
+
+fn parse_shard(s: &str) -> std::result::Result<Shard, String> {
+    s.parse()
+}
+
+impl ZoneArgs {
+    /// The zones asked for, `None` for all; reads the list (stdin for `-`).
+    pub fn selection(&self) -> Result<Option<Selection>> {
+        if let Some(shard) = self.shard {
+            return Ok(Some(Selection::Shard(shard)));
+        }
+        let Some(path) = &self.zones else { return Ok(None) };
+        let (source, bytes) = if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+                .map_err(|e| populace::Error::read("stdin", e))?;
+            ("stdin".to_string(), bytes)
+        } else {
+            (path.display().to_string(), std::fs::read(path).map_err(|e| populace::Error::read(path, e))?)
+        };
+        let text = String::from_utf8(bytes).map_err(|e| {
+            populace::Error::input(
+                Location::file(source.as_str()),
+                format!("the zone list is not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+            )
+        })?;
+        Ok(Some(Selection::Listed { source, text }))
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Parquet,
+    Csv,
+    Jsonl,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -80,7 +144,11 @@ enum NaiveArg {
 }
 
 pub fn run(args: GenerateArgs) -> Result<i32> {
-    Format::from_path(&args.out)?;
+    let selection = args.select.selection()?;
+    let partitioned = args.partitioned || selection.is_some();
+    if !partitioned {
+        Format::from_path(&args.out)?;
+    }
     let spec = Spec::from_path(&args.spec)?;
     let problem = Problem::load(&spec, LoadOptions { rescale: args.rescale })?;
     for w in &problem.warnings {
@@ -105,6 +173,9 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
         seed: args.seed,
         card,
     };
+    if partitioned {
+        return run_partitioned(&args, &problem, &options, selection);
+    }
     let mut spinner = Spinner::new("fitting", args.quiet);
     let pool = Pool::new(&problem, &options, &mut [&mut spinner]);
     spinner.finish();
@@ -128,6 +199,110 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
         emit(&text(&args, &summary));
     }
     Ok(if summary.converged { exit::OK } else { exit::NOT_CONVERGED })
+}
+
+/// Every zone (or the selected ones) to its own file, a manifest line per zone on stdout.
+fn run_partitioned(
+    args: &GenerateArgs,
+    problem: &Problem,
+    options: &GenerateOptions,
+    selection: Option<Selection>,
+) -> Result<i32> {
+    let spec = args.spec.display().to_string();
+    let zones = match &selection {
+        Some(s) => s.zones(problem, &spec)?,
+        None if problem.zones[0].name.is_none() => {
+            return Err(populace::Error::input(
+                Location::file(spec),
+                "--partitioned writes one file per zone, but the spec has no [zones] section: write one file \
+                 with --out FILE.csv, .jsonl or .parquet",
+            )
+            .into())
+        }
+        None => (0..problem.zones.len()).collect(),
+    };
+    let which = match &selection {
+        Some(Selection::Shard(s)) => format!("shard {s}: "),
+        Some(Selection::Listed { source, .. }) => format!("zones from {source}: "),
+        None => String::new(),
+    };
+    if zones.is_empty() {
+        eprintln!("warning: {which}no zones of the spec's {} to write", problem.zones.len());
+        return Ok(exit::OK);
+    }
+    let format = match args.format {
+        FormatArg::Parquet => Format::Parquet,
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Jsonl => Format::Jsonl,
+    };
+    let all = partition::zone_persons(problem, options.persons);
+    let bar = progress_bar(zones.iter().map(|&z| all[z]).sum(), args.quiet);
+    let summary = partition::write_partitioned(
+        problem,
+        options,
+        &zones,
+        &args.out,
+        format,
+        &mut |line| emit(&serde_json::to_string(line).unwrap_or_default()),
+        &mut |n| {
+            if let Some(bar) = &bar {
+                bar.inc(n);
+            }
+        },
+    );
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let summary = summary?;
+    for w in &summary.warnings {
+        eprintln!("warning: {w}");
+    }
+    if !args.quiet {
+        eprintln!("{}", partitioned_text(args, options, problem.zones.len(), &which, &summary));
+    }
+    Ok(if summary.converged { exit::OK } else { exit::NOT_CONVERGED })
+}
+
+fn partitioned_text(
+    args: &GenerateArgs,
+    options: &GenerateOptions,
+    all: usize,
+    which: &str,
+    s: &PartitionSummary,
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "populace generate {}", args.spec.display());
+    let _ = writeln!(
+        out,
+        "  {which}{} of {all} zones, {} persons: {} mode, {} ({}), seed {}",
+        s.zones,
+        s.persons,
+        options.mode.name(),
+        options.source.name(),
+        s.method,
+        options.seed
+    );
+    match s.max_abs_margin_error {
+        Some(0) => {
+            let _ = writeln!(out, "  every margin met exactly in every zone (targets scaled to the persons drawn)");
+        }
+        Some(e) => {
+            let _ = writeln!(out, "  margins met to within {e} person{} per cell", if e == 1 { "" } else { "s" });
+        }
+        None => {}
+    }
+    let per_person = s.bytes as f64 / s.persons.max(1) as f64;
+    let rate = s.persons as f64 / s.seconds.max(1e-9);
+    let _ = write!(
+        out,
+        "wrote {} files under {} ({} bytes, {per_person:.1} bytes/person; {:.2} s, {rate:.0} persons/s)",
+        s.zones,
+        args.out.display(),
+        s.bytes,
+        s.seconds
+    );
+    out
 }
 
 /// A bar of N persons, on a terminal only.

@@ -64,6 +64,7 @@
 
 pub mod cards;
 mod draw;
+pub mod partition;
 mod plan;
 mod sinks;
 
@@ -300,6 +301,16 @@ impl<'a> Pool<'a> {
     /// and line); [`Error::Inconsistent`] for an attribute named like an output column
     /// (`person_id`, `zone` with zones, `card` with cards).
     pub fn new(problem: &'a Problem, options: &GenerateOptions, observers: &mut [&mut dyn Observer]) -> Result<Self> {
+        Self::with_persons(problem, options, plan::zone_persons(problem, options.persons), observers)
+    }
+
+    /// [`Pool::new`] with every zone's persons decided by the caller, in zone order.
+    fn with_persons(
+        problem: &'a Problem,
+        options: &GenerateOptions,
+        persons: Vec<u64>,
+        observers: &mut [&mut dyn Observer],
+    ) -> Result<Self> {
         let start = Instant::now();
         let zoned = problem.zones[0].name.is_some();
         let reserved = [("person_id", true), ("zone", zoned), ("card", options.card.is_some())];
@@ -312,7 +323,7 @@ impl<'a> Pool<'a> {
             }
         }
         let cards = options.card.as_ref().map(|t| Cards::new(t, &problem.domain)).transpose()?;
-        let planned = plan::plan(problem, options, observers)?;
+        let planned = plan::plan(problem, options, persons, observers)?;
         Ok(Pool {
             problem,
             options: options.clone(),

@@ -70,10 +70,12 @@ enum Fitted<'a> {
     OneWay(Vec<Vec<f64>>),
 }
 
-/// Fits and integerizes as `options` say.
+/// Fits and integerizes as `options` say, drawing `persons[z]` persons in zone `z` (see
+/// [`zone_persons`]).
 pub(crate) fn plan<'a>(
     problem: &'a Problem,
     options: &GenerateOptions,
+    persons: Vec<u64>,
     observers: &mut [&mut dyn Observer],
 ) -> Result<Planned<'a>> {
     let mut warnings = Vec::new();
@@ -136,7 +138,6 @@ pub(crate) fn plan<'a>(
             (fitted, "one-way margins".to_string())
         }
     };
-    let persons = zone_persons(problem, options.persons);
     let zones: Vec<ZonePlan<'a>> = problem
         .zones
         .par_iter()
@@ -252,7 +253,7 @@ fn one_way(problem: &Problem, zone: &Zone) -> Result<Vec<Vec<f64>>> {
 
 /// Persons per zone: `persons` split over the zones in proportion to their totals (largest
 /// remainders), or every zone's total rounded.
-fn zone_persons(problem: &Problem, persons: Option<u64>) -> Vec<u64> {
+pub(crate) fn zone_persons(problem: &Problem, persons: Option<u64>) -> Vec<u64> {
     let totals: Vec<f64> = problem.zones.iter().map(Zone::total).collect();
     match persons {
         None => totals.iter().map(|t| t.round() as u64).collect(),
@@ -441,7 +442,7 @@ mod tests {
     fn exact_plans_meet_the_scaled_margin() {
         let p = problem(false);
         let options = GenerateOptions { persons: Some(30), ..GenerateOptions::default() };
-        let planned = plan(&p, &options, &mut []).unwrap();
+        let planned = plan(&p, &options, zone_persons(&p, options.persons), &mut []).unwrap();
         let zone = &planned.zones[0];
         assert_eq!((zone.persons, zone.margin_error), (30, 0));
         let mut codes = Vec::new();
@@ -453,7 +454,7 @@ mod tests {
     fn an_empty_zone_draws_nothing() {
         let p = problem(true);
         let options = GenerateOptions { persons: Some(1), ..GenerateOptions::default() };
-        let planned = plan(&p, &options, &mut []).unwrap();
+        let planned = plan(&p, &options, zone_persons(&p, options.persons), &mut []).unwrap();
         assert_eq!(planned.zones.iter().map(|z| z.persons).collect::<Vec<_>>(), vec![1, 0]);
     }
 }

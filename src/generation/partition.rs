@@ -1,0 +1,477 @@
+//! Sharded runs: a subset of a spec's zones, each zone written to its own file in a Hive-style
+//! folder, with one manifest line per zone.
+//!
+//! **Which zones.** A [`Selection`] is either a [`Shard`] `I/N` (1-based): the zone at position
+//! k (0-based, in the spec's zone order: order of first appearance in the margin files) belongs
+//! to shard `k mod N + 1`, round-robin, so shards get similar numbers of zones whatever the
+//! order; or a list of zone ids, one per line.
+//!
+//! **Where.** Zone `Z` goes to `DIR/zone=Z/part-0.parquet` (`.csv`, `.jsonl`), the zone id
+//! escaped as Spark and Hive escape partition values (`%2F` for `/` …), so Spark SQL, DuckDB or
+//! Arrow read `DIR` back as one table partitioned by `zone`. Every file is written to a hidden
+//! temporary file in its folder and renamed when complete: a retried task overwrites cleanly and
+//! readers (which skip names starting with `.`) never see half a file.
+//!
+//! **Invariance.** A zone's persons come from its own random stream ([`stream_seed`] of the seed
+//! and the zone id), its fit involves no other zone, and its number of persons is decided over
+//! the whole spec ([`GenerateOptions::persons`] is split over *all* zones, not the shard's), so a
+//! zone's file is byte-identical however the zones are sharded.
+//!
+//! [`stream_seed`]: crate::fitting::stream_seed
+//!
+//! ```
+//! use populace::generation::partition::{write_partitioned, Selection, Shard};
+//! use populace::generation::{Format, GenerateOptions};
+//! use populace::inputs::{LoadOptions, Problem, Spec};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let margin = "tract,sex,count\nt1,f,3\nt1,m,2\nt2,f,1\nt2,m,4\nt3,f,2\nt3,m,2\n";
+//! std::fs::write(dir.path().join("sex.csv"), margin).unwrap();
+//! std::fs::write(dir.path().join("seed.csv"), "sex\nf\nm\n").unwrap();
+//! let spec = "[seed]\nfile = \"seed.csv\"\n[[margin]]\nfile = \"sex.csv\"\n[fit]\nmethod = \"rake\"\n[zones]\ncolumn = \"tract\"\n";
+//! std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
+//! let problem = Problem::load(&Spec::from_path(&dir.path().join("spec.toml")).unwrap(), LoadOptions::default()).unwrap();
+//!
+//! let zones = Selection::Shard("2/2".parse::<Shard>().unwrap()).zones(&problem, "spec.toml").unwrap();
+//! assert_eq!(zones, vec![1]); // t2
+//! let out = dir.path().join("pool");
+//! let mut lines = Vec::new();
+//! let options = GenerateOptions { card: None, ..GenerateOptions::default() };
+//! let summary = write_partitioned(&problem, &options, &zones, &out, Format::Csv, &mut |l| lines.push(l.clone()), &mut |_| {}).unwrap();
+//! assert_eq!((summary.persons, lines[0].persons), (5, 5));
+//! assert!(lines[0].checksum.starts_with("sha256:"));
+//! assert!(out.join("zone=t2/part-0.csv").is_file());
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Instant;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tempfile::NamedTempFile;
+
+use super::sinks::FileSink;
+use super::{plan, Batch, Format, GenerateOptions, Pool, Sink};
+use crate::error::{Error, Location, Result};
+use crate::inputs::Problem;
+
+/// Zones per sub-problem: fitted together (in parallel), then drawn one after the other.
+const CHUNK: usize = 256;
+
+/// Shard `index` of `count` (1-based): the zones at positions `index − 1`, `index − 1 + count` …
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based shard number, at most `count`.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    /// `I/N` with `1 ≤ I ≤ N`.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let usage = || format!("expected I/N, shard I of N with 1 <= I <= N (e.g. 2/8), got \"{s}\"");
+        let (i, n) = s.split_once('/').ok_or_else(usage)?;
+        let (index, count) = (i.trim().parse::<usize>().map_err(|_| usage())?, n.trim().parse().map_err(|_| usage())?);
+        if index == 0 || index > count {
+            return Err(format!(
+                "shard {index} of {count} does not exist: I/N needs 1 <= I <= N (shards are numbered from 1)"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Which zones a run covers.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// Every N-th zone, round-robin in the spec's zone order.
+    Shard(Shard),
+    /// Zone ids, one per line (surrounding spaces trimmed, blank lines skipped).
+    Listed {
+        /// Where the list came from, for messages (`stdin` or a file).
+        source: String,
+        /// The list.
+        text: String,
+    },
+}
+
+impl Selection {
+    /// Positions in `problem.zones` of the selected zones: in zone order for a shard, in list
+    /// order for a list. `spec` names the spec in messages.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when the spec has no `[zones]`, and, naming the list's source and line,
+    /// for an unknown or repeated zone id.
+    pub fn zones(&self, problem: &Problem, spec: &str) -> Result<Vec<usize>> {
+        if problem.zones[0].name.is_none() {
+            let what = match self {
+                Selection::Shard(s) => format!("--shard {s}"),
+                Selection::Listed { .. } => "--zones".into(),
+            };
+            return Err(Error::input(
+                Location::file(spec),
+                format!("{what} selects zones, but the spec has no [zones] section: there is nothing to shard"),
+            ));
+        }
+        match self {
+            Selection::Shard(shard) => Ok((shard.index - 1..problem.zones.len()).step_by(shard.count).collect()),
+            Selection::Listed { source, text } => {
+                let position: HashMap<&str, usize> =
+                    problem.zones.iter().enumerate().filter_map(|(z, zone)| Some((zone.name.as_deref()?, z))).collect();
+                let mut first_line: HashMap<usize, usize> = HashMap::new();
+                let mut zones = Vec::new();
+                for (n, line) in text.lines().enumerate() {
+                    let id = line.trim();
+                    if id.is_empty() {
+                        continue;
+                    }
+                    let at = Location::file(source.as_str()).at_line(n as u64 + 1);
+                    let Some(&z) = position.get(id) else {
+                        return Err(Error::input(
+                            at,
+                            format!("unknown zone \"{}\": no margin of {spec} has this zone", id.escape_debug()),
+                        ));
+                    };
+                    if let Some(first) = first_line.insert(z, n + 1) {
+                        return Err(Error::input(
+                            at,
+                            format!("zone \"{}\" is listed twice (first on line {first})", id.escape_debug()),
+                        ));
+                    }
+                    zones.push(z);
+                }
+                Ok(zones)
+            }
+        }
+    }
+}
+
+/// `dir/zone=ID`, the zone id escaped as Hive and Spark escape partition values: `%XX`
+/// (uppercase hex) for control characters and `"#%'*/:=?\{[]^`; an empty id is
+/// `__HIVE_DEFAULT_PARTITION__`.
+pub fn zone_folder(dir: &Path, zone: &str) -> PathBuf {
+    let mut name = String::from("zone=");
+    if zone.is_empty() {
+        name.push_str("__HIVE_DEFAULT_PARTITION__");
+    }
+    for c in zone.chars() {
+        if c.is_ascii_control() || "\"#%'*/:=?\\{[]^".contains(c) {
+            name.push_str(&format!("%{:02X}", c as u32));
+        } else {
+            name.push(c);
+        }
+    }
+    dir.join(name)
+}
+
+/// One line of a sharded run's manifest, printed as JSON when a zone's file is complete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManifestLine {
+    /// The zone id.
+    pub zone: String,
+    /// Persons in the file.
+    pub persons: u64,
+    /// The file, under the output folder as given.
+    pub path: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// `sha256:` and the SHA-256 of its bytes in lowercase hex.
+    pub checksum: String,
+}
+
+/// What a sharded generation did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionSummary {
+    /// What the persons were drawn from, as in [`GenerateSummary::method`](super::GenerateSummary::method).
+    pub method: String,
+    /// Zones written.
+    pub zones: usize,
+    /// Persons written, over all zones.
+    pub persons: u64,
+    /// Bytes written, over all files.
+    pub bytes: u64,
+    /// Whether every zone's fit converged.
+    pub converged: bool,
+    /// Exact mode: whether every zone met every hard margin; `null` in random mode.
+    pub exact_margins: Option<bool>,
+    /// Exact mode: the largest absolute error, in persons, of a margin cell of any zone.
+    pub max_abs_margin_error: Option<u64>,
+    /// Things to know that did not stop the generation.
+    pub warnings: Vec<String>,
+    /// Wall time, in seconds.
+    pub seconds: f64,
+}
+
+/// Persons of every zone of `problem` (in zone order) when `persons` are asked for in all, as
+/// [`GenerateOptions::persons`] says.
+pub fn zone_persons(problem: &Problem, persons: Option<u64>) -> Vec<u64> {
+    plan::zone_persons(problem, persons)
+}
+
+/// Runs `f` on sub-problems holding the zones at positions `zones` of `problem`, [`CHUNK`] at a
+/// time and in order (`f` also gets the positions). The seed moves from one sub-problem to the
+/// next instead of being copied.
+pub fn for_each_chunk(
+    problem: &Problem,
+    zones: &[usize],
+    mut f: impl FnMut(&Problem, &[usize]) -> Result<()>,
+) -> Result<()> {
+    let mut seed = problem.seed.clone();
+    for chunk in zones.chunks(CHUNK) {
+        let sub = Problem {
+            domain: problem.domain.clone(),
+            zones: chunk.iter().map(|&z| problem.zones[z].clone()).collect(),
+            seed: seed.take(),
+            fit: problem.fit.clone(),
+            warnings: Vec::new(),
+        };
+        let done = f(&sub, chunk);
+        seed = sub.seed;
+        done?;
+    }
+    Ok(())
+}
+
+/// Draws the zones at positions `zones` of `problem` and writes each to
+/// `dir/zone=ID/part-0.EXT` in `format`; `manifest` gets each zone's line as its file is
+/// complete, `progress` the persons of every batch. Zones without persons get a file without
+/// rows. Persons per zone are decided over all of `problem`'s zones.
+///
+/// # Errors
+/// Those of [`Pool::new`] and [`Pool::write_file`].
+pub fn write_partitioned(
+    problem: &Problem,
+    options: &GenerateOptions,
+    zones: &[usize],
+    dir: &Path,
+    format: Format,
+    manifest: &mut dyn FnMut(&ManifestLine),
+    progress: &mut dyn FnMut(u64),
+) -> Result<PartitionSummary> {
+    let start = Instant::now();
+    let persons = zone_persons(problem, options.persons);
+    let mut summary = PartitionSummary {
+        method: String::new(),
+        zones: zones.len(),
+        persons: 0,
+        bytes: 0,
+        converged: true,
+        exact_margins: None,
+        max_abs_margin_error: None,
+        warnings: Vec::new(),
+        seconds: 0.0,
+    };
+    for_each_chunk(problem, zones, |sub, chunk| {
+        let pool = Pool::with_persons(sub, options, chunk.iter().map(|&z| persons[z]).collect(), &mut [])?;
+        let file = format!("part-0.{}", extension(format));
+        let mut bytes = 0;
+        let mut sink = Partitioner {
+            pool: &pool,
+            dir,
+            file: &file,
+            format,
+            next: 0,
+            open: None,
+            manifest: &mut |line| {
+                bytes += line.bytes;
+                manifest(line);
+            },
+        };
+        let written = pool.write(&mut sink, &mut *progress)?;
+        sink.finish()?;
+        summary.persons += written.persons;
+        summary.bytes += bytes;
+        summary.converged &= written.converged;
+        if let (Some(exact), Some(error)) = (written.exact_margins, written.max_abs_margin_error) {
+            summary.exact_margins = Some(summary.exact_margins.unwrap_or(true) && exact);
+            summary.max_abs_margin_error = Some(summary.max_abs_margin_error.unwrap_or(0).max(error));
+        }
+        summary.warnings.extend(written.warnings);
+        summary.method = written.method;
+        Ok(())
+    })?;
+    summary.seconds = start.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// The extension of a format's files.
+fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Csv => "csv",
+        Format::Jsonl => "jsonl",
+        Format::Parquet => "parquet",
+    }
+}
+
+/// The SHA-256 (as `sha256:HEX`) and size of a file.
+///
+/// # Errors
+/// [`Error::Read`] when the file cannot be read.
+pub fn file_checksum(path: &Path) -> Result<(String, u64)> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
+    let mut hashing = Hashing { inner: std::io::sink(), hasher: Sha256::new(), bytes: 0 };
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buffer).map_err(|e| Error::read(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hashing.write_all(&buffer[..n]).map_err(|e| Error::read(path, e))?;
+    }
+    Ok((hex(hashing.hasher), hashing.bytes))
+}
+
+/// A writer that hashes and counts what goes through it.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+/// `sha256:` and the digest in lowercase hex.
+fn hex(hasher: Sha256) -> String {
+    format!("sha256:{:x}", hasher.finalize())
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A zone's file being written.
+struct ZoneFile {
+    /// Position of the zone in the pool.
+    zone: usize,
+    path: PathBuf,
+    sink: FileSink<Hashing<BufWriter<NamedTempFile>>>,
+}
+
+/// A sink that starts a new file whenever the zone changes.
+struct Partitioner<'p, 'm> {
+    pool: &'p Pool<'p>,
+    dir: &'p Path,
+    file: &'p str,
+    format: Format,
+    /// Position of the next zone to open.
+    next: usize,
+    open: Option<ZoneFile>,
+    manifest: &'m mut dyn FnMut(&ManifestLine),
+}
+
+impl Partitioner<'_, '_> {
+    /// Opens the next zone's file in a temporary file.
+    fn open(&mut self) -> Result<()> {
+        let zone = self.next;
+        let Some(plan) = self.pool.zones.get(zone) else {
+            return Err(Error::Inconsistent("a batch came from a zone that is not in the pool".into()));
+        };
+        let name = plan.name.as_deref().unwrap_or("");
+        let folder = zone_folder(self.dir, name);
+        let path = folder.join(self.file);
+        std::fs::create_dir_all(&folder).map_err(|e| Error::write(&folder, e))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{}.", self.file))
+            .suffix(".tmp")
+            .tempfile_in(&folder)
+            .map_err(|e| Error::write(&path, e))?;
+        let writer = Hashing { inner: BufWriter::with_capacity(1 << 18, tmp), hasher: Sha256::new(), bytes: 0 };
+        let pool = self.pool;
+        let sink = FileSink::new(self.format, writer, &path, pool.problem, true, pool.cards.is_some())?;
+        self.open = Some(ZoneFile { zone, path, sink });
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Completes the open file (if any): flushed, synced, renamed, and its manifest line sent.
+    fn close(&mut self) -> Result<()> {
+        let Some(ZoneFile { zone, path, sink }) = self.open.take() else {
+            return Ok(());
+        };
+        let err = |e| Error::write(&path, e);
+        let hashing = sink.finish()?;
+        let tmp = hashing.inner.into_inner().map_err(|e| err(e.into_error()))?;
+        let (checksum, bytes) = (hex(hashing.hasher), hashing.bytes);
+        tmp.as_file().sync_all().map_err(err)?;
+        tmp.persist(&path).map_err(|e| err(e.error))?;
+        let plan = &self.pool.zones[zone];
+        (self.manifest)(&ManifestLine {
+            zone: plan.name.clone().unwrap_or_default(),
+            persons: plan.persons,
+            path: path.display().to_string(),
+            bytes,
+            checksum,
+        });
+        Ok(())
+    }
+
+    /// Closes the last file and writes the files of any zones left (without persons).
+    fn finish(mut self) -> Result<()> {
+        self.close()?;
+        while self.next < self.pool.zones.len() {
+            self.open()?;
+            self.close()?;
+        }
+        Ok(())
+    }
+}
+
+impl Sink for Partitioner<'_, '_> {
+    fn write(&mut self, batch: &Batch<'_>) -> Result<()> {
+        let same = |p: &Self, z: usize| p.pool.zones[z].name.as_deref() == batch.zone();
+        if !self.open.as_ref().is_some_and(|f| same(self, f.zone)) {
+            self.close()?;
+            // zones before this one drew no persons: their files have no rows
+            while self.next < self.pool.zones.len() && !same(self, self.next) {
+                self.open()?;
+                self.close()?;
+            }
+            self.open()?;
+        }
+        match &mut self.open {
+            Some(file) => file.sink.write(batch),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_one_based() {
+        assert_eq!("2/8".parse::<Shard>().unwrap(), Shard { index: 2, count: 8 });
+        for bad in ["0/3", "4/3", "3", "a/b", "1/0", "-1/2", ""] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn zone_folders_escape_like_hive() {
+        let d = Path::new("out");
+        assert_eq!(zone_folder(d, "06001400100"), Path::new("out/zone=06001400100"));
+        assert_eq!(zone_folder(d, "a/b=c d%"), Path::new("out/zone=a%2Fb%3Dc d%25"));
+        assert_eq!(zone_folder(d, ""), Path::new("out/zone=__HIVE_DEFAULT_PARTITION__"));
+    }
+}
