@@ -1,10 +1,11 @@
-//! Fitting a dense joint table from a [`Problem`]: builds the start table from the seed (or
-//! uniform), refuses tables too large for memory before allocating, names unsupported cells,
-//! and runs [`Ipf`].
+//! Fitting a dense joint table from a [`Problem`]: refuses tables too large for memory before
+//! allocating; without a seed, runs [`FactoredIpf`] on the margins' cliques when they are much
+//! smaller than the table, else builds the start table from the seed (or uniform), names
+//! unsupported cells, and runs [`Ipf`].
 
 use serde::Serialize;
 
-use super::{Convergence, Ipf, Observer, Runner};
+use super::{Convergence, FactoredIpf, Ipf, Observer, Runner};
 use crate::error::{Error, Result};
 use crate::inputs::{MarginTable, Problem};
 
@@ -50,42 +51,57 @@ pub fn fit_dense(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Resu
     let attributes: Vec<usize> = (0..domain.attributes().len()).collect();
     let sizes = domain.sizes(&attributes);
     let cells = check_size(problem, &attributes)?;
-    let start = match &problem.seed {
-        Some(seed) => {
-            let mut table = vec![0.0; cells];
-            for i in 0..seed.len() {
-                let index = seed.record(i).iter().zip(&sizes).fold(0usize, |acc, (&c, &s)| acc * s + c as usize);
-                table[index] += seed.weights[i];
-            }
-            table
-        }
-        None => vec![1.0; cells],
-    };
     let zone = problem.single_zone();
-    let margins = zone.margins.iter().map(|m| (m.attributes.clone(), m.targets.clone())).collect();
+    let margins: Vec<(Vec<usize>, Vec<f64>)> =
+        zone.margins.iter().map(|m| (m.attributes.clone(), m.targets.clone())).collect();
     let labels: Vec<(String, Vec<String>)> =
         zone.margins.iter().map(|m| (m.file.clone(), cell_labels(problem, m))).collect();
-    let mut ipf = Ipf::new(sizes.clone(), start, margins)
-        .describe_cells(move |m, c| format!("cell ({}) of {}", labels[m].1[c], labels[m].0));
-    if let Some(u) = ipf.check_support().first() {
-        let m = &zone.margins[u.margin];
-        return Err(Error::Infeasible(format!(
-            "{} has a positive target ({}) for cell ({}), but the seed has no weight in any cell under it; \
-             add seed records there, or collapse categories",
-            m.file,
-            m.targets[u.cell],
-            cell_labels(problem, m)[u.cell]
-        )));
-    }
+    let describe = move |m: usize, c: usize| format!("cell ({}) of {}", labels[m].1[c], labels[m].0);
     let mut runner = Runner::new(problem.fit.tolerance, problem.fit.max_iterations);
     for o in observers.iter_mut() {
         runner = runner.observe(&mut **o);
     }
-    let convergence = runner.run(&mut ipf)?;
+    let dims: Vec<Vec<usize>> = margins.iter().map(|m| m.0.clone()).collect();
+    let (values, deviations, convergence) = if problem.seed.is_none() && FactoredIpf::pays(&sizes, &dims) {
+        let mut ipf = FactoredIpf::new(sizes.clone(), margins).describe_cells(describe);
+        let mut convergence = runner.run(&mut ipf)?;
+        convergence.algorithm = Some("junction-tree");
+        let start = std::time::Instant::now();
+        let table = ipf.table();
+        convergence.fit_seconds += start.elapsed().as_secs_f64();
+        (table, ipf.margin_deviations(), convergence)
+    } else {
+        let start = match &problem.seed {
+            Some(seed) => {
+                let mut table = vec![0.0; cells];
+                for i in 0..seed.len() {
+                    let index = seed.record(i).iter().zip(&sizes).fold(0usize, |acc, (&c, &s)| acc * s + c as usize);
+                    table[index] += seed.weights[i];
+                }
+                table
+            }
+            None => vec![1.0; cells],
+        };
+        let mut ipf = Ipf::new(sizes.clone(), start, margins).describe_cells(describe);
+        if let Some(u) = ipf.check_support().first() {
+            let m = &zone.margins[u.margin];
+            return Err(Error::Infeasible(format!(
+                "{} has a positive target ({}) for cell ({}), but the seed has no weight in any cell under it; \
+                 add seed records there, or collapse categories",
+                m.file,
+                m.targets[u.cell],
+                cell_labels(problem, m)[u.cell]
+            )));
+        }
+        let mut convergence = runner.run(&mut ipf)?;
+        convergence.algorithm = Some("dense");
+        let deviations = ipf.margin_deviations();
+        (ipf.into_table(), deviations, convergence)
+    };
     let margins = zone
         .margins
         .iter()
-        .zip(ipf.margin_deviations())
+        .zip(deviations)
         .map(|(m, (abs, rel))| MarginFit {
             file: m.file.clone(),
             attributes: m.attributes.iter().map(|&a| domain.attribute(a).name().to_string()).collect(),
@@ -93,7 +109,7 @@ pub fn fit_dense(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Resu
             max_rel_deviation: rel,
         })
         .collect();
-    Ok(DenseFit { joint: Table { attributes, sizes, values: ipf.into_table() }, convergence, margins })
+    Ok(DenseFit { joint: Table { attributes, sizes, values }, convergence, margins })
 }
 
 fn cell_labels(problem: &Problem, margin: &MarginTable) -> Vec<String> {

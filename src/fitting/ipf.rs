@@ -1,7 +1,7 @@
 //! Dense iterative proportional fitting (Deming & Stephan 1940) over an N-way table.
 
 use super::layout::{margin_sums, scale_and_sum, MarginLayout};
-use super::Solver;
+use super::{describe_default, Describe, Solver};
 use crate::error::{Error, Result};
 
 /// IPF of a dense row-major table to any set of margins of any order.
@@ -19,9 +19,6 @@ pub struct Ipf {
     total: f64,
     describe: Describe,
 }
-
-/// Names margin cell `(margin, cell)` in messages.
-type Describe = Box<dyn Fn(usize, usize) -> String + Send + Sync>;
 
 impl std::fmt::Debug for Ipf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,8 +57,7 @@ impl Ipf {
         }
         let total = targets[0].iter().sum();
         let pending = margin_sums(&sizes, &start, &layouts[0]);
-        let describe: Describe = Box::new(|m, c| format!("margin {m}, cell {c}"));
-        Ipf { pending, sizes, table: start, layouts, targets, total, describe }
+        Ipf { pending, sizes, table: start, layouts, targets, total, describe: describe_default() }
     }
 
     /// Sets how margin cells are named in error messages: `f(margin, cell)`.
@@ -101,20 +97,7 @@ impl Ipf {
         self.layouts
             .iter()
             .zip(&self.targets)
-            .map(|(layout, targets)| {
-                let sums = margin_sums(&self.sizes, &self.table, layout);
-                sums.iter().zip(targets).fold((0.0f64, 0.0f64), |(abs, rel), (&s, &t)| {
-                    let d = (s - t).abs();
-                    let r = if t > 0.0 {
-                        d / t
-                    } else if d > 0.0 {
-                        f64::INFINITY
-                    } else {
-                        0.0
-                    };
-                    (abs.max(d), rel.max(r))
-                })
-            })
+            .map(|(layout, targets)| deviations(&margin_sums(&self.sizes, &self.table, layout), targets))
             .collect()
     }
 }
@@ -125,22 +108,8 @@ impl Solver for Ipf {
         let mut indicator: f64 = 0.0;
         for m in 0..n {
             let sums = std::mem::take(&mut self.pending);
-            let targets = &self.targets[m];
-            let mut factors = Vec::with_capacity(sums.len());
-            for (cell, (&s, &t)) in sums.iter().zip(targets).enumerate() {
-                indicator = indicator.max((s - t).abs());
-                if s > 0.0 {
-                    factors.push(t / s);
-                } else if t > 0.0 {
-                    return Err(Error::Infeasible(format!(
-                        "{} has a positive target, but every table cell under it has been driven \
-                         to zero by zero targets in other margins",
-                        (self.describe)(m, cell)
-                    )));
-                } else {
-                    factors.push(0.0);
-                }
-            }
+            let factors = factors(&sums, &self.targets[m], &mut indicator)
+                .map_err(|cell| driven_to_zero(&self.describe, m, cell))?;
             let next = &self.layouts[(m + 1) % n];
             self.pending = scale_and_sum(&self.sizes, &mut self.table, &self.layouts[m], &factors, next);
         }
@@ -155,6 +124,49 @@ impl Solver for Ipf {
     fn floor(&self) -> f64 {
         1e-14 * self.total
     }
+}
+
+/// IPF's factors `target / current` of one margin, raising `indicator` to the largest absolute
+/// deviation; a cell with a zero current sum gets factor zero, or is returned as the error
+/// when its target is positive.
+pub(crate) fn factors(sums: &[f64], targets: &[f64], indicator: &mut f64) -> std::result::Result<Vec<f64>, usize> {
+    let mut out = Vec::with_capacity(sums.len());
+    for (cell, (&s, &t)) in sums.iter().zip(targets).enumerate() {
+        *indicator = indicator.max((s - t).abs());
+        if s > 0.0 {
+            out.push(t / s);
+        } else if t > 0.0 {
+            return Err(cell);
+        } else {
+            out.push(0.0);
+        }
+    }
+    Ok(out)
+}
+
+/// The error for margin cell `(m, cell)` whose positive target met a zero current sum.
+pub(crate) fn driven_to_zero(describe: &Describe, m: usize, cell: usize) -> Error {
+    Error::Infeasible(format!(
+        "{} has a positive target, but every table cell under it has been driven to zero by zero targets in \
+         other margins",
+        describe(m, cell)
+    ))
+}
+
+/// The largest absolute deviation of `sums` from `targets`, and the largest relative to a
+/// positive target (a positive sum on a zero target counts as infinitely far).
+pub(crate) fn deviations(sums: &[f64], targets: &[f64]) -> (f64, f64) {
+    sums.iter().zip(targets).fold((0.0f64, 0.0f64), |(abs, rel), (&s, &t)| {
+        let d = (s - t).abs();
+        let r = if t > 0.0 {
+            d / t
+        } else if d > 0.0 {
+            f64::INFINITY
+        } else {
+            0.0
+        };
+        (abs.max(d), rel.max(r))
+    })
 }
 
 #[cfg(test)]

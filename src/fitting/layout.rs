@@ -56,25 +56,27 @@ impl MarginLayout {
     }
 }
 
-/// A traversal plan for one or two margins: blocks of `block` contiguous cells.
+/// A traversal plan for any number of margins: blocks of `block` contiguous cells over which
+/// every margin's index advances by its constant step.
 pub(crate) struct Walk<'a> {
     sizes: &'a [usize],
     outer: usize,
     /// Cells per block.
     pub block: usize,
     blocks: usize,
-    layouts: [&'a MarginLayout; 2],
+    layouts: Vec<&'a MarginLayout>,
     /// Index step within a block, per margin.
-    pub steps: [usize; 2],
+    pub steps: Vec<usize>,
 }
 
 impl<'a> Walk<'a> {
-    /// Plans a walk visiting margins `a` and `b` (pass the same layout twice for one).
-    pub fn new(sizes: &'a [usize], a: &'a MarginLayout, b: &'a MarginLayout) -> Self {
-        let outer = a.affine_suffix(sizes).max(b.affine_suffix(sizes));
+    /// Plans a walk visiting `layouts` together.
+    pub fn new(sizes: &'a [usize], layouts: &[&'a MarginLayout]) -> Self {
+        let outer = layouts.iter().map(|l| l.affine_suffix(sizes)).max().unwrap_or(0);
         let block: usize = sizes[outer..].iter().product();
         let blocks: usize = sizes[..outer].iter().product();
-        Walk { sizes, outer, block, blocks, layouts: [a, b], steps: [a.step(), b.step()] }
+        let steps = layouts.iter().map(|l| l.step()).collect();
+        Walk { sizes, outer, block, blocks, layouts: layouts.to_vec(), steps }
     }
 
     /// Splits the blocks into chunks whose number depends only on the table's shape and the
@@ -87,8 +89,9 @@ impl<'a> Walk<'a> {
         (0..n).map(|i| (i * self.blocks / n)..((i + 1) * self.blocks / n)).collect()
     }
 
-    /// Calls `f(first_cell, [base_a, base_b])` for every block in `blocks`, in order.
-    pub fn for_blocks(&self, blocks: Range<usize>, mut f: impl FnMut(usize, [usize; 2])) {
+    /// Calls `f(first_cell, bases)` for every block in `blocks`, in order, with every margin's
+    /// index at the block's first cell.
+    pub fn for_blocks(&self, blocks: Range<usize>, mut f: impl FnMut(usize, &[usize])) {
         let outer = &self.sizes[..self.outer];
         let mut codes = vec![0usize; outer.len()];
         let mut rest = blocks.start;
@@ -96,46 +99,55 @@ impl<'a> Walk<'a> {
             *c = rest % s;
             rest /= s;
         }
-        let mut bases = [0usize; 2];
-        for (k, layout) in self.layouts.iter().enumerate() {
-            bases[k] = codes.iter().zip(&layout.strides).map(|(c, s)| c * s).sum();
-        }
+        let mut bases: Vec<usize> =
+            self.layouts.iter().map(|l| codes.iter().zip(&l.strides).map(|(c, s)| c * s).sum()).collect();
         for b in blocks {
-            f(b * self.block, bases);
+            f(b * self.block, &bases);
             // advance the odometer over the outer dimensions
             for d in (0..outer.len()).rev() {
                 codes[d] += 1;
                 if codes[d] < outer[d] {
-                    for (k, layout) in self.layouts.iter().enumerate() {
-                        bases[k] += layout.strides[d];
+                    for (base, layout) in bases.iter_mut().zip(&self.layouts) {
+                        *base += layout.strides[d];
                     }
                     break;
                 }
                 codes[d] = 0;
-                for (k, layout) in self.layouts.iter().enumerate() {
-                    bases[k] -= (outer[d] - 1) * layout.strides[d];
+                for (base, layout) in bases.iter_mut().zip(&self.layouts) {
+                    *base -= (outer[d] - 1) * layout.strides[d];
                 }
             }
         }
+    }
+
+    /// Splits `values` into the disjoint slices of `chunks`.
+    fn split<'v>(&self, chunks: &[Range<usize>], mut values: &'v mut [f64]) -> Vec<(Range<usize>, &'v mut [f64])> {
+        let mut slices = Vec::with_capacity(chunks.len());
+        for range in chunks {
+            let (head, tail) = values.split_at_mut(range.len() * self.block);
+            slices.push((range.clone(), head));
+            values = tail;
+        }
+        slices
     }
 }
 
 /// Sums of `values` onto margin `layout`, computed in deterministic chunks.
 pub(crate) fn margin_sums(sizes: &[usize], values: &[f64], layout: &MarginLayout) -> Vec<f64> {
-    let walk = Walk::new(sizes, layout, layout);
+    let walk = Walk::new(sizes, &[layout]);
     let chunks = walk.chunks(layout.len);
     let partials: Vec<Vec<f64>> = chunks
         .into_par_iter()
         .map(|range| {
             let mut acc = vec![0.0; layout.len];
             let step = walk.steps[0];
-            walk.for_blocks(range, |start, [base, _]| {
+            walk.for_blocks(range, |start, bases| {
                 let cells = &values[start..start + walk.block];
                 if step == 0 {
-                    acc[base] += cells.iter().sum::<f64>();
+                    acc[bases[0]] += cells.iter().sum::<f64>();
                 } else {
                     for (j, v) in cells.iter().enumerate() {
-                        acc[base + j * step] += v;
+                        acc[bases[0] + j * step] += v;
                     }
                 }
             });
@@ -154,24 +166,18 @@ pub(crate) fn scale_and_sum(
     factors: &[f64],
     next: &MarginLayout,
 ) -> Vec<f64> {
-    let walk = Walk::new(sizes, scale, next);
+    let walk = Walk::new(sizes, &[scale, next]);
     let chunks = walk.chunks(next.len);
-    let [fs, ns] = walk.steps;
+    let (fs, ns) = (walk.steps[0], walk.steps[1]);
     let block = walk.block;
-    // split the table into the chunks' disjoint slices
-    let mut slices = Vec::with_capacity(chunks.len());
-    let mut rest = values;
-    for range in &chunks {
-        let (head, tail) = rest.split_at_mut(range.len() * block);
-        slices.push((range.clone(), head));
-        rest = tail;
-    }
-    let partials: Vec<Vec<f64>> = slices
+    let partials: Vec<Vec<f64>> = walk
+        .split(&chunks, values)
         .into_par_iter()
         .map(|(range, slice)| {
             let offset = range.start * block;
             let mut acc = vec![0.0; next.len];
-            walk.for_blocks(range, |start, [fb, nb]| {
+            walk.for_blocks(range, |start, bases| {
+                let (fb, nb) = (bases[0], bases[1]);
                 let cells = &mut slice[start - offset..start - offset + block];
                 match (fs, ns) {
                     (0, 0) => {
@@ -210,6 +216,56 @@ pub(crate) fn scale_and_sum(
         })
         .collect();
     reduce(partials, next.len)
+}
+
+/// Multiplies every cell by its factor in margin `scale`.
+pub(crate) fn scale(sizes: &[usize], values: &mut [f64], scale: &MarginLayout, factors: &[f64]) {
+    let walk = Walk::new(sizes, &[scale]);
+    let chunks = walk.chunks(1);
+    let (step, block) = (walk.steps[0], walk.block);
+    walk.split(&chunks, values).into_par_iter().for_each(|(range, slice)| {
+        let offset = range.start * block;
+        walk.for_blocks(range, |start, bases| {
+            let cells = &mut slice[start - offset..start - offset + block];
+            if step == 0 {
+                cells.iter_mut().for_each(|v| *v *= factors[bases[0]]);
+            } else {
+                for (j, v) in cells.iter_mut().enumerate() {
+                    *v *= factors[bases[0] + j * step];
+                }
+            }
+        });
+    });
+}
+
+/// Writes the product of `factors` (each a margin's layout and values) into every cell of
+/// `out`, in one pass: `out[c] = Π_k values_k[index_k(c)]`.
+pub(crate) fn fill_product(sizes: &[usize], out: &mut [f64], factors: &[(&MarginLayout, &[f64])]) {
+    let layouts: Vec<&MarginLayout> = factors.iter().map(|f| f.0).collect();
+    let walk = Walk::new(sizes, &layouts);
+    let chunks = walk.chunks(1);
+    let block = walk.block;
+    walk.split(&chunks, out).into_par_iter().for_each(|(range, slice)| {
+        let offset = range.start * block;
+        walk.for_blocks(range, |start, bases| {
+            let cells = &mut slice[start - offset..start - offset + block];
+            let constant: f64 = factors
+                .iter()
+                .zip(&walk.steps)
+                .zip(bases)
+                .filter(|((_, &step), _)| step == 0)
+                .map(|(((_, values), _), &base)| values[base])
+                .product();
+            cells.fill(constant);
+            for (((_, values), &step), &base) in factors.iter().zip(&walk.steps).zip(bases) {
+                if step != 0 {
+                    for (j, v) in cells.iter_mut().enumerate() {
+                        *v *= values[base + j * step];
+                    }
+                }
+            }
+        });
+    });
 }
 
 fn reduce(partials: Vec<Vec<f64>>, len: usize) -> Vec<f64> {
@@ -268,5 +324,25 @@ mod tests {
         let sums = scale_and_sum(&sizes, &mut values, &scale, &factors, &next);
         assert_eq!(values, expected);
         assert_eq!(sums, brute(&sizes, &expected, &[1]));
+    }
+
+    #[test]
+    fn fill_product_multiplies_every_factor_into_every_cell() {
+        let sizes = [3, 4, 5];
+        let a = MarginLayout::new(&sizes, &[0, 1]);
+        let b = MarginLayout::new(&sizes, &[2, 1]);
+        let fa: Vec<f64> = (0..a.len).map(|i| 1.0 + i as f64).collect();
+        let fb: Vec<f64> = (0..b.len).map(|i| 0.5 + i as f64 / 4.0).collect();
+        let mut out = vec![0.0; 60];
+        fill_product(&sizes, &mut out, &[(&a, &fa), (&b, &fb)]);
+        for (i, v) in out.iter().enumerate() {
+            let (x, y, z) = (i / 20, i / 5 % 4, i % 5);
+            assert_eq!(*v, 1.0 * fa[x * 4 + y] * fb[z * 4 + y], "cell {i}");
+        }
+        let mut scaled = out.clone();
+        scale(&sizes, &mut scaled, &a, &fa);
+        for (i, (s, o)) in scaled.iter().zip(&out).enumerate() {
+            assert_eq!(*s, o * fa[i / 5]);
+        }
     }
 }

@@ -11,11 +11,14 @@
 //! ```
 
 mod dense;
+mod factored;
 mod ipf;
+mod junction;
 mod layout;
 mod microdata;
 
 pub use dense::{fit_dense, DenseFit, MarginFit, Table};
+pub use factored::FactoredIpf;
 pub use ipf::{Ipf, Unsupported};
 pub use microdata::{
     fit_microdata, round_preserving_total, stream_seed, summarize, CellFit, IntegerizationReport, MarginCells,
@@ -27,6 +30,13 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::error::Result;
+
+/// Names margin cell `(margin, cell)` in messages.
+type Describe = Box<dyn Fn(usize, usize) -> String + Send + Sync>;
+
+fn describe_default() -> Describe {
+    Box::new(|m, c| format!("margin {m}, cell {c}"))
+}
 
 /// A fitting method, advanced one iteration at a time by a [`Runner`].
 pub trait Solver {
@@ -66,6 +76,10 @@ pub struct Convergence {
     pub effective_tolerance: f64,
     /// Wall time of the iterations alone, in seconds (no input or output).
     pub fit_seconds: f64,
+    /// How a dense fit ran: `dense` (on the table) or `junction-tree` (on the margins'
+    /// cliques, the table built once at the end); absent for other fits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<&'static str>,
 }
 
 /// Runs a solver until the largest absolute margin deviation is at most the tolerance, or
@@ -120,6 +134,7 @@ impl<'o> Runner<'o> {
             tolerance: self.tolerance,
             effective_tolerance: effective,
             fit_seconds: start.elapsed().as_secs_f64(),
+            algorithm: None,
         })
     }
 }
