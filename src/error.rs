@@ -83,6 +83,9 @@ pub enum Error {
     /// The problem is too large to hold in memory in the requested form.
     #[error("{0}")]
     TooLarge(String),
+    /// A chart could not be drawn.
+    #[error("cannot draw the chart: {0}")]
+    Chart(String),
 }
 
 impl Error {
@@ -104,7 +107,7 @@ impl Error {
     /// The process exit code the command-line tool uses for this error; see [`exit`].
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Write { .. } => exit::FAILURE,
+            Error::Write { .. } | Error::Chart(_) => exit::FAILURE,
             Error::Read { .. } | Error::Input { .. } | Error::Inconsistent(_) | Error::TooLarge(_) => exit::BAD_INPUT,
             Error::Infeasible(_) => exit::INFEASIBLE,
         }

@@ -49,6 +49,15 @@ fn world_then_evaluate_writes_json_and_markdown() {
     assert!(p["population"]["items"]["q1"]["region"]["west"]["representativeness"]["estimate"].is_number());
     assert!(p["verdict"]["verdict"].is_string());
     assert!(std::fs::read_to_string(out.join("summary.md")).unwrap().contains("## Verdicts"));
+    // Predictors keep the spec's order, the baseline first.
+    let names: Vec<&String> = json["predictors"].as_object().unwrap().keys().collect();
+    assert_eq!(names, ["population", "profile", "history"]);
+    // The chart has, per non-baseline predictor, one interval overall and one per item, then
+    // one for the verdict score and one per grouping; plus a legend dot in each of two panels.
+    let svg = std::fs::read_to_string(out.join("evaluation.svg")).unwrap();
+    let items = json["data"]["items"].as_array().unwrap().len();
+    let groupings = json["data"]["groups"].as_array().unwrap().len();
+    assert_eq!(svg.matches("<circle").count(), 2 * ((1 + items) + (1 + groupings) + 2));
 }
 
 #[test]

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use populace::error::exit;
-use populace::evaluation::{evaluate, summary_markdown, ExperimentSpec};
+use populace::evaluation::{evaluate, evaluation_panels, summary_markdown, ExperimentSpec};
+use populace::reports::chart::write_interval_svg;
 use populace::reports::{write_atomic, write_json};
 
 use super::emit;
@@ -15,7 +16,8 @@ use super::progress::Spinner;
 ///
 /// Cross-fits the spec's predictors, scores them against the population baseline at the
 /// individual and the population level with bootstrap CIs, and applies the spec's decision
-/// rule. Writes DIR/evaluation.json (schema in docs/evaluate.md) and DIR/summary.md.
+/// rule. Writes DIR/evaluation.json (schema in docs/evaluate.md), DIR/summary.md and
+/// DIR/evaluation.svg (pseudo-R² and relative TV gain with CIs).
 #[derive(Args)]
 #[command(after_help = "Example:\n  populace evaluate calibration/experiment_anes1996.toml --out out/anes")]
 pub struct EvaluateArgs {
@@ -36,7 +38,7 @@ pub struct EvaluateArgs {
 pub fn run(args: EvaluateArgs) -> Result<i32> {
     let spec = ExperimentSpec::from_path(&args.spec)?;
     let spinner = Spinner::new("evaluating", args.quiet);
-    let result = evaluate(&spec, &mut |_| {});
+    let result = evaluate(&spec, &mut |step| spinner.message(&format!("evaluating: {step}")));
     spinner.finish();
     let result = result?;
     for w in &result.warnings {
@@ -45,8 +47,13 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
     std::fs::create_dir_all(&args.out).map_err(|e| populace::Error::write(&args.out, e))?;
     let json_path = args.out.join("evaluation.json");
     let md_path = args.out.join("summary.md");
+    let svg_path = args.out.join("evaluation.svg");
     write_json(&json_path, &result.json)?;
-    let markdown = summary_markdown(&result.json);
+    write_interval_svg(&evaluation_panels(&result.json), &svg_path)?;
+    let markdown = format!(
+        "{}\n![Pseudo-R² and relative TV gain against the baseline, with CIs](evaluation.svg)\n",
+        summary_markdown(&result.json)
+    );
     write_atomic(&md_path, |w| w.write_all(markdown.as_bytes()))?;
     if args.json {
         emit(&serde_json::to_string_pretty(&result.json)?);
@@ -55,7 +62,7 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
         for (name, verdict) in &result.verdicts {
             text.push_str(&format!("  {name}: {verdict}\n"));
         }
-        text.push_str(&format!("  wrote {} and {}", json_path.display(), md_path.display()));
+        text.push_str(&format!("  wrote {}, {} and {}", json_path.display(), md_path.display(), svg_path.display()));
         emit(&text);
     }
     Ok(exit::OK)

@@ -23,6 +23,13 @@ impl Spinner {
         Spinner(Some(bar))
     }
 
+    /// Replaces the message (e.g. the current step).
+    pub fn message(&self, message: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message.to_string());
+        }
+    }
+
     /// Clears the spinner.
     pub fn finish(&self) {
         if let Some(bar) = &self.0 {

@@ -8,33 +8,17 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{Comparison, MAX_ORDER};
 use crate::error::{Error, Result};
+use crate::reports::chart::{DrawResult, FONT, PALETTE};
 use crate::reports::write_atomic;
 
 const WIDTH: u32 = 1000;
 const BARS_HEIGHT: u32 = 420;
 const HEAT_HEIGHT: u32 = 380;
 const HEAT_COLUMNS: usize = 3;
-const FONT: &str = "sans-serif";
-
-/// The palette of pools' bars (Tableau 10).
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(78, 121, 167),
-    RGBColor(242, 142, 43),
-    RGBColor(225, 87, 89),
-    RGBColor(118, 183, 178),
-    RGBColor(89, 161, 79),
-    RGBColor(237, 201, 72),
-    RGBColor(176, 122, 161),
-    RGBColor(255, 157, 167),
-    RGBColor(156, 117, 95),
-    RGBColor(186, 176, 172),
-];
-
-type DrawResult<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 /// Renders the chart to a string and writes it atomically to `path`.
 pub(super) fn write_svg(comparison: &Comparison, path: &Path) -> Result<()> {
-    let svg = render(comparison).map_err(|e| Error::write(path, std::io::Error::other(e.to_string())))?;
+    let svg = render(comparison).map_err(|e| Error::Chart(e.to_string()))?;
     write_atomic(path, |w| w.write_all(svg.as_bytes()))
 }
 

@@ -10,6 +10,7 @@
 
 mod data;
 mod logistic;
+mod plot;
 mod predictor;
 mod report;
 mod spec;
@@ -18,6 +19,7 @@ pub mod world;
 
 pub use data::{Column, Dataset, Item};
 pub use logistic::Logistic;
+pub use plot::evaluation_panels;
 pub use predictor::{build, Cell, History, Population, Predictor, Profile};
 pub use report::summary_markdown;
 pub use spec::{DataSpec, EvaluationSpec, ExperimentSpec, PopulationSpec, PredictorKind, PredictorSpec};

@@ -3,6 +3,7 @@
 
 mod atomic;
 mod calibration;
+pub mod chart;
 mod fit;
 
 pub use atomic::{write_atomic, write_json};

@@ -1,0 +1,69 @@
+//! The evaluation as forest charts: individual-level pseudo-R² and population-level relative
+//! TV gain of every predictor against the baseline, with their CIs.
+
+use serde_json::Value;
+
+use crate::reports::chart::{Interval, IntervalPanel};
+
+/// The non-baseline predictors' names, in report order.
+fn contenders(json: &Value) -> Vec<String> {
+    let baseline = json["evaluation"]["baseline"].as_str().unwrap_or("");
+    json["predictors"].as_object().map_or(Vec::new(), |o| o.keys().filter(|k| *k != baseline).cloned().collect())
+}
+
+/// Reads `{estimate, ci_low, ci_high}` at `path` under predictor `name`.
+fn interval(json: &Value, name: &str, path: &[&str], row: usize, series: usize) -> Option<Interval> {
+    let mut v = &json["predictors"][name];
+    for p in path {
+        v = &v[*p];
+    }
+    Some(Interval {
+        row,
+        series,
+        estimate: v["estimate"].as_f64()?,
+        low: v["ci_low"].as_f64()?,
+        high: v["ci_high"].as_f64()?,
+    })
+}
+
+/// Two panels from `evaluation.json`: pseudo-R² overall and per item, and the relative TV gain
+/// per grouping and for the verdict's score. Zero marks "no better than the baseline".
+pub fn evaluation_panels(json: &Value) -> Vec<IntervalPanel> {
+    let series = contenders(json);
+    let items: Vec<String> = json["data"]["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|i| i["name"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let groups: Vec<String> = json["data"]["groups"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|g| g.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let mut individual = IntervalPanel {
+        title: "Individuals: held-out pseudo-R² against the baseline".into(),
+        axis: "pseudo-R² = 1 − NLL / NLL(baseline)   (> 0: better than the baseline)".into(),
+        rows: std::iter::once("all items".to_string()).chain(items.iter().map(|i| format!("item {i}"))).collect(),
+        series: series.clone(),
+        points: Vec::new(),
+        reference: Some(0.0),
+    };
+    let mut population = IntervalPanel {
+        title: "Populations: relative reduction of total variation against the baseline".into(),
+        axis: "1 − TV / TV(baseline)   (> 0: group distributions closer to the observed)".into(),
+        rows: std::iter::once("verdict score".to_string()).chain(groups.iter().map(|g| format!("by {g}"))).collect(),
+        series: series.clone(),
+        points: Vec::new(),
+        reference: Some(0.0),
+    };
+    for (s, name) in series.iter().enumerate() {
+        individual.points.extend(interval(json, name, &["individual", "pseudo_r2"], 0, s));
+        for (r, item) in items.iter().enumerate() {
+            individual.points.extend(interval(json, name, &["individual", "items", item, "pseudo_r2"], r + 1, s));
+        }
+        population.points.extend(interval(json, name, &["population", "relative_gain"], 0, s));
+        for (r, g) in groups.iter().enumerate() {
+            let path = ["population", "tv", "groupings", g, "relative_gain"];
+            population.points.extend(interval(json, name, &path, r + 1, s));
+        }
+    }
+    vec![individual, population]
+}
