@@ -20,7 +20,7 @@ pub mod world;
 pub use data::{Column, Dataset, Item};
 pub use logistic::Logistic;
 pub use plot::evaluation_panels;
-pub use predictor::{build, Cell, History, Population, Predictor, Profile};
+pub use predictor::{build, Cell, History, Population, Prediction, Predictor, Profile};
 pub use report::summary_markdown;
 pub use spec::{DataSpec, EvaluationSpec, ExperimentSpec, PopulationSpec, PredictorKind, PredictorSpec};
 
@@ -38,7 +38,7 @@ pub const VERDICTS: [&str; 3] = ["improves individuals", "improves populations o
 const SEP: char = '\u{1f}';
 
 /// Held-out predictions: `[predictor][item][person]`, `None` where the answer is missing.
-pub type Predictions = Vec<Vec<Vec<Option<Vec<f64>>>>>;
+pub type Predictions = Vec<Vec<Vec<Option<Prediction>>>>;
 
 /// The outcome of an evaluation.
 #[derive(Debug, Clone)]
@@ -82,10 +82,9 @@ pub fn cross_fit(
             for (m, predictor) in predictors.iter_mut().enumerate() {
                 progress(&format!("fold {}/{folds}, item {}, {}", f + 1, item.column.name, predictor.name()));
                 predictor.fit(data, &train, i)?;
-                for &p in &test {
-                    if item.column.values[p].is_some() {
-                        out[m][i][p] = Some(predictor.predict(data, p, i)?);
-                    }
+                let answered: Vec<usize> = test.iter().copied().filter(|&p| item.column.values[p].is_some()).collect();
+                for (p, prediction) in answered.iter().zip(predictor.predict_many(data, &answered, i)?) {
+                    out[m][i][*p] = Some(prediction);
                 }
             }
         }
@@ -118,12 +117,12 @@ struct Losses {
     correct: Vec<f64>,
 }
 
-fn losses(data: &Dataset, item: usize, preds: &[Option<Vec<f64>>]) -> Losses {
+fn losses(data: &Dataset, item: usize, preds: &[Option<Prediction>]) -> Losses {
     let column = &data.items[item].column;
     let n = data.persons();
     let mut l = Losses { nll: vec![f64::NAN; n], brier: vec![f64::NAN; n], correct: vec![f64::NAN; n] };
     for (p, pred) in preds.iter().enumerate() {
-        if let (Some(a), Some(q)) = (column.values[p], pred) {
+        if let (Some(a), Some(Prediction { probabilities: q, .. })) = (column.values[p], pred) {
             l.nll[p] = -q[a].max(1e-300).ln();
             l.brier[p] = q.iter().enumerate().map(|(k, v)| (v - f64::from(u8::from(k == a))).powi(2)).sum();
             let best = (0..q.len()).max_by(|&x, &y| q[x].total_cmp(&q[y]).then(y.cmp(&x))).unwrap_or(0);
@@ -276,7 +275,9 @@ fn population(
                 let mut obs = vec![vec![0.0; k]; cells];
                 let mut size = vec![0.0; cells];
                 for p in 0..n {
-                    if let (Some(g), Some(a), Some(q)) = (values[p], item.column.values[p], &preds[m][i][p]) {
+                    if let (Some(g), Some(a), Some(Prediction { probabilities: q, .. })) =
+                        (values[p], item.column.values[p], &preds[m][i][p])
+                    {
                         let c = g * folds + fold[p];
                         size[c] += w[p];
                         obs[c][a] += w[p];

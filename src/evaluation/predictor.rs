@@ -12,10 +12,10 @@ use super::spec::{PredictorKind, PredictorSpec};
 /// A predictor of one person's answer to one item.
 ///
 /// `evaluate` calls [`Predictor::fit`] once per fold and item with the persons of the other
-/// folds, then [`Predictor::predict`] for every held-out person who answered the item. An
-/// external predictor (a process answering JSON lines, or one that samples answers and counts
-/// them) fits behind the same two calls: `fit` may do nothing, and `predict` may return the
-/// empirical distribution of repeated samples.
+/// folds, then [`Predictor::predict_many`] with the fold's persons who answered the item. An
+/// external predictor (a process answering JSON lines) fits behind the same calls: `fit` may do
+/// nothing, and `predict_many` may ask many questions at once and return sampled answers with
+/// their smoothed frequencies.
 pub trait Predictor: Send {
     /// The name shown in the outputs.
     fn name(&self) -> &str;
@@ -24,6 +24,24 @@ pub trait Predictor: Send {
     fn fit(&mut self, data: &Dataset, train: &[usize], item: usize) -> Result<()>;
     /// Probabilities over the item's options (summing to 1) for person `person`.
     fn predict(&self, data: &Dataset, person: usize, item: usize) -> Result<Vec<f64>>;
+    /// Predictions for several persons; the default calls [`Predictor::predict`] for each and
+    /// samples nothing.
+    fn predict_many(&mut self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Prediction>> {
+        persons
+            .iter()
+            .map(|&p| Ok(Prediction { probabilities: self.predict(data, p, item)?, draws: Vec::new() }))
+            .collect()
+    }
+}
+
+/// One person's prediction for one item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// Probabilities over the item's options, summing to 1.
+    pub probabilities: Vec<f64>,
+    /// Answers the predictor sampled (option indices, one per repeat); empty when it gives
+    /// probabilities directly. Run-to-run variance is measured on these.
+    pub draws: Vec<usize>,
 }
 
 /// Builds the predictor a spec entry describes.
