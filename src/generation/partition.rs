@@ -221,14 +221,23 @@ pub fn zone_persons(problem: &Problem, persons: Option<u64>) -> Vec<u64> {
     plan::zone_persons(problem, persons)
 }
 
-/// Runs `f` on sub-problems holding the zones at positions `zones` of `problem`, [`CHUNK`] at a
-/// time and in order (`f` also gets the positions). The seed moves from one sub-problem to the
-/// next instead of being copied.
+/// Runs `f` on sub-problems holding the zones at positions `zones` of `problem`, 256 at a time
+/// and in order (`f` also gets the positions). The seed moves from one sub-problem to the next
+/// instead of being copied.
+///
+/// # Errors
+/// [`Error::Inconsistent`] for a position past the last zone; `f`'s errors.
 pub fn for_each_chunk(
     problem: &Problem,
     zones: &[usize],
     mut f: impl FnMut(&Problem, &[usize]) -> Result<()>,
 ) -> Result<()> {
+    if let Some(z) = zones.iter().find(|&&z| z >= problem.zones.len()) {
+        return Err(Error::Inconsistent(format!(
+            "zone position {z} is past the last of {} zones",
+            problem.zones.len()
+        )));
+    }
     let mut seed = problem.seed.clone();
     for chunk in zones.chunks(CHUNK) {
         let sub = Problem {
@@ -251,7 +260,7 @@ pub fn for_each_chunk(
 /// rows. Persons per zone are decided over all of `problem`'s zones.
 ///
 /// # Errors
-/// Those of [`Pool::new`] and [`Pool::write_file`].
+/// Those of [`for_each_chunk`], [`Pool::new`] and [`Pool::write_file`].
 pub fn write_partitioned(
     problem: &Problem,
     options: &GenerateOptions,
@@ -390,11 +399,12 @@ impl Partitioner<'_, '_> {
         let folder = zone_folder(self.dir, name);
         let path = folder.join(self.file);
         std::fs::create_dir_all(&folder).map_err(|e| Error::write(&folder, e))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{}.", self.file))
-            .suffix(".tmp")
-            .tempfile_in(&folder)
-            .map_err(|e| Error::write(&path, e))?;
+        let prefix = format!(".{}.", self.file);
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        #[cfg(unix)] // the permissions of File::create (0666 less the umask), not a temporary file's 0600
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let tmp = builder.tempfile_in(&folder).map_err(|e| Error::write(&path, e))?;
         let writer = Hashing { inner: BufWriter::with_capacity(1 << 18, tmp), hasher: Sha256::new(), bytes: 0 };
         let pool = self.pool;
         let sink = FileSink::new(self.format, writer, &path, pool.problem, true, pool.cards.is_some())?;
