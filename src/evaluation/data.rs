@@ -163,9 +163,12 @@ fn sort_levels(c: &mut Column) {
 fn column(csv: &CsvFile, name: &str, role: &str) -> Result<usize> {
     csv.headers().iter().position(|h| h == name).ok_or_else(|| {
         let found = csv.headers().iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ");
-        Error::input(
-            csv.location().at_line(1).at_column(name),
-            format!("unknown {role} column \"{name}\"; the header has {found}"),
-        )
+        let mut message = format!("unknown {role} column \"{name}\"; the header has {found}");
+        if csv.headers().len() == 1 && csv.headers()[0].contains([';', '\t', '|']) {
+            message.push_str(
+                ": the file seems delimited by something other than commas; populace reads comma-separated files",
+            );
+        }
+        Error::input(csv.location().at_line(1).at_column(name), message)
     })
 }

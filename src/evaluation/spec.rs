@@ -6,6 +6,10 @@ use serde::Deserialize;
 
 use crate::error::{Error, Location, Result};
 
+/// The most bootstrap replicates a spec may ask for: each keeps a vector of every metric, and
+/// percentile CIs need no more.
+pub const MAX_BOOTSTRAP: usize = 100_000;
+
 /// A parsed experiment spec; relative paths are already resolved against the spec's folder.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -115,10 +119,23 @@ impl Default for EvaluationSpec {
 impl ExperimentSpec {
     /// Reads and validates a spec; relative paths resolve against its folder.
     pub fn from_path(path: &Path) -> Result<ExperimentSpec> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
         let location = Location::file(path.display().to_string());
-        let mut spec: ExperimentSpec =
-            toml::from_str(&text).map_err(|e| Error::input(location.clone(), e.message().to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Error::input(
+                location.clone(),
+                format!("the spec is not valid UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            )
+        })?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let mut spec: ExperimentSpec = toml::from_str(text).map_err(|e| {
+            let mut at = location.clone();
+            if let Some(span) = e.span() {
+                let before = &text.as_bytes()[..span.start.min(text.len())];
+                at.line = Some(1 + before.iter().filter(|&&b| b == b'\n').count() as u64);
+            }
+            Error::input(at, e.message().to_string())
+        })?;
         let folder = path.parent().unwrap_or(Path::new(""));
         if spec.data.file.is_relative() {
             spec.data.file = folder.join(&spec.data.file);
@@ -166,8 +183,8 @@ impl ExperimentSpec {
         if e.folds < 2 {
             return Err(format!("[evaluation] folds must be at least 2, got {}", e.folds));
         }
-        if e.bootstrap < 10 {
-            return Err(format!("[evaluation] bootstrap must be at least 10, got {}", e.bootstrap));
+        if !(10..=MAX_BOOTSTRAP).contains(&e.bootstrap) {
+            return Err(format!("[evaluation] bootstrap must be between 10 and {MAX_BOOTSTRAP}, got {}", e.bootstrap));
         }
         if !(e.alpha > 0.0 && e.alpha < 1.0) {
             return Err(format!("[evaluation] alpha must be in (0, 1), got {}", e.alpha));

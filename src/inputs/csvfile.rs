@@ -109,7 +109,16 @@ impl CsvFile {
     }
 }
 
-/// Parses a finite, non-negative number; the error says why not.
+/// The largest count or weight accepted: far below `f64::MAX`, so that sums, squares and the
+/// ratios of targets to seed weights that the fits form stay finite.
+pub(crate) const MAX_COUNT: f64 = 1e100;
+
+/// The smallest positive count or weight accepted: far above the subnormal range, where
+/// doubles lose precision and the ratios the fits form overflow.
+pub(crate) const MIN_POSITIVE_COUNT: f64 = 1e-100;
+
+/// Parses a finite, non-negative number within [`MIN_POSITIVE_COUNT`, `MAX_COUNT`] (or zero);
+/// the error says why not.
 pub(crate) fn parse_count(text: &str) -> std::result::Result<f64, &'static str> {
     if text.is_empty() {
         return Err("is missing");
@@ -121,8 +130,12 @@ pub(crate) fn parse_count(text: &str) -> std::result::Result<f64, &'static str> 
         Err("is infinite")
     } else if value < 0.0 {
         Err("is negative")
+    } else if value > MAX_COUNT {
+        Err("is too large to compute with (above 1e100); scale the counts down")
+    } else if value > 0.0 && value < MIN_POSITIVE_COUNT {
+        Err("is too small to compute with (positive but below 1e-100); scale the counts up, or write 0")
     } else {
-        Ok(value)
+        Ok(value.abs()) // -0 reads as 0
     }
 }
 

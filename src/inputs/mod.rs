@@ -126,6 +126,7 @@ impl Problem {
             reconcile_totals(zone, spec.fit.consistency_tolerance, options.rescale, &mut warnings)?;
             check_shared_margins(&domain, zone, spec.fit.consistency_tolerance)?;
         }
+        check_tolerance(spec, &zones, &mut warnings)?;
         Ok(Problem { domain, zones, seed, fit: spec.fit.clone(), warnings })
     }
 
@@ -183,6 +184,43 @@ fn reconcile_totals(zone: &mut Zone, tolerance: f64, rescale: bool, warnings: &m
         let factor = reference / total;
         warnings.push(format!("{prefix}rescaled {this} from total {total} to {reference} (factor {factor:.9})"));
         zone.margins[i].targets.iter_mut().for_each(|t| *t *= factor);
+    }
+    Ok(())
+}
+
+/// The tolerance is absolute: refuses one that every target is within (any weights, even all
+/// zero, would "converge"), and warns when it exceeds a millionth of a zone's total.
+fn check_tolerance(spec: &Spec, zones: &[Zone], warnings: &mut Vec<String>) -> Result<()> {
+    let tolerance = spec.fit.tolerance;
+    let mut coarse: Option<(&Zone, f64)> = None;
+    let mut count = 0;
+    for zone in zones {
+        let largest = zone.margins.iter().flat_map(|m| m.targets.iter().copied()).fold(0.0, f64::max);
+        if largest <= tolerance {
+            return Err(Error::input(
+                Location::file(&spec.source),
+                format!(
+                    "{}[fit] tolerance = {tolerance:e} is at least every target (the largest is {largest:e}): any \
+                     weights, even all zero, would meet it; lower the tolerance or scale the counts up",
+                    zone.prefix()
+                ),
+            ));
+        }
+        let total = zone.total();
+        if tolerance > 1e-6 * total {
+            count += 1;
+            if coarse.is_none_or(|(_, t)| total < t) {
+                coarse = Some((zone, total));
+            }
+        }
+    }
+    if let Some((zone, total)) = coarse {
+        let others = if count > 1 { format!(" (and {} other zones)", count - 1) } else { String::new() };
+        warnings.push(format!(
+            "{}[fit] tolerance = {tolerance:e} is more than a millionth of the margins' total {total:e}{others}: a \
+             fit that meets it may still be off by a noticeable fraction; lower the tolerance",
+            zone.prefix()
+        ));
     }
     Ok(())
 }

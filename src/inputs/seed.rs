@@ -1,6 +1,7 @@
 //! The seed: microdata (one row per record) or a dense table (one row per cell, its count in
 //! the weight column). Columns other than the attributes, weight and id are ignored.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use csv::ByteRecord;
@@ -75,6 +76,7 @@ pub(crate) fn read(
         ids: Vec::new(),
         regions: Vec::new(),
     };
+    let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut record = ByteRecord::new();
     while let Some(line) = csv.next(&mut record)? {
         for (&col, &attr) in attr_cols.iter().zip(attributes) {
@@ -118,7 +120,19 @@ pub(crate) fn read(
         };
         seed.weights.push(w);
         seed.ids.push(match id_col {
-            Some(col) => csv.field(&record, line, col)?.to_string(),
+            Some(col) => {
+                let id = csv.field(&record, line, col)?;
+                if let Some(first) = first_line.insert(id.to_string(), line) {
+                    return Err(Error::input(
+                        csv.location().at_line(line).at_column(&csv.headers()[col]),
+                        format!(
+                            "record id \"{}\" appears twice (first on line {first}); ids must identify records",
+                            id.escape_debug()
+                        ),
+                    ));
+                }
+                id.to_string()
+            }
             None => seed.weights.len().to_string(),
         });
         if let Some(col) = region_col {

@@ -237,7 +237,8 @@ impl Spec {
         let mut spec: Spec = toml::from_str(text).map_err(|e| {
             let mut location = Location::file(name);
             if let Some(span) = e.span() {
-                location.line = Some(1 + text[..span.start].matches('\n').count() as u64);
+                let before = &text.as_bytes()[..span.start.min(text.len())];
+                location.line = Some(1 + before.iter().filter(|&&b| b == b'\n').count() as u64);
             }
             Error::input(location, e.message().to_string())
         })?;
