@@ -427,11 +427,12 @@ impl<'a> Pool<'a> {
             _ => Path::new("."),
         };
         std::fs::create_dir_all(dir).map_err(err)?;
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{}.", path.file_name().map_or("out".into(), |n| n.to_string_lossy())))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(err)?;
+        let prefix = format!(".{}.", path.file_name().map_or("out".into(), |n| n.to_string_lossy()));
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        #[cfg(unix)] // the permissions of File::create (0666 less the umask), not a temporary file's 0600
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let tmp = builder.tempfile_in(dir).map_err(err)?;
         let writer = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
         let mut sink = sinks::FileSink::new(format, writer, path, self.problem, self.zoned(), self.cards.is_some())?;
         let mut summary = self.write(&mut sink, progress)?;
