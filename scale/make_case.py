@@ -58,11 +58,10 @@ def national():
     return cells, [w / total for w in weights]
 
 
-def tilted(cells, weights, rng):
+def tilted(codes, weights, rng):
     """The tract's distribution: the national one tilted by random per-category factors."""
-    tilt = {name: {c: math.exp(rng.gauss(0, 0.35)) for c in cats} for name, cats in ATTRIBUTES.items()}
-    names = list(ATTRIBUTES)
-    out = [w * math.prod(tilt[n][v] for n, v in zip(names, cell)) for cell, w in zip(cells, weights)]
+    ta, ts, te, ti, th = ([math.exp(rng.gauss(0, 0.35)) for _ in cats] for cats in ATTRIBUTES.values())
+    out = [w * (ta[a] * ts[s] * te[e] * ti[i] * th[h]) for (a, s, e, i, h), w in zip(codes, weights)]
     total = sum(out)
     return [w / total for w in out]
 
@@ -84,6 +83,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     cells, weights = national()
     names = list(ATTRIBUTES)
+    codes = [tuple(ATTRIBUTES[n].index(v) for n, v in zip(names, cell)) for cell in cells]
 
     def write(name, header, rows):
         with open(os.path.join(args.out, name), "w", newline="\n", encoding="utf-8") as f:
@@ -91,9 +91,9 @@ def main():
             for row in rows:
                 f.write(",".join(str(x) for x in row) + "\n")
 
-    seed_cells = list(range(len(cells))) + [draw for draw in (
-        min(bisect.bisect(list(itertools.accumulate(weights)), rng.random()), len(cells) - 1)
-        for _ in range(args.seed_records))]
+    cumulative = list(itertools.accumulate(weights))
+    seed_cells = list(range(len(cells))) + [
+        min(bisect.bisect(cumulative, rng.random()), len(cells) - 1) for _ in range(args.seed_records)]
     write("seed.csv", ["person_id", *names, "weight"],
           [(k + 1, *cells[c], 1) for k, c in enumerate(seed_cells)])
 
@@ -106,7 +106,7 @@ def main():
         tract = f"{counties[t // 40 % len(counties)]}{(t % 40 + 1) * 100 + t // (40 * len(counties)):06d}"
         persons = rng.randint(low, high)
         while True:  # every margin cell positive, so no target forces a record to zero
-            counts = draw_counts(tilted(cells, weights, rng), persons, rng)
+            counts = draw_counts(tilted(codes, weights, rng), persons, rng)
             margins = {}
             for m, x, y in MARGINS:
                 table = {(a, b): 0 for a in ATTRIBUTES[x] for b in ATTRIBUTES[y]}
