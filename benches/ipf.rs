@@ -1,9 +1,10 @@
 //! Dense IPF kernels: one sweep over five two-way margins forming a cycle on 10^6- and
-//! 10^7-cell tables (seeded and uniform), and a full fit of a small table.
+//! 10^7-cell tables (seeded and uniform; the uniform one also on the margins' cliques, and
+//! building its table), and a full fit of a small table.
 //! Run with `cargo bench --bench ipf`.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use populace::fitting::{Ipf, Runner, Solver};
+use populace::fitting::{FactoredIpf, Ipf, Runner, Solver};
 
 /// Deterministic pseudo-random numbers in [1, 2).
 fn noise(n: usize, mut state: u64) -> Vec<f64> {
@@ -57,6 +58,10 @@ fn sweeps(c: &mut Criterion) {
         let mut ipf = Ipf::new(sizes.clone(), start, margins);
         group.bench_function(name, |b| b.iter(|| ipf.iterate().unwrap()));
     }
+    let sizes = vec![20, 20, 10, 10, 10, 25];
+    let mut factored = FactoredIpf::new(sizes.clone(), cycle(&sizes));
+    group.bench_function("1e7_uniform_junction_tree", |b| b.iter(|| factored.iterate().unwrap()));
+    group.bench_function("1e7_junction_tree_table", |b| b.iter(|| factored.table()));
     group.finish();
 }
 

@@ -15,6 +15,9 @@ use rayon::prelude::*;
 /// not depend on the number of threads (the work is element-wise anyway).
 const RECORD_CHUNK: usize = 1 << 15;
 
+/// Largest number of possible cells for which each chunk of records gets its own table.
+const CHUNK_TABLE_LIMIT: u64 = 1 << 16;
+
 /// Records grouped into distinct cells.
 #[derive(Debug, Clone)]
 pub(crate) struct Cells {
@@ -45,6 +48,9 @@ impl Cells {
                 let keys = row_keys(membership, margin_sizes);
                 // A dense lookup table when it is small next to the data, a hash map otherwise.
                 let dense_limit = (4 * n as u64).clamp(1 << 16, 1 << 26);
+                if product <= CHUNK_TABLE_LIMIT && n > RECORD_CHUNK {
+                    return Cells::aggregate_in_chunks(design, membership, m, &keys, product as usize);
+                }
                 if product <= dense_limit {
                     let mut table = vec![u32::MAX; product as usize];
                     for (i, &key) in keys.iter().enumerate() {
@@ -84,6 +90,56 @@ impl Cells {
                     record_cell.push(c);
                 }
             }
+        }
+        Cells { margins: m, codes, design: cell_design, record_cell }
+    }
+
+    /// [`Cells::aggregate`] for many records over few possible cells, on both cores: every
+    /// fixed chunk of records lists its distinct keys in order of first appearance; merging
+    /// the lists in chunk order numbers the cells in global order of first appearance; then
+    /// every chunk maps its records and sums its design weights, and the sums are added in
+    /// chunk order.
+    fn aggregate_in_chunks(design: &[f64], membership: &[u32], m: usize, keys: &[u64], product: usize) -> Cells {
+        let firsts: Vec<Vec<(u32, usize)>> = keys
+            .par_chunks(RECORD_CHUNK)
+            .enumerate()
+            .map(|(c, keys)| {
+                let mut seen = vec![false; product];
+                let mut out = Vec::new();
+                for (i, &key) in keys.iter().enumerate() {
+                    if !std::mem::replace(&mut seen[key as usize], true) {
+                        out.push((key as u32, c * RECORD_CHUNK + i));
+                    }
+                }
+                out
+            })
+            .collect();
+        let mut table = vec![u32::MAX; product];
+        let mut codes = Vec::new();
+        for &(key, record) in firsts.iter().flatten() {
+            if table[key as usize] == u32::MAX {
+                table[key as usize] = (codes.len() / m) as u32;
+                codes.extend_from_slice(&membership[record * m..(record + 1) * m]);
+            }
+        }
+        let cells = codes.len() / m;
+        let mut record_cell = vec![0u32; keys.len()];
+        let partials: Vec<Vec<f64>> = record_cell
+            .par_chunks_mut(RECORD_CHUNK)
+            .zip(keys.par_chunks(RECORD_CHUNK))
+            .zip(design.par_chunks(RECORD_CHUNK))
+            .map(|((out, keys), design)| {
+                let mut sums = vec![0.0; cells];
+                for ((o, &key), &d) in out.iter_mut().zip(keys).zip(design) {
+                    *o = table[key as usize];
+                    sums[*o as usize] += d;
+                }
+                sums
+            })
+            .collect();
+        let mut cell_design = vec![0.0; cells];
+        for p in partials {
+            cell_design.iter_mut().zip(p).for_each(|(a, b)| *a += b);
         }
         Cells { margins: m, codes, design: cell_design, record_cell }
     }
@@ -188,5 +244,21 @@ mod tests {
             assert_eq!(dense.record_cell, other.record_cell);
         }
         assert_eq!(dense.len(), 30);
+    }
+
+    #[test]
+    fn chunked_grouping_keeps_first_appearance_order() {
+        // more records than a chunk: cells first seen in later chunks come later
+        let n = 3 * RECORD_CHUNK + 17;
+        let membership: Vec<u32> =
+            (0..n as u32).flat_map(|i| [(i / 1000) % 7, (i * 13) % 5, u32::from(i % 3 == 0)]).collect();
+        let design: Vec<f64> = (0..n).map(|i| 1.0 + (i % 11) as f64 / 8.0).collect();
+        let chunked = Cells::aggregate(&design, &membership, &[7, 5, 2]);
+        let keyed = Cells::aggregate(&design, &membership, &[7, 5, 1 << 20]);
+        assert_eq!(chunked.codes(), keyed.codes());
+        assert_eq!(chunked.record_cell, keyed.record_cell);
+        for (a, b) in chunked.design().iter().zip(keyed.design()) {
+            assert!((a - b).abs() <= 1e-12 * b, "{a} vs {b}");
+        }
     }
 }

@@ -90,33 +90,38 @@ impl<'a> Walk<'a> {
     }
 
     /// Calls `f(first_cell, bases)` for every block in `blocks`, in order, with every margin's
-    /// index at the block's first cell.
+    /// index at the block's first cell. Blocks are visited in rows along the last outer
+    /// dimension, so the bases are decoded once per row and then only stepped.
     pub fn for_blocks(&self, blocks: Range<usize>, mut f: impl FnMut(usize, &[usize])) {
         let outer = &self.sizes[..self.outer];
-        let mut codes = vec![0usize; outer.len()];
-        let mut rest = blocks.start;
-        for (c, &s) in codes.iter_mut().zip(outer).rev() {
-            *c = rest % s;
-            rest /= s;
-        }
-        let mut bases: Vec<usize> =
-            self.layouts.iter().map(|l| codes.iter().zip(&l.strides).map(|(c, s)| c * s).sum()).collect();
-        for b in blocks {
-            f(b * self.block, &bases);
-            // advance the odometer over the outer dimensions
+        let Some(&row) = outer.last() else {
+            if !blocks.is_empty() {
+                f(0, &vec![0; self.layouts.len()]);
+            }
+            return;
+        };
+        let last = outer.len() - 1;
+        let row_steps: Vec<usize> = self.layouts.iter().map(|l| l.strides[last]).collect();
+        let mut bases = vec![0usize; self.layouts.len()];
+        let mut b = blocks.start;
+        while b < blocks.end {
+            let end = blocks.end.min(b - b % row + row);
+            bases.fill(0);
+            let mut rest = b;
             for d in (0..outer.len()).rev() {
-                codes[d] += 1;
-                if codes[d] < outer[d] {
-                    for (base, layout) in bases.iter_mut().zip(&self.layouts) {
-                        *base += layout.strides[d];
-                    }
-                    break;
-                }
-                codes[d] = 0;
+                let code = rest % outer[d];
+                rest /= outer[d];
                 for (base, layout) in bases.iter_mut().zip(&self.layouts) {
-                    *base -= (outer[d] - 1) * layout.strides[d];
+                    *base += code * layout.strides[d];
                 }
             }
+            for block in b..end {
+                f(block * self.block, &bases);
+                for (base, step) in bases.iter_mut().zip(&row_steps) {
+                    *base += step;
+                }
+            }
+            b = end;
         }
     }
 
@@ -136,24 +141,21 @@ impl<'a> Walk<'a> {
 pub(crate) fn margin_sums(sizes: &[usize], values: &[f64], layout: &MarginLayout) -> Vec<f64> {
     let walk = Walk::new(sizes, &[layout]);
     let chunks = walk.chunks(layout.len);
-    let partials: Vec<Vec<f64>> = chunks
-        .into_par_iter()
-        .map(|range| {
-            let mut acc = vec![0.0; layout.len];
-            let step = walk.steps[0];
-            walk.for_blocks(range, |start, bases| {
-                let cells = &values[start..start + walk.block];
-                if step == 0 {
-                    acc[bases[0]] += cells.iter().sum::<f64>();
-                } else {
-                    for (j, v) in cells.iter().enumerate() {
-                        acc[bases[0] + j * step] += v;
-                    }
+    let partials: Vec<Vec<f64>> = map_chunks(chunks, |range| {
+        let mut acc = vec![0.0; layout.len];
+        let step = walk.steps[0];
+        walk.for_blocks(range, |start, bases| {
+            let cells = &values[start..start + walk.block];
+            if step == 0 {
+                acc[bases[0]] += cells.iter().sum::<f64>();
+            } else {
+                for (j, v) in cells.iter().enumerate() {
+                    acc[bases[0] + j * step] += v;
                 }
-            });
-            acc
-        })
-        .collect();
+            }
+        });
+        acc
+    });
     reduce(partials, layout.len)
 }
 
@@ -170,51 +172,47 @@ pub(crate) fn scale_and_sum(
     let chunks = walk.chunks(next.len);
     let (fs, ns) = (walk.steps[0], walk.steps[1]);
     let block = walk.block;
-    let partials: Vec<Vec<f64>> = walk
-        .split(&chunks, values)
-        .into_par_iter()
-        .map(|(range, slice)| {
-            let offset = range.start * block;
-            let mut acc = vec![0.0; next.len];
-            walk.for_blocks(range, |start, bases| {
-                let (fb, nb) = (bases[0], bases[1]);
-                let cells = &mut slice[start - offset..start - offset + block];
-                match (fs, ns) {
-                    (0, 0) => {
-                        let f = factors[fb];
-                        let mut s = 0.0;
-                        for v in cells.iter_mut() {
-                            *v *= f;
-                            s += *v;
-                        }
-                        acc[nb] += s;
+    let partials: Vec<Vec<f64>> = map_chunks(walk.split(&chunks, values), |(range, slice)| {
+        let offset = range.start * block;
+        let mut acc = vec![0.0; next.len];
+        walk.for_blocks(range, |start, bases| {
+            let (fb, nb) = (bases[0], bases[1]);
+            let cells = &mut slice[start - offset..start - offset + block];
+            match (fs, ns) {
+                (0, 0) => {
+                    let f = factors[fb];
+                    let mut s = 0.0;
+                    for v in cells.iter_mut() {
+                        *v *= f;
+                        s += *v;
                     }
-                    (0, _) => {
-                        let f = factors[fb];
-                        for (j, v) in cells.iter_mut().enumerate() {
-                            *v *= f;
-                            acc[nb + j * ns] += *v;
-                        }
-                    }
-                    (_, 0) => {
-                        let mut s = 0.0;
-                        for (j, v) in cells.iter_mut().enumerate() {
-                            *v *= factors[fb + j * fs];
-                            s += *v;
-                        }
-                        acc[nb] += s;
-                    }
-                    _ => {
-                        for (j, v) in cells.iter_mut().enumerate() {
-                            *v *= factors[fb + j * fs];
-                            acc[nb + j * ns] += *v;
-                        }
+                    acc[nb] += s;
+                }
+                (0, _) => {
+                    let f = factors[fb];
+                    for (j, v) in cells.iter_mut().enumerate() {
+                        *v *= f;
+                        acc[nb + j * ns] += *v;
                     }
                 }
-            });
-            acc
-        })
-        .collect();
+                (_, 0) => {
+                    let mut s = 0.0;
+                    for (j, v) in cells.iter_mut().enumerate() {
+                        *v *= factors[fb + j * fs];
+                        s += *v;
+                    }
+                    acc[nb] += s;
+                }
+                _ => {
+                    for (j, v) in cells.iter_mut().enumerate() {
+                        *v *= factors[fb + j * fs];
+                        acc[nb + j * ns] += *v;
+                    }
+                }
+            }
+        });
+        acc
+    });
     reduce(partials, next.len)
 }
 
@@ -223,7 +221,7 @@ pub(crate) fn scale(sizes: &[usize], values: &mut [f64], scale: &MarginLayout, f
     let walk = Walk::new(sizes, &[scale]);
     let chunks = walk.chunks(1);
     let (step, block) = (walk.steps[0], walk.block);
-    walk.split(&chunks, values).into_par_iter().for_each(|(range, slice)| {
+    map_chunks(walk.split(&chunks, values), |(range, slice)| {
         let offset = range.start * block;
         walk.for_blocks(range, |start, bases| {
             let cells = &mut slice[start - offset..start - offset + block];
@@ -245,27 +243,30 @@ pub(crate) fn fill_product(sizes: &[usize], out: &mut [f64], factors: &[(&Margin
     let walk = Walk::new(sizes, &layouts);
     let chunks = walk.chunks(1);
     let block = walk.block;
-    walk.split(&chunks, out).into_par_iter().for_each(|(range, slice)| {
+    let (constant, varying): (Vec<usize>, Vec<usize>) = (0..factors.len()).partition(|&k| walk.steps[k] == 0);
+    map_chunks(walk.split(&chunks, out), |(range, slice)| {
         let offset = range.start * block;
         walk.for_blocks(range, |start, bases| {
             let cells = &mut slice[start - offset..start - offset + block];
-            let constant: f64 = factors
-                .iter()
-                .zip(&walk.steps)
-                .zip(bases)
-                .filter(|((_, &step), _)| step == 0)
-                .map(|(((_, values), _), &base)| values[base])
-                .product();
-            cells.fill(constant);
-            for (((_, values), &step), &base) in factors.iter().zip(&walk.steps).zip(bases) {
-                if step != 0 {
-                    for (j, v) in cells.iter_mut().enumerate() {
-                        *v *= values[base + j * step];
-                    }
+            cells.fill(constant.iter().map(|&k| factors[k].1[bases[k]]).product());
+            for &k in &varying {
+                let (values, step) = (&factors[k].1[bases[k]..], walk.steps[k]);
+                for (j, v) in cells.iter_mut().enumerate() {
+                    *v *= values[j * step];
                 }
             }
         });
     });
+}
+
+/// Maps `f` over `chunks` on both cores, or on the calling thread when there is one chunk
+/// (small tables: no hand-off to the thread pool).
+fn map_chunks<I: Send, T: Send>(chunks: Vec<I>, f: impl Fn(I) -> T + Sync + Send) -> Vec<T> {
+    if chunks.len() == 1 {
+        chunks.into_iter().map(f).collect()
+    } else {
+        chunks.into_par_iter().map(f).collect()
+    }
 }
 
 fn reduce(partials: Vec<Vec<f64>>, len: usize) -> Vec<f64> {

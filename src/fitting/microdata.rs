@@ -130,11 +130,13 @@ pub fn fit_microdata(problem: &Problem, observers: &mut [&mut dyn Observer]) -> 
 
 fn fit_zone(problem: &Problem, seed: &Seed, zone: &Zone, observers: &mut [&mut dyn Observer]) -> Result<ZoneFit> {
     let records: Vec<usize> = zone.records.clone().unwrap_or_else(|| (0..seed.len()).collect());
-    let design: Vec<f64> = records.iter().map(|&i| seed.weights[i]).collect();
+    let design: Vec<f64> = match &zone.records {
+        Some(_) => records.iter().map(|&i| seed.weights[i]).collect(),
+        None => seed.weights.clone(),
+    };
     let sizes: Vec<usize> = zone.margins.iter().map(|m| m.targets.len()).collect();
-    let membership = membership(problem, seed, zone, &records);
     let constraints = Constraints::new(
-        membership.clone(),
+        membership(problem, seed, zone, &records),
         sizes.clone(),
         zone.margins.iter().map(|m| m.targets.clone()).collect(),
         zone.margins.iter().map(|m| m.importance).collect(),
@@ -157,12 +159,13 @@ fn fit_zone(problem: &Problem, seed: &Seed, zone: &Zone, observers: &mut [&mut d
         calibrate(&design, &constraints, method, problem.fit.tolerance, problem.fit.max_iterations, observers)
             .map_err(|e| with_zone(e, zone))?;
     let weights = calibrated.weights;
+    let membership = constraints.membership();
     let relaxation: Vec<Option<Vec<f64>>> = calibrated.margins.iter().map(|m| m.relaxation.clone()).collect();
-    let margins = margin_cells(problem, zone, &membership, &weights, &relaxation);
+    let margins = margin_cells(problem, zone, membership, &weights, &relaxation);
     let counts = problem
         .fit
         .integerize
-        .map(|how| integerize(how, &weights, &membership, &sizes, zone, problem.fit.random_seed))
+        .map(|how| integerize(how, &weights, membership, &sizes, zone, problem.fit.random_seed))
         .transpose()
         .map_err(|e| with_zone(e, zone))?;
     let integerization = counts.as_ref().map(|(how, counts, errors)| IntegerizationReport {
@@ -190,15 +193,46 @@ fn with_zone(e: Error, zone: &Zone) -> Error {
     }
 }
 
+/// Records per parallel chunk of the element-wise passes and of the chunked sums; fixed, so
+/// results do not depend on the thread count.
+const RECORD_CHUNK: usize = 1 << 15;
+
 /// Records × margins: the cell of each margin each record falls in.
 fn membership(problem: &Problem, seed: &Seed, zone: &Zone, records: &[usize]) -> Vec<u32> {
     let sizes: Vec<Vec<usize>> = zone.margins.iter().map(|m| problem.domain.sizes(&m.attributes)).collect();
-    let mut out = Vec::with_capacity(records.len() * zone.margins.len());
-    for &i in records {
-        let codes = seed.record(i);
-        for (m, s) in zone.margins.iter().zip(&sizes) {
-            let cell = m.attributes.iter().zip(s).fold(0usize, |acc, (&a, &n)| acc * n + codes[a] as usize);
-            out.push(cell as u32);
+    let k = zone.margins.len();
+    let mut out = vec![0u32; records.len() * k];
+    out.par_chunks_mut(RECORD_CHUNK * k).zip(records.par_chunks(RECORD_CHUNK)).for_each(|(out, records)| {
+        for (row, &i) in out.chunks_exact_mut(k).zip(records) {
+            let codes = seed.record(i);
+            for ((cell, m), s) in row.iter_mut().zip(&zone.margins).zip(&sizes) {
+                *cell = m.attributes.iter().zip(s).fold(0usize, |acc, (&a, &n)| acc * n + codes[a] as usize) as u32;
+            }
+        }
+    });
+    out
+}
+
+/// Weighted totals of every margin's cells, summed in fixed record chunks then in chunk order.
+fn achieved_totals(membership: &[u32], weights: &[f64], sizes: &[usize]) -> Vec<Vec<f64>> {
+    let k = sizes.len();
+    let partials: Vec<Vec<Vec<f64>>> = membership
+        .par_chunks(RECORD_CHUNK * k)
+        .zip(weights.par_chunks(RECORD_CHUNK))
+        .map(|(rows, weights)| {
+            let mut acc: Vec<Vec<f64>> = sizes.iter().map(|&s| vec![0.0; s]).collect();
+            for (row, &w) in rows.chunks_exact(k).zip(weights) {
+                for (a, &cell) in acc.iter_mut().zip(row) {
+                    a[cell as usize] += w;
+                }
+            }
+            acc
+        })
+        .collect();
+    let mut out: Vec<Vec<f64>> = sizes.iter().map(|&s| vec![0.0; s]).collect();
+    for p in partials {
+        for (o, p) in out.iter_mut().zip(p) {
+            o.iter_mut().zip(p).for_each(|(o, p)| *o += p);
         }
     }
     out
@@ -211,15 +245,13 @@ fn margin_cells(
     weights: &[f64],
     relaxation: &[Option<Vec<f64>>],
 ) -> Vec<MarginCells> {
-    let k = zone.margins.len();
+    let sizes: Vec<usize> = zone.margins.iter().map(|m| m.targets.len()).collect();
+    let totals = achieved_totals(membership, weights, &sizes);
     zone.margins
         .iter()
+        .zip(totals)
         .enumerate()
-        .map(|(m, margin)| {
-            let mut achieved = vec![0.0; margin.targets.len()];
-            for (r, w) in weights.iter().enumerate() {
-                achieved[membership[r * k + m] as usize] += w;
-            }
+        .map(|(m, (margin, achieved))| {
             let cells: Vec<CellFit> = margin
                 .targets
                 .iter()
