@@ -117,8 +117,16 @@ fn a_rerun_overwrites_every_file_and_leaves_no_temporary_files() {
     assert_eq!(first.keys().collect::<Vec<_>>(), second.keys().collect::<Vec<_>>());
     for folder in std::fs::read_dir(&out).unwrap() {
         for file in std::fs::read_dir(folder.unwrap().path()).unwrap() {
-            let name = file.unwrap().file_name().into_string().unwrap();
-            assert_eq!(name, "part-0.jsonl");
+            let file = file.unwrap();
+            assert_eq!(file.file_name().into_string().unwrap(), "part-0.jsonl");
+            #[cfg(unix)] // the permissions of a file made by File::create, not a temporary file's 0600
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let plain = dir.path().join("plain");
+                std::fs::File::create(&plain).unwrap();
+                let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode(&file.path()), mode(&plain), "{:?}", file.path());
+            }
         }
     }
 }
