@@ -52,12 +52,22 @@ fn world_then_evaluate_writes_json_and_markdown() {
     // Predictors keep the spec's order, the baseline first.
     let names: Vec<&String> = json["predictors"].as_object().unwrap().keys().collect();
     assert_eq!(names, ["population", "profile", "history"]);
-    // The chart has, per non-baseline predictor, one interval overall and one per item, then
-    // one for the verdict score and one per grouping; plus a legend dot in each of two panels.
+    // The chart has, per predictor, one interval overall and one per item (pseudo-R² and ICC),
+    // one for the verdict score and one per grouping, one per replication rate that has real
+    // effects to replicate, and a legend dot in each of four panels.
     let svg = std::fs::read_to_string(out.join("evaluation.svg")).unwrap();
     let items = json["data"]["items"].as_array().unwrap().len();
     let groupings = json["data"]["groups"].as_array().unwrap().len();
-    assert_eq!(svg.matches("<circle").count(), 2 * ((1 + items) + (1 + groupings) + 2));
+    let rates: usize = json["predictors"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| {
+            let r = &p["simulation"]["replication"];
+            ["main", "interaction", "false_positive"].iter().filter(|k| r[**k]["rate"]["estimate"].is_number()).count()
+        })
+        .sum();
+    assert_eq!(svg.matches("<circle").count(), 3 * (2 * (1 + items) + (1 + groupings) + 4) + rates);
 }
 
 #[test]

@@ -36,7 +36,8 @@ pub struct EvaluateArgs {
 
 /// Runs `populace evaluate`.
 pub fn run(args: EvaluateArgs) -> Result<i32> {
-    let spec = ExperimentSpec::from_path(&args.spec)?;
+    let mut spec = ExperimentSpec::from_path(&args.spec)?;
+    spec.cache_dir = Some(args.out.join("cache"));
     let spinner = Spinner::new("evaluating", args.quiet);
     let result = evaluate(&spec, &mut |step| spinner.message(&format!("evaluating: {step}")));
     spinner.finish();

@@ -9,20 +9,28 @@
 //! [`world`] generates known-truth datasets to validate all this.
 
 mod data;
+mod external;
+pub mod effects;
 mod logistic;
 mod plot;
 mod predictor;
+pub mod replication;
 mod report;
+pub mod simulation;
 mod spec;
 pub mod stats;
+pub mod variance;
 pub mod world;
 
 pub use data::{Column, Dataset, Item};
 pub use logistic::Logistic;
 pub use plot::evaluation_panels;
+pub use external::External;
 pub use predictor::{build, Cell, History, Population, Prediction, Predictor, Profile};
 pub use report::summary_markdown;
-pub use spec::{DataSpec, EvaluationSpec, ExperimentSpec, PopulationSpec, PredictorKind, PredictorSpec};
+pub use spec::{
+    DataSpec, EvaluationSpec, ExperimentSpec, PopulationSpec, PredictorKind, PredictorSpec, SimulationSpec,
+};
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -95,7 +103,8 @@ pub fn cross_fit(
 /// Runs the experiment a spec describes.
 pub fn evaluate(spec: &ExperimentSpec, progress: &mut dyn FnMut(&str)) -> Result<Evaluation> {
     let data = Dataset::load(&spec.data, &spec.population.groups)?;
-    let mut predictors: Vec<Box<dyn Predictor>> = spec.predictors.iter().map(build).collect();
+    let mut predictors: Vec<Box<dyn Predictor>> =
+        spec.predictors.iter().map(|p| build(p, spec.cache_dir.as_deref())).collect::<Result<_>>()?;
     let e = &spec.evaluation;
     if data.persons() < 2 * e.folds {
         return Err(crate::Error::input(
@@ -107,7 +116,61 @@ pub fn evaluate(spec: &ExperimentSpec, progress: &mut dyn FnMut(&str)) -> Result
     progress("bootstrap");
     let baseline = spec.predictors.iter().position(|p| p.kind == PredictorKind::Population).unwrap_or(0);
     let names: Vec<String> = spec.predictors.iter().map(|p| p.name.clone()).collect();
-    Ok(score(&data, &names, baseline, &preds, spec))
+    let mut evaluation = score(&data, &names, baseline, &preds, spec);
+    progress("effect replication and run-to-run variance");
+    simulate(&data, &names, &preds, spec, &mut evaluation.json);
+    Ok(evaluation)
+}
+
+/// Adds each predictor's effect replication and run-to-run variance to the report.
+fn simulate(data: &Dataset, names: &[String], preds: &Predictions, spec: &ExperimentSpec, json: &mut Value) {
+    let sim = &spec.simulation;
+    let (draws, sources) = simulation::draws(preds, sim);
+    let real = replication::RealEffects::estimate(data);
+    for (m, name) in names.iter().enumerate() {
+        let block = json!({
+            "draws": sources[m],
+            "replication": replication::replication(data, &real, &draws[m], sim.alpha),
+            "variance": run_to_run(data, &draws[m], &spec.evaluation),
+        });
+        if let Some(Value::Object(p)) = json["predictors"].get_mut(name) {
+            p.insert("simulation".into(), block);
+        }
+    }
+    json["simulation"] = json!({"repeats": sim.repeats, "alpha": sim.alpha, "seed": sim.seed});
+}
+
+/// Within-person, between-persona variance and ICC per item and averaged over items, with
+/// bootstrap CIs over persons; null without two draws per person.
+fn run_to_run(data: &Dataset, draws: &[Vec<Vec<usize>>], e: &EvaluationSpec) -> Value {
+    let items: Vec<variance::ItemDraws> =
+        (0..data.items.len()).map(|i| variance::ItemDraws::new(data, i, &draws[i])).collect();
+    let repeats = items.iter().map(variance::ItemDraws::repeats).min().unwrap_or(0);
+    if repeats < 2 {
+        return Value::Null;
+    }
+    let statistic = |w: &[f64]| -> Vec<f64> {
+        let per_item: Vec<[f64; 3]> = items.iter().map(|it| it.decompose(w)).collect();
+        let mut out: Vec<f64> =
+            (0..3).map(|k| per_item.iter().map(|v| v[k]).sum::<f64>() / per_item.len() as f64).collect();
+        out.extend(per_item.iter().flatten());
+        out
+    };
+    let (point, reps) = stats::bootstrap(data.persons(), e.bootstrap, e.seed, statistic);
+    let block = |k: usize| {
+        let (lo, hi) = stats::percentile_interval(&reps[k], e.alpha);
+        json!({"estimate": num(point[k]), "ci_low": num(lo), "ci_high": num(hi)})
+    };
+    let names = ["within", "between", "icc"];
+    let triple = |base: usize| names.iter().enumerate().map(|(k, n)| (n.to_string(), block(base + k))).collect();
+    let mut by_item = Map::new();
+    for (i, item) in data.items.iter().enumerate() {
+        by_item.insert(item.column.name.clone(), Value::Object(triple(3 + 3 * i)));
+    }
+    let mut overall: Map<String, Value> = triple(0);
+    overall.insert("repeats".into(), json!(repeats));
+    overall.insert("items".into(), Value::Object(by_item));
+    Value::Object(overall)
 }
 
 /// Per-person losses of one predictor on one item: (nll, brier, correct), NaN when missing.

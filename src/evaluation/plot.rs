@@ -1,14 +1,15 @@
 //! The evaluation as forest charts: individual-level pseudo-R² and population-level relative
-//! TV gain of every predictor against the baseline, with their CIs.
+//! TV gain of every predictor against the baseline, effect replication rates and the ICC of
+//! simulated answers, all with their CIs.
 
 use serde_json::Value;
 
 use crate::reports::chart::{Interval, IntervalPanel};
 
-/// The non-baseline predictors' names, in report order.
-fn contenders(json: &Value) -> Vec<String> {
-    let baseline = json["evaluation"]["baseline"].as_str().unwrap_or("");
-    json["predictors"].as_object().map_or(Vec::new(), |o| o.keys().filter(|k| *k != baseline).cloned().collect())
+/// Every predictor's name in report order (the baseline too, so each keeps its colour in
+/// every panel).
+fn predictors(json: &Value) -> Vec<String> {
+    json["predictors"].as_object().map_or(Vec::new(), |o| o.keys().cloned().collect())
 }
 
 /// Reads `{estimate, ci_low, ci_high}` at `path` under predictor `name`.
@@ -26,10 +27,11 @@ fn interval(json: &Value, name: &str, path: &[&str], row: usize, series: usize) 
     })
 }
 
-/// Two panels from `evaluation.json`: pseudo-R² overall and per item, and the relative TV gain
-/// per grouping and for the verdict's score. Zero marks "no better than the baseline".
+/// Panels from `evaluation.json`: pseudo-R² overall and per item; the relative TV gain per
+/// grouping and for the verdict's score (zero marks "no better than the baseline"); effect
+/// replication rates; and, where runs were repeated, the ICC overall and per item.
 pub fn evaluation_panels(json: &Value) -> Vec<IntervalPanel> {
-    let series = contenders(json);
+    let series = predictors(json);
     let items: Vec<String> = json["data"]["items"]
         .as_array()
         .map(|a| a.iter().filter_map(|i| i["name"].as_str().map(str::to_string)).collect())
@@ -65,5 +67,34 @@ pub fn evaluation_panels(json: &Value) -> Vec<IntervalPanel> {
             population.points.extend(interval(json, name, &path, r + 1, s));
         }
     }
-    vec![individual, population]
+    let mut replication = IntervalPanel {
+        title: "Simulated answers: share of real effects replicated (same sign, significant)".into(),
+        axis: "share (Wilson CI); false positives: share of real-null effects found in the simulation".into(),
+        rows: vec!["main effects".into(), "interactions".into(), "false positives".into()],
+        series: series.clone(),
+        points: Vec::new(),
+        reference: None,
+    };
+    let mut icc = IntervalPanel {
+        title: "Between-persona share of simulated answers' variance (ICC); the rest is run-to-run".into(),
+        axis: "ICC = 1 − within-persona variance / total variance".into(),
+        rows: std::iter::once("all items".to_string()).chain(items.iter().map(|i| format!("item {i}"))).collect(),
+        series: series.clone(),
+        points: Vec::new(),
+        reference: Some(0.0),
+    };
+    for (s, name) in series.iter().enumerate() {
+        for (r, key) in ["main", "interaction", "false_positive"].iter().enumerate() {
+            replication.points.extend(interval(json, name, &["simulation", "replication", key, "rate"], r, s));
+        }
+        icc.points.extend(interval(json, name, &["simulation", "variance", "icc"], 0, s));
+        for (r, item) in items.iter().enumerate() {
+            icc.points.extend(interval(json, name, &["simulation", "variance", "items", item, "icc"], r + 1, s));
+        }
+    }
+    let mut panels = vec![individual, population, replication];
+    if !icc.points.is_empty() {
+        panels.push(icc);
+    }
+    panels
 }

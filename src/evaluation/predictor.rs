@@ -2,10 +2,12 @@
 //! held-out person a probability distribution over the item's options.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use crate::error::{Error, Result};
 
 use super::data::Dataset;
+use super::external::External;
 use super::logistic::Logistic;
 use super::spec::{PredictorKind, PredictorSpec};
 
@@ -44,12 +46,13 @@ pub struct Prediction {
     pub draws: Vec<usize>,
 }
 
-/// Builds the predictor a spec entry describes.
-pub fn build(spec: &PredictorSpec) -> Box<dyn Predictor> {
+/// Builds the predictor a spec entry describes; external predictors keep their answers in
+/// `cache_dir` (see [`External::new`]).
+pub fn build(spec: &PredictorSpec, cache_dir: Option<&Path>) -> Result<Box<dyn Predictor>> {
     let name = spec.name.clone();
     let smoothing = spec.smoothing.unwrap_or(0.5);
     let l2 = spec.l2.unwrap_or(1.0);
-    match spec.kind {
+    Ok(match spec.kind {
         PredictorKind::Population => Box::new(Population { name, smoothing, p: Vec::new() }),
         PredictorKind::Profile => {
             Box::new(Profile { name, l2, interactions: spec.interactions.unwrap_or(false), model: None })
@@ -62,7 +65,8 @@ pub fn build(spec: &PredictorSpec) -> Box<dyn Predictor> {
             counts: Vec::new(),
         }),
         PredictorKind::History => Box::new(History { name, l2, model: None }),
-    }
+        PredictorKind::External => Box::new(External::new(spec, cache_dir)?),
+    })
 }
 
 /// Answer counts of `item` among `persons`, plus `alpha` in each option.

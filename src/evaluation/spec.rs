@@ -22,9 +22,16 @@ pub struct ExperimentSpec {
     /// The predictors to compare; exactly one must have `kind = "population"` (the baseline).
     #[serde(rename = "predictor")]
     pub predictors: Vec<PredictorSpec>,
+    /// Where external predictors keep the answers they received, so a rerun resumes (not read
+    /// from the TOML; `populace evaluate` sets `DIR/cache`); `None` keeps nothing.
+    #[serde(skip)]
+    pub cache_dir: Option<PathBuf>,
     /// Folds, bootstrap and the decision rule.
     #[serde(default)]
     pub evaluation: EvaluationSpec,
+    /// Simulated answers for effect replication and run-to-run variance.
+    #[serde(default)]
+    pub simulation: SimulationSpec,
 }
 
 /// `[data]`: the responses CSV.
@@ -65,6 +72,8 @@ pub enum PredictorKind {
     Cell,
     /// Multinomial logistic regression on the person's answers to the other items.
     History,
+    /// A program answering JSON Lines requests (an LLM simulator, say); see docs/simulate.md.
+    External,
 }
 
 /// `[[predictor]]`.
@@ -81,8 +90,24 @@ pub struct PredictorSpec {
     pub interactions: Option<bool>,
     /// Cell kind: prior strength of the shrinkage toward the parent cell (default 5.0).
     pub prior_strength: Option<f64>,
-    /// Population and cell kinds: additive smoothing of counts (default 0.5).
+    /// Population, cell and external kinds: additive smoothing of counts (default 0.5).
     pub smoothing: Option<f64>,
+    /// External kind: the program to run; a relative path with a `/` resolves against the
+    /// spec's folder, a bare name is looked up on `PATH`.
+    pub command: Option<PathBuf>,
+    /// External kind: the program's arguments.
+    pub args: Option<Vec<String>>,
+    /// External kind: the longest wait for the next answer while requests are unanswered, in
+    /// seconds (default 60).
+    pub timeout_seconds: Option<f64>,
+    /// External kind: how often each person is asked each item (default 1).
+    pub repeats: Option<usize>,
+    /// External kind: how many copies of the program run in parallel (default 1).
+    pub concurrency: Option<usize>,
+    /// External kind: send the persona (default true); false is the unconditioned arm.
+    pub persona: Option<bool>,
+    /// External kind: the persona card template (MiniJinja; default: the default card).
+    pub template: Option<PathBuf>,
 }
 
 /// `[evaluation]`: cross-fitting, bootstrap and the decision rule, all with defaults.
@@ -101,6 +126,25 @@ pub struct EvaluationSpec {
     pub individual_min_pseudo_r2: f64,
     /// `improves populations` needs this relative TV gain (default 0.05) with a CI lower bound above 0.
     pub population_min_relative_tv_gain: f64,
+}
+
+/// `[simulation]`: how simulated answers are drawn and tested, all with defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimulationSpec {
+    /// Answers drawn per person from a predictor that gives probabilities (default 5; at
+    /// least 2 for run-to-run variance). Predictors that sample use their own draws.
+    pub repeats: usize,
+    /// Significance level of the effects' Wald tests (default 0.05).
+    pub alpha: f64,
+    /// Seed of the draws (default 1).
+    pub seed: u64,
+}
+
+impl Default for SimulationSpec {
+    fn default() -> Self {
+        SimulationSpec { repeats: 5, alpha: 0.05, seed: 1 }
+    }
 }
 
 impl Default for EvaluationSpec {
@@ -140,6 +184,14 @@ impl ExperimentSpec {
         if spec.data.file.is_relative() {
             spec.data.file = folder.join(&spec.data.file);
         }
+        for p in &mut spec.predictors {
+            if let Some(c) = p.command.as_mut().filter(|c| c.is_relative() && c.components().count() > 1) {
+                *c = folder.join(&*c);
+            }
+            if let Some(t) = p.template.as_mut().filter(|t| t.is_relative()) {
+                *t = folder.join(&*t);
+            }
+        }
         spec.validate().map_err(|m| Error::input(location, m))?;
         Ok(spec)
     }
@@ -171,7 +223,9 @@ impl ExperimentSpec {
             if self.predictors[..i].iter().any(|q| q.name == p.name) {
                 return Err(format!("predictor name \"{}\" is used twice", p.name));
             }
-            for (what, v) in [("l2", p.l2), ("prior_strength", p.prior_strength), ("smoothing", p.smoothing)] {
+            p.validate_external()?;
+            let timeout = ("timeout_seconds", p.timeout_seconds);
+            for (what, v) in [("l2", p.l2), ("prior_strength", p.prior_strength), ("smoothing", p.smoothing), timeout] {
                 if let Some(v) = v {
                     if !(v.is_finite() && v > 0.0) {
                         return Err(format!("predictor \"{}\": {what} must be positive, got {v}", p.name));
@@ -191,6 +245,53 @@ impl ExperimentSpec {
         }
         if !e.individual_min_pseudo_r2.is_finite() || !e.population_min_relative_tv_gain.is_finite() {
             return Err("[evaluation] decision thresholds must be finite".into());
+        }
+        let sim = &self.simulation;
+        if !(1..=1000).contains(&sim.repeats) {
+            return Err(format!("[simulation] repeats must be between 1 and 1000, got {}", sim.repeats));
+        }
+        if !(sim.alpha > 0.0 && sim.alpha < 1.0) {
+            return Err(format!("[simulation] alpha must be in (0, 1), got {}", sim.alpha));
+        }
+        Ok(())
+    }
+}
+
+impl PredictorSpec {
+    /// External fields only on the external kind, which needs a command and no model fields.
+    fn validate_external(&self) -> std::result::Result<(), String> {
+        let name = &self.name;
+        let external = [
+            ("command", self.command.is_some()),
+            ("args", self.args.is_some()),
+            ("timeout_seconds", self.timeout_seconds.is_some()),
+            ("repeats", self.repeats.is_some()),
+            ("concurrency", self.concurrency.is_some()),
+            ("persona", self.persona.is_some()),
+            ("template", self.template.is_some()),
+        ];
+        let model = [
+            ("l2", self.l2.is_some()),
+            ("interactions", self.interactions.is_some()),
+            ("prior_strength", self.prior_strength.is_some()),
+        ];
+        if self.kind != PredictorKind::External {
+            if let Some((field, _)) = external.iter().find(|(_, set)| *set) {
+                return Err(format!("predictor \"{name}\": {field} is only for kind = \"external\""));
+            }
+            return Ok(());
+        }
+        if let Some((field, _)) = model.iter().find(|(_, set)| *set) {
+            return Err(format!("predictor \"{name}\": {field} is not used by kind = \"external\""));
+        }
+        if self.command.as_ref().is_none_or(|c| c.as_os_str().is_empty()) {
+            return Err(format!("predictor \"{name}\" of kind = \"external\" needs a command (the simulator to run)"));
+        }
+        if self.repeats == Some(0) {
+            return Err(format!("predictor \"{name}\": repeats must be at least 1"));
+        }
+        if self.concurrency == Some(0) {
+            return Err(format!("predictor \"{name}\": concurrency must be at least 1"));
         }
         Ok(())
     }
