@@ -5,7 +5,7 @@ describing the same problem for the peers; dense cases add the seed and the trut
 little-endian doubles (seed.bin, truth.bin). Targets are written with 17 significant digits,
 so every tool reads the same doubles.
 
-    python cases.py OUT [--quick]
+    python cases.py OUT [--quick] [--only CASE,CASE…]
 """
 
 import json
@@ -181,23 +181,39 @@ seed = 1
 def main():
     out = sys.argv[1]
     quick = "--quick" in sys.argv
-    rng = np.random.default_rng(RNG_SEED)
-    dense_case(out, "ipf_small", [5, 4, 6, 3], [(0, 1), (1, 2), (2, 3)], True, 1e-8, rng)
+    only = sys.argv[sys.argv.index("--only") + 1].strip(",").split(",") if "--only" in sys.argv else None
     if quick:
-        dense_case(out, "ipf_1e5_uniform", [10, 10, 10, 10, 10, 1], CYCLE, False, 1e-8, rng)
-        dense_case(out, "ipf_1e5_seeded", [10, 10, 10, 10, 5, 2], CYCLE, True, 1e-8, rng)
-        micro_case(out, "rake_100k", 100_000, "rake", rng)
-        micro_case(out, "logit_100k", 100_000, "logit", rng, bounds=(0.7, 1.5))
-        generation_case(out, "generate")
-        world_case(out, "evaluate", 2_000)
+        cases = [
+            ("ipf_small", dense_case, [5, 4, 6, 3], [(0, 1), (1, 2), (2, 3)], True, 1e-8),
+            ("ipf_1e5_uniform", dense_case, [10, 10, 10, 10, 10, 1], CYCLE, False, 1e-8),
+            ("ipf_1e5_seeded", dense_case, [10, 10, 10, 10, 5, 2], CYCLE, True, 1e-8),
+            ("rake_100k", micro_case, 100_000, "rake"),
+            ("logit_100k", micro_case, 100_000, "logit", (0.7, 1.5)),
+            ("generate", generation_case),
+            ("evaluate", world_case, 2_000),
+        ]
     else:
-        dense_case(out, "ipf_1e7_uniform", [20, 20, 10, 10, 10, 25], CYCLE, False, 1e-8, rng)
-        dense_case(out, "ipf_1e6_seeded", [20, 10, 10, 10, 10, 5], CYCLE, True, 1e-8, rng)
-        micro_case(out, "rake_100k", 100_000, "rake", rng)
-        micro_case(out, "rake_10m", 10_000_000, "rake", rng)
-        micro_case(out, "logit_100k", 100_000, "logit", rng, bounds=(0.7, 1.5))
-        generation_case(out, "generate")
-        world_case(out, "evaluate", 100_000)
+        cases = [
+            ("ipf_small", dense_case, [5, 4, 6, 3], [(0, 1), (1, 2), (2, 3)], True, 1e-8),
+            ("ipf_1e7_uniform", dense_case, [20, 20, 10, 10, 10, 25], CYCLE, False, 1e-8),
+            ("ipf_1e6_seeded", dense_case, [20, 10, 10, 10, 10, 5], CYCLE, True, 1e-8),
+            ("rake_100k", micro_case, 100_000, "rake"),
+            ("rake_10m", micro_case, 10_000_000, "rake"),
+            ("logit_100k", micro_case, 100_000, "logit", (0.7, 1.5)),
+            ("generate", generation_case),
+            ("evaluate", world_case, 100_000),
+        ]
+    for name, make, *args in cases:
+        # every case draws from its own stream, so a case is the same whichever others are made
+        rng = np.random.default_rng([RNG_SEED, sum(name.encode())])
+        if only is not None and name not in only:
+            continue
+        if make is dense_case:
+            make(out, name, *args, rng)
+        elif make is micro_case:
+            make(out, name, args[0], args[1], rng, *args[2:])
+        else:
+            make(out, name, *args)
 
 
 if __name__ == "__main__":
