@@ -133,7 +133,7 @@ impl Inner {
         let requests = self.requests(data, persons, item)?;
         let mut answers: Vec<Option<Answer>> = Vec::with_capacity(requests.len());
         for r in &requests {
-            answers.push(match self.cache.get(&r.id, &r.hash) {
+            answers.push(match self.cache.get(&r.hash) {
                 Some(body) => Some(resolve(body, options).map_err(|m| self.cache.damaged(&r.id, &m))?),
                 None => None,
             });
@@ -462,13 +462,13 @@ fn combine(answers: &[&Answer], k: usize, smoothing: f64) -> std::result::Result
     Ok(Prediction { probabilities: p, draws })
 }
 
-/// Received answers, by request id, with the hash of the request they answer; with a file,
-/// every new answer is appended as a line `{"id", "hash", "probabilities" | "answer"}`.
+/// Received answers, by the hash of the request they answer (which covers its id); with a
+/// file, every new answer is appended as a line `{"id", "hash", "probabilities" | "answer"}`.
 #[derive(Default)]
 struct Cache {
     path: Option<PathBuf>,
     file: Option<File>,
-    answers: HashMap<String, (String, Body)>,
+    answers: HashMap<String, Body>,
 }
 
 impl Cache {
@@ -490,7 +490,7 @@ impl Cache {
             let entry = parse_cached(line).map_err(|m| {
                 Error::input(location(), format!("not a cached answer ({m}); delete the file to ask again"))
             })?;
-            cache.answers.insert(entry.0, (entry.1, entry.2));
+            cache.answers.insert(entry.0, entry.1);
         }
         if complete < bytes.len() {
             let file = OpenOptions::new().write(true).open(&path).map_err(|e| Error::write(&path, e))?;
@@ -499,8 +499,8 @@ impl Cache {
         Ok(cache)
     }
 
-    fn get(&self, id: &str, hash: &str) -> Option<&Body> {
-        self.answers.get(id).filter(|(h, _)| h == hash).map(|(_, body)| body)
+    fn get(&self, hash: &str) -> Option<&Body> {
+        self.answers.get(hash)
     }
 
     /// Records an answer, appending it to the file at once.
@@ -527,7 +527,7 @@ impl Cache {
                 file.write_all(line.as_bytes()).map_err(|e| Error::write(path, e))?;
             }
         }
-        self.answers.insert(id.to_string(), (hash.to_string(), body.clone()));
+        self.answers.insert(hash.to_string(), body.clone());
         Ok(())
     }
 
@@ -541,15 +541,15 @@ impl Cache {
     }
 }
 
-/// A cache line: id, hash and the answer.
-fn parse_cached(line: &[u8]) -> std::result::Result<(String, String, Body), String> {
-    let (id, body) = parse_response(line)?;
+/// A cache line's hash and answer.
+fn parse_cached(line: &[u8]) -> std::result::Result<(String, Body), String> {
+    let (_, body) = parse_response(line)?;
     let value: Value = serde_json::from_slice(line).map_err(|e| e.to_string())?;
     let hash = value.get("hash").and_then(Value::as_str).ok_or("it has no \"hash\"")?;
     if let Body::Error(_) = body {
         return Err("an error is not an answer".into());
     }
-    Ok((id, hash.to_string(), body))
+    Ok((hash.to_string(), body))
 }
 
 /// What a program's reader threads report.
@@ -827,9 +827,9 @@ mod tests {
         text.push_str(r#"{"id": "c", "hash": "h3", "ans"#);
         std::fs::write(&path, &text).unwrap();
         let mut cache = Cache::open(path.clone()).unwrap();
-        assert_eq!(cache.get("a", "h1"), Some(&Body::Answer("Dole".into())));
-        assert_eq!(cache.get("a", "other"), None);
-        assert_eq!(cache.get("c", "h3"), None);
+        assert_eq!(cache.get("h1"), Some(&Body::Answer("Dole".into())));
+        assert_eq!(cache.get("other"), None);
+        assert_eq!(cache.get("h3"), None);
         cache.put("c", "h3", &Body::Answer("Perot".into())).unwrap();
         drop(cache);
         let cache = Cache::open(path.clone()).unwrap();
