@@ -29,6 +29,7 @@ fn world(persons: usize, seed: u64, main: f64, interaction: f64, trait_: f64) ->
         seed,
         attributes: vec![attr("a", 3), attr("b", 3), attr("region", 2)],
         items: vec![item("q1"), item("q2")],
+        association: 0.0,
     }
 }
 

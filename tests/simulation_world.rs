@@ -25,6 +25,7 @@ fn world(persons: usize, seed: u64, main: f64, interaction: f64) -> WorldSpec {
         seed,
         attributes: vec![attr("a", 3), attr("b", 3)],
         items: vec![item("q1", 4), item("q2", 2), item("q3", 3)],
+        association: 0.0,
     }
 }
 

@@ -226,6 +226,9 @@ impl Inner {
             open[w].insert(j);
         }
         let mut last = vec![Instant::now(); n];
+        // A program that ended while it had nothing to answer fails as soon as it is asked.
+        let mut ended: Vec<Event> =
+            (0..n).filter(|&w| pool.workers[w].ended && !open[w].is_empty()).map(|w| Event::End(w, None)).collect();
         while let Some((due, deadline)) =
             (0..n).filter(|&w| !open[w].is_empty()).map(|w| (w, last[w] + self.timeout)).min_by_key(|&(_, d)| d)
         {
@@ -233,7 +236,10 @@ impl Inner {
                 let j = open[w].first().copied().unwrap_or(0);
                 format!("request \"{}\"", requests[j].id)
             };
-            let event = match pool.events.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            let event = match ended
+                .pop()
+                .map_or_else(|| pool.events.recv_timeout(deadline.saturating_duration_since(Instant::now())), Ok)
+            {
                 Ok(event) => event,
                 Err(RecvTimeoutError::Timeout) if Instant::now() < deadline => continue,
                 Err(RecvTimeoutError::Timeout) => {

@@ -13,6 +13,7 @@ mod external;
 pub mod effects;
 mod logistic;
 mod plot;
+pub mod pools;
 mod predictor;
 pub mod replication;
 mod report;
@@ -29,7 +30,7 @@ pub use external::External;
 pub use predictor::{build, Cell, History, Population, Prediction, Predictor, Profile};
 pub use report::summary_markdown;
 pub use spec::{
-    DataSpec, EvaluationSpec, ExperimentSpec, PopulationSpec, PredictorKind, PredictorSpec, SimulationSpec,
+    DataSpec, EvaluationSpec, ExperimentSpec, PoolSpec, PopulationSpec, PredictorKind, PredictorSpec, SimulationSpec,
 };
 
 use rand::seq::SliceRandom;
@@ -119,6 +120,12 @@ pub fn evaluate(spec: &ExperimentSpec, progress: &mut dyn FnMut(&str)) -> Result
     let mut evaluation = score(&data, &names, baseline, &preds, spec);
     progress("effect replication and run-to-run variance");
     simulate(&data, &names, &preds, spec, &mut evaluation.json);
+    if !spec.pools.is_empty() {
+        progress("persona pools");
+        let usable: Vec<bool> = spec.predictors.iter().map(|p| p.kind != PredictorKind::History).collect();
+        evaluation.json["pools"] =
+            pools::score_pools(&data, &spec.pools, &mut predictors, &usable, e.bootstrap, e.seed, e.alpha)?;
+    }
     Ok(evaluation)
 }
 

@@ -29,7 +29,8 @@ fn interval(json: &Value, name: &str, path: &[&str], row: usize, series: usize) 
 
 /// Panels from `evaluation.json`: pseudo-R² overall and per item; the relative TV gain per
 /// grouping and for the verdict's score (zero marks "no better than the baseline"); effect
-/// replication rates; and, where runs were repeated, the ICC overall and per item.
+/// replication rates; where runs were repeated, the ICC overall and per item; and with pools,
+/// each pool's distance from the respondents' answers.
 pub fn evaluation_panels(json: &Value) -> Vec<IntervalPanel> {
     let series = predictors(json);
     let items: Vec<String> = json["data"]["items"]
@@ -92,9 +93,30 @@ pub fn evaluation_panels(json: &Value) -> Vec<IntervalPanel> {
             icc.points.extend(interval(json, name, &["simulation", "variance", "items", item, "icc"], r + 1, s));
         }
     }
+    let pools: Vec<String> = json["pools"].as_object().map_or(Vec::new(), |o| o.keys().cloned().collect());
+    let mut pool_panel = IntervalPanel {
+        title: "Persona pools: distance of the pool's predicted answers from the respondents'".into(),
+        axis: "total variation, mean over items and groupings (lower is better)".into(),
+        rows: pools.iter().map(|p| format!("pool {p}")).collect(),
+        series: series.clone(),
+        points: Vec::new(),
+        reference: None,
+    };
+    for (r, pool) in pools.iter().enumerate() {
+        for (s, name) in series.iter().enumerate() {
+            let v = &json["pools"][pool]["predictors"][name]["tv_score"];
+            if let (Some(estimate), Some(low), Some(high)) =
+                (v["estimate"].as_f64(), v["ci_low"].as_f64(), v["ci_high"].as_f64())
+            {
+                pool_panel.points.push(Interval { row: r, series: s, estimate, low, high });
+            }
+        }
+    }
     let mut panels = vec![individual, population, replication];
-    if !icc.points.is_empty() {
-        panels.push(icc);
+    for extra in [icc, pool_panel] {
+        if !extra.points.is_empty() {
+            panels.push(extra);
+        }
     }
     panels
 }

@@ -130,6 +130,28 @@ pub fn summary_markdown(json: &Value) -> String {
             if icc.is_null() { "–".to_string() } else { est(icc) }
         );
     }
+    if let Some(pools) = json["pools"].as_object() {
+        let _ = writeln!(
+            s,
+            "\n## Persona pools\n\nEach predictor, fitted on all respondents, predicts every person of each pool; \
+             the pool's mean prediction is compared with the respondents' answers (total variation, mean over \
+             items; score: mean over the groupings that are profile attributes). Lower is better.\n\n\
+             | pool | persons | predictor | TV whole sample | score | score − first pool's |\n|---|---|---|---|---|---|"
+        );
+        for (pool, block) in pools {
+            for (predictor, b) in block["predictors"].as_object().into_iter().flatten() {
+                let diff = &b["difference_from_first"];
+                let _ = writeln!(
+                    s,
+                    "| {pool} | {} | {predictor} | {} | {} | {} |",
+                    block["persons"],
+                    est(&b["tv"]["overall"]),
+                    est(&b["tv_score"]),
+                    if diff.is_null() { "–".to_string() } else { est(diff) }
+                );
+            }
+        }
+    }
     let _ = writeln!(
         s,
         "\nEstimates are followed by their percentile bootstrap CI over persons (rates: Wilson intervals)."

@@ -32,6 +32,9 @@ pub struct ExperimentSpec {
     /// Simulated answers for effect replication and run-to-run variance.
     #[serde(default)]
     pub simulation: SimulationSpec,
+    /// Persona pools whose predicted answers are compared with the respondents' (optional).
+    #[serde(default, rename = "pool")]
+    pub pools: Vec<PoolSpec>,
 }
 
 /// `[data]`: the responses CSV.
@@ -128,6 +131,18 @@ pub struct EvaluationSpec {
     pub population_min_relative_tv_gain: f64,
 }
 
+/// `[[pool]]`: a persona pool (a CSV from `populace generate` with the profile attributes).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSpec {
+    /// Name shown in the outputs (unique).
+    pub name: String,
+    /// The pool CSV (relative to the spec's folder).
+    pub file: PathBuf,
+    /// Predictors to ask (default: all that do not need answers, i.e. all but history ones).
+    pub predictors: Option<Vec<String>>,
+}
+
 /// `[simulation]`: how simulated answers are drawn and tested, all with defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -183,6 +198,9 @@ impl ExperimentSpec {
         let folder = path.parent().unwrap_or(Path::new(""));
         if spec.data.file.is_relative() {
             spec.data.file = folder.join(&spec.data.file);
+        }
+        for pool in spec.pools.iter_mut().filter(|p| p.file.is_relative()) {
+            pool.file = folder.join(&pool.file);
         }
         for p in &mut spec.predictors {
             if let Some(c) = p.command.as_mut().filter(|c| c.is_relative() && c.components().count() > 1) {
@@ -245,6 +263,23 @@ impl ExperimentSpec {
         }
         if !e.individual_min_pseudo_r2.is_finite() || !e.population_min_relative_tv_gain.is_finite() {
             return Err("[evaluation] decision thresholds must be finite".into());
+        }
+        for (i, pool) in self.pools.iter().enumerate() {
+            if self.pools[..i].iter().any(|q| q.name == pool.name) {
+                return Err(format!("pool name \"{}\" is used twice", pool.name));
+            }
+            for name in pool.predictors.iter().flatten() {
+                match self.predictors.iter().find(|p| &p.name == name) {
+                    None => return Err(format!("pool \"{}\": no predictor is named \"{name}\"", pool.name)),
+                    Some(p) if p.kind == PredictorKind::History => {
+                        return Err(format!(
+                            "pool \"{}\": predictor \"{name}\" conditions on answers, which pool persons do not have",
+                            pool.name
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
         }
         let sim = &self.simulation;
         if !(1..=1000).contains(&sim.repeats) {

@@ -6,7 +6,8 @@
 //! `u_k = main_effect · Σ_a β_{j,a,level_a,k} + interaction · γ_{j,level_1,level_2,k}
 //!        + trait · θ_i · (2k/(K−1) − 1)`
 //! with β, γ ~ N(0, 1) (γ double-centered, so it carries no main effect) and θ_i ~ N(0, 1);
-//! the answer is drawn from softmax(u / noise). Coefficients come from ChaCha8 stream 0 of the
+//! the answer is drawn from softmax(u / noise). With `association`, the attributes depend on
+//! each other through a shared latent draw. Coefficients come from ChaCha8 stream 0 of the
 //! seed, persons from stream 1.
 
 use std::path::Path;
@@ -34,6 +35,10 @@ pub struct WorldSpec {
     /// Items (default: q1–q3 ordinal with 5 options, choice nominal with 3).
     #[serde(rename = "item")]
     pub items: Vec<WorldItem>,
+    /// Dependence between the attributes (default 0: independent). A person's latent
+    /// z ~ N(0, 1) multiplies level l of every attribute's weight by `exp(association · z · s_l)`,
+    /// `s_l = 2l/(L−1) − 1`, so high levels go together.
+    pub association: f64,
 }
 
 /// `[[attribute]]` of a world.
@@ -118,6 +123,7 @@ impl Default for WorldSpec {
                 attr("region", &["midwest", "northeast", "south", "west"]),
             ],
             items: vec![WorldItem::named("q1"), WorldItem::named("q2"), WorldItem::named("q3"), choice],
+            association: 0.0,
         }
     }
 }
@@ -137,6 +143,9 @@ impl WorldSpec {
     pub fn validate(&self) -> std::result::Result<(), String> {
         if self.persons == 0 {
             return Err("persons must be at least 1".into());
+        }
+        if !self.association.is_finite() {
+            return Err("association must be finite".into());
         }
         if self.attributes.is_empty() || self.items.is_empty() {
             return Err("a world needs at least one attribute and one item".into());
@@ -211,20 +220,28 @@ impl WorldSpec {
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream(1);
-        let pickers: Vec<WeightedIndex<f64>> = attrs
+        let weights: Vec<Vec<f64>> =
+            attrs.iter().map(|a| a.weights.clone().unwrap_or_else(|| vec![1.0; a.levels.len()])).collect();
+        let pickers: Vec<WeightedIndex<f64>> = weights
             .iter()
-            .map(|a| {
-                let w = a.weights.clone().unwrap_or_else(|| vec![1.0; a.levels.len()]);
-                WeightedIndex::new(w).unwrap_or_else(|_| WeightedIndex::new(vec![1.0; a.levels.len()]).expect("levels"))
-            })
+            .map(|w| WeightedIndex::new(w).unwrap_or_else(|_| WeightedIndex::new(vec![1.0; w.len()]).expect("levels")))
             .collect();
+        let tilted = |w: &[f64], z: f64| -> Vec<f64> {
+            let span = (w.len().max(2) - 1) as f64;
+            w.iter().enumerate().map(|(l, v)| v * (self.association * z * (2.0 * l as f64 / span - 1.0)).exp()).collect()
+        };
         let width = self.persons.to_string().len();
         let mut header = vec!["person_id".to_string()];
         header.extend(attrs.iter().map(|a| a.name.clone()));
         header.extend(self.items.iter().map(|i| i.name.clone()));
         let mut rows = Vec::with_capacity(self.persons);
         for p in 0..self.persons {
-            let levels: Vec<usize> = pickers.iter().map(|w| w.sample(&mut rng)).collect();
+            let levels: Vec<usize> = if self.association == 0.0 {
+                pickers.iter().map(|w| w.sample(&mut rng)).collect()
+            } else {
+                let z = normal(&mut rng);
+                weights.iter().map(|w| WeightedIndex::new(tilted(w, z)).map_or(0, |d| d.sample(&mut rng))).collect()
+            };
             let theta = normal(&mut rng);
             let mut row = vec![format!("p{:0width$}", p + 1)];
             row.extend(attrs.iter().zip(&levels).map(|(a, &l)| a.levels[l].clone()));
