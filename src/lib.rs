@@ -27,6 +27,7 @@
 
 pub mod calibration;
 pub mod comparison;
+pub mod demo;
 pub mod error;
 pub mod evaluation;
 pub mod fitting;

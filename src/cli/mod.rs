@@ -1,6 +1,7 @@
 //! Command-line parsing, dispatch, and the mapping from errors to exit codes.
 
 mod compare;
+mod demo;
 mod evaluate;
 mod fit;
 mod generate;
@@ -23,6 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Demo(demo::DemoArgs),
     Fit(fit::FitArgs),
     Compare(compare::CompareArgs),
     Generate(generate::GenerateArgs),
@@ -40,6 +42,7 @@ pub fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Fit(args) => fit::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Generate(args) => generate::run(args),

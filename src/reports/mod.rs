@@ -4,6 +4,7 @@
 mod atomic;
 mod calibration;
 pub mod chart;
+pub mod demo;
 mod fit;
 
 pub use atomic::{write_atomic, write_json};
