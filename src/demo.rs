@@ -361,9 +361,9 @@ fn findings(comparison: &Comparison, anes: &Value) -> Result<Findings> {
             num(cv, 3),
             num(nv, 3),
             if c2 < n2 {
-                "calibration recovers the joint structure that one-way margins lose"
+                "calibration recovers the joint structure that one-way margins lose."
             } else {
-                "calibration did not beat the naive pool here"
+                "calibration did not beat the naive pool here."
             }
         ),
         calibrated_srmse_2way: c2,
@@ -387,7 +387,7 @@ fn findings(comparison: &Comparison, anes: &Value) -> Result<Findings> {
         headline: format!(
             "Conditioning on the profile (ANES 1996): held-out pseudo-R² {profile_ci} — it {} improve predictions of \
              individuals (verdict: {}); conditioning on their answers to the other items: {history_ci} — it {} \
-             (verdict: {})",
+             (verdict: {}).",
             does(&profile),
             profile.verdict,
             does(&history),
@@ -404,7 +404,7 @@ fn findings(comparison: &Comparison, anes: &Value) -> Result<Findings> {
     let replication = ReplicationFinding {
         headline: format!(
             "A main-effects simulator (the {name} predictor's simulated ANES answers) replicates {mr}/{mn} of the \
-             real main effects but {ir}/{inn} of the real interactions"
+             real main effects but {ir}/{inn} of the real interactions."
         ),
         predictor: name.to_string(),
         main_replicated: mr,
