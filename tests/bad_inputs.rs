@@ -381,7 +381,8 @@ fn seed_files() {
             .fit_files("")
             .file("seed.csv", "id,age,sex,weight\nr1,young,f,0\nr2,young,m,0\nr3,old,f,0\nr4,old,m,0\n")
             .code(INFEASIBLE)
-            .stderr(&["infeasible", "age.csv"]),
+            .stderr(&["infeasible", "age.csv"])
+            .writes(&["report.json"]),
         case("ragged seed row")
             .fit()
             .fit_files("")

@@ -117,6 +117,12 @@ fn infeasible_logit_bounds_exit_5_and_say_so() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("infeasible"), "{stderr}");
     assert!(!dir.path().join("out/weights.csv").exists());
+    // The report says why, rather than showing nothing or an earlier run's result.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"], "infeasible");
+    assert_eq!(report["converged"], false);
+    assert!(report["reason"].as_str().unwrap().contains("bounds"), "{report}");
 }
 
 /// Three zones whose targets are the population's scaled by 0.5, 1 and 2: raking weights

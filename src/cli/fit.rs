@@ -1,6 +1,6 @@
 //! `populace fit SPEC [--out DIR]`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -26,7 +26,9 @@ use super::progress::Spinner;
 /// zone on stdout (zone, records, weight_total, converged, max_deviation, path, bytes, checksum).
 #[derive(Args)]
 #[command(after_help = "Examples:\n  populace fit calibration/acs2012.toml --out out/fit\n  \
-     populace fit calibration/api_counties.toml --shard 1/4 --out out/weights")]
+     populace fit calibration/api_counties.toml --shard 1/4 --out out/weights\n\n\
+     Exit codes: 0 ok, 1 an output could not be written, 2 usage, 3 bad input, 4 not converged (outputs \
+     written and marked \"converged\": false), 5 infeasible.")]
 pub struct FitArgs {
     /// The fit spec (TOML).
     spec: PathBuf,
@@ -63,7 +65,7 @@ pub fn run(args: FitArgs) -> Result<i32> {
     let mut spinner = Spinner::new("fitting", args.quiet);
     let fit = fit_dense(&problem, &mut [&mut spinner]);
     spinner.finish();
-    let fit = fit?;
+    let fit = fit.map_err(|e| report_infeasible(&args.out, e))?;
     std::fs::create_dir_all(&args.out).map_err(|e| populace::Error::write(&args.out, e))?;
     let joint = args.out.join("joint.csv");
     let report_path = args.out.join("report.json");
@@ -78,6 +80,21 @@ pub fn run(args: FitArgs) -> Result<i32> {
     }
     let c = &report.convergence;
     Ok(not_converged(c.converged, c.iterations, c.max_deviation, "the last iterate was"))
+}
+
+/// Records an infeasible fit in DIR/report.json (`"status": "infeasible"` and the reason), so
+/// the report never shows an earlier run's result, and passes the error on for its exit code.
+fn report_infeasible(out: &Path, error: populace::Error) -> anyhow::Error {
+    if let populace::Error::Infeasible(reason) = &error {
+        let report = serde_json::json!({"converged": false, "status": "infeasible", "reason": reason});
+        let written = std::fs::create_dir_all(out)
+            .map_err(|e| populace::Error::write(out, e))
+            .and_then(|()| write_json(&out.join("report.json"), &report));
+        if let Err(e) = written {
+            eprintln!("warning: {e}");
+        }
+    }
+    error.into()
 }
 
 /// Warns about non-convergence and picks the exit code.
@@ -98,7 +115,7 @@ fn run_microdata(args: &FitArgs, spec: &Spec, problem: &Problem, start: Instant)
     let fits = fit_microdata(problem, &mut [&mut spinner]);
     let fit_seconds = fit_start.elapsed().as_secs_f64();
     spinner.finish();
-    let fits = fits?;
+    let fits = fits.map_err(|e| report_infeasible(&args.out, e))?;
     std::fs::create_dir_all(&args.out).map_err(|e| populace::Error::write(&args.out, e))?;
     let weights = args.out.join("weights.csv");
     let report_path = args.out.join("report.json");
