@@ -20,7 +20,8 @@ use super::emit;
 #[derive(Args)]
 #[command(
     after_help = "Example:\n  populace compare --truth marginals/acs2012/persons.csv out/naive.csv out/calibrated.csv \
-                        --plot out/compare.svg"
+                        --plot out/compare.svg\n\n\
+                        Exit codes: 0 ok, 1 the plot could not be written, 2 usage, 3 bad input."
 )]
 pub struct CompareArgs {
     /// The truth: microdata (one row per person) or a count table (one row per cell).

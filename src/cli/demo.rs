@@ -20,7 +20,7 @@ use super::progress::Spinner;
 /// outputs in DIR/fit/, DIR/pools/, DIR/compare/, DIR/evaluate-acs2012/, DIR/evaluate-anes1996/.
 #[derive(Args)]
 #[command(after_help = "Example:\n  populace demo --out out/demo && xdg-open out/demo/report.html\n\n\
-     Exit codes: 0 ok, 1 an output could not be written.")]
+     Exit codes: 0 ok, 1 an output could not be written, 2 usage.")]
 pub struct DemoArgs {
     /// Output folder (created if missing).
     #[arg(long, default_value = "out/demo", value_name = "DIR")]

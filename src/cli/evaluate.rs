@@ -19,7 +19,8 @@ use super::progress::Spinner;
 /// rule. Writes DIR/evaluation.json (schema in docs/evaluate.md), DIR/summary.md and
 /// DIR/evaluation.svg (pseudo-R² and relative TV gain with CIs).
 #[derive(Args)]
-#[command(after_help = "Example:\n  populace evaluate calibration/experiment_anes1996.toml --out out/anes")]
+#[command(after_help = "Example:\n  populace evaluate calibration/experiment_anes1996.toml --out out/anes\n\n\
+     Exit codes: 0 ok, 1 an output could not be written, 2 usage, 3 bad input.")]
 pub struct EvaluateArgs {
     /// The experiment spec (TOML).
     spec: PathBuf,

@@ -32,7 +32,9 @@ use super::progress::Spinner;
      printf 'Fresno\\nKern\\n' | populace generate calibration/api_counties.toml --zones - --format csv --out out/pool\n\n\
      Cards: the default reads \"You are a 30-44-year-old woman. Your race is white. … You are married.\" \
      A --template is a MiniJinja template that sees every attribute by name, person_id, zone and \
-     attributes (a map); {{ persona() }} gives the default description; missing names render empty."
+     attributes (a map); {{ persona() }} gives the default description; missing names render empty.\n\n\
+     Exit codes: 0 ok, 1 an output could not be written, 2 usage, 3 bad input, 4 not converged (the pool is \
+     written), 5 infeasible."
 )]
 #[command(group(ArgGroup::new("partition").args(["partitioned", "shard", "zones"]).multiple(true)))]
 pub struct GenerateArgs {

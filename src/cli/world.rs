@@ -14,7 +14,8 @@ use super::emit;
 /// Profiles are drawn from the spec's attributes, answers from main effects, an interaction
 /// of the first two attributes, a per-person latent trait and noise (docs/evaluate.md).
 #[derive(Args)]
-#[command(after_help = "Example:\n  populace world --out world.csv --persons 500 --seed 7")]
+#[command(after_help = "Example:\n  populace world --out world.csv --persons 500 --seed 7\n\n\
+     Exit codes: 0 ok, 1 the file could not be written, 2 usage, 3 bad spec.")]
 pub struct WorldArgs {
     /// Output CSV.
     #[arg(long)]
@@ -28,7 +29,10 @@ pub struct WorldArgs {
     /// World spec (TOML); the built-in default world without it.
     #[arg(long)]
     spec: Option<PathBuf>,
-    /// Print nothing but errors.
+    /// Print a JSON summary (file, persons, seed, attributes, items) instead of the summary line.
+    #[arg(long)]
+    json: bool,
+    /// Print nothing but errors (and the JSON with --json).
     #[arg(long, short)]
     quiet: bool,
 }
@@ -40,7 +44,16 @@ pub fn run(args: WorldArgs) -> Result<i32> {
         None => WorldSpec::default(),
     };
     write_world(&spec, &args.out, args.persons, args.seed)?;
-    if !args.quiet {
+    if args.json {
+        let names = |v: Vec<&str>| v.into_iter().map(String::from).collect::<Vec<_>>();
+        emit(&serde_json::to_string_pretty(&serde_json::json!({
+            "file": args.out.display().to_string(),
+            "persons": args.persons.unwrap_or(spec.persons),
+            "seed": args.seed.unwrap_or(spec.seed),
+            "attributes": names(spec.attributes.iter().map(|a| a.name.as_str()).collect()),
+            "items": names(spec.items.iter().map(|i| i.name.as_str()).collect()),
+        }))?);
+    } else if !args.quiet {
         emit(&format!("wrote {}", args.out.display()));
     }
     Ok(exit::OK)
