@@ -301,7 +301,11 @@ fn overlapping_margins_disagree_on_shared_sub_margin() {
 fn positive_target_with_zero_seed_support() {
     let seed = "age,sex,weight\nyoung,f,1\nyoung,m,2\nold,f,0\nold,m,0\n";
     let o = fit(&[("spec.toml", SPEC_AGE_SEX_SEED), ("age.csv", AGE), ("sex.csv", SEX), ("seed.csv", seed)], &[]);
-    o.assert_input_error(INFEASIBLE).stderr_has(&["age.csv", "age=old", "40"]);
+    o.assert_code(INFEASIBLE).stderr_has(&["age.csv", "age=old", "40"]);
+    // No joint; the report says why instead.
+    assert!(!o.joint().exists());
+    assert_eq!(o.report()["status"], "infeasible");
+    assert!(o.report()["reason"].as_str().unwrap().contains("age=old"));
 }
 
 #[test]
