@@ -150,7 +150,7 @@ pub fn run(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Demo> {
         write_atomic(&path, |w| w.write_all(text.as_bytes()))?;
     }
 
-    progress("calibrating the ACS 2012 seed to six two-way margins (IPF)");
+    progress("calibrating the ACS 2012 seed to its two-way margins (IPF)");
     let spec = Spec::from_path(&inputs.join("calibration/acs2012.toml"))?;
     let problem = Problem::load(&spec, LoadOptions::default())?;
     warnings.extend(problem.warnings.iter().cloned());
@@ -380,13 +380,13 @@ fn findings(comparison: &Comparison, anes: &Value) -> Result<Findings> {
         })
     };
     let (profile, history) = (individual("profile")?, individual("history")?);
-    let does = |f: &PredictorFinding| if f.verdict == "improves individuals" { "does" } else { "does not" };
+    let does = |f: &PredictorFinding| if f.verdict == "improves individuals" { "improves" } else { "does not improve" };
     let profile_ci = ci(&anes["predictors"][&profile.predictor]["individual"]["pseudo_r2"], 4);
     let history_ci = ci(&anes["predictors"][&history.predictor]["individual"]["pseudo_r2"], 4);
     let conditioning = ConditioningFinding {
         headline: format!(
-            "Conditioning on the profile (ANES 1996): held-out pseudo-R² {profile_ci} — it {} improve predictions of \
-             individuals (verdict: {}); conditioning on their answers to the other items: {history_ci} — it {} \
+            "Conditioning on the profile (ANES 1996): held-out pseudo-R² {profile_ci} — {} predictions of \
+             individuals (verdict: {}); conditioning on answers to the other items instead {} them: {history_ci} \
              (verdict: {}).",
             does(&profile),
             profile.verdict,
