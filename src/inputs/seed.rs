@@ -81,16 +81,17 @@ pub(crate) fn read(
     while let Some(line) = csv.next(&mut record)? {
         for (&col, &attr) in attr_cols.iter().zip(attributes) {
             let value = csv.field(&record, line, col)?;
-            let at = csv.location().at_line(line).at_column(&csv.headers()[col]);
+            // Built only on error: the happy path allocates nothing per field.
+            let at = || csv.location().at_line(line).at_column(&csv.headers()[col]);
             let a = domain.attribute(attr);
             let code = match a.code(value) {
                 Some(code) => code,
                 None if value.is_empty() => {
-                    return Err(Error::input(at, "empty category: every attribute value must be filled in"))
+                    return Err(Error::input(at(), "empty category: every attribute value must be filled in"))
                 }
                 None if a.is_declared() => {
                     return Err(Error::input(
-                        at,
+                        at(),
                         format!(
                             "category \"{}\" is not among the declared categories of {}: {}",
                             value.escape_debug(),
@@ -101,7 +102,7 @@ pub(crate) fn read(
                 }
                 None => {
                     return Err(Error::input(
-                        at,
+                        at(),
                         format!(
                             "category \"{}\" of {} appears in no margin (margins have: {}); \
                              declare it under [attributes] if it is a real category with a zero count",
