@@ -5,8 +5,12 @@
 //! individuals or only of populations.
 //!
 //! The modules follow the pipeline: [`inputs`] (spec, marginal tables, seed, validation) →
-//! [`fitting`] (IPF and friends behind one [`fitting::Solver`] trait) → [`metrics`] (fit
-//! quality) → [`reports`] (output files, written atomically).
+//! [`fitting`] (dense and junction-tree IPF behind one [`fitting::Solver`] trait) and
+//! [`calibration`] (raking, linear, logit, entropy; integerization) → [`generation`] (persona
+//! pools and cards) → [`comparison`] (pools against a truth) → [`evaluation`] (does
+//! conditioning on a persona predict individuals or only populations; simulation fidelity) →
+//! [`reports`] (output files written atomically, charts, the demo report). [`metrics`] scores
+//! fit quality; [`demo`] runs the whole pipeline on the embedded data.
 //!
 //! ```
 //! use populace::fitting::{fit_dense, Table};
@@ -24,6 +28,8 @@
 //! let Table { values, .. } = &fit.joint; // age × sex × job, last attribute fastest
 //! assert!((values[0] - 30.0 * 35.0 / 55.0).abs() < 1e-9); // young, f, yes
 //! ```
+
+#![warn(missing_docs)]
 
 pub mod calibration;
 pub mod comparison;

@@ -9,8 +9,8 @@
 //! [`world`] generates known-truth datasets to validate all this.
 
 mod data;
-mod external;
 pub mod effects;
+mod external;
 mod logistic;
 mod plot;
 pub mod pools;
@@ -24,9 +24,9 @@ pub mod variance;
 pub mod world;
 
 pub use data::{Column, Dataset, Item};
+pub use external::External;
 pub use logistic::Logistic;
 pub use plot::evaluation_panels;
-pub use external::External;
 pub use predictor::{build, Cell, History, Population, Prediction, Predictor, Profile};
 pub use report::summary_markdown;
 pub use spec::{

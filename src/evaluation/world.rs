@@ -228,7 +228,10 @@ impl WorldSpec {
             .collect();
         let tilted = |w: &[f64], z: f64| -> Vec<f64> {
             let span = (w.len().max(2) - 1) as f64;
-            w.iter().enumerate().map(|(l, v)| v * (self.association * z * (2.0 * l as f64 / span - 1.0)).exp()).collect()
+            w.iter()
+                .enumerate()
+                .map(|(l, v)| v * (self.association * z * (2.0 * l as f64 / span - 1.0)).exp())
+                .collect()
         };
         let width = self.persons.to_string().len();
         let mut header = vec!["person_id".to_string()];
