@@ -106,45 +106,29 @@ fn design(terms: Vec<Term>, rows: &[usize]) -> (DMatrix<f64>, Vec<Term>) {
     let n = rows.len();
     let mut kept: Vec<Term> = Vec::new();
     let mut columns: Vec<Vec<f64>> = vec![vec![1.0; n]];
+    // An orthonormal basis of the kept columns, grown as they are (modified Gram–Schmidt).
+    let mut basis: Vec<Vec<f64>> = vec![vec![1.0 / (n.max(1) as f64).sqrt(); n]];
     for t in terms {
         let col: Vec<f64> = rows.iter().map(|&r| t.values[r]).collect();
         let ones = col.iter().filter(|&&v| v != 0.0).count();
         if ones < MIN_CELL || n - ones < MIN_CELL {
             continue;
         }
-        // Residual of the column after projecting out the kept ones (Gram–Schmidt).
         let mut resid = col.clone();
-        let basis = orthonormal(&columns);
         for q in &basis {
             let dot: f64 = q.iter().zip(&resid).map(|(a, b)| a * b).sum();
             resid.iter_mut().zip(q).for_each(|(r, qv)| *r -= dot * qv);
         }
         let norm2: f64 = resid.iter().map(|v| v * v).sum();
         if norm2 > 1e-9 * ones as f64 {
+            let norm = norm2.sqrt();
+            basis.push(resid.into_iter().map(|v| v / norm).collect());
             columns.push(col);
             kept.push(t);
         }
     }
     let x = DMatrix::from_fn(n, columns.len(), |i, j| columns[j][i]);
     (x, kept)
-}
-
-/// An orthonormal basis of `columns` (modified Gram–Schmidt).
-fn orthonormal(columns: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    let mut basis: Vec<Vec<f64>> = Vec::new();
-    for c in columns {
-        let mut v = c.clone();
-        for q in &basis {
-            let dot: f64 = q.iter().zip(&v).map(|(a, b)| a * b).sum();
-            v.iter_mut().zip(q).for_each(|(x, qv)| *x -= dot * qv);
-        }
-        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if norm > 1e-12 {
-            v.iter_mut().for_each(|x| *x /= norm);
-            basis.push(v);
-        }
-    }
-    basis
 }
 
 /// Least squares with classical standard errors; `None` if X'X is singular.
