@@ -490,7 +490,8 @@ pub fn score(
     Evaluation { json, verdicts, warnings: data.warnings.clone() }
 }
 
-fn num(v: f64) -> Value {
+/// A JSON number, or null when `v` is not finite.
+pub(crate) fn num(v: f64) -> Value {
     serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
 }
 

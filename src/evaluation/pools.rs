@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use super::data::{Column, Dataset, Item};
 use super::predictor::Predictor;
 use super::spec::PoolSpec;
-use super::stats;
+use super::{num, stats};
 use crate::error::{Error, Location, Result};
 use crate::inputs::CsvFile;
 
@@ -242,8 +242,4 @@ pub fn score_pools(
         );
     }
     Ok(Value::Object(out))
-}
-
-fn num(v: f64) -> Value {
-    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
 }

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::data::Dataset;
 use super::effects::{self, Effect, EffectKind};
+use super::num;
 
 /// Bins of the real p-value for replication by effect strength.
 const STRENGTH_BINS: [(f64, f64); 3] = [(0.0, 0.001), (0.001, 0.01), (0.01, 0.05)];
@@ -72,7 +73,6 @@ impl RealEffects {
 }
 
 fn effect_json(e: &Effect) -> Value {
-    let num = |v: f64| serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
     json!({"estimate": num(e.estimate), "se": num(e.se), "p": num(e.p)})
 }
 
