@@ -1,7 +1,11 @@
 //! A thin reader over the `csv` crate that turns every problem into an [`Error::Input`]
 //! naming file, line, column and value.
+//!
+//! Files are read whole: that is faster than streaming, lets large plain files be parsed on
+//! every core (the seed), and gives true line numbers (the `csv` crate's record positions
+//! precede the blank lines it skips).
 
-use std::fs::File;
+use std::io::Cursor;
 use std::path::Path;
 
 use csv::ByteRecord;
@@ -12,16 +16,22 @@ use crate::error::{Error, Location, Result};
 pub(crate) struct CsvFile {
     location: Location,
     headers: Vec<String>,
-    reader: csv::Reader<File>,
+    reader: csv::Reader<Cursor<Vec<u8>>>,
 }
 
 impl CsvFile {
-    /// Opens `path` (shown as `display` in messages) and reads its header.
+    /// Reads `path` (shown as `display` in messages) and its header.
     pub fn open(path: &Path, display: &str) -> Result<CsvFile> {
-        let file = File::open(path).map_err(|e| Error::read(display, e))?;
+        let data = std::fs::read(path).map_err(|e| Error::read(display, e))?;
+        CsvFile::from_bytes(data, display)
+    }
+
+    /// Reads the header of the CSV text `data`, named `display` in messages.
+    pub fn from_bytes(data: Vec<u8>, display: &str) -> Result<CsvFile> {
         let location = Location::file(display);
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(file);
-        let raw = reader.byte_headers().map_err(|e| csv_error(&location, e))?.clone();
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(Cursor::new(data));
+        let raw = reader.byte_headers().map_err(|e| csv_error(&location, None, e))?.clone();
         if raw.is_empty() || (raw.len() == 1 && raw[0].is_empty()) {
             return Err(Error::input(location, "the file is empty: expected a header row"));
         }
@@ -50,6 +60,25 @@ impl CsvFile {
             headers.push(name);
         }
         Ok(CsvFile { location, headers, reader })
+    }
+
+    /// The whole file.
+    pub fn bytes(&self) -> &[u8] {
+        self.reader.get_ref().get_ref()
+    }
+
+    /// Where the records start, right after the header: byte offset and line number.
+    pub fn body_start(&self) -> (usize, u64) {
+        let p = self.reader.position();
+        (usize::try_from(p.byte()).unwrap_or(usize::MAX), p.line())
+    }
+
+    /// The line a record really starts on, given the `csv` crate's position for it (which
+    /// is where reading started, before any blank lines it skipped).
+    fn line_at(&self, p: &csv::Position) -> u64 {
+        let rest = self.bytes().get(usize::try_from(p.byte()).unwrap_or(usize::MAX)..).unwrap_or_default();
+        let blank = rest.iter().take_while(|&&b| b == b'\n' || b == b'\r').filter(|&&b| b == b'\n').count();
+        p.line() + blank as u64
     }
 
     /// The file's location (for messages).
@@ -81,8 +110,8 @@ impl CsvFile {
     pub fn next(&mut self, record: &mut ByteRecord) -> Result<Option<u64>> {
         match self.reader.read_byte_record(record) {
             Ok(false) => Ok(None),
-            Ok(true) => Ok(Some(record.position().map_or(0, |p| p.line()))),
-            Err(e) => Err(csv_error(&self.location, e)),
+            Ok(true) => Ok(Some(record.position().map_or(0, |p| self.line_at(p)))),
+            Err(e) => Err(csv_error(&self.location, e.position().map(|p| self.line_at(p)), e)),
         }
     }
 
@@ -139,18 +168,24 @@ pub(crate) fn parse_count(text: &str) -> std::result::Result<f64, &'static str> 
     }
 }
 
+/// The message for a row whose field count differs from the header's.
+pub(crate) fn ragged(found: usize, expected: usize) -> String {
+    format!(
+        "the row has {found} fields but the header has {expected} (ragged row, or a delimiter inside an unquoted value)"
+    )
+}
+
 fn quoted(names: &[String]) -> String {
     names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
 }
 
-fn csv_error(location: &Location, e: csv::Error) -> Error {
-    let line = e.position().map(|p| p.line());
+/// The error for a `csv` crate failure on `line`.
+fn csv_error(location: &Location, line: Option<u64>, e: csv::Error) -> Error {
     let location = Location { line, ..location.clone() };
     match e.into_kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => Error::input(
-            location,
-            format!("the row has {len} fields but the header has {expected_len} (ragged row, or a delimiter inside an unquoted value)"),
-        ),
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            Error::input(location, ragged(len as usize, expected_len as usize))
+        }
         csv::ErrorKind::Io(err) => Error::read(location.file, err),
         other => Error::input(location, format!("malformed CSV: {other:?}")),
     }

@@ -9,6 +9,7 @@
 mod csvfile;
 mod domain;
 mod margin;
+mod plain;
 mod seed;
 mod spec;
 mod zones;
@@ -16,7 +17,7 @@ mod zones;
 pub(crate) use csvfile::CsvFile;
 pub use domain::{Attribute, Domain};
 pub use margin::MarginTable;
-pub use seed::Seed;
+pub use seed::{RecordIds, Seed};
 pub use spec::{FitSpec, Integerize, MarginSpec, Method, SeedSpec, Spec, ZonesSpec};
 
 use crate::error::{Error, Location, Result};

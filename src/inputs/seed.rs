@@ -1,14 +1,20 @@
 //! The seed: microdata (one row per record) or a dense table (one row per cell, its count in
 //! the weight column). Columns other than the attributes, weight and id are ignored.
+//!
+//! The file is read whole. A plain body (no quotes; see [`super::plain`]) is decoded in
+//! chunks on every core straight into the final arrays; any other body goes through the
+//! `csv` crate one record at a time. Both paths decode a record with the same [`Decoder`], so
+//! they accept the same files and report the same first error.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use csv::ByteRecord;
+use rayon::prelude::*;
 
-use super::csvfile::CsvFile;
-use super::domain::Domain;
-use crate::error::{Error, Result};
+use super::csvfile::{parse_count, ragged, CsvFile};
+use super::domain::{Attribute, Domain};
+use super::plain::{self, Chunk};
+use crate::error::{Error, Location, Result};
 
 /// Seed records coded against the domain.
 #[derive(Debug, Clone)]
@@ -21,10 +27,35 @@ pub struct Seed {
     pub codes: Vec<u32>,
     /// Design weight of each record (1 without a weight column).
     pub weights: Vec<f64>,
-    /// Record identifiers from the id column, else the 1-based row number.
-    pub ids: Vec<String>,
+    /// Record identifiers from the id column, else 1-based row numbers.
+    pub ids: RecordIds,
     /// Each record's region (the `[zones] seed_region` column), when seeds are regional.
     pub regions: Vec<String>,
+}
+
+/// How seed records are named in outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordIds {
+    /// No id column: record `i` is row `i + 1`.
+    Rows,
+    /// The id column's values, concatenated in record order; record `i`'s id is
+    /// `text[ends[i - 1]..ends[i]]` (from 0 for the first).
+    Column {
+        /// All ids, back to back.
+        text: String,
+        /// End of each record's id in `text`.
+        ends: Vec<usize>,
+    },
+}
+
+impl RecordIds {
+    /// Record `i`'s id from the id column, or `None` when records are named by row number.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            RecordIds::Rows => None,
+            RecordIds::Column { text, ends } => Some(&text[if i == 0 { 0 } else { ends[i - 1] }..ends[i]]),
+        }
+    }
 }
 
 impl Seed {
@@ -61,90 +92,498 @@ pub(crate) fn read(
     attributes: &[usize],
     domain: &Domain,
 ) -> Result<Seed> {
-    let SeedColumns { weight, id, region } = columns;
-    let mut csv = CsvFile::open(path, display)?;
-    let attr_cols =
-        attributes.iter().map(|&a| csv.column(domain.attribute(a).name(), "attribute")).collect::<Result<Vec<_>>>()?;
-    let weight_col = weight.map(|w| csv.column(w, "weight")).transpose()?;
-    let id_col = id.map(|i| csv.column(i, "id")).transpose()?;
-    let region_col = region.map(|r| csv.column(r, "seed_region")).transpose()?;
-    let mut seed = Seed {
-        file: display.to_string(),
-        attributes: attributes.to_vec(),
-        codes: Vec::new(),
-        weights: Vec::new(),
-        ids: Vec::new(),
-        regions: Vec::new(),
+    let data = std::fs::read(path).map_err(|e| Error::read(display, e))?;
+    decode(data, display, columns, attributes, domain, true)
+}
+
+/// Decodes a seed file's bytes; `allow_plain` = false forces the `csv` crate path.
+fn decode(
+    data: Vec<u8>,
+    display: &str,
+    columns: SeedColumns,
+    attributes: &[usize],
+    domain: &Domain,
+    allow_plain: bool,
+) -> Result<Seed> {
+    let mut csv = CsvFile::from_bytes(data, display)?;
+    let decoder = Decoder::new(&csv, columns, attributes, domain)?;
+    let (start, first_line) = csv.body_start();
+    let body = csv.bytes().get(start..).unwrap_or_default();
+    let mut seed = if allow_plain && plain::is_plain(body) {
+        read_plain(&decoder, body, first_line)?
+    } else {
+        read_records(&decoder, &mut csv)?
     };
-    let mut first_line: HashMap<String, u64> = HashMap::new();
-    let mut record = ByteRecord::new();
-    while let Some(line) = csv.next(&mut record)? {
-        for (&col, &attr) in attr_cols.iter().zip(attributes) {
-            let value = csv.field(&record, line, col)?;
-            // Built only on error: the happy path allocates nothing per field.
-            let at = || csv.location().at_line(line).at_column(&csv.headers()[col]);
-            let a = domain.attribute(attr);
-            let code = match a.code(value) {
-                Some(code) => code,
-                None if value.is_empty() => {
-                    return Err(Error::input(at(), "empty category: every attribute value must be filled in"))
-                }
-                None if a.is_declared() => {
-                    return Err(Error::input(
-                        at(),
-                        format!(
-                            "category \"{}\" is not among the declared categories of {}: {}",
-                            value.escape_debug(),
-                            a.name(),
-                            a.categories().join(", ")
-                        ),
-                    ))
-                }
-                None => {
-                    return Err(Error::input(
-                        at(),
-                        format!(
-                            "category \"{}\" of {} appears in no margin (margins have: {}); \
-                             declare it under [attributes] if it is a real category with a zero count",
-                            value.escape_debug(),
-                            a.name(),
-                            a.categories().join(", ")
-                        ),
-                    ))
-                }
-            };
-            seed.codes.push(code);
-        }
-        let w = match weight_col {
-            Some(col) => csv.count(&record, line, col, "weight")?,
-            None => 1.0,
-        };
-        seed.weights.push(w);
-        seed.ids.push(match id_col {
-            Some(col) => {
-                let id = csv.field(&record, line, col)?;
-                if let Some(first) = first_line.insert(id.to_string(), line) {
-                    return Err(Error::input(
-                        csv.location().at_line(line).at_column(&csv.headers()[col]),
-                        format!(
-                            "record id \"{}\" appears twice (first on line {first}); ids must identify records",
-                            id.escape_debug()
-                        ),
-                    ));
-                }
-                id.to_string()
-            }
-            None => seed.weights.len().to_string(),
-        });
-        if let Some(col) = region_col {
-            seed.regions.push(csv.field(&record, line, col)?.to_string());
-        }
-    }
+    seed.file = display.to_string();
+    seed.attributes = attributes.to_vec();
     if seed.is_empty() {
-        return Err(Error::input(csv.location().clone(), "the seed has a header but no rows"));
+        return Err(Error::input(decoder.location.clone(), "the seed has a header but no rows"));
     }
     if !seed.weights.iter().sum::<f64>().is_finite() {
-        return Err(Error::input(csv.location().clone(), "the seed's weights sum to infinity"));
+        return Err(Error::input(decoder.location.clone(), "the seed's weights sum to infinity"));
     }
     Ok(seed)
+}
+
+/// A plain body, decoded chunk by chunk on every core into preallocated arrays.
+fn read_plain(decoder: &Decoder, body: &[u8], first_line: u64) -> Result<Seed> {
+    let chunks = plain::chunks(body, first_line);
+    let n: usize = chunks.iter().map(|c| c.records).sum();
+    let k = decoder.attributes.len();
+    let mut codes = vec![0u32; n * k];
+    let mut weights = vec![0.0; n];
+    let mut jobs = Vec::with_capacity(chunks.len());
+    let (mut codes_left, mut weights_left) = (&mut codes[..], &mut weights[..]);
+    for chunk in &chunks {
+        let (c, rest) = std::mem::take(&mut codes_left).split_at_mut(chunk.records * k);
+        let (w, wrest) = std::mem::take(&mut weights_left).split_at_mut(chunk.records);
+        jobs.push((chunk, c, w));
+        (codes_left, weights_left) = (rest, wrest);
+    }
+    let parts: Vec<Part> = jobs.into_par_iter().map(|(chunk, c, w)| decoder.chunk(chunk, c, w)).collect();
+    // The first failing record, in file order, and the records before it.
+    let mut before = 0;
+    let mut failure = None;
+    for part in &parts {
+        if let Some((i, _)) = &part.error {
+            before += i;
+            failure = Some(before);
+            break;
+        }
+        before += part.records;
+    }
+    let ids = decoder.id.map(|_| merge_ids(&parts));
+    let line_of = |record: usize| line_of_record(&chunks, record);
+    if let Some(ids) = &ids {
+        if let Some(e) = decoder.duplicate_id(ids, failure.unwrap_or(n), line_of) {
+            return Err(e);
+        }
+    }
+    if let Some(e) = parts.into_iter().find_map(|p| p.error) {
+        return Err(e.1);
+    }
+    let regions = decoder.region.map(|_| parts_regions(&chunks, decoder)).unwrap_or_default();
+    Ok(Seed {
+        file: String::new(),
+        attributes: Vec::new(),
+        codes,
+        weights,
+        ids: ids.unwrap_or(RecordIds::Rows),
+        regions,
+    })
+}
+
+/// Regions are rare and small: read them in a second, sequential pass.
+fn parts_regions(chunks: &[Chunk], decoder: &Decoder) -> Vec<String> {
+    let mut fields = vec![&b""[..]; decoder.width];
+    let col = decoder.region.unwrap_or_default();
+    let mut out = Vec::new();
+    for (_, line) in chunks.iter().flat_map(|c| c.lines()) {
+        if plain::split(line, &mut fields).is_ok() {
+            // validated as UTF-8 by the first pass
+            out.push(String::from_utf8_lossy(fields[col]).into_owned());
+        }
+    }
+    out
+}
+
+/// The line number of record `record` (0-based) of a plain body.
+fn line_of_record(chunks: &[Chunk], mut record: usize) -> u64 {
+    for chunk in chunks {
+        if record < chunk.records {
+            return chunk.lines().nth(record).map_or(chunk.first_line, |(line, _)| line);
+        }
+        record -= chunk.records;
+    }
+    0
+}
+
+fn merge_ids(parts: &[Part]) -> RecordIds {
+    let mut text = String::with_capacity(parts.iter().map(|p| p.id_text.len()).sum());
+    let mut ends = Vec::with_capacity(parts.iter().map(|p| p.id_ends.len()).sum());
+    for part in parts {
+        let base = text.len();
+        text.push_str(&part.id_text);
+        ends.extend(part.id_ends.iter().map(|e| base + e));
+    }
+    RecordIds::Column { text, ends }
+}
+
+/// Any other body, record by record through the `csv` crate.
+fn read_records(decoder: &Decoder, csv: &mut CsvFile) -> Result<Seed> {
+    let k = decoder.attributes.len();
+    let mut seed = Seed {
+        file: String::new(),
+        attributes: Vec::new(),
+        codes: Vec::new(),
+        weights: Vec::new(),
+        ids: RecordIds::Rows,
+        regions: Vec::new(),
+    };
+    let (mut id_text, mut id_ends, mut lines) = (String::new(), Vec::new(), Vec::new());
+    let mut record = ByteRecord::new();
+    let mut failure = None;
+    loop {
+        let line = match csv.next(&mut record) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        let start = seed.codes.len();
+        seed.codes.resize(start + k, 0);
+        match decoder.record(|c| &record[c], line, &mut seed.codes[start..]) {
+            Ok(row) => {
+                seed.weights.push(row.weight);
+                if let Some(id) = row.id {
+                    id_text.push_str(id);
+                    id_ends.push(id_text.len());
+                    lines.push(line);
+                }
+                if let Some(region) = row.region {
+                    seed.regions.push(region.to_string());
+                }
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    if decoder.id.is_some() {
+        let ids = RecordIds::Column { text: id_text, ends: id_ends };
+        if let Some(e) = decoder.duplicate_id(&ids, seed.weights.len(), |r| lines[r]) {
+            return Err(e);
+        }
+        seed.ids = ids;
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => {
+            seed.codes.truncate(seed.weights.len() * k);
+            Ok(seed)
+        }
+    }
+}
+
+/// One chunk's decoded extras; codes and weights go straight into the shared arrays.
+struct Part {
+    /// Records decoded.
+    records: usize,
+    /// Ids back to back, and where each ends.
+    id_text: String,
+    id_ends: Vec<usize>,
+    /// The first failing record of the chunk (its index in the chunk) and why.
+    error: Option<(usize, Error)>,
+}
+
+/// What a record holds besides its codes.
+struct Row<'r> {
+    weight: f64,
+    id: Option<&'r str>,
+    region: Option<&'r str>,
+}
+
+/// Turns a record's fields into codes, weight, id and region, with the errors of the format.
+struct Decoder<'a> {
+    location: Location,
+    headers: Vec<String>,
+    width: usize,
+    attributes: Vec<(usize, &'a Attribute, Lookup<'a>)>,
+    weight: Option<usize>,
+    id: Option<usize>,
+    region: Option<usize>,
+}
+
+impl<'a> Decoder<'a> {
+    fn new(csv: &CsvFile, columns: SeedColumns, attributes: &[usize], domain: &'a Domain) -> Result<Self> {
+        let SeedColumns { weight, id, region } = columns;
+        let attributes = attributes
+            .iter()
+            .map(|&a| {
+                let attribute = domain.attribute(a);
+                Ok((csv.column(attribute.name(), "attribute")?, attribute, Lookup::new(attribute)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Decoder {
+            location: csv.location().clone(),
+            headers: csv.headers().to_vec(),
+            width: csv.headers().len(),
+            attributes,
+            weight: weight.map(|w| csv.column(w, "weight")).transpose()?,
+            id: id.map(|i| csv.column(i, "id")).transpose()?,
+            region: region.map(|r| csv.column(r, "seed_region")).transpose()?,
+        })
+    }
+
+    fn at(&self, line: u64, col: usize) -> Location {
+        self.location.at_line(line).at_column(&self.headers[col])
+    }
+
+    /// Decodes the records of a plain chunk into `codes` and `weights` (its share of the
+    /// arrays), stopping at the first failing record.
+    fn chunk(&self, chunk: &Chunk, codes: &mut [u32], weights: &mut [f64]) -> Part {
+        let k = self.attributes.len();
+        let mut part = Part { records: 0, id_text: String::new(), id_ends: Vec::new(), error: None };
+        let mut fields = vec![&b""[..]; self.width];
+        for ((line, text), (r, weight)) in chunk.lines().zip(weights.iter_mut().enumerate()) {
+            let decoded = match plain::split(text, &mut fields) {
+                Ok(()) => self.record(|c| fields[c], line, &mut codes[r * k..(r + 1) * k]),
+                Err(found) => Err(Error::input(self.location.at_line(line), ragged(found, self.width))),
+            };
+            match decoded {
+                Ok(row) => {
+                    *weight = row.weight;
+                    if let Some(id) = row.id {
+                        part.id_text.push_str(id);
+                        part.id_ends.push(part.id_text.len());
+                    }
+                    part.records += 1;
+                }
+                Err(e) => {
+                    part.error = Some((part.records, e));
+                    break;
+                }
+            }
+        }
+        part
+    }
+
+    /// Decodes one record whose fields `field(column)` gives (trimmed), writing its codes.
+    fn record<'r>(&self, field: impl Fn(usize) -> &'r [u8], line: u64, codes: &mut [u32]) -> Result<Row<'r>> {
+        for ((col, attribute, lookup), code) in self.attributes.iter().zip(codes.iter_mut()) {
+            let bytes = field(*col);
+            *code = match lookup.code(bytes) {
+                Some(c) => c,
+                None => return Err(self.unknown_category(line, *col, attribute, bytes)),
+            };
+        }
+        let weight = match self.weight {
+            Some(col) => {
+                let text = self.text(field(col), line, col)?;
+                parse_count(text).map_err(|why| {
+                    Error::input(self.at(line, col), format!("weight {why}: \"{}\"", text.escape_debug()))
+                })?
+            }
+            None => 1.0,
+        };
+        let id = self.id.map(|col| self.text(field(col), line, col)).transpose()?;
+        let region = self.region.map(|col| self.text(field(col), line, col)).transpose()?;
+        Ok(Row { weight, id, region })
+    }
+
+    fn text<'r>(&self, bytes: &'r [u8], line: u64, col: usize) -> Result<&'r str> {
+        std::str::from_utf8(bytes).map_err(|_| {
+            Error::input(
+                self.at(line, col),
+                format!("value \"{}\" is not valid UTF-8: save the file as UTF-8", String::from_utf8_lossy(bytes)),
+            )
+        })
+    }
+
+    fn unknown_category(&self, line: u64, col: usize, a: &Attribute, bytes: &[u8]) -> Error {
+        let value = match self.text(bytes, line, col) {
+            Ok(value) => value,
+            Err(e) => return e,
+        };
+        let message = if value.is_empty() {
+            "empty category: every attribute value must be filled in".to_string()
+        } else if a.is_declared() {
+            format!(
+                "category \"{}\" is not among the declared categories of {}: {}",
+                value.escape_debug(),
+                a.name(),
+                a.categories().join(", ")
+            )
+        } else {
+            format!(
+                "category \"{}\" of {} appears in no margin (margins have: {}); \
+                 declare it under [attributes] if it is a real category with a zero count",
+                value.escape_debug(),
+                a.name(),
+                a.categories().join(", ")
+            )
+        };
+        Error::input(self.at(line, col), message)
+    }
+
+    /// The first record among the first `upto` whose id an earlier record already has.
+    fn duplicate_id(&self, ids: &RecordIds, upto: usize, line_of: impl Fn(usize) -> u64) -> Option<Error> {
+        let col = self.id?;
+        let mut first: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+        first.reserve(upto);
+        for i in 0..upto {
+            let id = ids.get(i)?;
+            if let Some(&earlier) = first.get(id) {
+                return Some(Error::input(
+                    self.at(line_of(i), col),
+                    format!(
+                        "record id \"{}\" appears twice (first on line {}); ids must identify records",
+                        id.escape_debug(),
+                        line_of(earlier)
+                    ),
+                ));
+            }
+            first.insert(id, i);
+        }
+        None
+    }
+}
+
+/// Category codes by their bytes: short categories packed into integers and scanned, a hash
+/// map otherwise.
+enum Lookup<'a> {
+    /// Up to [`FEW`] categories of at most 7 bytes, each as [`pack`] gives it.
+    Packed(Vec<u64>),
+    Map(foldhash::HashMap<&'a [u8], u32>),
+}
+
+/// Most categories scanned one by one.
+const FEW: usize = 16;
+
+/// A category of at most 7 bytes as one integer: its bytes, and its length in the top byte.
+#[inline]
+fn pack(bytes: &[u8]) -> Option<u64> {
+    let mut buf = [0u8; 8];
+    buf.get_mut(..bytes.len()).filter(|_| bytes.len() < 8)?.copy_from_slice(bytes);
+    buf[7] = bytes.len() as u8;
+    Some(u64::from_le_bytes(buf))
+}
+
+impl<'a> Lookup<'a> {
+    fn new(attribute: &'a Attribute) -> Self {
+        let packed: Option<Vec<u64>> = attribute.categories().iter().map(|c| pack(c.as_bytes())).collect();
+        match packed {
+            Some(packed) if packed.len() <= FEW => Lookup::Packed(packed),
+            _ => {
+                Lookup::Map(attribute.categories().iter().enumerate().map(|(i, c)| (c.as_bytes(), i as u32)).collect())
+            }
+        }
+    }
+
+    #[inline]
+    fn code(&self, bytes: &[u8]) -> Option<u32> {
+        match self {
+            Lookup::Packed(packed) => {
+                let key = pack(bytes)?;
+                packed.iter().position(|&p| p == key).map(|i| i as u32)
+            }
+            Lookup::Map(map) => map.get(bytes).copied(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn domain() -> Domain {
+        let declared: Vec<(String, Vec<String>)> = vec![
+            ("age".into(), vec!["young".into(), "old".into()]),
+            ("zip".into(), (0..40).map(|i| format!("z{i}")).collect()),
+        ];
+        Domain::declared(declared.iter().map(|(n, c)| (n, c)))
+    }
+
+    fn both(
+        text: &str,
+        id: bool,
+        region: bool,
+    ) -> (std::result::Result<Seed, String>, std::result::Result<Seed, String>) {
+        let domain = domain();
+        let columns = || SeedColumns { weight: Some("w"), id: id.then_some("id"), region: region.then_some("reg") };
+        let run = |plain| {
+            decode(text.as_bytes().to_vec(), "seed.csv", columns(), &[0, 1], &domain, plain).map_err(|e| e.to_string())
+        };
+        (run(true), run(false))
+    }
+
+    fn same(a: &std::result::Result<Seed, String>, b: &std::result::Result<Seed, String>) -> bool {
+        match (a, b) {
+            (Ok(a), Ok(b)) => a.codes == b.codes && a.weights == b.weights && a.ids == b.ids && a.regions == b.regions,
+            (Err(a), Err(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn packed_categories_differ_by_bytes_and_length() {
+        assert_eq!(pack(b"a"), pack(b"a"));
+        assert_ne!(pack(b"a"), pack(b"a\0"));
+        assert_ne!(pack(b""), pack(b"\0"));
+        assert!(pack(b"1234567").is_some() && pack(b"12345678").is_none());
+    }
+
+    #[test]
+    fn plain_and_csv_paths_read_the_same_seed() {
+        let text = "id,age,zip,w,reg\r\n a ,young,z3,1.5,north\n\nb,old, z39 ,2,south\r\n\r\nc,old,z0,0,north";
+        let (plain, records) = both(text, true, true);
+        assert!(same(&plain, &records), "{plain:?} vs {records:?}");
+        let seed = plain.unwrap();
+        assert_eq!(seed.codes, vec![0, 3, 1, 39, 1, 0]);
+        assert_eq!(seed.weights, vec![1.5, 2.0, 0.0]);
+        assert_eq!((seed.ids.get(0), seed.ids.get(2)), (Some("a"), Some("c")));
+        assert_eq!(seed.regions, vec!["north", "south", "north"]);
+    }
+
+    #[test]
+    fn both_paths_report_the_first_error_in_file_order() {
+        // a duplicate id on line 4 comes before the bad category on line 5
+        let text = "id,age,zip,w\na,young,z1,1\nb,old,z2,1\na,old,z2,1\nc,middle,z2,1\n";
+        let (plain, records) = both(text, true, false);
+        assert!(same(&plain, &records), "{plain:?} vs {records:?}");
+        assert!(records.unwrap_err().contains("line 4"));
+        // the bad category comes first when the duplicate follows it
+        let text = "id,age,zip,w\na,young,z1,1\nc,middle,z2,1\na,old,z2,1\n";
+        let (plain, records) = both(text, true, false);
+        assert!(same(&plain, &records));
+        assert!(plain.unwrap_err().contains("middle"));
+    }
+
+    fn field() -> impl Strategy<Value = String> {
+        prop::sample::select(vec!["young", "old", " old ", "z1", "z39", "", "x", "1", "0.5", "-2", "1e999", "n", "s"])
+            .prop_map(str::to_string)
+    }
+
+    fn line() -> impl Strategy<Value = String> {
+        (prop::collection::vec(field(), 4..=6), prop::bool::weighted(0.1), prop::bool::weighted(0.3)).prop_map(
+            |(fields, blank, crlf)| {
+                let mut line = if blank { String::new() } else { fields.join(",") };
+                line.push_str(if crlf { "\r\n" } else { "\n" });
+                line
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn plain_path_agrees_with_the_csv_crate(lines in prop::collection::vec(line(), 0..30), id in any::<bool>()) {
+            let text = format!("id,age,zip,w,reg\n{}", lines.concat());
+            let (plain, records) = both(&text, id, true);
+            prop_assert!(same(&plain, &records), "{:?} vs {:?}", plain, records);
+        }
+    }
+
+    #[test]
+    fn a_seed_larger_than_a_chunk_is_read_in_order() {
+        let mut text = String::from("age,zip,w\n");
+        for i in 0..200_000 {
+            text.push_str(&format!("{},z{},{}\n", if i % 3 == 0 { "old" } else { "young" }, i % 40, i % 7));
+        }
+        text.push_str("old,z41,1\n");
+        let domain = domain();
+        let columns = || SeedColumns { weight: Some("w"), id: None, region: None };
+        let err = decode(text.as_bytes().to_vec(), "s.csv", columns(), &[0, 1], &domain, true).unwrap_err().to_string();
+        assert!(err.contains("line 200002") && err.contains("z41"), "{err}");
+        let ok = text.replace("old,z41,1\n", "");
+        let seed = decode(ok.into_bytes(), "s.csv", columns(), &[0, 1], &domain, true).unwrap();
+        assert_eq!(seed.len(), 200_000);
+        assert_eq!(seed.record(199_999), &[0, 199_999 % 40]);
+        assert_eq!(seed.weights[199_999], (199_999 % 7) as f64);
+        assert_eq!(seed.ids, RecordIds::Rows);
+    }
 }

@@ -1,13 +1,16 @@
 //! Outputs of `populace fit` for seed re-weighting methods: `weights.csv` and `report.json`.
 
+use std::ops::Range;
 use std::path::Path;
+
+use rayon::prelude::*;
 
 use serde::Serialize;
 
 use super::atomic::write_atomic;
 use crate::error::Result;
 use crate::fitting::{ZoneFit, ZoneReport};
-use crate::inputs::Problem;
+use crate::inputs::{Problem, RecordIds};
 
 /// The content of `report.json` for seed re-weighting.
 #[derive(Debug, Clone, Serialize)]
@@ -86,36 +89,58 @@ impl CalibrationReport {
 /// Writes `weights.csv`: a `zone` column when there are zones, the seed's id column (named
 /// as in the seed, else `row` with 1-based row numbers), `weight`, and `count` when the
 /// weights were integerized. One row per seed record per zone, in zone then seed order.
+///
+/// Blocks of rows are encoded on every core and written in order, so the file is the same at
+/// any thread count.
 pub fn write_weights_csv(path: &Path, problem: &Problem, id_column: Option<&str>, fits: &[ZoneFit]) -> Result<()> {
-    let seed = problem.seed.as_ref();
+    let ids = problem.seed.as_ref().map(|s| &s.ids);
     write_atomic(path, |w| {
-        let mut out = csv::Writer::from_writer(&mut *w);
         let zoned = fits.iter().any(|f| f.zone.is_some());
         let counted = fits.iter().any(|f| f.counts.is_some());
-        let mut header = Vec::new();
-        if zoned {
-            header.push("zone");
-        }
-        header.push(id_column.unwrap_or("row"));
-        header.push("weight");
-        if counted {
-            header.push("count");
-        }
-        out.write_record(&header)?;
-        let mut number = ryu::Buffer::new();
+        let mut header = csv::Writer::from_writer(Vec::new());
+        let names =
+            [zoned.then_some("zone"), Some(id_column.unwrap_or("row")), Some("weight"), counted.then_some("count")];
+        header.write_record(names.iter().flatten())?;
+        w.write_all(&header.into_inner().map_err(|e| e.into_error())?)?;
         for fit in fits {
-            for (k, (&record, &weight)) in fit.records.iter().zip(&fit.weights).enumerate() {
-                if let Some(zone) = &fit.zone {
-                    out.write_field(zone)?;
+            let blocks = fit.weights.len().div_ceil(BLOCK_ROWS);
+            for round in (0..blocks).step_by(ROUND_BLOCKS) {
+                let encoded: Vec<std::io::Result<Vec<u8>>> = (round..blocks.min(round + ROUND_BLOCKS))
+                    .into_par_iter()
+                    .map(|b| encode_block(fit, ids, b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(fit.weights.len())))
+                    .collect();
+                for block in encoded {
+                    w.write_all(&block?)?;
                 }
-                out.write_field(seed.map_or("", |s| s.ids[record].as_str()))?;
-                out.write_field(number.format(weight))?;
-                if let Some(counts) = &fit.counts {
-                    out.write_field(counts[k].to_string())?;
-                }
-                out.write_record(None::<&[u8]>)?;
             }
         }
-        out.flush()
+        Ok(())
     })
+}
+
+/// Rows per block encoded by one task.
+const BLOCK_ROWS: usize = 1 << 16;
+/// Blocks encoded before they are written (bounds the memory held).
+const ROUND_BLOCKS: usize = 32;
+
+/// The CSV text of rows `rows` of a zone's weights.
+fn encode_block(fit: &ZoneFit, ids: Option<&RecordIds>, rows: Range<usize>) -> std::io::Result<Vec<u8>> {
+    let mut out = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 32));
+    let (mut number, mut row) = (ryu::Buffer::new(), itoa::Buffer::new());
+    for k in rows {
+        let record = fit.records[k];
+        if let Some(zone) = &fit.zone {
+            out.write_field(zone)?;
+        }
+        match ids.and_then(|ids| ids.get(record)) {
+            Some(id) => out.write_field(id)?,
+            None => out.write_field(row.format(record + 1))?,
+        }
+        out.write_field(number.format(fit.weights[k]))?;
+        if let Some(counts) = &fit.counts {
+            out.write_field(row.format(counts[k]))?;
+        }
+        out.write_record(None::<&[u8]>)?;
+    }
+    out.into_inner().map_err(|e| e.into_error())
 }
