@@ -22,7 +22,7 @@ pub(crate) struct CsvFile {
 impl CsvFile {
     /// Reads `path` (shown as `display` in messages) and its header.
     pub fn open(path: &Path, display: &str) -> Result<CsvFile> {
-        let data = std::fs::read(path).map_err(|e| Error::read(display, e))?;
+        let data = crate::memory::read_file(path).map_err(|e| Error::read(display, e))?;
         CsvFile::from_bytes(data, display)
     }
 
