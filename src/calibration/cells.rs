@@ -36,79 +36,110 @@ impl Cells {
     /// `margin_sizes`) into distinct cells, summing `design` per cell.
     pub(crate) fn aggregate(design: &[f64], membership: &[u32], margin_sizes: &[usize]) -> Cells {
         let m = margin_sizes.len();
-        let n = design.len();
-        debug_assert_eq!(membership.len(), n * m);
-        // Mixed-radix key of a membership row, when the product of the sizes fits in a u64.
+        debug_assert_eq!(membership.len(), design.len() * m);
+        let row = |i: usize, out: &mut Vec<u32>| out.extend_from_slice(&membership[i * m..(i + 1) * m]);
+        // Mixed-radix key of a membership row (first margin slowest), when the product of
+        // the sizes fits in a u64.
         let radix: Option<u64> = margin_sizes.iter().try_fold(1u64, |acc, &s| acc.checked_mul(u64::try_from(s).ok()?));
-        let mut record_cell = Vec::with_capacity(n);
-        let mut codes: Vec<u32> = Vec::new();
-        let mut cell_design: Vec<f64> = Vec::new();
         match radix {
             Some(product) => {
-                let keys = row_keys(membership, margin_sizes);
-                // A dense lookup table when it is small next to the data, a hash map otherwise.
-                let dense_limit = (4 * n as u64).clamp(1 << 16, 1 << 26);
-                if product <= CHUNK_TABLE_LIMIT && n > RECORD_CHUNK {
-                    return Cells::aggregate_in_chunks(design, membership, m, &keys, product as usize);
-                }
-                if product <= dense_limit {
-                    let mut table = vec![u32::MAX; product as usize];
-                    for (i, &key) in keys.iter().enumerate() {
-                        let slot = &mut table[key as usize];
-                        if *slot == u32::MAX {
-                            *slot = cell_design.len() as u32;
-                            codes.extend_from_slice(&membership[i * m..(i + 1) * m]);
-                            cell_design.push(0.0);
-                        }
-                        cell_design[*slot as usize] += design[i];
-                        record_cell.push(*slot);
-                    }
-                } else {
-                    let mut map: HashMap<u64, u32> = HashMap::new();
-                    for (i, &key) in keys.iter().enumerate() {
-                        let next = cell_design.len() as u32;
-                        let c = *map.entry(key).or_insert(next);
-                        if c == next {
-                            codes.extend_from_slice(&membership[i * m..(i + 1) * m]);
-                            cell_design.push(0.0);
-                        }
-                        cell_design[c as usize] += design[i];
-                        record_cell.push(c);
-                    }
-                }
+                let key = |i: usize| {
+                    membership[i * m..(i + 1) * m]
+                        .iter()
+                        .zip(margin_sizes)
+                        .fold(0u64, |k, (&c, &s)| k * s as u64 + c as u64)
+                };
+                Cells::from_keys(design, product, m, key, row)
             }
             None => {
                 let mut map: HashMap<&[u32], u32> = HashMap::new();
-                for (i, row) in membership.chunks_exact(m).enumerate() {
-                    let next = cell_design.len() as u32;
-                    let c = *map.entry(row).or_insert(next);
-                    if c == next {
-                        codes.extend_from_slice(row);
-                        cell_design.push(0.0);
-                    }
-                    cell_design[c as usize] += design[i];
-                    record_cell.push(c);
+                let mut cells = Cells { margins: m, codes: Vec::new(), design: Vec::new(), record_cell: Vec::new() };
+                for (i, key) in membership.chunks_exact(m).enumerate() {
+                    let next = cells.design.len() as u32;
+                    let c = *map.entry(key).or_insert(next);
+                    cells.add(c, next, design[i], |codes| row(i, codes));
                 }
+                cells
             }
         }
-        Cells { margins: m, codes, design: cell_design, record_cell }
     }
 
-    /// [`Cells::aggregate`] for many records over few possible cells, on both cores: every
-    /// fixed chunk of records lists its distinct keys in order of first appearance; merging
-    /// the lists in chunk order numbers the cells in global order of first appearance; then
-    /// every chunk maps its records and sums its design weights, and the sums are added in
-    /// chunk order.
-    fn aggregate_in_chunks(design: &[f64], membership: &[u32], m: usize, keys: &[u64], product: usize) -> Cells {
-        let firsts: Vec<Vec<(u32, usize)>> = keys
-            .par_chunks(RECORD_CHUNK)
+    /// Groups records by `key(i)` (below `product`; records with equal keys must have equal
+    /// membership rows), in order of first appearance, summing `design` per cell; `row(i, out)`
+    /// appends record `i`'s membership row (`margins` codes) to `out`, once per cell.
+    pub(crate) fn from_keys(
+        design: &[f64],
+        product: u64,
+        margins: usize,
+        key: impl Fn(usize) -> u64 + Sync,
+        row: impl Fn(usize, &mut Vec<u32>) + Sync,
+    ) -> Cells {
+        let n = design.len();
+        if product <= CHUNK_TABLE_LIMIT && n > RECORD_CHUNK {
+            return Cells::from_keys_in_chunks(design, product as usize, margins, key, row);
+        }
+        let mut cells = Cells { margins, codes: Vec::new(), design: Vec::new(), record_cell: Vec::with_capacity(n) };
+        // A dense lookup table when it is small next to the data, a hash map otherwise.
+        let dense_limit = (4 * n as u64).clamp(1 << 16, 1 << 26);
+        if product <= dense_limit {
+            let mut table = vec![u32::MAX; product as usize];
+            for (i, &d) in design.iter().enumerate() {
+                let next = cells.design.len() as u32;
+                let slot = &mut table[key(i) as usize];
+                if *slot == u32::MAX {
+                    *slot = next;
+                }
+                let c = *slot;
+                cells.add(c, next, d, |codes| row(i, codes));
+            }
+        } else {
+            let mut map: HashMap<u64, u32> = HashMap::new();
+            for (i, &d) in design.iter().enumerate() {
+                let next = cells.design.len() as u32;
+                let c = *map.entry(key(i)).or_insert(next);
+                cells.add(c, next, d, |codes| row(i, codes));
+            }
+        }
+        cells
+    }
+
+    /// Adds a record of cell `c` with design weight `d`; `c == next` opens a new cell, whose
+    /// membership row `push_row` appends to the codes.
+    #[inline]
+    fn add(&mut self, c: u32, next: u32, d: f64, push_row: impl FnOnce(&mut Vec<u32>)) {
+        if c == next {
+            push_row(&mut self.codes);
+            self.design.push(0.0);
+        }
+        self.design[c as usize] += d;
+        self.record_cell.push(c);
+    }
+
+    /// [`Cells::from_keys`] for many records over few possible keys (below 2¹⁶), on every
+    /// core: each fixed chunk of records writes its keys into `record_cell` and lists its
+    /// distinct keys in order of first appearance; merging the lists in chunk order numbers the
+    /// cells in global order of first appearance; then each chunk maps its keys to cells in
+    /// place and sums its design weights, and the sums are added in chunk order.
+    fn from_keys_in_chunks(
+        design: &[f64],
+        product: usize,
+        margins: usize,
+        key: impl Fn(usize) -> u64 + Sync,
+        row: impl Fn(usize, &mut Vec<u32>) + Sync,
+    ) -> Cells {
+        let mut record_cell = crate::memory::filled(design.len(), 0u32);
+        let firsts: Vec<Vec<(u32, usize)>> = record_cell
+            .par_chunks_mut(RECORD_CHUNK)
             .enumerate()
             .map(|(c, keys)| {
                 let mut seen = vec![false; product];
                 let mut out = Vec::new();
-                for (i, &key) in keys.iter().enumerate() {
-                    if !std::mem::replace(&mut seen[key as usize], true) {
-                        out.push((key as u32, c * RECORD_CHUNK + i));
+                for (j, slot) in keys.iter_mut().enumerate() {
+                    let i = c * RECORD_CHUNK + j;
+                    let k = key(i) as u32;
+                    *slot = k;
+                    if !std::mem::replace(&mut seen[k as usize], true) {
+                        out.push((k, i));
                     }
                 }
                 out
@@ -116,32 +147,31 @@ impl Cells {
             .collect();
         let mut table = vec![u32::MAX; product];
         let mut codes = Vec::new();
-        for &(key, record) in firsts.iter().flatten() {
-            if table[key as usize] == u32::MAX {
-                table[key as usize] = (codes.len() / m) as u32;
-                codes.extend_from_slice(&membership[record * m..(record + 1) * m]);
+        let mut cells = 0u32;
+        for &(k, record) in firsts.iter().flatten() {
+            if table[k as usize] == u32::MAX {
+                table[k as usize] = cells;
+                cells += 1;
+                row(record, &mut codes);
             }
         }
-        let cells = codes.len() / m;
-        let mut record_cell = vec![0u32; keys.len()];
         let partials: Vec<Vec<f64>> = record_cell
             .par_chunks_mut(RECORD_CHUNK)
-            .zip(keys.par_chunks(RECORD_CHUNK))
             .zip(design.par_chunks(RECORD_CHUNK))
-            .map(|((out, keys), design)| {
-                let mut sums = vec![0.0; cells];
-                for ((o, &key), &d) in out.iter_mut().zip(keys).zip(design) {
-                    *o = table[key as usize];
-                    sums[*o as usize] += d;
+            .map(|(slots, design)| {
+                let mut sums = vec![0.0; cells as usize];
+                for (slot, &d) in slots.iter_mut().zip(design) {
+                    *slot = table[*slot as usize];
+                    sums[*slot as usize] += d;
                 }
                 sums
             })
             .collect();
-        let mut cell_design = vec![0.0; cells];
+        let mut cell_design = vec![0.0; cells as usize];
         for p in partials {
             cell_design.iter_mut().zip(p).for_each(|(a, b)| *a += b);
         }
-        Cells { margins: m, codes, design: cell_design, record_cell }
+        Cells { margins, codes, design: cell_design, record_cell }
     }
 
     /// Number of distinct cells `K`.
@@ -181,9 +211,18 @@ impl Cells {
         out
     }
 
+    /// Every record's membership row (`records × margins`, row-major).
+    pub(crate) fn record_rows(&self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.record_cell.len() * self.margins);
+        for &c in &self.record_cell {
+            out.extend_from_slice(self.row(c as usize));
+        }
+        out
+    }
+
     /// Record weights `w_i = d_i · g_{cell(i)}`.
     pub(crate) fn expand(&self, design: &[f64], g: &[f64]) -> Vec<f64> {
-        let mut out = vec![0.0; design.len()];
+        let mut out = crate::memory::filled(design.len(), 0.0);
         out.par_chunks_mut(RECORD_CHUNK)
             .zip(design.par_chunks(RECORD_CHUNK))
             .zip(self.record_cell.par_chunks(RECORD_CHUNK))
@@ -194,23 +233,81 @@ impl Cells {
             });
         out
     }
+
+    /// [`Cells::expand`], gathering in the same pass each cell's total weight and the
+    /// weights' sum, sum of squares, extremes and negatives (in fixed chunks, combined in
+    /// chunk order, so the sums do not depend on the thread count).
+    pub(crate) fn expand_summarized(&self, design: &[f64], g: &[f64]) -> (Vec<f64>, WeightSums) {
+        let mut out = crate::memory::filled(design.len(), 0.0);
+        let partials: Vec<WeightSums> = out
+            .par_chunks_mut(RECORD_CHUNK)
+            .zip(design.par_chunks(RECORD_CHUNK))
+            .zip(self.record_cell.par_chunks(RECORD_CHUNK))
+            .map(|((o, d), cell)| {
+                let mut sums = WeightSums::new(self.len());
+                for ((o, &d), &c) in o.iter_mut().zip(d).zip(cell) {
+                    let w = d * g[c as usize];
+                    *o = w;
+                    sums.add(c as usize, w);
+                }
+                sums
+            })
+            .collect();
+        let mut total = WeightSums::new(self.len());
+        for p in partials {
+            total.merge(p);
+        }
+        (out, total)
+    }
 }
 
-/// Mixed-radix keys of the membership rows (first margin slowest), computed in fixed chunks.
-fn row_keys(membership: &[u32], sizes: &[usize]) -> Vec<u64> {
-    let m = sizes.len();
-    let n = membership.len() / m;
-    let mut keys = vec![0u64; n];
-    keys.par_chunks_mut(RECORD_CHUNK).zip(membership.par_chunks(RECORD_CHUNK * m)).for_each(|(keys, rows)| {
-        for (key, row) in keys.iter_mut().zip(rows.chunks_exact(m)) {
-            let mut k = 0u64;
-            for (&code, &size) in row.iter().zip(sizes) {
-                k = k * size as u64 + code as u64;
-            }
-            *key = k;
+/// Sums over record weights, by [`Cells::expand_summarized`].
+#[derive(Debug, Clone)]
+pub(crate) struct WeightSums {
+    /// Total weight of each cell.
+    pub cells: Vec<f64>,
+    /// Σ w.
+    pub total: f64,
+    /// Σ w².
+    pub squares: f64,
+    /// Smallest weight.
+    pub min: f64,
+    /// Largest weight.
+    pub max: f64,
+    /// Number of negative weights.
+    pub negative: usize,
+}
+
+impl WeightSums {
+    fn new(cells: usize) -> Self {
+        WeightSums {
+            cells: vec![0.0; cells],
+            total: 0.0,
+            squares: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            negative: 0,
         }
-    });
-    keys
+    }
+
+    #[inline]
+    fn add(&mut self, cell: usize, w: f64) {
+        self.cells[cell] += w;
+        self.total += w;
+        self.squares += w * w;
+        self.min = self.min.min(w);
+        self.max = self.max.max(w);
+        self.negative += usize::from(w < 0.0);
+    }
+
+    fn merge(&mut self, other: WeightSums) {
+        self.cells.iter_mut().zip(other.cells).for_each(|(a, b)| *a += b);
+        self.total += other.total;
+        self.squares += other.squares;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.negative += other.negative;
+    }
 }
 
 #[cfg(test)]

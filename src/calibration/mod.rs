@@ -162,7 +162,7 @@
 //! ```
 
 mod calfun;
-mod cells;
+pub(crate) mod cells;
 mod dual;
 pub mod integerize;
 mod rake;
@@ -528,47 +528,9 @@ pub fn calibrate(
             format!("record {i}: design weight {} is not a finite non-negative number", design[i]),
         ));
     }
-    if tolerance.is_nan() || tolerance < 0.0 {
-        return Err(Error::input(argument("tolerance"), format!("tolerance {tolerance} is negative or NaN")));
-    }
-    if let Method::Logit { lower, upper } = method {
-        if !(lower.is_finite() && upper.is_finite() && lower < 1.0 && upper > 1.0) {
-            return Err(Error::input(
-                argument("logit bounds"),
-                format!("bounds [{lower}, {upper}] must be finite with lower < 1 < upper"),
-            ));
-        }
-    }
-    if method != Method::Entropy {
-        if let Some(m) = constraints.importance.iter().position(Option::is_some) {
-            return Err(Error::Inconsistent(format!(
-                "margin {m} is soft (importance {}), but only Method::Entropy supports soft margins",
-                constraints.importance[m].unwrap_or_default()
-            )));
-        }
-    }
-
     let cells = Cells::aggregate(design, &constraints.membership, &constraints.margin_sizes);
-    let layout = Layout::new(constraints);
-    let mut runner = Runner::new(tolerance, max_iterations);
-    for o in observers.iter_mut() {
-        runner = runner.observe(&mut **o);
-    }
-
-    let (g, convergence, totals, relaxation) = match method {
-        Method::Rake => {
-            let mut solver = Rake::new(&cells, constraints, &layout)?;
-            let convergence = runner.run(&mut solver)?;
-            let g = solver.g();
-            (g, convergence, solver.totals(), None)
-        }
-        Method::Linear | Method::Logit { .. } | Method::Entropy => {
-            let mut solver = DualNewton::new(&cells, constraints, &layout, method)?;
-            let convergence = runner.run(&mut solver)?;
-            (solver.g(), convergence, solver.totals().to_vec(), Some(solver.relaxation()))
-        }
-    };
-
+    let Solved { g, convergence, totals, relaxation, layout } =
+        solve(&cells, constraints, method, tolerance, max_iterations, observers)?;
     let weights = cells.expand(design, &g);
     let (mut g_min, mut g_max) = (f64::INFINITY, f64::NEG_INFINITY);
     for (&gc, &dc) in g.iter().zip(cells.design()) {
@@ -599,6 +561,71 @@ pub fn calibrate(
         negative_weights,
         distinct_cells: cells.len(),
     })
+}
+
+/// What [`solve`] finds: a g-weight per cell, how the iterations ended, the totals reached on
+/// every (flat) margin cell and, for the dual methods, the soft margins' relaxation factors.
+pub(crate) struct Solved {
+    pub g: Vec<f64>,
+    pub convergence: Convergence,
+    pub totals: Vec<f64>,
+    pub relaxation: Option<Vec<Option<Vec<f64>>>>,
+    pub layout: Layout,
+}
+
+/// Calibrates records already grouped into `cells` (their membership rows index the margins
+/// of `constraints`; the constraints' own membership is not used): checks the method's
+/// arguments, then runs the method's solver. [`calibrate`] is this plus grouping and
+/// expanding; seed re-weighting groups records by their attribute codes instead.
+pub(crate) fn solve(
+    cells: &Cells,
+    constraints: &Constraints,
+    method: Method,
+    tolerance: f64,
+    max_iterations: usize,
+    observers: &mut [&mut dyn Observer],
+) -> Result<Solved> {
+    if tolerance.is_nan() || tolerance < 0.0 {
+        return Err(Error::input(argument("tolerance"), format!("tolerance {tolerance} is negative or NaN")));
+    }
+    if let Method::Logit { lower, upper } = method {
+        if !(lower.is_finite() && upper.is_finite() && lower < 1.0 && upper > 1.0) {
+            return Err(Error::input(
+                argument("logit bounds"),
+                format!("bounds [{lower}, {upper}] must be finite with lower < 1 < upper"),
+            ));
+        }
+    }
+    if method != Method::Entropy {
+        if let Some(m) = constraints.importance.iter().position(Option::is_some) {
+            return Err(Error::Inconsistent(format!(
+                "margin {m} is soft (importance {}), but only Method::Entropy supports soft margins",
+                constraints.importance[m].unwrap_or_default()
+            )));
+        }
+    }
+
+    let layout = Layout::new(constraints);
+    let mut runner = Runner::new(tolerance, max_iterations);
+    for o in observers.iter_mut() {
+        runner = runner.observe(&mut **o);
+    }
+
+    let (g, convergence, totals, relaxation) = match method {
+        Method::Rake => {
+            let mut solver = Rake::new(cells, constraints, &layout)?;
+            let convergence = runner.run(&mut solver)?;
+            let g = solver.g();
+            (g, convergence, solver.totals(), None)
+        }
+        Method::Linear | Method::Logit { .. } | Method::Entropy => {
+            let mut solver = DualNewton::new(cells, constraints, &layout, method)?;
+            let convergence = runner.run(&mut solver)?;
+            (solver.g(), convergence, solver.totals().to_vec(), Some(solver.relaxation()))
+        }
+    };
+
+    Ok(Solved { g, convergence, totals, relaxation, layout })
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ fn run_sharded(args: &FitArgs, spec: &Spec, problem: &Problem, selection: &Selec
             }
             let line = FitLine {
                 zone,
-                records: fit.records.len(),
+                records: fit.weights.len(),
                 weight_total: fit.report.weights.total,
                 converged: c.converged,
                 max_deviation: c.max_deviation,

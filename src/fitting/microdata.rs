@@ -2,6 +2,8 @@
 //! constraints, calibrates (zones in parallel, results in zone order), optionally
 //! integerizes, and summarizes every zone for the report.
 
+use std::borrow::Cow;
+
 use indexmap::IndexMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -9,8 +11,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{Convergence, Observer};
+use crate::calibration::cells::{Cells, WeightSums};
 use crate::calibration::integerize::{margin_errors, margin_preserving, trs};
-use crate::calibration::{calibrate, Constraints, Method as CalMethod};
+use crate::calibration::{solve, Constraints, Method as CalMethod};
 use crate::error::{Error, Result};
 use crate::inputs::{Integerize, MarginTable, Method, Problem, Seed, Zone};
 
@@ -19,8 +22,8 @@ use crate::inputs::{Integerize, MarginTable, Method, Problem, Seed, Zone};
 pub struct ZoneFit {
     /// The zone's name (`None` without zones).
     pub zone: Option<String>,
-    /// Seed record positions, in seed order.
-    pub records: Vec<usize>,
+    /// Seed record positions, in seed order (`None`: every record of the seed).
+    pub records: Option<Vec<usize>>,
     /// Final weight of each record.
     pub weights: Vec<f64>,
     /// Integer counts, when the spec asks for integerization.
@@ -129,14 +132,19 @@ pub fn fit_microdata(problem: &Problem, observers: &mut [&mut dyn Observer]) -> 
 }
 
 fn fit_zone(problem: &Problem, seed: &Seed, zone: &Zone, observers: &mut [&mut dyn Observer]) -> Result<ZoneFit> {
-    let records: Vec<usize> = zone.records.clone().unwrap_or_else(|| (0..seed.len()).collect());
-    let design: Vec<f64> = match &zone.records {
-        Some(_) => records.iter().map(|&i| seed.weights[i]).collect(),
-        None => seed.weights.clone(),
+    let records = zone.records.as_deref();
+    let design: Cow<[f64]> = match records {
+        Some(records) => Cow::Owned(records.iter().map(|&i| seed.weights[i]).collect()),
+        None => Cow::Borrowed(&seed.weights),
     };
+    if u32::try_from(design.len()).is_err() {
+        return Err(Error::TooLarge(format!("{} records: calibration handles fewer than 2³² records", design.len())));
+    }
     let sizes: Vec<usize> = zone.margins.iter().map(|m| m.targets.len()).collect();
+    let cells = group(problem, seed, zone, records, &design);
+    // Constraints on the distinct cells; the solver works on cells anyway.
     let constraints = Constraints::new(
-        membership(problem, seed, zone, &records),
+        cells.codes().to_vec(),
         sizes.clone(),
         zone.margins.iter().map(|m| m.targets.clone()).collect(),
         zone.margins.iter().map(|m| m.importance).collect(),
@@ -155,17 +163,15 @@ fn fit_zone(problem: &Problem, seed: &Seed, zone: &Zone, observers: &mut [&mut d
         }
         Method::Ipf => return Err(Error::Inconsistent("ipf fits a dense table, not seed weights".into())),
     };
-    let calibrated =
-        calibrate(&design, &constraints, method, problem.fit.tolerance, problem.fit.max_iterations, observers)
-            .map_err(|e| with_zone(e, zone))?;
-    let weights = calibrated.weights;
-    let membership = constraints.membership();
-    let relaxation: Vec<Option<Vec<f64>>> = calibrated.margins.iter().map(|m| m.relaxation.clone()).collect();
-    let margins = margin_cells(problem, zone, membership, &weights, &relaxation);
+    let solved = solve(&cells, &constraints, method, problem.fit.tolerance, problem.fit.max_iterations, observers)
+        .map_err(|e| with_zone(e, zone))?;
+    let (weights, sums) = cells.expand_summarized(&design, &solved.g);
+    let achieved = cells.margin_sums(&sums.cells, &solved.layout.offsets, solved.layout.cells);
+    let margins = margin_cells(problem, zone, &achieved, &solved.layout.offsets, solved.relaxation.as_deref());
     let counts = problem
         .fit
         .integerize
-        .map(|how| integerize(how, &weights, membership, &sizes, zone, problem.fit.random_seed))
+        .map(|how| integerize(how, &weights, &cells.record_rows(), &sizes, zone, problem.fit.random_seed))
         .transpose()
         .map_err(|e| with_zone(e, zone))?;
     let integerization = counts.as_ref().map(|(how, counts, errors)| IntegerizationReport {
@@ -176,13 +182,20 @@ fn fit_zone(problem: &Problem, seed: &Seed, zone: &Zone, observers: &mut [&mut d
     });
     let report = ZoneReport {
         zone: zone.name.clone(),
-        records: records.len(),
-        convergence: calibrated.convergence,
+        records: weights.len(),
+        convergence: solved.convergence,
         margins,
-        weights: summarize(&weights, &design),
+        weights: summary(&sums, &cells, &solved.g, weights.len()),
         integerization,
     };
-    Ok(ZoneFit { zone: zone.name.clone(), records, weights, counts: counts.map(|c| c.1), report })
+    Ok(ZoneFit { zone: zone.name.clone(), records: zone.records.clone(), weights, counts: counts.map(|c| c.1), report })
+}
+
+impl ZoneFit {
+    /// The seed position of the zone's `k`-th record.
+    pub fn record(&self, k: usize) -> usize {
+        self.records.as_ref().map_or(k, |r| r[k])
+    }
 }
 
 fn with_zone(e: Error, zone: &Zone) -> Error {
@@ -193,76 +206,81 @@ fn with_zone(e: Error, zone: &Zone) -> Error {
     }
 }
 
-/// Records per parallel chunk of the element-wise passes and of the chunked sums; fixed, so
-/// results do not depend on the thread count.
+/// Records per parallel chunk of the key pass; fixed, so results do not depend on the thread
+/// count.
 const RECORD_CHUNK: usize = 1 << 15;
 
-/// Records × margins: the cell of each margin each record falls in.
-fn membership(problem: &Problem, seed: &Seed, zone: &Zone, records: &[usize]) -> Vec<u32> {
-    let sizes: Vec<Vec<usize>> = zone.margins.iter().map(|m| problem.domain.sizes(&m.attributes)).collect();
-    let k = zone.margins.len();
-    let mut out = vec![0u32; records.len() * k];
-    out.par_chunks_mut(RECORD_CHUNK * k).zip(records.par_chunks(RECORD_CHUNK)).for_each(|(out, records)| {
-        for (row, &i) in out.chunks_exact_mut(k).zip(records) {
-            let codes = seed.record(i);
-            for ((cell, m), s) in row.iter_mut().zip(&zone.margins).zip(&sizes) {
-                *cell = m.attributes.iter().zip(s).fold(0usize, |acc, (&a, &n)| acc * n + codes[a] as usize) as u32;
-            }
+/// Groups the zone's records (seed positions `records`, all when `None`; design weights
+/// `design`) into distinct cells.
+///
+/// Two records are in the same cell of every margin exactly when they have the same codes on
+/// the attributes the margins use, so records are keyed by those codes (mixed radix) in one
+/// parallel pass, and a cell's membership row is computed once, from its first record. When
+/// the key would not fit in 64 bits, the records' membership rows are grouped instead.
+fn group(problem: &Problem, seed: &Seed, zone: &Zone, records: Option<&[usize]>, design: &[f64]) -> Cells {
+    let position = |i: usize| records.map_or(i, |r| r[i]);
+    let mut used: Vec<usize> = zone.margins.iter().flat_map(|m| m.attributes.iter().copied()).collect();
+    used.sort_unstable();
+    used.dedup();
+    let used_sizes = problem.domain.sizes(&used);
+    let margin_sizes: Vec<Vec<usize>> = zone.margins.iter().map(|m| problem.domain.sizes(&m.attributes)).collect();
+    let row = |i: usize, out: &mut Vec<u32>| {
+        let codes = seed.record(position(i));
+        for (m, s) in zone.margins.iter().zip(&margin_sizes) {
+            out.push(m.attributes.iter().zip(s).fold(0usize, |acc, (&a, &n)| acc * n + codes[a] as usize) as u32);
         }
-    });
-    out
-}
-
-/// Weighted totals of every margin's cells, summed in fixed record chunks then in chunk order.
-fn achieved_totals(membership: &[u32], weights: &[f64], sizes: &[usize]) -> Vec<Vec<f64>> {
-    let k = sizes.len();
-    let partials: Vec<Vec<Vec<f64>>> = membership
-        .par_chunks(RECORD_CHUNK * k)
-        .zip(weights.par_chunks(RECORD_CHUNK))
-        .map(|(rows, weights)| {
-            let mut acc: Vec<Vec<f64>> = sizes.iter().map(|&s| vec![0.0; s]).collect();
-            for (row, &w) in rows.chunks_exact(k).zip(weights) {
-                for (a, &cell) in acc.iter_mut().zip(row) {
-                    a[cell as usize] += w;
+    };
+    let product = used_sizes.iter().try_fold(1u64, |acc, &s| acc.checked_mul(s as u64));
+    match product {
+        Some(product) => {
+            let key = |i: usize| {
+                let codes = seed.record(position(i));
+                used.iter().zip(&used_sizes).fold(0u64, |acc, (&a, &n)| acc * n as u64 + u64::from(codes[a]))
+            };
+            Cells::from_keys(design, product, zone.margins.len(), key, row)
+        }
+        None => {
+            let m = zone.margins.len();
+            let mut membership = vec![0u32; design.len() * m];
+            membership.par_chunks_mut(RECORD_CHUNK * m).enumerate().for_each(|(c, out)| {
+                let mut row_codes = Vec::with_capacity(m);
+                for (j, slot) in out.chunks_exact_mut(m).enumerate() {
+                    row_codes.clear();
+                    row(c * RECORD_CHUNK + j, &mut row_codes);
+                    slot.copy_from_slice(&row_codes);
                 }
-            }
-            acc
-        })
-        .collect();
-    let mut out: Vec<Vec<f64>> = sizes.iter().map(|&s| vec![0.0; s]).collect();
-    for p in partials {
-        for (o, p) in out.iter_mut().zip(p) {
-            o.iter_mut().zip(p).for_each(|(o, p)| *o += p);
+            });
+            let flat_sizes: Vec<usize> = zone.margins.iter().map(|m| m.targets.len()).collect();
+            Cells::aggregate(design, &membership, &flat_sizes)
         }
     }
-    out
 }
 
+/// Every margin's cells with target, achieved total (`achieved`, flat, margin `m` from
+/// `offsets[m]`) and deviation.
 fn margin_cells(
     problem: &Problem,
     zone: &Zone,
-    membership: &[u32],
-    weights: &[f64],
-    relaxation: &[Option<Vec<f64>>],
+    achieved: &[f64],
+    offsets: &[usize],
+    relaxation: Option<&[Option<Vec<f64>>]>,
 ) -> Vec<MarginCells> {
-    let sizes: Vec<usize> = zone.margins.iter().map(|m| m.targets.len()).collect();
-    let totals = achieved_totals(membership, weights, &sizes);
     zone.margins
         .iter()
-        .zip(totals)
         .enumerate()
-        .map(|(m, (margin, achieved))| {
+        .map(|(m, margin)| {
+            let relaxation = relaxation.and_then(|r| r[m].as_ref());
             let cells: Vec<CellFit> = margin
                 .targets
                 .iter()
-                .zip(&achieved)
+                .zip(&achieved[offsets[m]..])
                 .enumerate()
                 .map(|(c, (&target, &achieved))| CellFit {
                     cell: cell_map(problem, margin, c),
                     target,
                     achieved,
                     deviation: achieved - target,
-                    relaxation: relaxation[m].as_ref().map(|z| z[c]),
+                    relaxation: relaxation.map(|z| z[c]),
                 })
                 .collect();
             MarginCells {
@@ -290,6 +308,25 @@ fn cell_map(problem: &Problem, margin: &MarginTable, cell: usize) -> IndexMap<St
             (attribute.name().to_string(), attribute.categories()[c as usize].clone())
         })
         .collect()
+}
+
+/// [`summarize`] from the sums gathered while expanding the weights; g = w/d is constant
+/// within a cell, so its extremes are taken over the cells with a positive design total.
+fn summary(sums: &WeightSums, cells: &Cells, g: &[f64], records: usize) -> WeightSummary {
+    let n = records as f64;
+    let positive = g.iter().zip(cells.design()).filter(|(_, &d)| d > 0.0).map(|(g, _)| *g);
+    let (g_min, g_max) = positive.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), g| (lo.min(g), hi.max(g)));
+    WeightSummary {
+        min: sums.min,
+        max: sums.max,
+        mean: sums.total / n,
+        total: sums.total,
+        g_min,
+        g_max,
+        negative: sums.negative,
+        kish_deff: n * sums.squares / (sums.total * sums.total),
+        effective_sample_size: sums.total * sums.total / sums.squares,
+    }
 }
 
 /// Summary statistics of the weights against the design weights.

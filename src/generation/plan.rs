@@ -40,8 +40,8 @@ pub(crate) struct ZonePlan<'a> {
 enum Units<'a> {
     /// Cells of a dense joint (row-major positions over `sizes`).
     Cells { sizes: Vec<usize>, cells: Vec<usize> },
-    /// Seed records.
-    Records { seed: &'a Seed, records: Vec<usize> },
+    /// Seed records (positions in the seed; `None`: all of them).
+    Records { seed: &'a Seed, records: Option<Vec<usize>> },
 }
 
 impl Units<'_> {
@@ -57,7 +57,9 @@ impl Units<'_> {
                     index /= size;
                 }
             }
-            Units::Records { seed, records } => codes.extend_from_slice(seed.record(records[u])),
+            Units::Records { seed, records } => {
+                codes.extend_from_slice(seed.record(records.as_ref().map_or(u, |r| r[u])))
+            }
         }
     }
 }

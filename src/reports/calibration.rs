@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::atomic::write_atomic;
+use super::csvtext::csv_field;
 use crate::error::Result;
 use crate::fitting::{ZoneFit, ZoneReport};
 use crate::inputs::{Problem, RecordIds};
@@ -102,15 +103,21 @@ pub fn write_weights_csv(path: &Path, problem: &Problem, id_column: Option<&str>
             [zoned.then_some("zone"), Some(id_column.unwrap_or("row")), Some("weight"), counted.then_some("count")];
         header.write_record(names.iter().flatten())?;
         w.write_all(&header.into_inner().map_err(|e| e.into_error())?)?;
+        // Buffers are reused from round to round: fresh ones would be faulted in page by
+        // page every time.
+        let mut buffers: Vec<Vec<u8>> = vec![Vec::new(); ROUND_BLOCKS];
         for fit in fits {
-            let blocks = fit.weights.len().div_ceil(BLOCK_ROWS);
+            let n = fit.weights.len();
+            let blocks = n.div_ceil(BLOCK_ROWS);
             for round in (0..blocks).step_by(ROUND_BLOCKS) {
-                let encoded: Vec<std::io::Result<Vec<u8>>> = (round..blocks.min(round + ROUND_BLOCKS))
-                    .into_par_iter()
-                    .map(|b| encode_block(fit, ids, b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(fit.weights.len())))
-                    .collect();
-                for block in encoded {
-                    w.write_all(&block?)?;
+                let count = (blocks - round).min(ROUND_BLOCKS);
+                buffers[..count].par_iter_mut().enumerate().for_each(|(j, out)| {
+                    let b = round + j;
+                    out.clear();
+                    encode_block(fit, ids, b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n), out);
+                });
+                for block in &buffers[..count] {
+                    w.write_all(block)?;
                 }
             }
         }
@@ -123,24 +130,27 @@ const BLOCK_ROWS: usize = 1 << 16;
 /// Blocks encoded before they are written (bounds the memory held).
 const ROUND_BLOCKS: usize = 32;
 
-/// The CSV text of rows `rows` of a zone's weights.
-fn encode_block(fit: &ZoneFit, ids: Option<&RecordIds>, rows: Range<usize>) -> std::io::Result<Vec<u8>> {
-    let mut out = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 32));
-    let (mut number, mut row) = (ryu::Buffer::new(), itoa::Buffer::new());
-    for k in rows {
-        let record = fit.records[k];
-        if let Some(zone) = &fit.zone {
-            out.write_field(zone)?;
-        }
-        match ids.and_then(|ids| ids.get(record)) {
-            Some(id) => out.write_field(id)?,
-            None => out.write_field(row.format(record + 1))?,
-        }
-        out.write_field(number.format(fit.weights[k]))?;
-        if let Some(counts) = &fit.counts {
-            out.write_field(row.format(counts[k]))?;
-        }
-        out.write_record(None::<&[u8]>)?;
+/// Appends the CSV text of rows `rows` of a zone's weights to `out`.
+fn encode_block(fit: &ZoneFit, ids: Option<&RecordIds>, rows: Range<usize>, out: &mut Vec<u8>) {
+    let (mut number, mut integer) = (ryu::Buffer::new(), itoa::Buffer::new());
+    let mut zone = Vec::new();
+    if let Some(name) = &fit.zone {
+        csv_field(name, &mut zone);
+        zone.push(b',');
     }
-    out.into_inner().map_err(|e| e.into_error())
+    for k in rows {
+        let record = fit.record(k);
+        out.extend_from_slice(&zone);
+        match ids.and_then(|ids| ids.get(record)) {
+            Some(id) => csv_field(id, out),
+            None => out.extend_from_slice(integer.format(record + 1).as_bytes()),
+        }
+        out.push(b',');
+        out.extend_from_slice(number.format(fit.weights[k]).as_bytes());
+        if let Some(counts) = &fit.counts {
+            out.push(b',');
+            out.extend_from_slice(integer.format(counts[k]).as_bytes());
+        }
+        out.push(b'\n');
+    }
 }

@@ -4,6 +4,7 @@
 mod atomic;
 mod calibration;
 pub mod chart;
+mod csvtext;
 pub mod demo;
 mod fit;
 
