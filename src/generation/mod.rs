@@ -64,6 +64,7 @@
 
 pub mod cards;
 mod draw;
+mod kinds;
 pub mod partition;
 mod plan;
 mod sinks;
@@ -71,6 +72,7 @@ mod sinks;
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -83,7 +85,11 @@ use crate::error::{Error, Result};
 use crate::fitting::{stream_seed, Observer};
 use crate::inputs::{Domain, Problem};
 use cards::Cards;
+use kinds::Kinds;
 use plan::ZonePlan;
+
+/// The last epoch given out: every numbering of kinds, in any pool, gets its own (from 1 on).
+static EPOCHS: AtomicU64 = AtomicU64::new(1);
 
 /// Persons per batch handed to a [`Sink`] (and per Parquet record batch).
 pub const BATCH_SIZE: usize = 1 << 16;
@@ -221,6 +227,11 @@ pub struct Batch<'a> {
     zone: Option<&'a str>,
     first: u64,
     codes: &'a [u32],
+    /// The kind of every person (see [`kinds`]): `cards` is indexed by kind when some, by
+    /// person when none.
+    kinds: Option<&'a [u32]>,
+    /// Numbers the kinds' meanings: kinds of batches with the same epoch mean the same codes.
+    epoch: u64,
     cards: Option<&'a [Arc<str>]>,
 }
 
@@ -263,7 +274,14 @@ impl<'a> Batch<'a> {
 
     /// The card of person `i`, when cards are rendered.
     pub fn card(&self, i: usize) -> Option<&'a str> {
-        self.cards.map(|c| &*c[i])
+        let at = self.kinds.map_or(i, |kinds| kinds[i] as usize);
+        self.cards.map(|c| &*c[at])
+    }
+
+    /// The kind of every person, and the epoch that gives the kinds their meaning: persons of
+    /// the same kind and epoch have the same codes and card. `None` when cards are per person.
+    pub(crate) fn kinds(&self) -> Option<(&'a [u32], u64)> {
+        self.kinds.map(|kinds| (kinds, self.epoch))
     }
 }
 
@@ -367,17 +385,34 @@ impl<'a> Pool<'a> {
     /// persons each batch had. Writing twice gives the same persons.
     pub fn write(&self, sink: &mut dyn Sink, progress: &mut dyn FnMut(u64)) -> Result<GenerateSummary> {
         let domain = &self.problem.domain;
-        // Persons are drawn and their cards rendered on a second thread while this one writes:
-        // at most three batches are in memory, and the order is the producer's, so the output
-        // does not depend on the scheduling.
+        // Persons are drawn and their new cards rendered on a second thread while this one
+        // writes: at most three batches are in memory, and the order is the producer's, so the
+        // output does not depend on the scheduling.
         std::thread::scope(|scope| {
             let (sender, batches) = std::sync::mpsc::sync_channel(1);
             scope.spawn(move || self.draw(&sender));
+            let mut table: Vec<Arc<str>> = Vec::new();
+            let mut epoch = 0;
             for drawn in batches {
                 let drawn = drawn?;
+                if drawn.fresh {
+                    table.clear();
+                    epoch = EPOCHS.fetch_add(1, Ordering::Relaxed);
+                }
+                let cards = match (&drawn.kinds, drawn.cards) {
+                    (Some(_), Some(new)) => {
+                        table.extend(new);
+                        Some(table.as_slice())
+                    }
+                    (None, Some(per_person)) => {
+                        table = per_person;
+                        Some(table.as_slice())
+                    }
+                    (_, None) => None,
+                };
                 let zone = self.zones[drawn.zone].name.as_deref();
-                let cards = drawn.cards.as_deref();
-                sink.write(&Batch { domain, zone, first: drawn.first, codes: &drawn.codes, cards })?;
+                let kinds = drawn.kinds.as_deref();
+                sink.write(&Batch { domain, zone, first: drawn.first, codes: &drawn.codes, kinds, epoch, cards })?;
                 progress(drawn.codes.len() as u64 / domain.attributes().len().max(1) as u64);
             }
             Ok::<(), Error>(())
@@ -387,30 +422,58 @@ impl<'a> Pool<'a> {
 
     /// Draws every batch and sends it, stopping at the first error or when the receiver hangs up.
     fn draw(&self, sender: &std::sync::mpsc::SyncSender<Result<Drawn>>) {
-        let domain = &self.problem.domain;
-        let k = domain.attributes().len();
+        let k = self.problem.domain.attributes().len();
         for (z, zone) in self.zones.iter().enumerate() {
             let mut draws = zone.draws();
-            let mut cache = self.cards.as_ref().map(|c| c.cache());
+            let mut kinds = Kinds::new(k, draws.units());
             let mut done = 0u64;
             while done < zone.persons {
                 let len = (zone.persons - done).min(BATCH_SIZE as u64) as usize;
-                let mut codes = Vec::with_capacity(len * k);
-                draws.fill(len, &mut codes);
-                let first = done + 1;
-                let cards = match (&self.cards, &mut cache) {
-                    (Some(cards), Some(cache)) => {
-                        cards.render(domain, zone.name.as_deref(), first, &codes, cache).map(Some)
-                    }
-                    _ => Ok(None),
-                };
-                let failed = cards.is_err();
-                if sender.send(cards.map(|cards| Drawn { zone: z, first, codes, cards })).is_err() || failed {
+                let (mut codes, mut units) = (Vec::with_capacity(len * k), Vec::new());
+                draws.fill(len, &mut codes, &mut units);
+                let fresh = done == 0 || kinds.len() > kinds::LIMIT;
+                if fresh {
+                    kinds.clear();
+                }
+                let drawn = self.sort(z, done + 1, codes, &units, fresh, &mut kinds);
+                let failed = drawn.is_err();
+                if sender.send(drawn).is_err() || failed {
                     return;
                 }
                 done += len as u64;
             }
         }
+    }
+
+    /// Numbers the kinds of a batch drawn in zone `z` and renders the cards of its new kinds (of
+    /// every person when cards are per person).
+    fn sort(
+        &self,
+        z: usize,
+        first: u64,
+        codes: Vec<u32>,
+        units: &[u32],
+        fresh: bool,
+        kinds: &mut Kinds,
+    ) -> Result<Drawn> {
+        let domain = &self.problem.domain;
+        let zone = self.zones[z].name.as_deref();
+        let persons = codes.len() / domain.attributes().len().max(1);
+        if let Some(cards) = self.cards.as_ref().filter(|c| c.per_person()) {
+            let cards = cards.render(domain, zone, first, &codes, &mut cards.cache())?;
+            return Ok(Drawn { zone: z, first, codes, kinds: None, fresh, cards: Some(cards) });
+        }
+        let known = kinds.len();
+        let mut numbered = Vec::new();
+        let new = kinds.assign(persons, &codes, units, &mut numbered);
+        let cards = match &self.cards {
+            Some(cards) => {
+                let numbers: Vec<u64> = new.iter().map(|&i| first + i as u64).collect();
+                Some(cards.render_kinds(domain, zone, kinds.codes_from(known), &numbers)?)
+            }
+            None => None,
+        };
+        Ok(Drawn { zone: z, first, codes, kinds: Some(numbered), fresh, cards })
     }
 
     /// Writes the pool to `path` in the format its extension names (`.csv`, `.jsonl`,
@@ -479,6 +542,11 @@ struct Drawn {
     /// Number of the batch's first person within the zone.
     first: u64,
     codes: Vec<u32>,
+    /// The kind of every person; `None` when cards are per person.
+    kinds: Option<Vec<u32>>,
+    /// Whether the kinds are numbered anew from this batch on.
+    fresh: bool,
+    /// The cards of the kinds new in this batch, or of every person when `kinds` is none.
     cards: Option<Vec<Arc<str>>>,
 }
 

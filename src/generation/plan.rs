@@ -383,18 +383,35 @@ pub(crate) struct Draws<'p> {
 }
 
 impl Draws<'_> {
-    /// Draws `persons` persons, appending their category codes to `codes`.
-    pub(crate) fn fill(&mut self, persons: usize, codes: &mut Vec<u32>) {
-        for _ in 0..persons {
-            match self.units {
-                None => {
+    /// Number of units the zone draws from, when persons are drawn as units (not attribute by
+    /// attribute) and their positions fit in a `u32`.
+    pub(crate) fn units(&self) -> Option<usize> {
+        let n = match self.units? {
+            Units::Cells { cells, .. } => cells.len(),
+            Units::Records { records, .. } => records.len(),
+        };
+        (n <= u32::MAX as usize).then_some(n)
+    }
+
+    /// Draws `persons` persons, appending their category codes to `codes` and, when
+    /// [`Draws::units`] is some, the unit each one is to `units`.
+    pub(crate) fn fill(&mut self, persons: usize, codes: &mut Vec<u32>, units: &mut Vec<u32>) {
+        match self.units {
+            None => {
+                for _ in 0..persons {
                     for picker in &mut self.pickers {
                         codes.push(picker.pick(&mut self.rng) as u32);
                     }
                 }
-                Some(units) => {
+            }
+            Some(all) => {
+                let numbered = self.units().is_some();
+                for _ in 0..persons {
                     let u = self.pickers[0].pick(&mut self.rng);
-                    units.push_codes(u, codes);
+                    all.push_codes(u, codes);
+                    if numbered {
+                        units.push(u as u32);
+                    }
                 }
             }
         }
@@ -446,7 +463,7 @@ mod tests {
         let zone = &planned.zones[0];
         assert_eq!((zone.persons, zone.margin_error), (30, 0));
         let mut codes = Vec::new();
-        zone.draws().fill(30, &mut codes);
+        zone.draws().fill(30, &mut codes, &mut Vec::new());
         assert_eq!(codes.iter().filter(|&&c| c == 0).count(), 20);
     }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{Batch, PersonId, Sink};
+use super::{Batch, Sink};
 use crate::error::{Error, Location, Result};
 use crate::inputs::Problem;
 
@@ -118,15 +118,51 @@ impl<W: Write + Send> Sink for FileSink<W> {
     }
 }
 
-/// CSV with a header; categories encoded once. Fields are quoted only when they hold a comma,
-/// a double quote or a line break (quotes doubled), as RFC 4180 and the `csv` crate do.
+/// The end of a line (all but the identifier) of every kind of one epoch (see [`Batch::kinds`]),
+/// encoded once.
+#[derive(Default)]
+struct Tails {
+    epoch: u64,
+    bytes: Vec<u8>,
+    /// Where each kind's end is in `bytes`, `None` until encoded.
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+impl Tails {
+    /// Appends to `line` the end of the line of person `i`, of kind `kind` in `epoch`: cached,
+    /// or encoded by `encode` and cached.
+    fn append(&mut self, epoch: u64, kind: u32, line: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) {
+        if epoch != self.epoch {
+            *self = Tails { epoch, ..Tails::default() };
+        }
+        let kind = kind as usize;
+        let span = match self.spans.get(kind) {
+            Some(&Some(span)) => span,
+            _ => {
+                let start = self.bytes.len();
+                encode(&mut self.bytes);
+                if self.spans.len() <= kind {
+                    self.spans.resize(kind + 1, None);
+                }
+                self.spans[kind] = Some((start, self.bytes.len()));
+                (start, self.bytes.len())
+            }
+        };
+        line.extend_from_slice(&self.bytes[span.0..span.1]);
+    }
+}
+
+/// CSV with a header; categories encoded once, and the end of the line once per kind. Fields
+/// are quoted only when they hold a comma, a double quote or a line break (quotes doubled), as
+/// RFC 4180 and the `csv` crate do.
 struct CsvSink<W: Write> {
     writer: W,
     layout: Layout,
     /// Every category as a CSV field, per attribute.
     values: Vec<Vec<Vec<u8>>>,
-    /// The field being encoded.
-    field: Vec<u8>,
+    /// The lines being encoded.
+    lines: Vec<u8>,
+    tails: Tails,
 }
 
 /// Appends `s` to `out` as a CSV field.
@@ -144,6 +180,20 @@ fn csv_field(s: &str, out: &mut Vec<u8>) {
     } else {
         out.extend_from_slice(s.as_bytes());
     }
+}
+
+/// What goes before and after the number of a person's identifier: nothing without zones;
+/// `ZONE-` (quoted as the whole identifier needs) with zones.
+fn id_affixes(zone: Option<&str>, field: impl Fn(&str, &mut Vec<u8>)) -> (Vec<u8>, Vec<u8>) {
+    let Some(zone) = zone else { return (Vec::new(), Vec::new()) };
+    let mut prefix = Vec::new();
+    field(&format!("{zone}-"), &mut prefix);
+    // digits need no quoting or escaping, so a quoted `ZONE-` ends the identifier too
+    let suffix = match prefix.last() {
+        Some(b'"') => prefix.pop().map(|q| vec![q]).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    (prefix, suffix)
 }
 
 impl<W: Write> CsvSink<W> {
@@ -171,35 +221,41 @@ impl<W: Write> CsvSink<W> {
             field
         };
         let values = problem.domain.attributes().iter().map(|a| a.categories().iter().map(encoded).collect()).collect();
-        Ok(CsvSink { writer, layout, values, field: Vec::new() })
+        Ok(CsvSink { writer, layout, values, lines: Vec::new(), tails: Tails::default() })
     }
 
     /// Encodes the whole batch into one buffer and writes it at once.
     fn write(&mut self, batch: &Batch) -> std::io::Result<()> {
         let mut zone = Vec::new();
         csv_field(batch.zone().unwrap_or(""), &mut zone);
-        let line = &mut self.field;
-        line.clear();
+        let (prefix, suffix) = id_affixes(batch.zone(), csv_field);
+        let CsvSink { writer, layout, values, lines, tails } = self;
+        let tail = |i: usize, out: &mut Vec<u8>| {
+            if layout.zoned {
+                out.push(b',');
+                out.extend_from_slice(&zone);
+            }
+            for (a, values) in values.iter().enumerate() {
+                out.push(b',');
+                out.extend_from_slice(&values[batch.codes(i)[a] as usize]);
+            }
+            if layout.card {
+                out.push(b',');
+                csv_field(batch.card(i).unwrap_or(""), out);
+            }
+            out.push(b'\n');
+        };
+        lines.clear();
         for i in 0..batch.len() {
-            match batch.person_id(i) {
-                PersonId::Number(k) => decimal(k, line),
-                id => csv_field(&id.to_string(), line),
+            lines.extend_from_slice(&prefix);
+            decimal(batch.first + i as u64, lines);
+            lines.extend_from_slice(&suffix);
+            match batch.kinds() {
+                Some((kinds, epoch)) => tails.append(epoch, kinds[i], lines, |out| tail(i, out)),
+                None => tail(i, lines),
             }
-            if self.layout.zoned {
-                line.push(b',');
-                line.extend_from_slice(&zone);
-            }
-            for (a, values) in self.values.iter().enumerate() {
-                line.push(b',');
-                line.extend_from_slice(&values[batch.codes(i)[a] as usize]);
-            }
-            if self.layout.card {
-                line.push(b',');
-                csv_field(batch.card(i).unwrap_or(""), line);
-            }
-            line.push(b'\n');
         }
-        self.writer.write_all(line)
+        writer.write_all(lines)
     }
 }
 
@@ -218,7 +274,7 @@ fn decimal(mut k: u64, out: &mut Vec<u8>) {
     out.extend_from_slice(&digits[at..]);
 }
 
-/// JSON Lines with keys and categories escaped once.
+/// JSON Lines with keys and categories escaped once, and the end of the line once per kind.
 struct JsonlSink<W: Write> {
     writer: W,
     layout: Layout,
@@ -226,10 +282,19 @@ struct JsonlSink<W: Write> {
     keys: Vec<Vec<u8>>,
     /// Every category as a JSON string, per attribute.
     values: Vec<Vec<Vec<u8>>>,
+    /// The lines being encoded.
+    lines: Vec<u8>,
+    tails: Tails,
 }
 
 fn json(s: &str) -> Vec<u8> {
     serde_json::to_vec(s).unwrap_or_default()
+}
+
+/// Appends `s` to `out` as a JSON string.
+fn json_string(s: &str, out: &mut Vec<u8>) {
+    // writing to a Vec cannot fail
+    let _ = serde_json::to_writer(out, s);
 }
 
 impl<W: Write> JsonlSink<W> {
@@ -244,37 +309,42 @@ impl<W: Write> JsonlSink<W> {
             })
             .collect();
         let values = attributes.iter().map(|a| a.categories().iter().map(|c| json(c)).collect()).collect();
-        JsonlSink { writer, layout, keys, values }
+        JsonlSink { writer, layout, keys, values, lines: Vec::new(), tails: Tails::default() }
     }
 
+    /// Encodes the whole batch into one buffer and writes it at once.
     fn write(&mut self, batch: &Batch) -> std::io::Result<()> {
-        let w = &mut self.writer;
         let zone = batch.zone().map(json);
+        let (mut prefix, suffix) = id_affixes(batch.zone(), json_string);
+        prefix.splice(0..0, b"{\"person_id\":".iter().copied());
+        let JsonlSink { writer, layout, keys, values, lines, tails } = self;
+        let tail = |i: usize, out: &mut Vec<u8>| {
+            if layout.zoned {
+                out.extend_from_slice(b",\"zone\":");
+                out.extend_from_slice(zone.as_deref().unwrap_or(b"\"\""));
+            }
+            for (a, (key, values)) in keys.iter().zip(values.iter()).enumerate() {
+                out.push(b',');
+                out.extend_from_slice(key);
+                out.extend_from_slice(&values[batch.codes(i)[a] as usize]);
+            }
+            if layout.card {
+                out.extend_from_slice(b",\"card\":");
+                json_string(batch.card(i).unwrap_or(""), out);
+            }
+            out.extend_from_slice(b"}\n");
+        };
+        lines.clear();
         for i in 0..batch.len() {
-            w.write_all(b"{\"person_id\":")?;
-            match (batch.person_id(i), &zone) {
-                (PersonId::Zoned(_, k), Some(zone)) => {
-                    w.write_all(&zone[..zone.len() - 1])?;
-                    write!(w, "-{k}\"")?;
-                }
-                (id, _) => write!(w, "{id}")?,
+            lines.extend_from_slice(&prefix);
+            decimal(batch.first + i as u64, lines);
+            lines.extend_from_slice(&suffix);
+            match batch.kinds() {
+                Some((kinds, epoch)) => tails.append(epoch, kinds[i], lines, |out| tail(i, out)),
+                None => tail(i, lines),
             }
-            if self.layout.zoned {
-                w.write_all(b",\"zone\":")?;
-                w.write_all(zone.as_deref().unwrap_or(b"\"\""))?;
-            }
-            for (a, (key, values)) in self.keys.iter().zip(&self.values).enumerate() {
-                w.write_all(b",")?;
-                w.write_all(key)?;
-                w.write_all(&values[batch.codes(i)[a] as usize])?;
-            }
-            if self.layout.card {
-                w.write_all(b",\"card\":")?;
-                serde_json::to_writer(&mut *w, batch.card(i).unwrap_or(""))?;
-            }
-            w.write_all(b"}\n")?;
         }
-        Ok(())
+        writer.write_all(lines)
     }
 }
 
@@ -289,7 +359,8 @@ mod parquet_sink {
     use parquet::basic::Compression;
     use parquet::file::properties::WriterProperties;
 
-    use super::{Batch, Layout, PersonId};
+    use super::{Batch, Layout};
+    use crate::generation::PersonId;
 
     /// One Arrow record batch per [`Batch`].
     pub(crate) struct ParquetSink<W: Write + Send> {
