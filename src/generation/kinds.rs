@@ -18,17 +18,20 @@ pub(crate) struct Kinds {
     by_codes: HashMap<Box<[u32]>, u32, BuildHasherDefault<Fx>>,
     /// The codes of every kind, one after the other.
     codes: Vec<u32>,
+    /// Where in its batch each kind numbered since the last [`Kinds::take_new`] first appeared.
+    new: Vec<usize>,
 }
 
 impl Kinds {
     /// An empty numbering for persons with `attributes` codes, drawn as one of `units` units
-    /// (`None`: attribute by attribute).
-    pub(crate) fn new(attributes: usize, units: Option<usize>) -> Self {
+    /// (0 when drawn attribute by attribute).
+    pub(crate) fn new(attributes: usize, units: usize) -> Self {
         Kinds {
             attributes,
-            of_unit: vec![u32::MAX; units.unwrap_or(0)],
+            of_unit: vec![u32::MAX; units],
             by_codes: HashMap::default(),
             codes: Vec::new(),
+            new: Vec::new(),
         }
     }
 
@@ -42,46 +45,56 @@ impl Kinds {
         self.of_unit.fill(u32::MAX);
         self.by_codes.clear();
         self.codes.clear();
+        self.new.clear();
     }
 
-    /// Appends the kind of each of `persons` persons to `kinds`: their codes are `codes`, their
-    /// units `units` (empty when drawn attribute by attribute). Returns the person at which each
-    /// new kind first appears.
-    pub(crate) fn assign(&mut self, persons: usize, codes: &[u32], units: &[u32], kinds: &mut Vec<u32>) -> Vec<usize> {
-        let k = self.attributes;
-        let mut first = Vec::new();
-        kinds.reserve(persons);
-        for i in 0..persons {
-            let person = &codes[i * k..(i + 1) * k];
-            let kind = match units.get(i).and_then(|&u| self.of_unit.get_mut(u as usize)) {
-                Some(known) if *known != u32::MAX => *known,
-                Some(unit) => {
-                    *unit = Self::number(&mut self.by_codes, &mut self.codes, person, i, &mut first);
-                    *unit
-                }
-                None => Self::number(&mut self.by_codes, &mut self.codes, person, i, &mut first),
-            };
-            kinds.push(kind);
+    /// The kind of a person (the `i`-th of its batch) drawn as unit `unit`; `decode` appends
+    /// the unit's codes, and is called only for a unit not seen before.
+    pub(crate) fn of_unit(&mut self, unit: usize, i: usize, decode: impl FnOnce(&mut Vec<u32>)) -> u32 {
+        let known = self.of_unit[unit];
+        if known != u32::MAX {
+            return known;
         }
-        first
+        let start = self.codes.len();
+        decode(&mut self.codes);
+        let kind = match self.by_codes.get(&self.codes[start..]) {
+            Some(&kind) => {
+                self.codes.truncate(start);
+                kind
+            }
+            None => self.number(start, i),
+        };
+        self.of_unit[unit] = kind;
+        kind
     }
 
-    /// The kind of `person` (the `i`-th of its batch), numbered anew if not seen yet.
-    fn number(
-        by_codes: &mut HashMap<Box<[u32]>, u32, BuildHasherDefault<Fx>>,
-        codes: &mut Vec<u32>,
-        person: &[u32],
-        i: usize,
-        first: &mut Vec<usize>,
-    ) -> u32 {
-        if let Some(&kind) = by_codes.get(person) {
+    /// The kind of a person (the `i`-th of its batch) with codes `codes`.
+    pub(crate) fn of_codes(&mut self, codes: &[u32], i: usize) -> u32 {
+        if let Some(&kind) = self.by_codes.get(codes) {
             return kind;
         }
-        let kind = by_codes.len() as u32;
-        by_codes.insert(person.into(), kind);
-        codes.extend_from_slice(person);
-        first.push(i);
+        let start = self.codes.len();
+        self.codes.extend_from_slice(codes);
+        self.number(start, i)
+    }
+
+    /// Numbers the codes at `start` of `self.codes` as a new kind.
+    fn number(&mut self, start: usize, i: usize) -> u32 {
+        let kind = self.by_codes.len() as u32;
+        self.by_codes.insert(self.codes[start..].into(), kind);
+        self.new.push(i);
         kind
+    }
+
+    /// Where in its batch each kind numbered since the last call first appeared.
+    pub(crate) fn take_new(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.new)
+    }
+
+    /// The codes of kind `kind`.
+    pub(crate) fn codes(&self, kind: u32) -> &[u32] {
+        let k = self.attributes;
+        &self.codes[kind as usize * k..(kind as usize + 1) * k]
     }
 
     /// The codes of kinds `from`, `from + 1` … (all of them, one after the other).
@@ -129,26 +142,32 @@ mod tests {
 
     #[test]
     fn kinds_are_numbered_in_order_of_first_appearance() {
-        let codes = [1, 0, 0, 1, 1, 0, 2, 2];
-        let mut kinds = Kinds::new(2, None);
-        let mut numbered = Vec::new();
-        assert_eq!(kinds.assign(4, &codes, &[], &mut numbered), vec![0, 1, 3]);
+        let mut kinds = Kinds::new(2, 0);
+        let numbered: Vec<u32> =
+            [[1, 0], [0, 1], [1, 0], [2, 2]].iter().enumerate().map(|(i, c)| kinds.of_codes(c, i)).collect();
         assert_eq!(numbered, vec![0, 1, 0, 2]);
-        assert_eq!(kinds.codes_from(1), &[0, 1, 2, 2]);
-        numbered.clear();
-        assert_eq!(kinds.assign(1, &[0, 1], &[], &mut numbered), Vec::<usize>::new());
-        assert_eq!(numbered, vec![1]);
+        assert_eq!(
+            (kinds.take_new(), kinds.codes_from(1), kinds.codes(2)),
+            (vec![0, 1, 3], &[0, 1, 2, 2][..], &[2, 2][..])
+        );
+        assert_eq!((kinds.of_codes(&[0, 1], 0), kinds.take_new()), (1, vec![]));
     }
 
     #[test]
     fn units_with_the_same_codes_share_a_kind() {
-        let mut kinds = Kinds::new(1, Some(3));
-        let mut numbered = Vec::new();
-        assert_eq!(kinds.assign(4, &[5, 7, 5, 5], &[0, 1, 2, 0], &mut numbered), vec![0, 1]);
-        assert_eq!(numbered, vec![0, 1, 0, 0]);
+        let mut kinds = Kinds::new(1, 3);
+        let codes = [5, 7, 5];
+        let mut decoded = 0;
+        let mut kind = |kinds: &mut Kinds, u: usize, i| {
+            kinds.of_unit(u, i, |out| {
+                decoded += 1;
+                out.push(codes[u]);
+            })
+        };
+        let numbered: Vec<u32> = [0, 1, 2, 0].iter().enumerate().map(|(i, &u)| kind(&mut kinds, u, i)).collect();
+        assert_eq!((numbered, kinds.take_new(), kinds.len()), (vec![0, 1, 0, 0], vec![0, 1], 2));
         kinds.clear();
-        numbered.clear();
-        kinds.assign(1, &[7], &[1], &mut numbered);
-        assert_eq!((numbered, kinds.len()), (vec![0], 1));
+        assert_eq!((kind(&mut kinds, 1, 0), kinds.codes(0)), (0, &[7][..]));
+        assert_eq!(decoded, 4);
     }
 }

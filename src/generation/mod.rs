@@ -226,24 +226,26 @@ pub struct Batch<'a> {
     domain: &'a Domain,
     zone: Option<&'a str>,
     first: u64,
-    codes: &'a [u32],
-    /// The kind of every person (see [`kinds`]): `cards` is indexed by kind when some, by
-    /// person when none.
-    kinds: Option<&'a [u32]>,
+    /// The kind of every person (see [`kinds`]).
+    kinds: &'a [u32],
+    /// The codes of every kind of the epoch, one after the other.
+    kind_codes: &'a [u32],
     /// Numbers the kinds' meanings: kinds of batches with the same epoch mean the same codes.
     epoch: u64,
+    /// The cards, by kind or (`per_person`) by person.
     cards: Option<&'a [Arc<str>]>,
+    per_person: bool,
 }
 
 impl<'a> Batch<'a> {
     /// Number of persons.
     pub fn len(&self) -> usize {
-        self.codes.len() / self.domain.attributes().len().max(1)
+        self.kinds.len()
     }
 
     /// Whether the batch has no persons.
     pub fn is_empty(&self) -> bool {
-        self.codes.is_empty()
+        self.kinds.is_empty()
     }
 
     /// The zone of every person in the batch (`None` without zones).
@@ -262,8 +264,8 @@ impl<'a> Batch<'a> {
 
     /// Category codes of person `i`, one per attribute of the domain.
     pub fn codes(&self, i: usize) -> &'a [u32] {
-        let k = self.domain.attributes().len();
-        &self.codes[i * k..(i + 1) * k]
+        let (k, kind) = (self.domain.attributes().len(), self.kinds[i] as usize);
+        &self.kind_codes[kind * k..(kind + 1) * k]
     }
 
     /// The category of attribute `attribute` (domain position) of person `i`.
@@ -274,14 +276,14 @@ impl<'a> Batch<'a> {
 
     /// The card of person `i`, when cards are rendered.
     pub fn card(&self, i: usize) -> Option<&'a str> {
-        let at = self.kinds.map_or(i, |kinds| kinds[i] as usize);
+        let at = if self.per_person { i } else { self.kinds[i] as usize };
         self.cards.map(|c| &*c[at])
     }
 
     /// The kind of every person, and the epoch that gives the kinds their meaning: persons of
     /// the same kind and epoch have the same codes and card. `None` when cards are per person.
     pub(crate) fn kinds(&self) -> Option<(&'a [u32], u64)> {
-        self.kinds.map(|kinds| (kinds, self.epoch))
+        (!self.per_person).then_some((self.kinds, self.epoch))
     }
 }
 
@@ -391,29 +393,32 @@ impl<'a> Pool<'a> {
         std::thread::scope(|scope| {
             let (sender, batches) = std::sync::mpsc::sync_channel(1);
             scope.spawn(move || self.draw(&sender));
-            let mut table: Vec<Arc<str>> = Vec::new();
+            let (mut kind_codes, mut cards) = (Vec::new(), Vec::new());
             let mut epoch = 0;
             for drawn in batches {
                 let drawn = drawn?;
                 if drawn.fresh {
-                    table.clear();
+                    kind_codes.clear();
+                    cards.clear();
                     epoch = EPOCHS.fetch_add(1, Ordering::Relaxed);
                 }
-                let cards = match (&drawn.kinds, drawn.cards) {
-                    (Some(_), Some(new)) => {
-                        table.extend(new);
-                        Some(table.as_slice())
-                    }
-                    (None, Some(per_person)) => {
-                        table = per_person;
-                        Some(table.as_slice())
-                    }
-                    (_, None) => None,
-                };
-                let zone = self.zones[drawn.zone].name.as_deref();
-                let kinds = drawn.kinds.as_deref();
-                sink.write(&Batch { domain, zone, first: drawn.first, codes: &drawn.codes, kinds, epoch, cards })?;
-                progress(drawn.codes.len() as u64 / domain.attributes().len().max(1) as u64);
+                kind_codes.extend_from_slice(&drawn.new_codes);
+                let per_person = self.cards.as_ref().is_some_and(Cards::per_person);
+                if per_person {
+                    cards.clear();
+                }
+                cards.extend(drawn.cards);
+                sink.write(&Batch {
+                    domain,
+                    zone: self.zones[drawn.zone].name.as_deref(),
+                    first: drawn.first,
+                    kinds: &drawn.kinds,
+                    kind_codes: &kind_codes,
+                    epoch,
+                    cards: self.cards.is_some().then_some(cards.as_slice()),
+                    per_person,
+                })?;
+                progress(drawn.kinds.len() as u64);
             }
             Ok::<(), Error>(())
         })?;
@@ -429,13 +434,21 @@ impl<'a> Pool<'a> {
             let mut done = 0u64;
             while done < zone.persons {
                 let len = (zone.persons - done).min(BATCH_SIZE as u64) as usize;
-                let (mut codes, mut units) = (Vec::with_capacity(len * k), Vec::new());
-                draws.fill(len, &mut codes, &mut units);
                 let fresh = done == 0 || kinds.len() > kinds::LIMIT;
                 if fresh {
                     kinds.clear();
                 }
-                let drawn = self.sort(z, done + 1, codes, &units, fresh, &mut kinds);
+                let known = kinds.len();
+                let mut numbered = Vec::new();
+                draws.fill(len, &mut kinds, &mut numbered);
+                let drawn = self.cards(z, done + 1, &mut kinds, known, &numbered).map(|cards| Drawn {
+                    zone: z,
+                    first: done + 1,
+                    kinds: numbered,
+                    fresh,
+                    new_codes: kinds.codes_from(known).to_vec(),
+                    cards,
+                });
                 let failed = drawn.is_err();
                 if sender.send(drawn).is_err() || failed {
                     return;
@@ -445,35 +458,24 @@ impl<'a> Pool<'a> {
         }
     }
 
-    /// Numbers the kinds of a batch drawn in zone `z` and renders the cards of its new kinds (of
-    /// every person when cards are per person).
-    fn sort(
-        &self,
-        z: usize,
-        first: u64,
-        codes: Vec<u32>,
-        units: &[u32],
-        fresh: bool,
-        kinds: &mut Kinds,
-    ) -> Result<Drawn> {
+    /// The cards of a batch of zone `z` whose first person is number `first` and whose persons
+    /// are of kinds `numbered`: of its new kinds (numbered from `known` on), or of every person
+    /// when cards are per person; none without cards.
+    fn cards(&self, z: usize, first: u64, kinds: &mut Kinds, known: usize, numbered: &[u32]) -> Result<Vec<Arc<str>>> {
         let domain = &self.problem.domain;
         let zone = self.zones[z].name.as_deref();
-        let persons = codes.len() / domain.attributes().len().max(1);
-        if let Some(cards) = self.cards.as_ref().filter(|c| c.per_person()) {
-            let cards = cards.render(domain, zone, first, &codes, &mut cards.cache())?;
-            return Ok(Drawn { zone: z, first, codes, kinds: None, fresh, cards: Some(cards) });
-        }
-        let known = kinds.len();
-        let mut numbered = Vec::new();
-        let new = kinds.assign(persons, &codes, units, &mut numbered);
-        let cards = match &self.cards {
+        let new = kinds.take_new();
+        match &self.cards {
+            None => Ok(Vec::new()),
+            Some(cards) if cards.per_person() => {
+                let codes: Vec<u32> = numbered.iter().flat_map(|&kind| kinds.codes(kind)).copied().collect();
+                cards.render(domain, zone, first, &codes, &mut cards.cache())
+            }
             Some(cards) => {
                 let numbers: Vec<u64> = new.iter().map(|&i| first + i as u64).collect();
-                Some(cards.render_kinds(domain, zone, kinds.codes_from(known), &numbers)?)
+                cards.render_kinds(domain, zone, kinds.codes_from(known), &numbers)
             }
-            None => None,
-        };
-        Ok(Drawn { zone: z, first, codes, kinds: Some(numbered), fresh, cards })
+        }
     }
 
     /// Writes the pool to `path` in the format its extension names (`.csv`, `.jsonl`,
@@ -541,13 +543,14 @@ struct Drawn {
     zone: usize,
     /// Number of the batch's first person within the zone.
     first: u64,
-    codes: Vec<u32>,
-    /// The kind of every person; `None` when cards are per person.
-    kinds: Option<Vec<u32>>,
+    /// The kind of every person.
+    kinds: Vec<u32>,
     /// Whether the kinds are numbered anew from this batch on.
     fresh: bool,
-    /// The cards of the kinds new in this batch, or of every person when `kinds` is none.
-    cards: Option<Vec<Arc<str>>>,
+    /// The codes of the kinds new in this batch, one after the other.
+    new_codes: Vec<u32>,
+    /// The cards of the kinds new in this batch, or of every person when cards are per person.
+    cards: Vec<Arc<str>>,
 }
 
 /// Fits `problem`, draws the pool `options` describe and hands it to `sink`: [`Pool::new`]
