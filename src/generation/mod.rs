@@ -499,10 +499,7 @@ impl<'a> Pool<'a> {
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
         let tmp = builder.tempfile_in(dir).map_err(err)?;
         let writer = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
-        let mut sink = sinks::FileSink::new(format, writer, path, self.problem, self.zoned(), self.cards.is_some())?;
-        let mut summary = self.write(&mut sink, progress)?;
-        let mut writer = sink.finish()?;
-        writer.flush().map_err(err)?;
+        let (mut summary, writer) = self.write_to(format, writer, path, progress)?;
         drop(writer);
         tmp.as_file().sync_all().map_err(err)?;
         tmp.persist(path).map_err(|e| err(e.error))?;
@@ -510,6 +507,25 @@ impl<'a> Pool<'a> {
         summary.format = Some(format);
         summary.seconds = self.start.elapsed().as_secs_f64();
         Ok(summary)
+    }
+
+    /// Writes the pool in `format` to `writer`, flushes it and hands it back; errors name the
+    /// output `name`. [`Pool::write_file`] is this into a temporary file.
+    ///
+    /// # Errors
+    /// [`Error::Write`] when `writer` fails; [`Error::Input`] for Parquet in a build without it.
+    pub fn write_to<W: Write + Send>(
+        &self,
+        format: Format,
+        writer: W,
+        name: &Path,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(GenerateSummary, W)> {
+        let mut sink = sinks::FileSink::new(format, writer, name, self.problem, self.zoned(), self.cards.is_some())?;
+        let summary = self.write(&mut sink, progress)?;
+        let mut writer = sink.finish()?;
+        writer.flush().map_err(|e| Error::write(name, e))?;
+        Ok((summary, writer))
     }
 
     fn summary(&self) -> GenerateSummary {

@@ -246,9 +246,11 @@ impl<W: Write> CsvSink<W> {
             out.push(b'\n');
         };
         lines.clear();
+        let mut id = Decimal::new(batch.first);
         for i in 0..batch.len() {
             lines.extend_from_slice(&prefix);
-            decimal(batch.first + i as u64, lines);
+            lines.extend_from_slice(id.bytes());
+            id.increment();
             lines.extend_from_slice(&suffix);
             match batch.kinds() {
                 Some((kinds, epoch)) => tails.append(epoch, kinds[i], lines, |out| tail(i, out)),
@@ -259,19 +261,45 @@ impl<W: Write> CsvSink<W> {
     }
 }
 
-/// Appends `k` in decimal, as `write!("{k}")` would.
-fn decimal(mut k: u64, out: &mut Vec<u8>) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (k % 10) as u8;
-        k /= 10;
-        if k == 0 {
-            break;
+/// A number in decimal, as `write!("{k}")` writes it, counted up in place (identifiers are
+/// consecutive).
+struct Decimal {
+    digits: [u8; 20],
+    /// Where the first digit is.
+    start: usize,
+}
+
+impl Decimal {
+    fn new(mut k: u64) -> Self {
+        let mut digits = [b'0'; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (k % 10) as u8;
+            k /= 10;
+            if k == 0 {
+                break;
+            }
         }
+        Decimal { digits, start }
     }
-    out.extend_from_slice(&digits[at..]);
+
+    fn bytes(&self) -> &[u8] {
+        &self.digits[self.start..]
+    }
+
+    /// Adds one (wrapping to 0 past `u64::MAX`'s twenty digits, which no pool reaches).
+    fn increment(&mut self) {
+        for at in (0..self.digits.len()).rev() {
+            if self.digits[at] < b'9' {
+                self.digits[at] += 1;
+                self.start = self.start.min(at);
+                return;
+            }
+            self.digits[at] = b'0';
+        }
+        self.start = self.digits.len() - 1;
+    }
 }
 
 /// JSON Lines with keys and categories escaped once, and the end of the line once per kind.
@@ -335,9 +363,11 @@ impl<W: Write> JsonlSink<W> {
             out.extend_from_slice(b"}\n");
         };
         lines.clear();
+        let mut id = Decimal::new(batch.first);
         for i in 0..batch.len() {
             lines.extend_from_slice(&prefix);
-            decimal(batch.first + i as u64, lines);
+            lines.extend_from_slice(id.bytes());
+            id.increment();
             lines.extend_from_slice(&suffix);
             match batch.kinds() {
                 Some((kinds, epoch)) => tails.append(epoch, kinds[i], lines, |out| tail(i, out)),
@@ -432,10 +462,11 @@ mod tests {
 
     #[test]
     fn decimal_matches_display() {
-        for k in [0, 7, 10, 99, 1234567, u64::MAX] {
-            let mut out = Vec::new();
-            decimal(k, &mut out);
-            assert_eq!(out, k.to_string().into_bytes());
+        for k in [0, 7, 10, 99, 1234567, 999_999, u64::MAX - 1] {
+            let mut d = Decimal::new(k);
+            assert_eq!(d.bytes(), k.to_string().as_bytes());
+            d.increment();
+            assert_eq!(d.bytes(), (k + 1).to_string().as_bytes());
         }
     }
 
