@@ -385,24 +385,47 @@ mod parquet_sink {
 
     use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
     use arrow_schema::{DataType, Field, Schema, SchemaRef};
+    use parquet::arrow::arrow_writer::{
+        compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
+    };
     use parquet::arrow::ArrowWriter;
     use parquet::basic::Compression;
+    use parquet::errors::Result;
     use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use rayon::prelude::*;
 
     use super::{Batch, Layout};
-    use crate::generation::PersonId;
 
-    /// One Arrow record batch per [`Batch`].
+    /// One Arrow record batch per [`Batch`], its columns built and encoded in parallel into the
+    /// bytes an [`ArrowWriter`] writes (the same row groups, pages and metadata).
     pub(crate) struct ParquetSink<W: Write + Send> {
-        writer: ArrowWriter<W>,
+        file: SerializedFileWriter<W>,
+        factory: ArrowRowGroupWriterFactory,
         schema: SchemaRef,
+        /// The row group being filled: a writer per column, and its rows so far.
+        group: Option<(Vec<ArrowColumnWriter>, usize)>,
         layout_zoned: bool,
-        card: bool,
         attributes: usize,
     }
 
     fn io(e: impl std::error::Error + Send + Sync + 'static) -> std::io::Error {
         std::io::Error::other(e)
+    }
+
+    /// Column `c` of a batch (with zones or not, with `attributes` attributes).
+    fn column(batch: &Batch, zoned: bool, attributes: usize, c: usize) -> ArrayRef {
+        let n = batch.len();
+        let attribute = c.wrapping_sub(if zoned { 2 } else { 1 });
+        match c {
+            0 if zoned => Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.person_id(i).to_string()))),
+            0 => Arc::new(Int64Array::from_iter_values((0..n).map(|i| (batch.first + i as u64) as i64))),
+            1 if zoned => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(batch.zone().unwrap_or(""), n))),
+            _ if attribute < attributes => {
+                Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.value(i, attribute))))
+            }
+            _ => Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.card(i).unwrap_or("")))),
+        }
     }
 
     impl<W: Write + Send> ParquetSink<W> {
@@ -419,39 +442,70 @@ mod parquet_sink {
             let schema = Arc::new(Schema::new(fields));
             let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
             let writer = ArrowWriter::try_new(writer, schema.clone(), Some(properties)).map_err(io)?;
+            let (file, factory) = writer.into_serialized_writer().map_err(io)?;
             Ok(ParquetSink {
-                writer,
+                file,
+                factory,
                 schema,
+                group: None,
                 layout_zoned: layout.zoned,
-                card: layout.card,
                 attributes: layout.names.len(),
             })
         }
 
         pub(crate) fn write(&mut self, batch: &Batch) -> std::io::Result<()> {
-            let n = batch.len();
-            let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
-            if self.layout_zoned {
-                columns.push(Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.person_id(i).to_string()))));
-                let zone = batch.zone().unwrap_or("");
-                columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(zone, n))));
-            } else {
-                columns.push(Arc::new(Int64Array::from_iter_values((0..n).map(|i| match batch.person_id(i) {
-                    PersonId::Number(k) | PersonId::Zoned(_, k) => k as i64,
-                }))));
-            }
-            for a in 0..self.attributes {
-                columns.push(Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.value(i, a)))));
-            }
-            if self.card {
-                columns.push(Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.card(i).unwrap_or("")))));
-            }
+            let (zoned, attributes) = (self.layout_zoned, self.attributes);
+            let columns: Vec<ArrayRef> =
+                (0..self.schema.fields().len()).into_par_iter().map(|c| column(batch, zoned, attributes, c)).collect();
             let record = RecordBatch::try_new(self.schema.clone(), columns).map_err(io)?;
-            self.writer.write(&record).map_err(io)
+            self.encode(&record).map_err(io)
         }
 
-        pub(crate) fn finish(self) -> std::io::Result<W> {
-            self.writer.into_inner().map_err(io)
+        /// What [`ArrowWriter::write`] does, with the columns encoded in parallel: rows go to the
+        /// row group being filled, which is written when it holds the maximum.
+        fn encode(&mut self, record: &RecordBatch) -> Result<()> {
+            let rows = record.num_rows();
+            if rows == 0 {
+                return Ok(());
+            }
+            let max = self.file.properties().max_row_group_size();
+            let (writers, buffered) = match &mut self.group {
+                Some(group) => group,
+                group => group.insert((self.factory.create_column_writers(self.file.flushed_row_groups().len())?, 0)),
+            };
+            if *buffered + rows > max {
+                let fits = max - *buffered;
+                self.encode(&record.slice(0, fits))?;
+                return self.encode(&record.slice(fits, rows - fits));
+            }
+            *buffered += rows;
+            let mut leaves = Vec::with_capacity(writers.len());
+            for (field, column) in self.schema.fields().iter().zip(record.columns()) {
+                leaves.extend(compute_leaves(field, column)?);
+            }
+            writers.par_iter_mut().zip(leaves).try_for_each(|(writer, leaf)| writer.write(&leaf))?;
+            if *buffered >= max {
+                self.flush()?;
+            }
+            Ok(())
+        }
+
+        /// Writes the row group being filled, if any.
+        fn flush(&mut self) -> Result<()> {
+            let Some((writers, _)) = self.group.take() else { return Ok(()) };
+            let chunks: Vec<ArrowColumnChunk> =
+                writers.into_par_iter().map(ArrowColumnWriter::close).collect::<Result<_>>()?;
+            let mut group = self.file.next_row_group()?;
+            for chunk in chunks {
+                chunk.append_to_row_group(&mut group)?;
+            }
+            group.close()?;
+            Ok(())
+        }
+
+        pub(crate) fn finish(mut self) -> std::io::Result<W> {
+            self.flush().map_err(io)?;
+            self.file.into_inner().map_err(io)
         }
     }
 }
