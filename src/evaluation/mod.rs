@@ -255,167 +255,258 @@ fn individual(flat: &mut Flat, prefix: &[&str], w: &[f64], model: [&[f64]; 4], b
     flat.push(&path("d"), if pooled > 0.0 { (ma - mb) / pooled } else { 0.0 });
 }
 
-/// What the metrics need besides the bootstrap weights.
+/// One predictor's per-person losses summed over items, `[nll, brier, correct, items]`.
+type Totals = [Vec<f64>; 4];
+
+/// Per-person losses of one item with missing ones as 0, `[nll, brier, correct, answered]`.
+type ItemLosses = [Vec<f64>; 4];
+
+/// What the metrics need besides the bootstrap weights; everything that does not depend on
+/// the weights is computed once here rather than per resample.
 struct Scored<'a> {
     data: &'a Dataset,
     names: &'a [String],
     baseline: usize,
-    all: &'a [Vec<Losses>],
-    preds: &'a Predictions,
-    fold: &'a [usize],
-    folds: usize,
+    /// `[predictor]`.
+    totals: Vec<Totals>,
+    /// `[predictor][item]`.
+    items: Vec<Vec<ItemLosses>>,
+    population: PopulationData<'a>,
+}
+
+impl<'a> Scored<'a> {
+    fn new(
+        data: &'a Dataset,
+        names: &'a [String],
+        baseline: usize,
+        preds: &Predictions,
+        population: PopulationData<'a>,
+    ) -> Self {
+        let all: Vec<Vec<Losses>> = preds
+            .iter()
+            .map(|per_item| (0..data.items.len()).map(|i| losses(data, i, &per_item[i])).collect())
+            .collect();
+        let totals = all.iter().map(|per_item| totals(data.persons(), per_item)).collect();
+        let zero = |v: &[f64]| v.iter().map(|x| if x.is_finite() { *x } else { 0.0 }).collect::<Vec<f64>>();
+        let items = all
+            .iter()
+            .map(|per_item| {
+                per_item
+                    .iter()
+                    .map(|l| {
+                        let count = l.nll.iter().map(|x| f64::from(u8::from(x.is_finite()))).collect();
+                        [zero(&l.nll), zero(&l.brier), zero(&l.correct), count]
+                    })
+                    .collect()
+            })
+            .collect();
+        Scored { data, names, baseline, totals, items, population }
+    }
+}
+
+/// Sums a predictor's per-item losses per person.
+fn totals(n: usize, per_item: &[Losses]) -> Totals {
+    let mut t = [vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]];
+    for l in per_item {
+        for (p, &nll) in l.nll.iter().enumerate() {
+            if nll.is_finite() {
+                t[0][p] += nll;
+                t[1][p] += l.brier[p];
+                t[2][p] += l.correct[p];
+                t[3][p] += 1.0;
+            }
+        }
+    }
+    t
 }
 
 /// Computes every metric for bootstrap weights `w`.
 fn metrics(s: &Scored, w: &[f64]) -> Flat {
-    let Scored { data, names, baseline, all, preds, fold, folds } = *s;
-    let n = data.persons();
+    let Scored { data, names, baseline, ref totals, ref items, ref population } = *s;
     let mut flat = Flat::default();
-    let totals: Vec<[Vec<f64>; 4]> = all
-        .iter()
-        .map(|per_item| {
-            let mut t = [vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]];
-            for l in per_item {
-                for (p, &nll) in l.nll.iter().enumerate() {
-                    if nll.is_finite() {
-                        t[0][p] += nll;
-                        t[1][p] += l.brier[p];
-                        t[2][p] += l.correct[p];
-                        t[3][p] += 1.0;
-                    }
-                }
-            }
-            t
-        })
-        .collect();
-    let zero = |v: &[f64]| v.iter().map(|x| if x.is_finite() { *x } else { 0.0 }).collect::<Vec<f64>>();
     for (m, name) in names.iter().enumerate() {
         let t = &totals[m];
         let b = &totals[baseline];
         individual(&mut flat, &[name, "individual"], w, [&t[0], &t[1], &t[2], &t[3]], [&b[0], &b[3]]);
         for (i, item) in data.items.iter().enumerate() {
-            let l = &all[m][i];
-            let count: Vec<f64> = l.nll.iter().map(|x| f64::from(u8::from(x.is_finite()))).collect();
-            let bl = zero(&all[baseline][i].nll);
+            let [nll, brier, correct, count] = &items[m][i];
             individual(
                 &mut flat,
                 &[name, "individual", "items", &item.column.name],
                 w,
-                [&zero(&l.nll), &zero(&l.brier), &zero(&l.correct), &count],
-                [&bl, &count],
+                [nll, brier, correct, count],
+                [&items[baseline][i][0], count],
             );
         }
     }
-    population(data, names, baseline, preds, fold, folds, w, &mut flat);
+    population.metrics(names, baseline, w, &mut flat);
     flat
 }
 
-/// A grouping for population metrics: name, levels, each person's level.
-type Grouping<'a> = (&'a str, Vec<String>, &'a [Option<usize>]);
+/// Each person's (group, fold) cell per grouping, `None` outside every group.
+type Cells = Vec<Vec<Option<usize>>>;
 
-/// Population-level metrics: for the whole sample and each group of each grouping.
-#[allow(clippy::too_many_arguments)]
-fn population(
-    data: &Dataset,
-    names: &[String],
-    baseline: usize,
-    preds: &Predictions,
-    fold: &[usize],
+/// The groupings of the population metrics, the whole sample first.
+fn groupings(data: &Dataset) -> Vec<(&str, Vec<String>)> {
+    let mut out = vec![("all", vec!["all".to_string()])];
+    out.extend(data.groups.iter().map(|g| (g.name.as_str(), g.levels.clone())));
+    out
+}
+
+/// Each person's cell `group · folds + fold` in every grouping of [`groupings`].
+fn cells(data: &Dataset, fold: &[usize], folds: usize) -> Cells {
+    let everyone = vec![Some(0); data.persons()];
+    std::iter::once(&everyone[..])
+        .chain(data.groups.iter().map(|g| &g.values[..]))
+        .map(|values| values.iter().zip(fold).map(|(g, f)| g.map(|g| g * folds + f)).collect())
+        .collect()
+}
+
+/// What population metrics need, computed once: each person's cell in every grouping, and per
+/// predictor and item the persons predicted with their answers and probabilities, contiguous.
+struct PopulationData<'a> {
+    data: &'a Dataset,
+    groupings: Vec<(&'a str, Vec<String>)>,
     folds: usize,
-    w: &[f64],
-    flat: &mut Flat,
-) {
-    let n = data.persons();
-    let everyone = vec![Some(0); n];
-    let mut groupings: Vec<Grouping> = vec![("all", vec!["all".to_string()], &everyone)];
-    for g in &data.groups {
-        groupings.push((&g.name, g.levels.clone(), &g.values));
-    }
-    // score[m][grouping] = size-weighted mean TV over groups and items.
-    let mut score = vec![vec![0.0; groupings.len()]; names.len()];
-    for (m, name) in names.iter().enumerate() {
-        for (gi, (gname, levels, values)) in groupings.iter().enumerate() {
-            let mut group_tv = vec![(0.0, 0.0); levels.len()];
-            let cells = levels.len() * folds;
-            for (i, item) in data.items.iter().enumerate() {
-                let k = item.column.levels.len();
-                // Cells are (group, fold): each fold's predictions come from a model that saw
-                // no person of that fold, so the comparison is out of sample.
-                let mut pred = vec![vec![0.0; k]; cells];
-                let mut obs = vec![vec![0.0; k]; cells];
-                let mut size = vec![0.0; cells];
-                for p in 0..n {
-                    if let (Some(g), Some(a), Some(Prediction { probabilities: q, .. })) =
-                        (values[p], item.column.values[p], &preds[m][i][p])
-                    {
-                        let c = g * folds + fold[p];
-                        size[c] += w[p];
-                        obs[c][a] += w[p];
-                        pred[c].iter_mut().zip(q).for_each(|(s, v)| *s += w[p] * v);
+    cells: Cells,
+    /// `[predictor][item]`: the persons with an answer and a prediction.
+    persons: Vec<Vec<Vec<usize>>>,
+    /// `[predictor][item]`: their probabilities, the item's options per person.
+    probabilities: Vec<Vec<Vec<f64>>>,
+}
+
+/// Weighted sums over one grouping's (group, fold) cells for one predictor and item.
+struct CellSums {
+    pred: Vec<Vec<f64>>,
+    obs: Vec<Vec<f64>>,
+    size: Vec<f64>,
+}
+
+impl<'a> PopulationData<'a> {
+    fn new(data: &'a Dataset, preds: &Predictions, fold: &[usize], folds: usize) -> Self {
+        let mut persons = Vec::new();
+        let mut probabilities = Vec::new();
+        for per_item in preds {
+            let (mut ps, mut qs) = (Vec::new(), Vec::new());
+            for (item, per_person) in data.items.iter().zip(per_item) {
+                let (mut p_i, mut q_i) = (Vec::new(), Vec::new());
+                for (p, pred) in per_person.iter().enumerate() {
+                    if let (Some(_), Some(pred)) = (item.column.values[p], pred) {
+                        p_i.push(p);
+                        q_i.extend_from_slice(&pred.probabilities);
                     }
                 }
-                for g in 0..levels.len() {
-                    let mut d = [0.0; 4];
-                    let mut total = 0.0;
-                    for c in g * folds..(g + 1) * folds {
-                        if size[c] == 0.0 {
+                ps.push(p_i);
+                qs.push(q_i);
+            }
+            persons.push(ps);
+            probabilities.push(qs);
+        }
+        PopulationData {
+            data,
+            groupings: groupings(data),
+            folds,
+            cells: cells(data, fold, folds),
+            persons,
+            probabilities,
+        }
+    }
+
+    /// Sums with weights `w` over the cells of grouping `g` for predictor `m` and item `i`, in
+    /// person order.
+    fn sums(&self, m: usize, i: usize, g: usize, w: &[f64]) -> CellSums {
+        let column = &self.data.items[i].column;
+        let k = column.levels.len();
+        let cells = self.groupings[g].1.len() * self.folds;
+        let mut s =
+            CellSums { pred: vec![vec![0.0; k]; cells], obs: vec![vec![0.0; k]; cells], size: vec![0.0; cells] };
+        let probabilities = self.probabilities[m][i].chunks_exact(k);
+        for (&p, q) in self.persons[m][i].iter().zip(probabilities) {
+            if let (Some(c), Some(a)) = (self.cells[g][p], column.values[p]) {
+                s.size[c] += w[p];
+                s.obs[c][a] += w[p];
+                s.pred[c].iter_mut().zip(q).for_each(|(s, v)| *s += w[p] * v);
+            }
+        }
+        s
+    }
+
+    /// Population-level metrics: for the whole sample and each group of each grouping.
+    fn metrics(&self, names: &[String], baseline: usize, w: &[f64], flat: &mut Flat) {
+        let (data, groupings) = (self.data, &self.groupings);
+        // score[m][grouping] = size-weighted mean TV over groups and items.
+        let mut score = vec![vec![0.0; groupings.len()]; names.len()];
+        for (m, name) in names.iter().enumerate() {
+            for (gi, (gname, levels)) in groupings.iter().enumerate() {
+                let mut group_tv = vec![(0.0, 0.0); levels.len()];
+                for (i, item) in data.items.iter().enumerate() {
+                    let k = item.column.levels.len();
+                    // Cells are (group, fold): each fold's predictions come from a model that saw
+                    // no person of that fold, so the comparison is out of sample.
+                    let CellSums { pred, obs, size } = self.sums(m, i, gi, w);
+                    for g in 0..levels.len() {
+                        let mut d = [0.0; 4];
+                        let mut total = 0.0;
+                        for c in g * self.folds..(g + 1) * self.folds {
+                            if size[c] == 0.0 {
+                                continue;
+                            }
+                            let pr: Vec<f64> = pred[c].iter().map(|v| v / size[c]).collect();
+                            let ob: Vec<f64> = obs[c].iter().map(|v| v / size[c]).collect();
+                            total += size[c];
+                            d[0] += size[c] * stats::total_variation(&pr, &ob);
+                            d[1] += size[c] * stats::jensen_shannon(&pr, &ob);
+                            d[2] += size[c] * stats::wasserstein1(&pr, &ob);
+                        }
+                        if total == 0.0 {
                             continue;
                         }
-                        let pr: Vec<f64> = pred[c].iter().map(|v| v / size[c]).collect();
-                        let ob: Vec<f64> = obs[c].iter().map(|v| v / size[c]).collect();
-                        total += size[c];
-                        d[0] += size[c] * stats::total_variation(&pr, &ob);
-                        d[1] += size[c] * stats::jensen_shannon(&pr, &ob);
-                        d[2] += size[c] * stats::wasserstein1(&pr, &ob);
-                    }
-                    if total == 0.0 {
-                        continue;
-                    }
-                    d.iter_mut().for_each(|v| *v /= total);
-                    d[3] = 1.0 - d[2] / (k - 1) as f64;
-                    group_tv[g].0 += total * d[0];
-                    group_tv[g].1 += total;
-                    let path = [name.as_str(), "population", "items", &item.column.name, gname, &levels[g]];
-                    let at = |k: &'static str| [&path[..], &[k]].concat();
-                    flat.push(&at("tv"), d[0]);
-                    flat.push(&at("js"), d[1]);
-                    if item.ordinal {
-                        flat.push(&at("w1"), d[2]);
-                        flat.push(&at("representativeness"), d[3]);
+                        d.iter_mut().for_each(|v| *v /= total);
+                        d[3] = 1.0 - d[2] / (k - 1) as f64;
+                        group_tv[g].0 += total * d[0];
+                        group_tv[g].1 += total;
+                        let path = [name.as_str(), "population", "items", &item.column.name, gname, &levels[g]];
+                        let at = |k: &'static str| [&path[..], &[k]].concat();
+                        flat.push(&at("tv"), d[0]);
+                        flat.push(&at("js"), d[1]);
+                        if item.ordinal {
+                            flat.push(&at("w1"), d[2]);
+                            flat.push(&at("representativeness"), d[3]);
+                        }
                     }
                 }
-            }
-            let (mut num, mut den) = (0.0, 0.0);
-            for (g, level) in levels.iter().enumerate() {
-                let (s, c) = group_tv[g];
-                num += s;
-                den += c;
-                if gi > 0 {
-                    flat.push(
-                        &[name, "population", "tv", "groups", gname, level],
-                        if c > 0.0 { s / c } else { f64::NAN },
-                    );
+                let (mut num, mut den) = (0.0, 0.0);
+                for (g, level) in levels.iter().enumerate() {
+                    let (s, c) = group_tv[g];
+                    num += s;
+                    den += c;
+                    if gi > 0 {
+                        flat.push(
+                            &[name, "population", "tv", "groups", gname, level],
+                            if c > 0.0 { s / c } else { f64::NAN },
+                        );
+                    }
+                }
+                score[m][gi] = num / den;
+                if gi == 0 {
+                    flat.push(&[name, "population", "tv", "overall"], num / den);
+                } else {
+                    flat.push(&[name, "population", "tv", "groupings", gname, "mean"], num / den);
                 }
             }
-            score[m][gi] = num / den;
-            if gi == 0 {
-                flat.push(&[name, "population", "tv", "overall"], num / den);
-            } else {
-                flat.push(&[name, "population", "tv", "groupings", gname, "mean"], num / den);
+        }
+        for (m, name) in names.iter().enumerate() {
+            for (gi, (gname, _)) in groupings.iter().enumerate().skip(1) {
+                flat.push(
+                    &[name, "population", "tv", "groupings", gname, "relative_gain"],
+                    1.0 - score[m][gi] / score[baseline][gi],
+                );
             }
+            // The verdict's population score: mean over groupings (the whole sample if none).
+            let pick = |s: &[f64]| if s.len() > 1 { s[1..].iter().sum::<f64>() / (s.len() - 1) as f64 } else { s[0] };
+            flat.push(&[name, "population", "tv_score"], pick(&score[m]));
+            flat.push(&[name, "population", "relative_gain"], 1.0 - pick(&score[m]) / pick(&score[baseline]));
         }
-    }
-    for (m, name) in names.iter().enumerate() {
-        for (gi, (gname, _, _)) in groupings.iter().enumerate().skip(1) {
-            flat.push(
-                &[name, "population", "tv", "groupings", gname, "relative_gain"],
-                1.0 - score[m][gi] / score[baseline][gi],
-            );
-        }
-        // The verdict's population score: mean over groupings (the whole sample if none).
-        let pick = |s: &[f64]| if s.len() > 1 { s[1..].iter().sum::<f64>() / (s.len() - 1) as f64 } else { s[0] };
-        flat.push(&[name, "population", "tv_score"], pick(&score[m]));
-        flat.push(&[name, "population", "relative_gain"], 1.0 - pick(&score[m]) / pick(&score[baseline]));
     }
 }
 
@@ -428,10 +519,8 @@ pub fn score(
     spec: &ExperimentSpec,
 ) -> Evaluation {
     let e = &spec.evaluation;
-    let all: Vec<Vec<Losses>> =
-        preds.iter().map(|per_item| (0..data.items.len()).map(|i| losses(data, i, &per_item[i])).collect()).collect();
     let fold = assign_folds(data.persons(), e.folds, e.seed);
-    let scored = Scored { data, names, baseline, all: &all, preds, fold: &fold, folds: e.folds };
+    let scored = Scored::new(data, names, baseline, preds, PopulationData::new(data, preds, &fold, e.folds));
     let keys = metrics(&scored, &vec![1.0; data.persons()]).keys;
     let (point, reps) = stats::bootstrap(data.persons(), e.bootstrap, e.seed, |w| metrics(&scored, w).values);
     let mut root = Map::new();

@@ -9,24 +9,50 @@
 
 use super::data::Dataset;
 
-/// Per-person summaries of an item's draws, for weighted (bootstrap) aggregation.
+/// Per-person summaries of an item's draws, for weighted (bootstrap) aggregation; computed
+/// once, so that a resample costs one pass over persons.
 pub struct ItemDraws {
     ordinal: bool,
     options: usize,
-    /// `[person]`: draws (empty when the person has none).
-    draws: Vec<Vec<usize>>,
+    /// `[person]`: number of draws (0 when the person has none).
+    draws: Vec<usize>,
+    /// `[person · options + option]`: how many of the person's draws chose the option.
+    counts: Vec<f64>,
+    /// `[person]`: the unbiased spread of the person's draws (NaN with fewer than two).
+    spread: Vec<f64>,
+    /// The smallest number of draws among persons who have any.
+    repeats: usize,
 }
 
 impl ItemDraws {
     /// Collects one item's draws `[person]`.
     pub fn new(data: &Dataset, item: usize, draws: &[Vec<usize>]) -> ItemDraws {
         let it = &data.items[item];
-        ItemDraws { ordinal: it.ordinal, options: it.column.levels.len(), draws: draws.to_vec() }
+        ItemDraws::summarize(it.ordinal, it.column.levels.len(), draws)
+    }
+
+    fn summarize(ordinal: bool, options: usize, draws: &[Vec<usize>]) -> ItemDraws {
+        let mut out = ItemDraws {
+            ordinal,
+            options,
+            draws: draws.iter().map(Vec::len).collect(),
+            counts: vec![0.0; draws.len() * options],
+            spread: Vec::with_capacity(draws.len()),
+            repeats: draws.iter().map(Vec::len).filter(|&r| r > 0).min().unwrap_or(0),
+        };
+        for (d, f) in draws.iter().zip(out.counts.chunks_exact_mut(options.max(1))) {
+            d.iter().for_each(|&a| f[a] += 1.0);
+        }
+        for (p, d) in draws.iter().enumerate() {
+            let spread = out.spread(&out.counts[p * options..(p + 1) * options], d.len() as f64);
+            out.spread.push(spread);
+        }
+        out
     }
 
     /// The smallest number of draws among persons who have any (0 if nobody has).
     pub fn repeats(&self) -> usize {
-        self.draws.iter().map(Vec::len).filter(|&r| r > 0).min().unwrap_or(0)
+        self.repeats
     }
 
     /// (within, between, icc) with person weights `w`; NaN without two draws per person.
@@ -37,17 +63,15 @@ impl ItemDraws {
         let (mut within, mut weight) = (0.0, 0.0);
         let mut pooled = vec![0.0; self.options];
         let mut count = 0.0;
-        for (p, d) in self.draws.iter().enumerate() {
-            if d.is_empty() || w[p] == 0.0 {
+        for (p, &r) in self.draws.iter().enumerate() {
+            if r == 0 || w[p] == 0.0 {
                 continue;
             }
-            let r = d.len() as f64;
-            let mut f = vec![0.0; self.options];
-            d.iter().for_each(|&a| f[a] += 1.0);
-            within += w[p] * self.spread(&f, r);
+            within += w[p] * self.spread[p];
             weight += w[p];
-            pooled.iter_mut().zip(&f).for_each(|(s, v)| *s += w[p] * v);
-            count += w[p] * r;
+            let f = &self.counts[p * self.options..(p + 1) * self.options];
+            pooled.iter_mut().zip(f).for_each(|(s, v)| *s += w[p] * v);
+            count += w[p] * r as f64;
         }
         if weight == 0.0 || count <= 1.0 {
             return [f64::NAN; 3];
@@ -80,7 +104,7 @@ mod tests {
     use super::*;
 
     fn item(ordinal: bool, draws: Vec<Vec<usize>>) -> ItemDraws {
-        ItemDraws { ordinal, options: 3, draws }
+        ItemDraws::summarize(ordinal, 3, &draws)
     }
 
     #[test]

@@ -171,6 +171,29 @@ impl Cards {
         Ok(cards.into_iter().flatten().collect())
     }
 
+    /// Whether cards can differ between persons with the same categories in a zone (the
+    /// template reads `person_id`).
+    pub(crate) fn per_person(&self) -> bool {
+        self.per_person
+    }
+
+    /// Renders one card per kind, in parallel: `codes` holds the kinds' category codes one after
+    /// the other, `numbers` the number of the person (within the zone) each kind was first seen at.
+    pub(crate) fn render_kinds(
+        &self,
+        domain: &Domain,
+        zone: Option<&str>,
+        codes: &[u32],
+        numbers: &[u64],
+    ) -> Result<Vec<Arc<str>>> {
+        let k = domain.attributes().len();
+        let zone_value = zone.map(Value::from);
+        let one = |(i, &number): (usize, &u64)| {
+            self.render_one(&codes[i * k..(i + 1) * k], number, zone, zone_value.as_ref())
+        };
+        numbers.par_iter().enumerate().with_min_len(16).map(one).collect()
+    }
+
     fn render_one(&self, codes: &[u32], k: u64, zone: Option<&str>, zone_value: Option<&Value>) -> Result<Arc<str>> {
         let person_id = match zone {
             Some(z) => Value::from(format!("{z}-{k}")),

@@ -10,8 +10,11 @@ use rand::Rng;
 /// uniformly random ordering of the multiset.
 #[derive(Debug, Clone)]
 pub(crate) struct Urn {
-    /// 1-based Fenwick tree of the remaining counts.
+    /// 1-based Fenwick tree of the remaining counts, padded with `u64::MAX` up to twice `top`
+    /// so that the descent needs no bounds check (a padded node is never stepped into).
     tree: Vec<u64>,
+    /// Number of units.
+    units: usize,
     remaining: u64,
     /// The largest power of two not above the number of units.
     top: usize,
@@ -21,7 +24,9 @@ impl Urn {
     /// An urn holding `counts[u]` copies of unit `u`.
     pub(crate) fn new(counts: &[u64]) -> Self {
         let n = counts.len();
-        let mut tree = vec![0u64; n + 1];
+        let top = if n == 0 { 0 } else { 1 << (usize::BITS - 1 - n.leading_zeros()) };
+        let mut tree = vec![u64::MAX; (2 * top).max(n + 1)];
+        tree[..=n].fill(0);
         for (i, &c) in counts.iter().enumerate() {
             let i = i + 1;
             tree[i] += c;
@@ -30,28 +35,26 @@ impl Urn {
                 tree[parent] += tree[i];
             }
         }
-        let top = if n == 0 { 0 } else { 1 << (usize::BITS - 1 - n.leading_zeros()) };
-        Urn { tree, remaining: counts.iter().sum(), top }
+        Urn { tree, units: n, remaining: counts.iter().sum(), top }
     }
 
     /// Draws one unit and removes it. The caller draws at most as many times as the urn holds.
     pub(crate) fn draw(&mut self, rng: &mut impl Rng) -> usize {
         debug_assert!(self.remaining > 0, "drew from an empty urn");
         let mut r = rng.random_range(0..self.remaining);
-        let n = self.tree.len() - 1;
         let mut pos = 0;
         let mut step = self.top;
         while step > 0 {
-            let next = pos + step;
-            if next <= n && self.tree[next] <= r {
-                r -= self.tree[next];
-                pos = next;
-            }
+            // without a branch: which way the descent goes is as random as the draw
+            let count = self.tree[pos + step];
+            let down = count <= r;
+            r -= if down { count } else { 0 };
+            pos += if down { step } else { 0 };
             step >>= 1;
         }
         let unit = pos;
         let mut i = unit + 1;
-        while i <= n {
+        while i <= self.units {
             self.tree[i] -= 1;
             i += i & i.wrapping_neg();
         }

@@ -64,6 +64,7 @@
 
 pub mod cards;
 mod draw;
+mod kinds;
 pub mod partition;
 mod plan;
 mod sinks;
@@ -71,6 +72,7 @@ mod sinks;
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -83,7 +85,11 @@ use crate::error::{Error, Result};
 use crate::fitting::{stream_seed, Observer};
 use crate::inputs::{Domain, Problem};
 use cards::Cards;
+use kinds::Kinds;
 use plan::ZonePlan;
+
+/// The last epoch given out: every numbering of kinds, in any pool, gets its own (from 1 on).
+static EPOCHS: AtomicU64 = AtomicU64::new(1);
 
 /// Persons per batch handed to a [`Sink`] (and per Parquet record batch).
 pub const BATCH_SIZE: usize = 1 << 16;
@@ -220,19 +226,26 @@ pub struct Batch<'a> {
     domain: &'a Domain,
     zone: Option<&'a str>,
     first: u64,
-    codes: &'a [u32],
+    /// The kind of every person (see [`kinds`]).
+    kinds: &'a [u32],
+    /// The codes of every kind of the epoch, one after the other.
+    kind_codes: &'a [u32],
+    /// Numbers the kinds' meanings: kinds of batches with the same epoch mean the same codes.
+    epoch: u64,
+    /// The cards, by kind or (`per_person`) by person.
     cards: Option<&'a [Arc<str>]>,
+    per_person: bool,
 }
 
 impl<'a> Batch<'a> {
     /// Number of persons.
     pub fn len(&self) -> usize {
-        self.codes.len() / self.domain.attributes().len().max(1)
+        self.kinds.len()
     }
 
     /// Whether the batch has no persons.
     pub fn is_empty(&self) -> bool {
-        self.codes.is_empty()
+        self.kinds.is_empty()
     }
 
     /// The zone of every person in the batch (`None` without zones).
@@ -251,8 +264,8 @@ impl<'a> Batch<'a> {
 
     /// Category codes of person `i`, one per attribute of the domain.
     pub fn codes(&self, i: usize) -> &'a [u32] {
-        let k = self.domain.attributes().len();
-        &self.codes[i * k..(i + 1) * k]
+        let (k, kind) = (self.domain.attributes().len(), self.kinds[i] as usize);
+        &self.kind_codes[kind * k..(kind + 1) * k]
     }
 
     /// The category of attribute `attribute` (domain position) of person `i`.
@@ -263,7 +276,14 @@ impl<'a> Batch<'a> {
 
     /// The card of person `i`, when cards are rendered.
     pub fn card(&self, i: usize) -> Option<&'a str> {
-        self.cards.map(|c| &*c[i])
+        let at = if self.per_person { i } else { self.kinds[i] as usize };
+        self.cards.map(|c| &*c[at])
+    }
+
+    /// The kind of every person, and the epoch that gives the kinds their meaning: persons of
+    /// the same kind and epoch have the same codes and card. `None` when cards are per person.
+    pub(crate) fn kinds(&self) -> Option<(&'a [u32], u64)> {
+        (!self.per_person).then_some((self.kinds, self.epoch))
     }
 }
 
@@ -367,18 +387,38 @@ impl<'a> Pool<'a> {
     /// persons each batch had. Writing twice gives the same persons.
     pub fn write(&self, sink: &mut dyn Sink, progress: &mut dyn FnMut(u64)) -> Result<GenerateSummary> {
         let domain = &self.problem.domain;
-        // Persons are drawn and their cards rendered on a second thread while this one writes:
-        // at most three batches are in memory, and the order is the producer's, so the output
-        // does not depend on the scheduling.
+        // Persons are drawn and their new cards rendered on a second thread while this one
+        // writes: at most three batches are in memory, and the order is the producer's, so the
+        // output does not depend on the scheduling.
         std::thread::scope(|scope| {
             let (sender, batches) = std::sync::mpsc::sync_channel(1);
             scope.spawn(move || self.draw(&sender));
+            let (mut kind_codes, mut cards) = (Vec::new(), Vec::new());
+            let mut epoch = 0;
             for drawn in batches {
                 let drawn = drawn?;
-                let zone = self.zones[drawn.zone].name.as_deref();
-                let cards = drawn.cards.as_deref();
-                sink.write(&Batch { domain, zone, first: drawn.first, codes: &drawn.codes, cards })?;
-                progress(drawn.codes.len() as u64 / domain.attributes().len().max(1) as u64);
+                if drawn.fresh {
+                    kind_codes.clear();
+                    cards.clear();
+                    epoch = EPOCHS.fetch_add(1, Ordering::Relaxed);
+                }
+                kind_codes.extend_from_slice(&drawn.new_codes);
+                let per_person = self.cards.as_ref().is_some_and(Cards::per_person);
+                if per_person {
+                    cards.clear();
+                }
+                cards.extend(drawn.cards);
+                sink.write(&Batch {
+                    domain,
+                    zone: self.zones[drawn.zone].name.as_deref(),
+                    first: drawn.first,
+                    kinds: &drawn.kinds,
+                    kind_codes: &kind_codes,
+                    epoch,
+                    cards: self.cards.is_some().then_some(cards.as_slice()),
+                    per_person,
+                })?;
+                progress(drawn.kinds.len() as u64);
             }
             Ok::<(), Error>(())
         })?;
@@ -387,28 +427,53 @@ impl<'a> Pool<'a> {
 
     /// Draws every batch and sends it, stopping at the first error or when the receiver hangs up.
     fn draw(&self, sender: &std::sync::mpsc::SyncSender<Result<Drawn>>) {
-        let domain = &self.problem.domain;
-        let k = domain.attributes().len();
+        let k = self.problem.domain.attributes().len();
         for (z, zone) in self.zones.iter().enumerate() {
             let mut draws = zone.draws();
-            let mut cache = self.cards.as_ref().map(|c| c.cache());
+            let mut kinds = Kinds::new(k, draws.units());
             let mut done = 0u64;
             while done < zone.persons {
                 let len = (zone.persons - done).min(BATCH_SIZE as u64) as usize;
-                let mut codes = Vec::with_capacity(len * k);
-                draws.fill(len, &mut codes);
-                let first = done + 1;
-                let cards = match (&self.cards, &mut cache) {
-                    (Some(cards), Some(cache)) => {
-                        cards.render(domain, zone.name.as_deref(), first, &codes, cache).map(Some)
-                    }
-                    _ => Ok(None),
-                };
-                let failed = cards.is_err();
-                if sender.send(cards.map(|cards| Drawn { zone: z, first, codes, cards })).is_err() || failed {
+                let fresh = done == 0 || kinds.len() > kinds::LIMIT;
+                if fresh {
+                    kinds.clear();
+                }
+                let known = kinds.len();
+                let mut numbered = Vec::new();
+                draws.fill(len, &mut kinds, &mut numbered);
+                let drawn = self.cards(z, done + 1, &mut kinds, known, &numbered).map(|cards| Drawn {
+                    zone: z,
+                    first: done + 1,
+                    kinds: numbered,
+                    fresh,
+                    new_codes: kinds.codes_from(known).to_vec(),
+                    cards,
+                });
+                let failed = drawn.is_err();
+                if sender.send(drawn).is_err() || failed {
                     return;
                 }
                 done += len as u64;
+            }
+        }
+    }
+
+    /// The cards of a batch of zone `z` whose first person is number `first` and whose persons
+    /// are of kinds `numbered`: of its new kinds (numbered from `known` on), or of every person
+    /// when cards are per person; none without cards.
+    fn cards(&self, z: usize, first: u64, kinds: &mut Kinds, known: usize, numbered: &[u32]) -> Result<Vec<Arc<str>>> {
+        let domain = &self.problem.domain;
+        let zone = self.zones[z].name.as_deref();
+        let new = kinds.take_new();
+        match &self.cards {
+            None => Ok(Vec::new()),
+            Some(cards) if cards.per_person() => {
+                let codes: Vec<u32> = numbered.iter().flat_map(|&kind| kinds.codes(kind)).copied().collect();
+                cards.render(domain, zone, first, &codes, &mut cards.cache())
+            }
+            Some(cards) => {
+                let numbers: Vec<u64> = new.iter().map(|&i| first + i as u64).collect();
+                cards.render_kinds(domain, zone, kinds.codes_from(known), &numbers)
             }
         }
     }
@@ -434,10 +499,7 @@ impl<'a> Pool<'a> {
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
         let tmp = builder.tempfile_in(dir).map_err(err)?;
         let writer = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
-        let mut sink = sinks::FileSink::new(format, writer, path, self.problem, self.zoned(), self.cards.is_some())?;
-        let mut summary = self.write(&mut sink, progress)?;
-        let mut writer = sink.finish()?;
-        writer.flush().map_err(err)?;
+        let (mut summary, writer) = self.write_to(format, writer, path, progress)?;
         drop(writer);
         tmp.as_file().sync_all().map_err(err)?;
         tmp.persist(path).map_err(|e| err(e.error))?;
@@ -445,6 +507,25 @@ impl<'a> Pool<'a> {
         summary.format = Some(format);
         summary.seconds = self.start.elapsed().as_secs_f64();
         Ok(summary)
+    }
+
+    /// Writes the pool in `format` to `writer`, flushes it and hands it back; errors name the
+    /// output `name`. [`Pool::write_file`] is this into a temporary file.
+    ///
+    /// # Errors
+    /// [`Error::Write`] when `writer` fails; [`Error::Input`] for Parquet in a build without it.
+    pub fn write_to<W: Write + Send>(
+        &self,
+        format: Format,
+        writer: W,
+        name: &Path,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(GenerateSummary, W)> {
+        let mut sink = sinks::FileSink::new(format, writer, name, self.problem, self.zoned(), self.cards.is_some())?;
+        let summary = self.write(&mut sink, progress)?;
+        let mut writer = sink.finish()?;
+        writer.flush().map_err(|e| Error::write(name, e))?;
+        Ok((summary, writer))
     }
 
     fn summary(&self) -> GenerateSummary {
@@ -478,8 +559,14 @@ struct Drawn {
     zone: usize,
     /// Number of the batch's first person within the zone.
     first: u64,
-    codes: Vec<u32>,
-    cards: Option<Vec<Arc<str>>>,
+    /// The kind of every person.
+    kinds: Vec<u32>,
+    /// Whether the kinds are numbered anew from this batch on.
+    fresh: bool,
+    /// The codes of the kinds new in this batch, one after the other.
+    new_codes: Vec<u32>,
+    /// The cards of the kinds new in this batch, or of every person when cards are per person.
+    cards: Vec<Arc<str>>,
 }
 
 /// Fits `problem`, draws the pool `options` describe and hands it to `sink`: [`Pool::new`]

@@ -6,6 +6,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::draw::{Choice, Picker};
+use super::kinds::Kinds;
 use super::{zone_rng, GenerateOptions, Mode, Source};
 use crate::calibration::integerize::{margin_preserving, trs};
 use crate::error::{Error, Result};
@@ -385,18 +386,32 @@ pub(crate) struct Draws<'p> {
 }
 
 impl Draws<'_> {
-    /// Draws `persons` persons, appending their category codes to `codes`.
-    pub(crate) fn fill(&mut self, persons: usize, codes: &mut Vec<u32>) {
-        for _ in 0..persons {
-            match self.units {
-                None => {
-                    for picker in &mut self.pickers {
-                        codes.push(picker.pick(&mut self.rng) as u32);
-                    }
-                }
-                Some(units) => {
+    /// Number of units the zone draws from (0 when persons are drawn attribute by attribute).
+    pub(crate) fn units(&self) -> usize {
+        match self.units {
+            Some(Units::Cells { cells, .. }) => cells.len(),
+            Some(Units::Records { records, .. }) => records.len(),
+            None => 0,
+        }
+    }
+
+    /// Draws `persons` persons, appending the kind of each to `numbered`; `kinds` numbers the
+    /// kinds not seen before (see [`Kinds::take_new`]).
+    pub(crate) fn fill(&mut self, persons: usize, kinds: &mut Kinds, numbered: &mut Vec<u32>) {
+        numbered.reserve(persons);
+        match self.units {
+            Some(units) => {
+                for i in 0..persons {
                     let u = self.pickers[0].pick(&mut self.rng);
-                    units.push_codes(u, codes);
+                    numbered.push(kinds.of_unit(u, i, |codes| units.push_codes(u, codes)));
+                }
+            }
+            None => {
+                let mut codes = Vec::with_capacity(self.pickers.len());
+                for i in 0..persons {
+                    codes.clear();
+                    codes.extend(self.pickers.iter_mut().map(|p| p.pick(&mut self.rng) as u32));
+                    numbered.push(kinds.of_codes(&codes, i));
                 }
             }
         }
@@ -447,9 +462,9 @@ mod tests {
         let planned = plan(&p, &options, zone_persons(&p, options.persons), &mut []).unwrap();
         let zone = &planned.zones[0];
         assert_eq!((zone.persons, zone.margin_error), (30, 0));
-        let mut codes = Vec::new();
-        zone.draws().fill(30, &mut codes);
-        assert_eq!(codes.iter().filter(|&&c| c == 0).count(), 20);
+        let (mut kinds, mut numbered) = (Kinds::new(1, 2), Vec::new());
+        zone.draws().fill(30, &mut kinds, &mut numbered);
+        assert_eq!(numbered.iter().filter(|&&k| kinds.codes(k) == [0]).count(), 20);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{Batch, PersonId, Sink};
+use super::{Batch, Sink};
 use crate::error::{Error, Location, Result};
 use crate::inputs::Problem;
 
@@ -118,15 +118,51 @@ impl<W: Write + Send> Sink for FileSink<W> {
     }
 }
 
-/// CSV with a header; categories encoded once. Fields are quoted only when they hold a comma,
-/// a double quote or a line break (quotes doubled), as RFC 4180 and the `csv` crate do.
+/// The end of a line (all but the identifier) of every kind of one epoch (see [`Batch::kinds`]),
+/// encoded once.
+#[derive(Default)]
+struct Tails {
+    epoch: u64,
+    bytes: Vec<u8>,
+    /// Where each kind's end is in `bytes`, `None` until encoded.
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+impl Tails {
+    /// Appends to `line` the end of the line of person `i`, of kind `kind` in `epoch`: cached,
+    /// or encoded by `encode` and cached.
+    fn append(&mut self, epoch: u64, kind: u32, line: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) {
+        if epoch != self.epoch {
+            *self = Tails { epoch, ..Tails::default() };
+        }
+        let kind = kind as usize;
+        let span = match self.spans.get(kind) {
+            Some(&Some(span)) => span,
+            _ => {
+                let start = self.bytes.len();
+                encode(&mut self.bytes);
+                if self.spans.len() <= kind {
+                    self.spans.resize(kind + 1, None);
+                }
+                self.spans[kind] = Some((start, self.bytes.len()));
+                (start, self.bytes.len())
+            }
+        };
+        line.extend_from_slice(&self.bytes[span.0..span.1]);
+    }
+}
+
+/// CSV with a header; categories encoded once, and the end of the line once per kind. Fields
+/// are quoted only when they hold a comma, a double quote or a line break (quotes doubled), as
+/// RFC 4180 and the `csv` crate do.
 struct CsvSink<W: Write> {
     writer: W,
     layout: Layout,
     /// Every category as a CSV field, per attribute.
     values: Vec<Vec<Vec<u8>>>,
-    /// The field being encoded.
-    field: Vec<u8>,
+    /// The lines being encoded.
+    lines: Vec<u8>,
+    tails: Tails,
 }
 
 /// Appends `s` to `out` as a CSV field.
@@ -144,6 +180,20 @@ fn csv_field(s: &str, out: &mut Vec<u8>) {
     } else {
         out.extend_from_slice(s.as_bytes());
     }
+}
+
+/// What goes before and after the number of a person's identifier: nothing without zones;
+/// `ZONE-` (quoted as the whole identifier needs) with zones.
+fn id_affixes(zone: Option<&str>, field: impl Fn(&str, &mut Vec<u8>)) -> (Vec<u8>, Vec<u8>) {
+    let Some(zone) = zone else { return (Vec::new(), Vec::new()) };
+    let mut prefix = Vec::new();
+    field(&format!("{zone}-"), &mut prefix);
+    // digits need no quoting or escaping, so a quoted `ZONE-` ends the identifier too
+    let suffix = match prefix.last() {
+        Some(b'"') => prefix.pop().map(|q| vec![q]).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    (prefix, suffix)
 }
 
 impl<W: Write> CsvSink<W> {
@@ -171,54 +221,88 @@ impl<W: Write> CsvSink<W> {
             field
         };
         let values = problem.domain.attributes().iter().map(|a| a.categories().iter().map(encoded).collect()).collect();
-        Ok(CsvSink { writer, layout, values, field: Vec::new() })
+        Ok(CsvSink { writer, layout, values, lines: Vec::new(), tails: Tails::default() })
     }
 
     /// Encodes the whole batch into one buffer and writes it at once.
     fn write(&mut self, batch: &Batch) -> std::io::Result<()> {
         let mut zone = Vec::new();
         csv_field(batch.zone().unwrap_or(""), &mut zone);
-        let line = &mut self.field;
-        line.clear();
+        let (prefix, suffix) = id_affixes(batch.zone(), csv_field);
+        let CsvSink { writer, layout, values, lines, tails } = self;
+        let tail = |i: usize, out: &mut Vec<u8>| {
+            if layout.zoned {
+                out.push(b',');
+                out.extend_from_slice(&zone);
+            }
+            for (a, values) in values.iter().enumerate() {
+                out.push(b',');
+                out.extend_from_slice(&values[batch.codes(i)[a] as usize]);
+            }
+            if layout.card {
+                out.push(b',');
+                csv_field(batch.card(i).unwrap_or(""), out);
+            }
+            out.push(b'\n');
+        };
+        lines.clear();
+        let mut id = Decimal::new(batch.first);
         for i in 0..batch.len() {
-            match batch.person_id(i) {
-                PersonId::Number(k) => decimal(k, line),
-                id => csv_field(&id.to_string(), line),
+            lines.extend_from_slice(&prefix);
+            lines.extend_from_slice(id.bytes());
+            id.increment();
+            lines.extend_from_slice(&suffix);
+            match batch.kinds() {
+                Some((kinds, epoch)) => tails.append(epoch, kinds[i], lines, |out| tail(i, out)),
+                None => tail(i, lines),
             }
-            if self.layout.zoned {
-                line.push(b',');
-                line.extend_from_slice(&zone);
-            }
-            for (a, values) in self.values.iter().enumerate() {
-                line.push(b',');
-                line.extend_from_slice(&values[batch.codes(i)[a] as usize]);
-            }
-            if self.layout.card {
-                line.push(b',');
-                csv_field(batch.card(i).unwrap_or(""), line);
-            }
-            line.push(b'\n');
         }
-        self.writer.write_all(line)
+        writer.write_all(lines)
     }
 }
 
-/// Appends `k` in decimal, as `write!("{k}")` would.
-fn decimal(mut k: u64, out: &mut Vec<u8>) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (k % 10) as u8;
-        k /= 10;
-        if k == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+/// A number in decimal, as `write!("{k}")` writes it, counted up in place (identifiers are
+/// consecutive).
+struct Decimal {
+    digits: [u8; 20],
+    /// Where the first digit is.
+    start: usize,
 }
 
-/// JSON Lines with keys and categories escaped once.
+impl Decimal {
+    fn new(mut k: u64) -> Self {
+        let mut digits = [b'0'; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (k % 10) as u8;
+            k /= 10;
+            if k == 0 {
+                break;
+            }
+        }
+        Decimal { digits, start }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.digits[self.start..]
+    }
+
+    /// Adds one (wrapping to 0 past `u64::MAX`'s twenty digits, which no pool reaches).
+    fn increment(&mut self) {
+        for at in (0..self.digits.len()).rev() {
+            if self.digits[at] < b'9' {
+                self.digits[at] += 1;
+                self.start = self.start.min(at);
+                return;
+            }
+            self.digits[at] = b'0';
+        }
+        self.start = self.digits.len() - 1;
+    }
+}
+
+/// JSON Lines with keys and categories escaped once, and the end of the line once per kind.
 struct JsonlSink<W: Write> {
     writer: W,
     layout: Layout,
@@ -226,10 +310,19 @@ struct JsonlSink<W: Write> {
     keys: Vec<Vec<u8>>,
     /// Every category as a JSON string, per attribute.
     values: Vec<Vec<Vec<u8>>>,
+    /// The lines being encoded.
+    lines: Vec<u8>,
+    tails: Tails,
 }
 
 fn json(s: &str) -> Vec<u8> {
     serde_json::to_vec(s).unwrap_or_default()
+}
+
+/// Appends `s` to `out` as a JSON string.
+fn json_string(s: &str, out: &mut Vec<u8>) {
+    // writing to a Vec cannot fail
+    let _ = serde_json::to_writer(out, s);
 }
 
 impl<W: Write> JsonlSink<W> {
@@ -244,37 +337,44 @@ impl<W: Write> JsonlSink<W> {
             })
             .collect();
         let values = attributes.iter().map(|a| a.categories().iter().map(|c| json(c)).collect()).collect();
-        JsonlSink { writer, layout, keys, values }
+        JsonlSink { writer, layout, keys, values, lines: Vec::new(), tails: Tails::default() }
     }
 
+    /// Encodes the whole batch into one buffer and writes it at once.
     fn write(&mut self, batch: &Batch) -> std::io::Result<()> {
-        let w = &mut self.writer;
         let zone = batch.zone().map(json);
+        let (mut prefix, suffix) = id_affixes(batch.zone(), json_string);
+        prefix.splice(0..0, b"{\"person_id\":".iter().copied());
+        let JsonlSink { writer, layout, keys, values, lines, tails } = self;
+        let tail = |i: usize, out: &mut Vec<u8>| {
+            if layout.zoned {
+                out.extend_from_slice(b",\"zone\":");
+                out.extend_from_slice(zone.as_deref().unwrap_or(b"\"\""));
+            }
+            for (a, (key, values)) in keys.iter().zip(values.iter()).enumerate() {
+                out.push(b',');
+                out.extend_from_slice(key);
+                out.extend_from_slice(&values[batch.codes(i)[a] as usize]);
+            }
+            if layout.card {
+                out.extend_from_slice(b",\"card\":");
+                json_string(batch.card(i).unwrap_or(""), out);
+            }
+            out.extend_from_slice(b"}\n");
+        };
+        lines.clear();
+        let mut id = Decimal::new(batch.first);
         for i in 0..batch.len() {
-            w.write_all(b"{\"person_id\":")?;
-            match (batch.person_id(i), &zone) {
-                (PersonId::Zoned(_, k), Some(zone)) => {
-                    w.write_all(&zone[..zone.len() - 1])?;
-                    write!(w, "-{k}\"")?;
-                }
-                (id, _) => write!(w, "{id}")?,
+            lines.extend_from_slice(&prefix);
+            lines.extend_from_slice(id.bytes());
+            id.increment();
+            lines.extend_from_slice(&suffix);
+            match batch.kinds() {
+                Some((kinds, epoch)) => tails.append(epoch, kinds[i], lines, |out| tail(i, out)),
+                None => tail(i, lines),
             }
-            if self.layout.zoned {
-                w.write_all(b",\"zone\":")?;
-                w.write_all(zone.as_deref().unwrap_or(b"\"\""))?;
-            }
-            for (a, (key, values)) in self.keys.iter().zip(&self.values).enumerate() {
-                w.write_all(b",")?;
-                w.write_all(key)?;
-                w.write_all(&values[batch.codes(i)[a] as usize])?;
-            }
-            if self.layout.card {
-                w.write_all(b",\"card\":")?;
-                serde_json::to_writer(&mut *w, batch.card(i).unwrap_or(""))?;
-            }
-            w.write_all(b"}\n")?;
         }
-        Ok(())
+        writer.write_all(lines)
     }
 }
 
@@ -285,23 +385,47 @@ mod parquet_sink {
 
     use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
     use arrow_schema::{DataType, Field, Schema, SchemaRef};
+    use parquet::arrow::arrow_writer::{
+        compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
+    };
     use parquet::arrow::ArrowWriter;
     use parquet::basic::Compression;
+    use parquet::errors::Result;
     use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use rayon::prelude::*;
 
-    use super::{Batch, Layout, PersonId};
+    use super::{Batch, Layout};
 
-    /// One Arrow record batch per [`Batch`].
+    /// One Arrow record batch per [`Batch`], its columns built and encoded in parallel into the
+    /// bytes an [`ArrowWriter`] writes (the same row groups, pages and metadata).
     pub(crate) struct ParquetSink<W: Write + Send> {
-        writer: ArrowWriter<W>,
+        file: SerializedFileWriter<W>,
+        factory: ArrowRowGroupWriterFactory,
         schema: SchemaRef,
+        /// The row group being filled: a writer per column, and its rows so far.
+        group: Option<(Vec<ArrowColumnWriter>, usize)>,
         layout_zoned: bool,
-        card: bool,
         attributes: usize,
     }
 
     fn io(e: impl std::error::Error + Send + Sync + 'static) -> std::io::Error {
         std::io::Error::other(e)
+    }
+
+    /// Column `c` of a batch (with zones or not, with `attributes` attributes).
+    fn column(batch: &Batch, zoned: bool, attributes: usize, c: usize) -> ArrayRef {
+        let n = batch.len();
+        let attribute = c.wrapping_sub(if zoned { 2 } else { 1 });
+        match c {
+            0 if zoned => Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.person_id(i).to_string()))),
+            0 => Arc::new(Int64Array::from_iter_values((0..n).map(|i| (batch.first + i as u64) as i64))),
+            1 if zoned => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(batch.zone().unwrap_or(""), n))),
+            _ if attribute < attributes => {
+                Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.value(i, attribute))))
+            }
+            _ => Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.card(i).unwrap_or("")))),
+        }
     }
 
     impl<W: Write + Send> ParquetSink<W> {
@@ -318,39 +442,70 @@ mod parquet_sink {
             let schema = Arc::new(Schema::new(fields));
             let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
             let writer = ArrowWriter::try_new(writer, schema.clone(), Some(properties)).map_err(io)?;
+            let (file, factory) = writer.into_serialized_writer().map_err(io)?;
             Ok(ParquetSink {
-                writer,
+                file,
+                factory,
                 schema,
+                group: None,
                 layout_zoned: layout.zoned,
-                card: layout.card,
                 attributes: layout.names.len(),
             })
         }
 
         pub(crate) fn write(&mut self, batch: &Batch) -> std::io::Result<()> {
-            let n = batch.len();
-            let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
-            if self.layout_zoned {
-                columns.push(Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.person_id(i).to_string()))));
-                let zone = batch.zone().unwrap_or("");
-                columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(zone, n))));
-            } else {
-                columns.push(Arc::new(Int64Array::from_iter_values((0..n).map(|i| match batch.person_id(i) {
-                    PersonId::Number(k) | PersonId::Zoned(_, k) => k as i64,
-                }))));
-            }
-            for a in 0..self.attributes {
-                columns.push(Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.value(i, a)))));
-            }
-            if self.card {
-                columns.push(Arc::new(StringArray::from_iter_values((0..n).map(|i| batch.card(i).unwrap_or("")))));
-            }
+            let (zoned, attributes) = (self.layout_zoned, self.attributes);
+            let columns: Vec<ArrayRef> =
+                (0..self.schema.fields().len()).into_par_iter().map(|c| column(batch, zoned, attributes, c)).collect();
             let record = RecordBatch::try_new(self.schema.clone(), columns).map_err(io)?;
-            self.writer.write(&record).map_err(io)
+            self.encode(&record).map_err(io)
         }
 
-        pub(crate) fn finish(self) -> std::io::Result<W> {
-            self.writer.into_inner().map_err(io)
+        /// What [`ArrowWriter::write`] does, with the columns encoded in parallel: rows go to the
+        /// row group being filled, which is written when it holds the maximum.
+        fn encode(&mut self, record: &RecordBatch) -> Result<()> {
+            let rows = record.num_rows();
+            if rows == 0 {
+                return Ok(());
+            }
+            let max = self.file.properties().max_row_group_size();
+            let (writers, buffered) = match &mut self.group {
+                Some(group) => group,
+                group => group.insert((self.factory.create_column_writers(self.file.flushed_row_groups().len())?, 0)),
+            };
+            if *buffered + rows > max {
+                let fits = max - *buffered;
+                self.encode(&record.slice(0, fits))?;
+                return self.encode(&record.slice(fits, rows - fits));
+            }
+            *buffered += rows;
+            let mut leaves = Vec::with_capacity(writers.len());
+            for (field, column) in self.schema.fields().iter().zip(record.columns()) {
+                leaves.extend(compute_leaves(field, column)?);
+            }
+            writers.par_iter_mut().zip(leaves).try_for_each(|(writer, leaf)| writer.write(&leaf))?;
+            if *buffered >= max {
+                self.flush()?;
+            }
+            Ok(())
+        }
+
+        /// Writes the row group being filled, if any.
+        fn flush(&mut self) -> Result<()> {
+            let Some((writers, _)) = self.group.take() else { return Ok(()) };
+            let chunks: Vec<ArrowColumnChunk> =
+                writers.into_par_iter().map(ArrowColumnWriter::close).collect::<Result<_>>()?;
+            let mut group = self.file.next_row_group()?;
+            for chunk in chunks {
+                chunk.append_to_row_group(&mut group)?;
+            }
+            group.close()?;
+            Ok(())
+        }
+
+        pub(crate) fn finish(mut self) -> std::io::Result<W> {
+            self.flush().map_err(io)?;
+            self.file.into_inner().map_err(io)
         }
     }
 }
@@ -361,10 +516,11 @@ mod tests {
 
     #[test]
     fn decimal_matches_display() {
-        for k in [0, 7, 10, 99, 1234567, u64::MAX] {
-            let mut out = Vec::new();
-            decimal(k, &mut out);
-            assert_eq!(out, k.to_string().into_bytes());
+        for k in [0, 7, 10, 99, 1234567, 999_999, u64::MAX - 1] {
+            let mut d = Decimal::new(k);
+            assert_eq!(d.bytes(), k.to_string().as_bytes());
+            d.increment();
+            assert_eq!(d.bytes(), (k + 1).to_string().as_bytes());
         }
     }
 

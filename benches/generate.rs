@@ -1,0 +1,45 @@
+//! Persons per second of `populace generate`'s drawing and encoding, to an in-memory sink (no
+//! disk): the shipped ACS 2012 spec with the default persona cards, and without cards.
+//!
+//! Run with `cargo bench --bench generate`.
+
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use populace::generation::{Format, GenerateOptions, Mode, Pool};
+use populace::inputs::{LoadOptions, Problem, Spec};
+
+const PERSONS: u64 = 1_000_000;
+
+fn acs() -> Problem {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("calibration/acs2012.toml");
+    Problem::load(&Spec::from_path(&path).expect("the shipped spec reads"), LoadOptions::default())
+        .expect("the shipped spec loads")
+}
+
+fn encode(c: &mut Criterion) {
+    let problem = acs();
+    let mut group = c.benchmark_group("generate");
+    group.sample_size(10).warm_up_time(std::time::Duration::from_millis(500));
+    // Parquet is several times slower per person: fewer of them keep the run short
+    let runs = [(true, Format::Csv, 1), (false, Format::Csv, 1), (true, Format::Jsonl, 1), (true, Format::Parquet, 4)];
+    for (cards, format, fraction) in runs {
+        let persons = PERSONS / fraction;
+        group.throughput(Throughput::Elements(persons));
+        let options = GenerateOptions {
+            persons: Some(persons),
+            mode: Mode::Exact,
+            card: if cards { GenerateOptions::default().card } else { None },
+            ..GenerateOptions::default()
+        };
+        let pool = Pool::new(&problem, &options, &mut []).expect("the pool fits");
+        let name = format!("{format:?}{}", if cards { "" } else { " without cards" }).to_lowercase();
+        group.bench_function(BenchmarkId::new("acs2012", name), |b| {
+            b.iter(|| pool.write_to(format, std::io::sink(), Path::new("sink"), &mut |_| {}).expect("writes"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, encode);
+criterion_main!(benches);
