@@ -390,7 +390,7 @@ impl Draws<'_> {
     pub(crate) fn units(&self) -> usize {
         match self.units {
             Some(Units::Cells { cells, .. }) => cells.len(),
-            Some(Units::Records { records, .. }) => records.len(),
+            Some(Units::Records { seed, records }) => records.as_ref().map_or(seed.len(), Vec::len),
             None => 0,
         }
     }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::{Batch, Sink};
 use crate::error::{Error, Location, Result};
 use crate::inputs::Problem;
+use crate::reports::csvtext::csv_field;
 
 const WITHOUT_PARQUET: &str = "this populace was built without the \"parquet\" feature: write .csv or .jsonl";
 
@@ -163,23 +164,6 @@ struct CsvSink<W: Write> {
     /// The lines being encoded.
     lines: Vec<u8>,
     tails: Tails,
-}
-
-/// Appends `s` to `out` as a CSV field.
-fn csv_field(s: &str, out: &mut Vec<u8>) {
-    let bytes = s.as_bytes();
-    if memchr::memchr3(b',', b'"', b'\n', bytes).is_some() || memchr::memchr(b'\r', bytes).is_some() {
-        out.push(b'"');
-        for b in s.bytes() {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(s.as_bytes());
-    }
 }
 
 /// What goes before and after the number of a person's identifier: nothing without zones;
@@ -521,25 +505,6 @@ mod tests {
             assert_eq!(d.bytes(), k.to_string().as_bytes());
             d.increment();
             assert_eq!(d.bytes(), (k + 1).to_string().as_bytes());
-        }
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_only_when_needed() {
-        let field = |s: &str| {
-            let mut out = Vec::new();
-            csv_field(s, &mut out);
-            String::from_utf8(out).unwrap()
-        };
-        assert_eq!(field("plain text"), "plain text");
-        assert_eq!(field("a,b"), "\"a,b\"");
-        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(field("two\nlines"), "\"two\nlines\"");
-        for s in ["x", "a,b", "q\"q", "l\r\nm", ""] {
-            let line = format!("{},end\n", field(s));
-            let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(line.as_bytes());
-            let record = reader.records().next().unwrap().unwrap();
-            assert_eq!((&record[0], &record[1]), (s, "end"));
         }
     }
 

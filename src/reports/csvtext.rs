@@ -24,13 +24,19 @@ mod tests {
 
     #[test]
     fn fields_match_the_csv_crate() {
-        for s in ["plain", "", "a,b", "say \"hi\"", "two\nlines", "cr\r", " padded "] {
+        for s in ["plain", "", "a,b", "say \"hi\"", "two\nlines", "cr\r", "l\r\nm"] {
             let mut ours = Vec::new();
             csv_field(s, &mut ours);
             ours.extend_from_slice(b",x\n");
             let mut theirs = csv::Writer::from_writer(Vec::new());
             theirs.write_record([s, "x"]).unwrap();
-            assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(theirs.into_inner().unwrap()).unwrap());
+            assert_eq!(
+                String::from_utf8(ours.clone()).unwrap(),
+                String::from_utf8(theirs.into_inner().unwrap()).unwrap()
+            );
+            let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(&ours[..]);
+            let record = reader.records().next().unwrap().unwrap();
+            assert_eq!((&record[0], &record[1]), (s, "x"));
         }
     }
 }

@@ -4,7 +4,7 @@
 mod atomic;
 mod calibration;
 pub mod chart;
-mod csvtext;
+pub(crate) mod csvtext;
 pub mod demo;
 mod fit;
 
