@@ -1,12 +1,14 @@
 //! Seed re-weighting kernels on synthetic microdata: raking, linear, bounded logit and entropy
 //! calibration of 100k and 1M records over four attributes (6, 2, 5, 9 levels) to one-way
-//! totals, and margin-preserving integerization of 100k weights.
+//! totals, margin-preserving integerization of 100k weights, and seed raking as `populace fit`
+//! runs it (records grouped by their seed codes; 1M and 10M records read once from a CSV).
 //! Run with `cargo bench --bench calibration`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use populace::calibration::integerize::margin_preserving;
 use populace::calibration::{calibrate, Constraints, Method};
-use populace::fitting::round_preserving_total;
+use populace::fitting::{fit_microdata, round_preserving_total};
+use populace::inputs::{LoadOptions, Problem, Spec};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -71,5 +73,46 @@ fn integerize(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, methods, integerize);
+/// A rake spec over a seed of `records` records (the same attributes and tilt as [`problem`])
+/// written to `dir` and loaded.
+fn seed_problem(dir: &std::path::Path, records: usize) -> Problem {
+    use std::fmt::Write as _;
+    let mut rng = ChaCha8Rng::seed_from_u64(2026);
+    let mut seed = String::from("a,b,c,d,weight\n");
+    let mut targets: Vec<Vec<f64>> = LEVELS.iter().map(|&l| vec![0.0; l]).collect();
+    for _ in 0..records {
+        let d: f64 = rng.random_range(1.0..3.0);
+        let cells: Vec<usize> = LEVELS.iter().map(|&l| rng.random_range(0..l)).collect();
+        for (m, &cell) in cells.iter().enumerate() {
+            targets[m][cell] += d * (0.8 + 0.4 * cell as f64 / LEVELS[m] as f64);
+        }
+        writeln!(seed, "{},{},{},{},{d:.3}", cells[0], cells[1], cells[2], cells[3]).expect("string");
+    }
+    std::fs::write(dir.join("seed.csv"), seed).expect("write seed");
+    let total: f64 = targets[0].iter().sum();
+    let mut spec = String::from("[seed]\nfile = \"seed.csv\"\nweight = \"weight\"\n");
+    for (m, name) in ["a", "b", "c", "d"].iter().enumerate() {
+        let sum: f64 = targets[m].iter().sum();
+        let rows: String = targets[m].iter().enumerate().map(|(i, t)| format!("{i},{}\n", t * total / sum)).collect();
+        std::fs::write(dir.join(format!("{name}.csv")), format!("{name},count\n{rows}")).expect("write margin");
+        spec.push_str(&format!("\n[[margin]]\nfile = \"{name}.csv\"\n"));
+    }
+    spec.push_str("\n[fit]\nmethod = \"rake\"\ntolerance = 1e-6\n");
+    std::fs::write(dir.join("spec.toml"), spec).expect("write spec");
+    let spec = Spec::from_path(&dir.join("spec.toml")).expect("spec");
+    Problem::load(&spec, LoadOptions::default()).expect("problem")
+}
+
+fn seed_raking(c: &mut Criterion) {
+    let mut group = c.benchmark_group("fit_microdata");
+    group.sample_size(10);
+    for records in [1_000_000, 10_000_000] {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let problem = seed_problem(dir.path(), records);
+        group.bench_function(format!("rake/{records}"), |b| b.iter(|| fit_microdata(&problem, &mut []).expect("fits")));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, methods, integerize, seed_raking);
 criterion_main!(benches);

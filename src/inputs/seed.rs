@@ -453,10 +453,12 @@ const PACKED_MAX: usize = 1024;
 /// A category of at most 7 bytes as one integer: its bytes, and its length in the top byte.
 #[inline]
 fn pack(bytes: &[u8]) -> Option<u64> {
-    let mut buf = [0u8; 8];
-    buf.get_mut(..bytes.len()).filter(|_| bytes.len() < 8)?.copy_from_slice(bytes);
-    buf[7] = bytes.len() as u8;
-    Some(u64::from_le_bytes(buf))
+    if bytes.len() > 7 {
+        return None;
+    }
+    // A shift loop: a variable-length copy into a buffer would call memcpy per field.
+    let value = bytes.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    Some(value | (bytes.len() as u64) << 56)
 }
 
 #[inline]
