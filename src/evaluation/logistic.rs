@@ -147,6 +147,9 @@ struct Partial {
     expected: Vec<Block>,
 }
 
+/// A point with its cost and gradient.
+type Evaluated = (Vec<f64>, f64, Vec<f64>);
+
 struct Problem<'a> {
     patterns: &'a Patterns,
     classes: usize,
@@ -154,7 +157,7 @@ struct Problem<'a> {
     l2: f64,
     /// The last point evaluated, its cost and gradient: the line search asks for the cost and
     /// then the gradient of the same point.
-    last: RefCell<Option<(Vec<f64>, f64, Vec<f64>)>>,
+    last: RefCell<Option<Evaluated>>,
 }
 
 impl Problem<'_> {
