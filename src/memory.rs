@@ -13,11 +13,13 @@ use std::path::Path;
 /// Buffers smaller than this are left to the allocator as they are.
 const HUGE_FROM: usize = 4 << 20;
 
-/// A vector of `n` copies of `value`, on huge pages when it is large.
-pub(crate) fn filled<T: Copy>(n: usize, value: T) -> Vec<T> {
-    let mut v = Vec::with_capacity(n);
+/// A vector of `n` zeros (`T::default()` of a number), on huge pages when it is large.
+///
+/// The allocation is zeroed by the kernel and not yet touched (the allocator knows fresh
+/// pages are zero), so the advice applies to every page.
+pub(crate) fn zeros<T: Default + Clone>(n: usize) -> Vec<T> {
+    let v = vec![T::default(); n];
     advise_huge(&v);
-    v.resize(n, value);
     v
 }
 
@@ -61,10 +63,10 @@ mod tests {
 
     #[test]
     fn buffers_hold_what_was_asked() {
-        let v = filled(3 << 20, 7u32);
+        let v = zeros::<u32>(3 << 20);
         assert_eq!(v.len(), 3 << 20);
-        assert!(v.iter().all(|&x| x == 7));
-        assert!(filled(0, 0.0f64).is_empty());
+        assert!(v.iter().all(|&x| x == 0));
+        assert!(zeros::<f64>(0).is_empty());
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         let text: Vec<u8> = (0..(5 << 20)).map(|i| (i % 251) as u8).collect();

@@ -127,7 +127,7 @@ impl Cells {
         key: impl Fn(usize) -> u64 + Sync,
         row: impl Fn(usize, &mut Vec<u32>) + Sync,
     ) -> Cells {
-        let mut record_cell = crate::memory::filled(design.len(), 0u32);
+        let mut record_cell = crate::memory::zeros::<u32>(design.len());
         let firsts: Vec<Vec<(u32, usize)>> = record_cell
             .par_chunks_mut(RECORD_CHUNK)
             .enumerate()
@@ -222,7 +222,7 @@ impl Cells {
 
     /// Record weights `w_i = d_i · g_{cell(i)}`.
     pub(crate) fn expand(&self, design: &[f64], g: &[f64]) -> Vec<f64> {
-        let mut out = crate::memory::filled(design.len(), 0.0);
+        let mut out = crate::memory::zeros::<f64>(design.len());
         out.par_chunks_mut(RECORD_CHUNK)
             .zip(design.par_chunks(RECORD_CHUNK))
             .zip(self.record_cell.par_chunks(RECORD_CHUNK))
@@ -238,7 +238,7 @@ impl Cells {
     /// weights' sum, sum of squares, extremes and negatives (in fixed chunks, combined in
     /// chunk order, so the sums do not depend on the thread count).
     pub(crate) fn expand_summarized(&self, design: &[f64], g: &[f64]) -> (Vec<f64>, WeightSums) {
-        let mut out = crate::memory::filled(design.len(), 0.0);
+        let mut out = crate::memory::zeros::<f64>(design.len());
         let partials: Vec<WeightSums> = out
             .par_chunks_mut(RECORD_CHUNK)
             .zip(design.par_chunks(RECORD_CHUNK))

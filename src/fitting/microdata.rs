@@ -233,11 +233,24 @@ fn group(problem: &Problem, seed: &Seed, zone: &Zone, records: Option<&[usize]>,
     let product = used_sizes.iter().try_fold(1u64, |acc, &s| acc.checked_mul(s as u64));
     match product {
         Some(product) => {
-            let key = |i: usize| {
-                let codes = seed.record(position(i));
-                used.iter().zip(&used_sizes).fold(0u64, |acc, (&a, &n)| acc * n as u64 + u64::from(codes[a]))
+            // key = Σ code · stride (mixed radix, last attribute fastest): independent
+            // products rather than a chain, and the record's codes read in place.
+            let mut strides: Vec<(usize, u64)> = Vec::with_capacity(used.len());
+            let mut stride = 1u64;
+            for (&a, &n) in used.iter().zip(&used_sizes).rev() {
+                strides.push((a, stride));
+                stride *= n as u64;
+            }
+            let width = seed.attributes.len();
+            let key_at = |p: usize| {
+                let codes = &seed.codes[p * width..(p + 1) * width];
+                strides.iter().map(|&(a, s)| u64::from(codes[a]) * s).sum::<u64>()
             };
-            Cells::from_keys(design, product, zone.margins.len(), key, row)
+            let m = zone.margins.len();
+            match records {
+                None => Cells::from_keys(design, product, m, key_at, row),
+                Some(r) => Cells::from_keys(design, product, m, |i| key_at(r[i]), row),
+            }
         }
         None => {
             let m = zone.margins.len();

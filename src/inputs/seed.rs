@@ -130,8 +130,8 @@ fn read_plain(decoder: &Decoder, body: &[u8], first_line: u64) -> Result<Seed> {
     let chunks = plain::chunks(body, first_line);
     let n: usize = chunks.iter().map(|c| c.records).sum();
     let k = decoder.attributes.len();
-    let mut codes = crate::memory::filled(n * k, 0u32);
-    let mut weights = crate::memory::filled(n, 0.0);
+    let mut codes = crate::memory::zeros::<u32>(n * k);
+    let mut weights = crate::memory::zeros::<f64>(n);
     let mut jobs = Vec::with_capacity(chunks.len());
     let (mut codes_left, mut weights_left) = (&mut codes[..], &mut weights[..]);
     for chunk in &chunks {
