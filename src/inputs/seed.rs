@@ -162,7 +162,7 @@ fn read_plain(decoder: &Decoder, body: &[u8], first_line: u64) -> Result<Seed> {
     if let Some(e) = parts.into_iter().find_map(|p| p.error) {
         return Err(e.1);
     }
-    let regions = decoder.region.map(|_| parts_regions(&chunks, decoder)).unwrap_or_default();
+    let regions = decoder.region.map(|_| read_regions(&chunks, decoder)).unwrap_or_default();
     Ok(Seed {
         file: String::new(),
         attributes: Vec::new(),
@@ -173,8 +173,8 @@ fn read_plain(decoder: &Decoder, body: &[u8], first_line: u64) -> Result<Seed> {
     })
 }
 
-/// Regions are rare and small: read them in a second, sequential pass.
-fn parts_regions(chunks: &[Chunk], decoder: &Decoder) -> Vec<String> {
+/// Every record's region, read in a second, sequential pass (regional seeds are small).
+fn read_regions(chunks: &[Chunk], decoder: &Decoder) -> Vec<String> {
     let mut fields = vec![&b""[..]; decoder.width];
     let col = decoder.region.unwrap_or_default();
     let mut out = Vec::new();
