@@ -229,19 +229,32 @@ impl<W: Write> CsvSink<W> {
             }
             out.push(b'\n');
         };
-        lines.clear();
-        let mut id = Decimal::new(batch.first);
-        for i in 0..batch.len() {
-            lines.extend_from_slice(&prefix);
-            lines.extend_from_slice(id.bytes());
-            id.increment();
-            lines.extend_from_slice(&suffix);
-            match batch.kinds() {
-                Some((kinds, epoch)) => tails.append(epoch, kinds[i], lines, |out| tail(i, out)),
-                None => tail(i, lines),
-            }
-        }
+        encode_lines(batch, (&prefix, &suffix), tails, lines, tail);
         writer.write_all(lines)
+    }
+}
+
+/// Fills `lines` with the batch's lines: `affixes.0`, the person's identifier, `affixes.1`, then
+/// the rest of the line, encoded by `tail(i, out)` once per kind (cached in `tails`) when the
+/// batch has kinds, else per person.
+fn encode_lines(
+    batch: &Batch,
+    affixes: (&[u8], &[u8]),
+    tails: &mut Tails,
+    lines: &mut Vec<u8>,
+    tail: impl Fn(usize, &mut Vec<u8>),
+) {
+    lines.clear();
+    let mut id = Decimal::new(batch.first);
+    for i in 0..batch.len() {
+        lines.extend_from_slice(affixes.0);
+        lines.extend_from_slice(id.bytes());
+        id.increment();
+        lines.extend_from_slice(affixes.1);
+        match batch.kinds() {
+            Some((kinds, epoch)) => tails.append(epoch, kinds[i], lines, |out| tail(i, out)),
+            None => tail(i, lines),
+        }
     }
 }
 
@@ -346,18 +359,7 @@ impl<W: Write> JsonlSink<W> {
             }
             out.extend_from_slice(b"}\n");
         };
-        lines.clear();
-        let mut id = Decimal::new(batch.first);
-        for i in 0..batch.len() {
-            lines.extend_from_slice(&prefix);
-            lines.extend_from_slice(id.bytes());
-            id.increment();
-            lines.extend_from_slice(&suffix);
-            match batch.kinds() {
-                Some((kinds, epoch)) => tails.append(epoch, kinds[i], lines, |out| tail(i, out)),
-                None => tail(i, lines),
-            }
-        }
+        encode_lines(batch, (&prefix, &suffix), tails, lines, tail);
         writer.write_all(lines)
     }
 }
