@@ -220,24 +220,10 @@ impl Cells {
         out
     }
 
-    /// Record weights `w_i = d_i · g_{cell(i)}`.
-    pub(crate) fn expand(&self, design: &[f64], g: &[f64]) -> Vec<f64> {
-        let mut out = crate::memory::zeros::<f64>(design.len());
-        out.par_chunks_mut(RECORD_CHUNK)
-            .zip(design.par_chunks(RECORD_CHUNK))
-            .zip(self.record_cell.par_chunks(RECORD_CHUNK))
-            .for_each(|((o, d), cell)| {
-                for ((o, &d), &c) in o.iter_mut().zip(d).zip(cell) {
-                    *o = d * g[c as usize];
-                }
-            });
-        out
-    }
-
-    /// [`Cells::expand`], gathering in the same pass each cell's total weight and the
-    /// weights' sum, sum of squares, extremes and negatives (in fixed chunks, combined in
-    /// chunk order, so the sums do not depend on the thread count).
-    pub(crate) fn expand_summarized(&self, design: &[f64], g: &[f64]) -> (Vec<f64>, WeightSums) {
+    /// Record weights `w_i = d_i · g_{cell(i)}`, gathering in the same pass each cell's total
+    /// weight and the weights' sum, sum of squares, extremes and negatives (in fixed chunks,
+    /// combined in chunk order, so the sums do not depend on the thread count).
+    pub(crate) fn expand(&self, design: &[f64], g: &[f64]) -> (Vec<f64>, WeightSums) {
         let mut out = crate::memory::zeros::<f64>(design.len());
         let partials: Vec<WeightSums> = out
             .par_chunks_mut(RECORD_CHUNK)
@@ -261,7 +247,7 @@ impl Cells {
     }
 }
 
-/// Sums over record weights, by [`Cells::expand_summarized`].
+/// Sums over record weights, by [`Cells::expand`].
 #[derive(Debug, Clone)]
 pub(crate) struct WeightSums {
     /// Total weight of each cell.
@@ -323,7 +309,7 @@ mod tests {
         assert_eq!(cells.row(0), &[1, 0]);
         assert_eq!(cells.row(1), &[0, 1]);
         assert_eq!(cells.design(), &[4.0, 6.0]);
-        assert_eq!(cells.expand(&design, &[2.0, 0.5]), vec![2.0, 1.0, 6.0, 2.0]);
+        assert_eq!(cells.expand(&design, &[2.0, 0.5]).0, vec![2.0, 1.0, 6.0, 2.0]);
         assert_eq!(cells.margin_sums(cells.design(), &[0, 2], 4), vec![6.0, 4.0, 4.0, 6.0]);
     }
 

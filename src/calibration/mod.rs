@@ -531,7 +531,7 @@ pub fn calibrate(
     let cells = Cells::aggregate(design, &constraints.membership, &constraints.margin_sizes);
     let Solved { g, convergence, totals, relaxation, layout } =
         solve(&cells, constraints, method, tolerance, max_iterations, observers)?;
-    let weights = cells.expand(design, &g);
+    let (weights, sums) = cells.expand(design, &g);
     let (mut g_min, mut g_max) = (f64::INFINITY, f64::NEG_INFINITY);
     for (&gc, &dc) in g.iter().zip(cells.design()) {
         if dc > 0.0 {
@@ -539,7 +539,7 @@ pub fn calibrate(
             g_max = g_max.max(gc);
         }
     }
-    let negative_weights = weights.iter().filter(|&&w| w < 0.0).count();
+    let negative_weights = sums.negative;
     let margins = (0..constraints.margins())
         .map(|m| {
             let range = layout.offsets[m]..layout.offsets[m] + constraints.margin_sizes[m];

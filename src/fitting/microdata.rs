@@ -165,7 +165,7 @@ fn fit_zone(problem: &Problem, seed: &Seed, zone: &Zone, observers: &mut [&mut d
     };
     let solved = solve(&cells, &constraints, method, problem.fit.tolerance, problem.fit.max_iterations, observers)
         .map_err(|e| with_zone(e, zone))?;
-    let (weights, sums) = cells.expand_summarized(&design, &solved.g);
+    let (weights, sums) = cells.expand(&design, &solved.g);
     let achieved = cells.margin_sums(&sums.cells, &solved.layout.offsets, solved.layout.cells);
     let margins = margin_cells(problem, zone, &achieved, &solved.layout.offsets, solved.relaxation.as_deref());
     let counts = problem
