@@ -6,8 +6,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use populace::calibration::integerize::margin_preserving;
+use populace::calibration::rounding::round_preserving_total;
 use populace::calibration::{calibrate, Constraints, Method};
-use populace::fitting::{fit_microdata, round_preserving_total};
+use populace::fitting::fit_microdata;
 use populace::inputs::{LoadOptions, Problem, Spec};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -166,6 +166,7 @@ pub(crate) mod cells;
 mod dual;
 pub mod integerize;
 mod rake;
+pub mod rounding;
 
 use serde::Serialize;
 

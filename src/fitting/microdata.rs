@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::{Convergence, Observer};
 use crate::calibration::cells::{Cells, WeightSums};
 use crate::calibration::integerize::{margin_errors, margin_preserving, trs};
+use crate::calibration::rounding::round_margins;
 use crate::calibration::{solve, Constraints, Method as CalMethod};
 use crate::error::{Error, Result};
 use crate::inputs::{Integerize, MarginTable, Method, Problem, Seed, Zone};
@@ -171,7 +172,7 @@ fn fit_zone(problem: &Problem, seed: &Seed, zone: &Zone, observers: &mut [&mut d
     let counts = problem
         .fit
         .integerize
-        .map(|how| integerize(how, &weights, &cells.record_rows(), &sizes, zone, problem.fit.random_seed))
+        .map(|how| integerize(how, &weights, &cells.record_rows(), &sizes, problem, zone))
         .transpose()
         .map_err(|e| with_zone(e, zone))?;
     let integerization = counts.as_ref().map(|(how, counts, errors)| IntegerizationReport {
@@ -369,11 +370,14 @@ fn integerize(
     weights: &[f64],
     membership: &[u32],
     sizes: &[usize],
+    problem: &Problem,
     zone: &Zone,
-    random_seed: u64,
 ) -> Result<Integerized> {
+    let random_seed = problem.fit.random_seed;
     let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(random_seed, zone.name.as_deref().unwrap_or("")));
-    let targets: Vec<Vec<u64>> = zone.margins.iter().map(|m| round_preserving_total(&m.targets)).collect();
+    let attributes: Vec<&[usize]> = zone.margins.iter().map(|m| m.attributes.as_slice()).collect();
+    let real: Vec<&[f64]> = zone.margins.iter().map(|m| m.targets.as_slice()).collect();
+    let targets = round_margins(&problem.domain.all_sizes(), &attributes, &real)?;
     let counts = match how {
         Integerize::Trs => trs(weights, &mut rng)?,
         Integerize::Margins => margin_preserving(weights, membership, sizes, &targets, &mut rng)?.counts,
@@ -392,32 +396,9 @@ pub fn stream_seed(seed: u64, zone: &str) -> u64 {
     h
 }
 
-/// Rounds non-negative targets to integers whose sum is the rounded total (largest
-/// remainders get the leftover units; ties go to the earlier cell).
-pub fn round_preserving_total(targets: &[f64]) -> Vec<u64> {
-    let total = targets.iter().sum::<f64>().round() as u64;
-    let mut out: Vec<u64> = targets.iter().map(|t| t.floor() as u64).collect();
-    let assigned: u64 = out.iter().sum();
-    let mut order: Vec<usize> = (0..targets.len()).collect();
-    order.sort_by(|&a, &b| {
-        (targets[b] - targets[b].floor()).total_cmp(&(targets[a] - targets[a].floor())).then(a.cmp(&b))
-    });
-    for &i in order.iter().take(total.saturating_sub(assigned) as usize) {
-        out[i] += 1;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rounding_keeps_the_total_and_favours_large_remainders() {
-        assert_eq!(round_preserving_total(&[1.4, 1.4, 1.2]), vec![2, 1, 1]);
-        assert_eq!(round_preserving_total(&[2.0, 3.0]), vec![2, 3]);
-        assert_eq!(round_preserving_total(&[0.5, 0.5, 0.5, 0.5]), vec![1, 1, 0, 0]);
-    }
 
     #[test]
     fn kish_effective_sample_size_of_equal_weights_is_n() {

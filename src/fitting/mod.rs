@@ -21,8 +21,8 @@ pub use dense::{fit_dense, DenseFit, MarginFit, Table};
 pub use factored::FactoredIpf;
 pub use ipf::{Ipf, Unsupported};
 pub use microdata::{
-    fit_microdata, round_preserving_total, stream_seed, summarize, CellFit, IntegerizationReport, MarginCells,
-    WeightSummary, ZoneFit, ZoneReport,
+    fit_microdata, stream_seed, summarize, CellFit, IntegerizationReport, MarginCells, WeightSummary, ZoneFit,
+    ZoneReport,
 };
 
 use std::time::Instant;

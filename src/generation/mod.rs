@@ -20,7 +20,8 @@
 //!
 //! **Modes.** [`Mode::Exact`] scales the fitted counts to the zone's persons and integerizes
 //! them with [`margin_preserving`](crate::calibration::integerize::margin_preserving) against the
-//! margins scaled the same way, so that when the persons equal the targets' total every (hard)
+//! margins scaled the same way (and rounded so that overlapping margins agree,
+//! [`round_margins`](crate::calibration::rounding::round_margins)), so that when the persons equal the targets' total every (hard)
 //! margin of the pool equals its target, wherever integer counts of the fitted units can meet
 //! them all ([`GenerateSummary::exact_margins`] says whether they did). The persons then come in
 //! random order (drawn without replacement from the integer counts), so any prefix is a simple

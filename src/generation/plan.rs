@@ -9,8 +9,9 @@ use super::draw::{Choice, Picker};
 use super::kinds::Kinds;
 use super::{zone_rng, GenerateOptions, Mode, Source};
 use crate::calibration::integerize::{margin_preserving, trs};
+use crate::calibration::rounding::{round_margins, round_preserving_total};
 use crate::error::{Error, Result};
-use crate::fitting::{fit_dense, fit_microdata, round_preserving_total, Observer, Table};
+use crate::fitting::{fit_dense, fit_microdata, Observer, Table};
 use crate::inputs::{FitSpec, MarginTable, Method, Problem, Seed, Zone};
 
 /// Everything a pool draws from.
@@ -150,13 +151,9 @@ pub(crate) fn plan<'a>(
         .collect::<Result<_>>()?;
     for (z, zone) in zones.iter().zip(&problem.zones) {
         if options.mode == Mode::Exact && z.margin_error > 0 {
-            let why = if z.persons == zone.total().round() as u64 {
-                "the fitted units cannot be combined into integer counts that meet them all"
-            } else {
-                "scaled to the persons asked for and rounded one by one, overlapping margins can disagree"
-            };
             warnings.push(format!(
-                "{}exact mode could not meet every margin: a margin cell is off by up to {} ({why})",
+                "{}exact mode could not meet every margin: a margin cell is off by up to {} (the fitted units \
+                 cannot be combined into integer counts that meet every rounded target)",
                 zone.prefix(),
                 persons_count(z.margin_error)
             ));
@@ -345,13 +342,15 @@ fn integerize(
         return Ok((trs(scaled, rng)?, 0));
     }
     let sizes: Vec<Vec<usize>> = hard.iter().map(|m| problem.domain.sizes(&m.attributes)).collect();
-    let targets: Vec<Vec<u64>> = hard
+    let scaled_targets: Vec<Vec<f64>> = hard
         .iter()
         .map(|m| {
             let total = m.total();
-            round_preserving_total(&m.targets.iter().map(|t| t / total * persons as f64).collect::<Vec<_>>())
+            m.targets.iter().map(|t| t / total * persons as f64).collect()
         })
         .collect();
+    let attributes: Vec<&[usize]> = hard.iter().map(|m| m.attributes.as_slice()).collect();
+    let targets = round_margins(&problem.domain.all_sizes(), &attributes, &scaled_targets)?;
     let mut membership = Vec::with_capacity(scaled.len() * hard.len());
     let mut codes = Vec::with_capacity(problem.domain.attributes().len());
     for u in 0..scaled.len() {

@@ -112,6 +112,11 @@ impl Domain {
         attributes.iter().map(|&i| self.attributes[i].len()).collect()
     }
 
+    /// Number of categories of every attribute, in domain order.
+    pub fn all_sizes(&self) -> Vec<usize> {
+        self.attributes.iter().map(Attribute::len).collect()
+    }
+
     /// Number of cells of the cross-table of `attributes`, or `None` on overflow.
     pub fn cells(&self, attributes: &[usize]) -> Option<u64> {
         attributes.iter().try_fold(1u64, |acc, &i| acc.checked_mul(self.attributes[i].len() as u64))
