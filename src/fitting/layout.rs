@@ -67,6 +67,8 @@ pub(crate) struct Walk<'a> {
     layouts: Vec<&'a MarginLayout>,
     /// Index step within a block, per margin.
     pub steps: Vec<usize>,
+    /// Index step from one block to the next along the last outer dimension, per margin.
+    pub run_steps: Vec<usize>,
 }
 
 impl<'a> Walk<'a> {
@@ -76,7 +78,8 @@ impl<'a> Walk<'a> {
         let block: usize = sizes[outer..].iter().product();
         let blocks: usize = sizes[..outer].iter().product();
         let steps = layouts.iter().map(|l| l.step()).collect();
-        Walk { sizes, outer, block, blocks, layouts: layouts.to_vec(), steps }
+        let run_steps = layouts.iter().map(|l| if outer == 0 { 0 } else { l.strides[outer - 1] }).collect();
+        Walk { sizes, outer, block, blocks, layouts: layouts.to_vec(), steps, run_steps }
     }
 
     /// Splits the blocks into chunks whose number depends only on the table's shape and the
@@ -90,18 +93,33 @@ impl<'a> Walk<'a> {
     }
 
     /// Calls `f(first_cell, bases)` for every block in `blocks`, in order, with every margin's
-    /// index at the block's first cell. Blocks are visited in rows along the last outer
-    /// dimension, so the bases are decoded once per row and then only stepped.
+    /// index at the block's first cell.
     pub fn for_blocks(&self, blocks: Range<usize>, mut f: impl FnMut(usize, &[usize])) {
+        let mut at = vec![0usize; self.layouts.len()];
+        self.for_runs(blocks, |first, bases, count| {
+            at.copy_from_slice(bases);
+            for k in 0..count {
+                f(first + k * self.block, &at);
+                for (base, step) in at.iter_mut().zip(&self.run_steps) {
+                    *base += step;
+                }
+            }
+        });
+    }
+
+    /// Calls `f(first_cell, bases, count)` for every run of `count` consecutive blocks in
+    /// `blocks` along the last outer dimension, in order, with every margin's index at the
+    /// run's first cell; from one block of a run to the next, margin `k`'s index advances by
+    /// `run_steps[k]`. Bases are decoded once per run, and a kernel over a run of small blocks
+    /// pays no per-block call.
+    pub fn for_runs(&self, blocks: Range<usize>, mut f: impl FnMut(usize, &[usize], usize)) {
         let outer = &self.sizes[..self.outer];
         let Some(&row) = outer.last() else {
             if !blocks.is_empty() {
-                f(0, &vec![0; self.layouts.len()]);
+                f(0, &vec![0; self.layouts.len()], 1);
             }
             return;
         };
-        let last = outer.len() - 1;
-        let row_steps: Vec<usize> = self.layouts.iter().map(|l| l.strides[last]).collect();
         let mut bases = vec![0usize; self.layouts.len()];
         let mut b = blocks.start;
         while b < blocks.end {
@@ -115,12 +133,7 @@ impl<'a> Walk<'a> {
                     *base += code * layout.strides[d];
                 }
             }
-            for block in b..end {
-                f(block * self.block, &bases);
-                for (base, step) in bases.iter_mut().zip(&row_steps) {
-                    *base += step;
-                }
-            }
+            f(b * self.block, &bases, end - b);
             b = end;
         }
     }
@@ -147,7 +160,7 @@ pub(crate) fn margin_sums(sizes: &[usize], values: &[f64], layout: &MarginLayout
         walk.for_blocks(range, |start, bases| {
             let cells = &values[start..start + walk.block];
             if step == 0 {
-                acc[bases[0]] += cells.iter().sum::<f64>();
+                acc[bases[0]] += sum_lanes(cells);
             } else {
                 for (j, v) in cells.iter().enumerate() {
                     acc[bases[0] + j * step] += v;
@@ -171,49 +184,78 @@ pub(crate) fn scale_and_sum(
     let walk = Walk::new(sizes, &[scale, next]);
     let chunks = walk.chunks(next.len);
     let (fs, ns) = (walk.steps[0], walk.steps[1]);
+    let (rf, rn) = (walk.run_steps[0], walk.run_steps[1]);
     let block = walk.block;
     let partials: Vec<Vec<f64>> = map_chunks(walk.split(&chunks, values), |(range, slice)| {
         let offset = range.start * block;
         let mut acc = vec![0.0; next.len];
-        walk.for_blocks(range, |start, bases| {
-            let (fb, nb) = (bases[0], bases[1]);
-            let cells = &mut slice[start - offset..start - offset + block];
+        walk.for_runs(range, |start, bases, count| {
+            let run = &mut slice[start - offset..start - offset + count * block];
+            let at = (bases[0], bases[1]);
             match (fs, ns) {
-                (0, 0) => {
+                (0, 0) => for_each_block(run, block, at, (rf, rn), |cells, fb, nb| {
                     let f = factors[fb];
-                    let mut s = 0.0;
-                    for v in cells.iter_mut() {
-                        *v *= f;
-                        s += *v;
-                    }
-                    acc[nb] += s;
-                }
-                (0, _) => {
+                    cells.iter_mut().for_each(|v| *v *= f);
+                    acc[nb] += sum_lanes(cells);
+                }),
+                (0, _) => for_each_block(run, block, at, (rf, rn), |cells, fb, nb| {
                     let f = factors[fb];
                     for (j, v) in cells.iter_mut().enumerate() {
                         *v *= f;
                         acc[nb + j * ns] += *v;
                     }
-                }
-                (_, 0) => {
-                    let mut s = 0.0;
+                }),
+                (_, 0) => for_each_block(run, block, at, (rf, rn), |cells, fb, nb| {
                     for (j, v) in cells.iter_mut().enumerate() {
                         *v *= factors[fb + j * fs];
-                        s += *v;
                     }
-                    acc[nb] += s;
-                }
-                _ => {
+                    acc[nb] += sum_lanes(cells);
+                }),
+                _ => for_each_block(run, block, at, (rf, rn), |cells, fb, nb| {
                     for (j, v) in cells.iter_mut().enumerate() {
                         *v *= factors[fb + j * fs];
                         acc[nb + j * ns] += *v;
                     }
-                }
+                }),
             }
         });
         acc
     });
     reduce(partials, next.len)
+}
+
+/// Calls `kernel(cells, f, n)` for each block of a run, with the two margins' indices `f`
+/// and `n` at the block's first cell, starting at `bases` and advancing by `steps`.
+#[inline(always)]
+fn for_each_block(
+    run: &mut [f64],
+    block: usize,
+    bases: (usize, usize),
+    steps: (usize, usize),
+    mut kernel: impl FnMut(&mut [f64], usize, usize),
+) {
+    let (mut f, mut n) = bases;
+    for cells in run.chunks_exact_mut(block) {
+        kernel(cells, f, n);
+        f += steps.0;
+        n += steps.1;
+    }
+}
+
+/// The sum of `cells` in four interleaved lanes (cell `j` in lane `j % 4`, lanes added
+/// pairwise at the end): four independent additions per step rather than one chain.
+fn sum_lanes(cells: &[f64]) -> f64 {
+    let mut lanes = [0.0; 4];
+    let mut quads = cells.chunks_exact(4);
+    for quad in &mut quads {
+        for (lane, v) in lanes.iter_mut().zip(quad) {
+            *lane += v;
+        }
+    }
+    for (lane, v) in lanes.iter_mut().zip(quads.remainder()) {
+        *lane += v;
+    }
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
 }
 
 /// Multiplies every cell by its factor in margin `scale`.
