@@ -78,7 +78,10 @@ fn shared_groupings(data: &Dataset) -> Vec<usize> {
 }
 
 /// One pool's predictions `[item][person]` by one predictor fitted on all respondents.
-fn predict_pool(predictor: &mut dyn Predictor, data: &Dataset, pool: &Dataset) -> Result<Vec<Vec<Vec<f64>>>> {
+/// Per item, per pool person: the predicted distribution over the item's options.
+type PoolPredictions = Vec<Vec<Vec<f64>>>;
+
+fn predict_pool(predictor: &mut dyn Predictor, data: &Dataset, pool: &Dataset) -> Result<PoolPredictions> {
     let everyone: Vec<usize> = (0..data.persons()).collect();
     let persons: Vec<usize> = (0..pool.persons()).collect();
     (0..data.items.len())
@@ -131,7 +134,7 @@ fn tv(data: &Dataset, pool: &Dataset, preds: &[Vec<Vec<f64>>], grouping: Option<
 fn statistics(
     data: &Dataset,
     pools: &[Dataset],
-    preds: &[Vec<Option<Vec<Vec<Vec<f64>>>>>],
+    preds: &[Vec<Option<PoolPredictions>>],
     groupings: &[usize],
     w: &[f64],
     v: &[Vec<f64>],
@@ -164,7 +167,7 @@ pub fn score_pools(
     let pools: Vec<Dataset> = specs.iter().map(|s| read_pool(&s.file, data)).collect::<Result<_>>()?;
     let names: Vec<String> = predictors.iter().map(|p| p.name().to_string()).collect();
     let chosen = |spec: &PoolSpec, m: usize| spec.predictors.as_ref().map_or(usable[m], |l| l.contains(&names[m]));
-    let mut preds: Vec<Vec<Option<Vec<Vec<Vec<f64>>>>>> = vec![vec![None; names.len()]; pools.len()];
+    let mut preds: Vec<Vec<Option<PoolPredictions>>> = vec![vec![None; names.len()]; pools.len()];
     for (k, (spec, pool)) in specs.iter().zip(&pools).enumerate() {
         for (m, predictor) in predictors.iter_mut().enumerate() {
             if chosen(spec, m) {
