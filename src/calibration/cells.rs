@@ -28,79 +28,48 @@ pub(crate) struct Cells {
     /// Design total of each cell, summed in record order.
     design: Vec<f64>,
     /// Distinct cell of each record.
+    records: RecordCells,
+}
+
+/// Which cell each record is in.
+#[derive(Debug, Clone)]
+enum RecordCells {
+    /// Every record's cell number.
+    Cells(Vec<u32>),
+    /// Every record's key (below 2¹⁶), and the cell number of every possible key
+    /// (`u32::MAX` for keys no record has).
+    Keys { keys: Vec<u16>, cell_of: Vec<u32> },
+}
+
+/// Calls `f(i, key)` for each of the `n` records in order, getting the keys in blocks from
+/// `keys(first, out)`.
+fn for_each_key(n: usize, keys: impl Fn(usize, &mut [u64]), mut f: impl FnMut(usize, u64)) {
+    let mut block = vec![0; n.min(RECORD_CHUNK)];
+    for first in (0..n).step_by(RECORD_CHUNK) {
+        let block = &mut block[..RECORD_CHUNK.min(n - first)];
+        keys(first, block);
+        block.iter().enumerate().for_each(|(j, &k)| f(first + j, k));
+    }
+}
+
+/// Cells built one record at a time, in record order.
+struct Sequential {
+    /// Membership rows of the cells so far.
+    codes: Vec<u32>,
+    /// Design totals of the cells so far.
+    design: Vec<f64>,
+    /// Cell of each record so far.
     record_cell: Vec<u32>,
 }
 
-impl Cells {
-    /// Groups `membership` (records × margins, row-major; codes already validated against
-    /// `margin_sizes`) into distinct cells, summing `design` per cell.
-    pub(crate) fn aggregate(design: &[f64], membership: &[u32], margin_sizes: &[usize]) -> Cells {
-        let m = margin_sizes.len();
-        debug_assert_eq!(membership.len(), design.len() * m);
-        let row = |i: usize, out: &mut Vec<u32>| out.extend_from_slice(&membership[i * m..(i + 1) * m]);
-        // Mixed-radix key of a membership row (first margin slowest), when the product of
-        // the sizes fits in a u64.
-        let radix: Option<u64> = margin_sizes.iter().try_fold(1u64, |acc, &s| acc.checked_mul(u64::try_from(s).ok()?));
-        match radix {
-            Some(product) => {
-                let key = |i: usize| {
-                    membership[i * m..(i + 1) * m]
-                        .iter()
-                        .zip(margin_sizes)
-                        .fold(0u64, |k, (&c, &s)| k * s as u64 + c as u64)
-                };
-                Cells::from_keys(design, product, m, key, row)
-            }
-            None => {
-                let mut map: HashMap<&[u32], u32> = HashMap::new();
-                let mut cells = Cells { margins: m, codes: Vec::new(), design: Vec::new(), record_cell: Vec::new() };
-                for (i, key) in membership.chunks_exact(m).enumerate() {
-                    let next = cells.design.len() as u32;
-                    let c = *map.entry(key).or_insert(next);
-                    cells.add(c, next, design[i], |codes| row(i, codes));
-                }
-                cells
-            }
-        }
+impl Sequential {
+    fn with_capacity(records: usize) -> Self {
+        Sequential { codes: Vec::new(), design: Vec::new(), record_cell: Vec::with_capacity(records) }
     }
 
-    /// Groups records by `key(i)` (below `product`; records with equal keys must have equal
-    /// membership rows), in order of first appearance, summing `design` per cell; `row(i, out)`
-    /// appends record `i`'s membership row (`margins` codes) to `out`, once per cell.
-    pub(crate) fn from_keys(
-        design: &[f64],
-        product: u64,
-        margins: usize,
-        key: impl Fn(usize) -> u64 + Sync,
-        row: impl Fn(usize, &mut Vec<u32>) + Sync,
-    ) -> Cells {
-        let n = design.len();
-        if product <= CHUNK_TABLE_LIMIT && n > RECORD_CHUNK {
-            return Cells::from_keys_in_chunks(design, product as usize, margins, key, row);
-        }
-        let mut cells = Cells { margins, codes: Vec::new(), design: Vec::new(), record_cell: Vec::with_capacity(n) };
-        // A dense lookup table when it is small next to the data, a hash map otherwise.
-        let dense_limit = (4 * n as u64).clamp(1 << 16, 1 << 26);
-        if product <= dense_limit {
-            let mut table = vec![u32::MAX; product as usize];
-            for (i, &d) in design.iter().enumerate() {
-                let next = cells.design.len() as u32;
-                let slot = &mut table[key(i) as usize];
-                if *slot == u32::MAX {
-                    *slot = next;
-                }
-                let c = *slot;
-                cells.add(c, next, d, |codes| row(i, codes));
-            }
-        } else {
-            let mut map: HashMap<u64, u32> = HashMap::new();
-            for (i, &d) in design.iter().enumerate() {
-                let next = cells.design.len() as u32;
-                let c = *map.entry(key(i)).or_insert(next);
-                cells.add(c, next, d, |codes| row(i, codes));
-            }
-        }
-        cells
+    /// The number the next new cell gets.
+    fn next(&self) -> u32 {
+        self.design.len() as u32
     }
 
     /// Adds a record of cell `c` with design weight `d`; `c == next` opens a new cell, whose
@@ -115,63 +84,176 @@ impl Cells {
         self.record_cell.push(c);
     }
 
-    /// [`Cells::from_keys`] for many records over few possible keys (below 2¹⁶), on every
-    /// core: each fixed chunk of records writes its keys into `record_cell` and lists its
-    /// distinct keys in order of first appearance; merging the lists in chunk order numbers the
-    /// cells in global order of first appearance; then each chunk maps its keys to cells in
-    /// place and sums its design weights, and the sums are added in chunk order.
+    fn finish(self, margins: usize) -> Cells {
+        Cells { margins, codes: self.codes, design: self.design, records: RecordCells::Cells(self.record_cell) }
+    }
+}
+
+/// One chunk's share of [`Cells::from_keys_in_chunks`].
+struct ChunkKeys {
+    /// The chunk's distinct keys, each with its first record, in order of first appearance.
+    firsts: Vec<(u16, usize)>,
+    /// Design total of each of those keys over the chunk, summed in record order.
+    sums: Vec<f64>,
+}
+
+/// Per-thread buffers of [`Cells::from_keys_in_chunks`]: the current chunk's keys, and tables
+/// indexed by key whose entries are back to zero (`false`) between chunks.
+struct KeyScratch {
+    /// The current chunk's keys.
+    block: Vec<u64>,
+    /// Design total of each key over the current chunk.
+    sums: Vec<f64>,
+    /// Whether the current chunk has met the key.
+    seen: Vec<bool>,
+}
+
+impl KeyScratch {
+    fn new(product: usize) -> Self {
+        KeyScratch { block: vec![0; RECORD_CHUNK], sums: vec![0.0; product], seen: vec![false; product] }
+    }
+
+    /// Keys the chunk of records that starts at record `first` (design weights `design`) with
+    /// `keys_of`, storing each record's key into `keys`, and sums the design weights per key.
+    fn chunk(
+        &mut self,
+        first: usize,
+        keys: &mut [u16],
+        design: &[f64],
+        keys_of: impl Fn(usize, &mut [u64]),
+    ) -> ChunkKeys {
+        let block = &mut self.block[..keys.len()];
+        keys_of(first, block);
+        let mut firsts = Vec::new();
+        for (j, ((slot, &d), &k)) in keys.iter_mut().zip(design).zip(&*block).enumerate() {
+            let k = k as u16;
+            *slot = k;
+            self.sums[usize::from(k)] += d;
+            if !std::mem::replace(&mut self.seen[usize::from(k)], true) {
+                firsts.push((k, first + j));
+            }
+        }
+        let sums = firsts
+            .iter()
+            .map(|&(k, _)| {
+                self.seen[usize::from(k)] = false;
+                std::mem::replace(&mut self.sums[usize::from(k)], 0.0)
+            })
+            .collect();
+        ChunkKeys { firsts, sums }
+    }
+}
+
+impl Cells {
+    /// Groups `membership` (records × margins, row-major; codes already validated against
+    /// `margin_sizes`) into distinct cells, summing `design` per cell.
+    pub(crate) fn aggregate(design: &[f64], membership: &[u32], margin_sizes: &[usize]) -> Cells {
+        let m = margin_sizes.len();
+        debug_assert_eq!(membership.len(), design.len() * m);
+        let row = |i: usize, out: &mut Vec<u32>| out.extend_from_slice(&membership[i * m..(i + 1) * m]);
+        // Mixed-radix key of a membership row (first margin slowest), when the product of
+        // the sizes fits in a u64.
+        let radix: Option<u64> = margin_sizes.iter().try_fold(1u64, |acc, &s| acc.checked_mul(u64::try_from(s).ok()?));
+        match radix {
+            Some(product) => {
+                let keys = |first: usize, out: &mut [u64]| {
+                    for (k, row) in out.iter_mut().zip(membership[first * m..].chunks_exact(m)) {
+                        *k = row.iter().zip(margin_sizes).fold(0u64, |k, (&c, &s)| k * s as u64 + c as u64);
+                    }
+                };
+                Cells::from_keys(design, product, m, keys, row)
+            }
+            None => {
+                let mut map: HashMap<&[u32], u32> = HashMap::new();
+                let mut cells = Sequential::with_capacity(design.len());
+                for (i, key) in membership.chunks_exact(m).enumerate() {
+                    let next = cells.next();
+                    let c = *map.entry(key).or_insert(next);
+                    cells.add(c, next, design[i], |codes| row(i, codes));
+                }
+                cells.finish(m)
+            }
+        }
+    }
+
+    /// Groups records by their keys (below `product`; records with equal keys must have equal
+    /// membership rows), in order of first appearance, summing `design` per cell.
+    /// `keys(first, out)` writes the keys of records `first..first + out.len()` into `out`;
+    /// `row(i, out)` appends record `i`'s membership row (`margins` codes) to `out`, once per
+    /// cell.
+    pub(crate) fn from_keys(
+        design: &[f64],
+        product: u64,
+        margins: usize,
+        keys: impl Fn(usize, &mut [u64]) + Sync,
+        row: impl Fn(usize, &mut Vec<u32>) + Sync,
+    ) -> Cells {
+        let n = design.len();
+        if product <= CHUNK_TABLE_LIMIT && n > RECORD_CHUNK {
+            return Cells::from_keys_in_chunks(design, product as usize, margins, keys, row);
+        }
+        let mut cells = Sequential::with_capacity(n);
+        // A dense lookup table when it is small next to the data, a hash map otherwise.
+        let dense_limit = (4 * n as u64).clamp(1 << 16, 1 << 26);
+        if product <= dense_limit {
+            let mut table = vec![u32::MAX; product as usize];
+            for_each_key(n, keys, |i, k| {
+                let next = cells.next();
+                let slot = &mut table[k as usize];
+                if *slot == u32::MAX {
+                    *slot = next;
+                }
+                cells.add(*slot, next, design[i], |codes| row(i, codes));
+            });
+        } else {
+            let mut map: HashMap<u64, u32> = HashMap::new();
+            for_each_key(n, keys, |i, k| {
+                let next = cells.next();
+                let c = *map.entry(k).or_insert(next);
+                cells.add(c, next, design[i], |codes| row(i, codes));
+            });
+        }
+        cells.finish(margins)
+    }
+
+    /// [`Cells::from_keys`] for many records over few possible keys (at most 2¹⁶), on every
+    /// core, in one pass over the records: each fixed chunk of records stores its keys, sums
+    /// its design weights per key and lists its distinct keys in order of first appearance
+    /// ([`ChunkKeys`]). Merging the lists in chunk order numbers the cells in global order of
+    /// first appearance and adds the chunks' sums in chunk order; records keep their keys,
+    /// which [`RecordCells::Keys`] maps to cells.
     fn from_keys_in_chunks(
         design: &[f64],
         product: usize,
         margins: usize,
-        key: impl Fn(usize) -> u64 + Sync,
+        keys_of: impl Fn(usize, &mut [u64]) + Sync,
         row: impl Fn(usize, &mut Vec<u32>) + Sync,
     ) -> Cells {
-        let mut record_cell = crate::memory::zeros::<u32>(design.len());
-        let firsts: Vec<Vec<(u32, usize)>> = record_cell
-            .par_chunks_mut(RECORD_CHUNK)
-            .enumerate()
-            .map(|(c, keys)| {
-                let mut seen = vec![false; product];
-                let mut out = Vec::new();
-                for (j, slot) in keys.iter_mut().enumerate() {
-                    let i = c * RECORD_CHUNK + j;
-                    let k = key(i) as u32;
-                    *slot = k;
-                    if !std::mem::replace(&mut seen[k as usize], true) {
-                        out.push((k, i));
-                    }
-                }
-                out
-            })
-            .collect();
-        let mut table = vec![u32::MAX; product];
-        let mut codes = Vec::new();
-        let mut cells = 0u32;
-        for &(k, record) in firsts.iter().flatten() {
-            if table[k as usize] == u32::MAX {
-                table[k as usize] = cells;
-                cells += 1;
-                row(record, &mut codes);
-            }
-        }
-        let partials: Vec<Vec<f64>> = record_cell
+        let mut keys = crate::memory::zeros::<u16>(design.len());
+        let chunks: Vec<ChunkKeys> = keys
             .par_chunks_mut(RECORD_CHUNK)
             .zip(design.par_chunks(RECORD_CHUNK))
-            .map(|(slots, design)| {
-                let mut sums = vec![0.0; cells as usize];
-                for (slot, &d) in slots.iter_mut().zip(design) {
-                    *slot = table[*slot as usize];
-                    sums[*slot as usize] += d;
-                }
-                sums
-            })
+            .enumerate()
+            .map_init(
+                || KeyScratch::new(product),
+                |scratch, (c, (keys, design))| scratch.chunk(c * RECORD_CHUNK, keys, design, &keys_of),
+            )
             .collect();
-        let mut cell_design = vec![0.0; cells as usize];
-        for p in partials {
-            cell_design.iter_mut().zip(p).for_each(|(a, b)| *a += b);
+        let mut cell_of = vec![u32::MAX; product];
+        let mut codes = Vec::new();
+        let mut cell_design: Vec<f64> = Vec::new();
+        for chunk in &chunks {
+            for (&(k, record), &sum) in chunk.firsts.iter().zip(&chunk.sums) {
+                let slot = &mut cell_of[usize::from(k)];
+                if *slot == u32::MAX {
+                    *slot = cell_design.len() as u32;
+                    cell_design.push(0.0);
+                    row(record, &mut codes);
+                }
+                cell_design[*slot as usize] += sum;
+            }
         }
-        Cells { margins, codes, design: cell_design, record_cell }
+        Cells { margins, codes, design: cell_design, records: RecordCells::Keys { keys, cell_of } }
     }
 
     /// Number of distinct cells `K`.
@@ -213,29 +295,61 @@ impl Cells {
 
     /// Every record's membership row (`records × margins`, row-major).
     pub(crate) fn record_rows(&self) -> Vec<u32> {
-        let mut out = Vec::with_capacity(self.record_cell.len() * self.margins);
-        for &c in &self.record_cell {
-            out.extend_from_slice(self.row(c as usize));
-        }
+        let mut out = Vec::with_capacity(self.records() * self.margins);
+        self.for_each_record_cell(|c| out.extend_from_slice(self.row(c)));
         out
+    }
+
+    /// Number of records.
+    fn records(&self) -> usize {
+        match &self.records {
+            RecordCells::Cells(cells) => cells.len(),
+            RecordCells::Keys { keys, .. } => keys.len(),
+        }
+    }
+
+    /// Calls `f` with every record's cell, in record order.
+    fn for_each_record_cell(&self, f: impl FnMut(usize)) {
+        match &self.records {
+            RecordCells::Cells(cells) => cells.iter().map(|&c| c as usize).for_each(f),
+            RecordCells::Keys { keys, cell_of } => keys.iter().map(|&k| cell_of[usize::from(k)] as usize).for_each(f),
+        }
     }
 
     /// Record weights `w_i = d_i · g_{cell(i)}`, gathering in the same pass each cell's total
     /// weight and the weights' sum, sum of squares, extremes and negatives (in fixed chunks,
     /// combined in chunk order, so the sums do not depend on the thread count).
     pub(crate) fn expand(&self, design: &[f64], g: &[f64]) -> (Vec<f64>, WeightSums) {
+        match &self.records {
+            RecordCells::Cells(cells) => self.expand_by(design, g, cells, |c| c as usize),
+            RecordCells::Keys { keys, cell_of } => {
+                self.expand_by(design, g, keys, |k| cell_of[usize::from(k)] as usize)
+            }
+        }
+    }
+
+    /// [`Cells::expand`] with record `i`'s cell `cell(slots[i])`.
+    fn expand_by<T: Copy + Sync>(
+        &self,
+        design: &[f64],
+        g: &[f64],
+        slots: &[T],
+        cell: impl Fn(T) -> usize + Sync,
+    ) -> (Vec<f64>, WeightSums) {
         let mut out = crate::memory::zeros::<f64>(design.len());
         let partials: Vec<WeightSums> = out
             .par_chunks_mut(RECORD_CHUNK)
             .zip(design.par_chunks(RECORD_CHUNK))
-            .zip(self.record_cell.par_chunks(RECORD_CHUNK))
-            .map(|((o, d), cell)| {
+            .zip(slots.par_chunks(RECORD_CHUNK))
+            .map(|((o, d), slots)| {
                 let mut sums = WeightSums::new(self.len());
-                for ((o, &d), &c) in o.iter_mut().zip(d).zip(cell) {
-                    let w = d * g[c as usize];
+                for ((o, &d), &s) in o.iter_mut().zip(d).zip(slots) {
+                    let c = cell(s);
+                    let w = d * g[c];
                     *o = w;
-                    sums.add(c as usize, w);
+                    sums.add(c, w);
                 }
+                (sums.min, sums.max) = extremes(o);
                 sums
             })
             .collect();
@@ -276,13 +390,13 @@ impl WeightSums {
         }
     }
 
+    /// Adds weight `w` of a record in `cell` to every sum but the extremes, which
+    /// [`extremes`] finds without a dependency from one weight to the next.
     #[inline]
     fn add(&mut self, cell: usize, w: f64) {
         self.cells[cell] += w;
         self.total += w;
         self.squares += w * w;
-        self.min = self.min.min(w);
-        self.max = self.max.max(w);
         self.negative += usize::from(w < 0.0);
     }
 
@@ -294,6 +408,41 @@ impl WeightSums {
         self.max = self.max.max(other.max);
         self.negative += other.negative;
     }
+}
+
+/// Independent running extremes in [`extremes`], which the compiler keeps in vector registers.
+const LANES: usize = 8;
+
+/// The smallest and largest of `ws` (±∞ when empty), bit for bit as folding `f64::min` and
+/// `f64::max` over them in order gives them; NaNs are skipped either way.
+///
+/// The extremes are taken in independent lanes, then combined. A nonzero extreme is one bit
+/// pattern whatever the order; only a zero extreme's sign can depend on it (either zero may be
+/// returned for `min(-0, +0)`), so then the ordered fold is redone.
+fn extremes(ws: &[f64]) -> (f64, f64) {
+    let fold = |ws: &[f64], start: (f64, f64)| ws.iter().fold(start, |(lo, hi), &w| (lo.min(w), hi.max(w)));
+    let mut lo = [f64::INFINITY; LANES];
+    let mut hi = [f64::NEG_INFINITY; LANES];
+    let groups = ws.chunks_exact(LANES);
+    let rest = groups.remainder();
+    for group in groups {
+        for ((lo, hi), &w) in lo.iter_mut().zip(&mut hi).zip(group) {
+            // `f64::min` and `f64::max` but for the zeros' signs (false for NaN: skipped),
+            // which take one instruction each
+            if w < *lo {
+                *lo = w;
+            }
+            if w > *hi {
+                *hi = w;
+            }
+        }
+    }
+    let lanes = (lo.into_iter().fold(f64::INFINITY, f64::min), hi.into_iter().fold(f64::NEG_INFINITY, f64::max));
+    let (min, max) = fold(rest, lanes);
+    if min == 0.0 || max == 0.0 {
+        return fold(ws, (f64::INFINITY, f64::NEG_INFINITY));
+    }
+    (min, max)
 }
 
 #[cfg(test)]
@@ -324,9 +473,27 @@ mod tests {
         for other in [&keyed, &rows] {
             assert_eq!(dense.codes(), other.codes());
             assert_eq!(dense.design(), other.design());
-            assert_eq!(dense.record_cell, other.record_cell);
+            assert_eq!(dense.record_rows(), other.record_rows());
         }
         assert_eq!(dense.len(), 30);
+    }
+
+    #[test]
+    fn extremes_are_the_ordered_folds() {
+        let ordered =
+            |ws: &[f64]| ws.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &w| (l.min(w), h.max(w)));
+        let bits = |(a, b): (f64, f64)| (a.to_bits(), b.to_bits());
+        let mut ws: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 1013) as f64 / 3.0 - 100.0).collect();
+        for case in [&ws[..0], &ws[..5], &ws[..]] {
+            assert_eq!(bits(extremes(case)), bits(ordered(case)));
+        }
+        // the smallest weight is a zero of either sign (whose order decides), and a NaN
+        for w in &mut ws {
+            *w = w.abs();
+        }
+        (ws[3], ws[500], ws[17]) = (-0.0, 0.0, f64::NAN);
+        assert_eq!(bits(extremes(&ws)), bits(ordered(&ws)));
+        assert_eq!(bits(extremes(&[f64::NAN; 9])), bits(ordered(&[f64::NAN; 9])));
     }
 
     #[test]
@@ -339,7 +506,7 @@ mod tests {
         let chunked = Cells::aggregate(&design, &membership, &[7, 5, 2]);
         let keyed = Cells::aggregate(&design, &membership, &[7, 5, 1 << 20]);
         assert_eq!(chunked.codes(), keyed.codes());
-        assert_eq!(chunked.record_cell, keyed.record_cell);
+        assert_eq!(chunked.record_rows(), keyed.record_rows());
         for (a, b) in chunked.design().iter().zip(keyed.design()) {
             assert!((a - b).abs() <= 1e-12 * b, "{a} vs {b}");
         }

@@ -234,23 +234,21 @@ fn group(problem: &Problem, seed: &Seed, zone: &Zone, records: Option<&[usize]>,
     let product = used_sizes.iter().try_fold(1u64, |acc, &s| acc.checked_mul(s as u64));
     match product {
         Some(product) => {
-            // key = Σ code · stride (mixed radix, last attribute fastest): independent
-            // products rather than a chain, and the record's codes read in place.
-            let mut strides: Vec<(usize, u64)> = Vec::with_capacity(used.len());
-            let mut stride = 1u64;
-            for (&a, &n) in used.iter().zip(&used_sizes).rev() {
-                strides.push((a, stride));
-                stride *= n as u64;
-            }
-            let width = seed.attributes.len();
-            let key_at = |p: usize| {
-                let codes = &seed.codes[p * width..(p + 1) * width];
-                strides.iter().map(|&(a, s)| u64::from(codes[a]) * s).sum::<u64>()
-            };
+            let keyer = Keyer::new(seed.attributes.len(), &used, &used_sizes);
             let m = zone.margins.len();
             match records {
-                None => Cells::from_keys(design, product, m, key_at, row),
-                Some(r) => Cells::from_keys(design, product, m, |i| key_at(r[i]), row),
+                None => {
+                    let keys = |first: usize, out: &mut [u64]| keyer.rows(&seed.codes[first * keyer.width()..], out);
+                    Cells::from_keys(design, product, m, keys, row)
+                }
+                Some(r) => {
+                    let keys = |first: usize, out: &mut [u64]| {
+                        for (k, &p) in out.iter_mut().zip(&r[first..]) {
+                            *k = keyer.key(seed.record(p));
+                        }
+                    };
+                    Cells::from_keys(design, product, m, keys, row)
+                }
             }
         }
         None => {
@@ -266,6 +264,68 @@ fn group(problem: &Problem, seed: &Seed, zone: &Zone, records: Option<&[usize]>,
             });
             let flat_sizes: Vec<usize> = zone.margins.iter().map(|m| m.targets.len()).collect();
             Cells::aggregate(design, &membership, &flat_sizes)
+        }
+    }
+}
+
+/// The key of a seed record: the mixed-radix number of its codes on the attributes the margins
+/// use (last attribute fastest), as Σ code · stride over all the seed's attributes, with stride
+/// 0 for the others: independent products rather than a chain, the codes read in place.
+struct Keyer {
+    /// Stride of each of the seed's attributes.
+    strides: Vec<u64>,
+}
+
+impl Keyer {
+    /// The keyer of a seed of `width` attributes over attributes `used` (ascending) of sizes
+    /// `used_sizes`, whose product fits in a `u64`.
+    fn new(width: usize, used: &[usize], used_sizes: &[usize]) -> Keyer {
+        let mut strides = vec![0; width];
+        let mut stride = 1u64;
+        for (&a, &n) in used.iter().zip(used_sizes).rev() {
+            strides[a] = stride;
+            stride *= n as u64;
+        }
+        Keyer { strides }
+    }
+
+    /// Number of the seed's attributes.
+    fn width(&self) -> usize {
+        self.strides.len()
+    }
+
+    /// The key of one record's codes.
+    #[inline]
+    fn key(&self, codes: &[u32]) -> u64 {
+        codes.iter().zip(&self.strides).map(|(&c, &s)| u64::from(c) * s).sum()
+    }
+
+    /// The keys of consecutive records (`codes`, row-major, from the first of them on) into
+    /// `out`, one per record; with a loop of fixed length per record up to eight attributes.
+    fn rows(&self, codes: &[u32], out: &mut [u64]) {
+        match self.width() {
+            1 => self.rows_of::<1>(codes, out),
+            2 => self.rows_of::<2>(codes, out),
+            3 => self.rows_of::<3>(codes, out),
+            4 => self.rows_of::<4>(codes, out),
+            5 => self.rows_of::<5>(codes, out),
+            6 => self.rows_of::<6>(codes, out),
+            7 => self.rows_of::<7>(codes, out),
+            8 => self.rows_of::<8>(codes, out),
+            width => {
+                for (k, codes) in out.iter_mut().zip(codes.chunks_exact(width)) {
+                    *k = self.key(codes);
+                }
+            }
+        }
+    }
+
+    /// [`Keyer::rows`] for a seed of `W` attributes.
+    fn rows_of<const W: usize>(&self, codes: &[u32], out: &mut [u64]) {
+        let mut strides = [0; W];
+        strides.copy_from_slice(&self.strides);
+        for (k, row) in out.iter_mut().zip(codes.chunks_exact(W)) {
+            *k = row.iter().zip(&strides).map(|(&c, &s)| u64::from(c) * s).sum();
         }
     }
 }
