@@ -15,6 +15,10 @@ use rayon::prelude::*;
 /// not depend on the number of threads (the work is element-wise anyway).
 const RECORD_CHUNK: usize = 1 << 15;
 
+/// Records keyed at a time within a chunk by [`Cells::from_keys_in_chunks`]: their keys stay
+/// in the first-level cache until they are used.
+const KEY_BLOCK: usize = 1 << 10;
+
 /// Largest number of possible cells for which each chunk of records gets its own table.
 const CHUNK_TABLE_LIMIT: u64 = 1 << 16;
 
@@ -110,11 +114,12 @@ struct KeyScratch {
 
 impl KeyScratch {
     fn new(product: usize) -> Self {
-        KeyScratch { block: vec![0; RECORD_CHUNK], sums: vec![0.0; product], seen: vec![false; product] }
+        KeyScratch { block: vec![0; KEY_BLOCK], sums: vec![0.0; product], seen: vec![false; product] }
     }
 
     /// Keys the chunk of records that starts at record `first` (design weights `design`) with
-    /// `keys_of`, storing each record's key into `keys`, and sums the design weights per key.
+    /// `keys_of`, a block at a time, storing each record's key into `keys`, and sums the design
+    /// weights per key.
     fn chunk(
         &mut self,
         first: usize,
@@ -122,15 +127,19 @@ impl KeyScratch {
         design: &[f64],
         keys_of: impl Fn(usize, &mut [u64]),
     ) -> ChunkKeys {
-        let block = &mut self.block[..keys.len()];
-        keys_of(first, block);
         let mut firsts = Vec::new();
-        for (j, ((slot, &d), &k)) in keys.iter_mut().zip(design).zip(&*block).enumerate() {
-            let k = k as u16;
-            *slot = k;
-            self.sums[usize::from(k)] += d;
-            if !std::mem::replace(&mut self.seen[usize::from(k)], true) {
-                firsts.push((k, first + j));
+        for (b, (keys, design)) in keys.chunks_mut(KEY_BLOCK).zip(design.chunks(KEY_BLOCK)).enumerate() {
+            let start = first + b * KEY_BLOCK;
+            let block = &mut self.block[..keys.len()];
+            keys_of(start, block);
+            for (j, ((slot, &d), &k)) in keys.iter_mut().zip(design).zip(&*block).enumerate() {
+                let k = k as u16;
+                *slot = k;
+                self.sums[usize::from(k)] += d;
+                if !self.seen[usize::from(k)] {
+                    self.seen[usize::from(k)] = true;
+                    firsts.push((k, start + j));
+                }
             }
         }
         let sums = firsts
