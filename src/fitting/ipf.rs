@@ -1,6 +1,6 @@
 //! Dense iterative proportional fitting (Deming & Stephan 1940) over an N-way table.
 
-use super::layout::{margin_sums, scale_and_sum, MarginLayout};
+use super::layout::{all_margin_sums, margin_sums, scale_and_sum, MarginLayout};
 use super::{describe_default, Describe, Solver};
 use crate::error::{Error, Result};
 
@@ -69,8 +69,7 @@ impl Ipf {
     /// Margin cells with a positive target whose cells are all zero in the current table.
     pub fn check_support(&self) -> Vec<Unsupported> {
         let mut out = Vec::new();
-        for (m, layout) in self.layouts.iter().enumerate() {
-            let sums = margin_sums(&self.sizes, &self.table, layout);
+        for (m, sums) in self.all_sums().iter().enumerate() {
             for (cell, (&s, &t)) in sums.iter().zip(&self.targets[m]).enumerate() {
                 if t > 0.0 && s <= 0.0 {
                     out.push(Unsupported { margin: m, cell });
@@ -94,11 +93,12 @@ impl Ipf {
     /// target (over cells with a positive target; a positive fit on a zero target counts as
     /// infinitely far).
     pub fn margin_deviations(&self) -> Vec<(f64, f64)> {
-        self.layouts
-            .iter()
-            .zip(&self.targets)
-            .map(|(layout, targets)| deviations(&margin_sums(&self.sizes, &self.table, layout), targets))
-            .collect()
+        self.all_sums().iter().zip(&self.targets).map(|(sums, targets)| deviations(sums, targets)).collect()
+    }
+
+    /// The current table's sums onto every margin, in one pass.
+    fn all_sums(&self) -> Vec<Vec<f64>> {
+        all_margin_sums(&self.sizes, &self.table, &self.layouts.iter().collect::<Vec<_>>())
     }
 }
 

@@ -172,6 +172,35 @@ pub(crate) fn margin_sums(sizes: &[usize], values: &[f64], layout: &MarginLayout
     reduce(partials, layout.len)
 }
 
+/// Sums of `values` onto every margin of `layouts` in one pass over the table (the margins
+/// a block does not vary in share the block's sum), in deterministic chunks.
+pub(crate) fn all_margin_sums(sizes: &[usize], values: &[f64], layouts: &[&MarginLayout]) -> Vec<Vec<f64>> {
+    let walk = Walk::new(sizes, layouts);
+    let chunks = walk.chunks(layouts.iter().map(|l| l.len).sum());
+    let partials: Vec<Vec<Vec<f64>>> = map_chunks(chunks, |range| {
+        let mut acc: Vec<Vec<f64>> = layouts.iter().map(|l| vec![0.0; l.len]).collect();
+        walk.for_blocks(range, |start, bases| {
+            let cells = &values[start..start + walk.block];
+            let mut block_sum = None;
+            for ((acc, &base), &step) in acc.iter_mut().zip(bases).zip(&walk.steps) {
+                if step == 0 {
+                    acc[base] += *block_sum.get_or_insert_with(|| sum_lanes(cells));
+                } else {
+                    for (j, v) in cells.iter().enumerate() {
+                        acc[base + j * step] += v;
+                    }
+                }
+            }
+        });
+        acc
+    });
+    layouts
+        .iter()
+        .enumerate()
+        .map(|(k, layout)| reduce(partials.iter().map(|p| p[k].clone()).collect(), layout.len))
+        .collect()
+}
+
 /// Multiplies every cell by its factor in margin `scale` and returns the resulting sums onto
 /// margin `next`, in one pass over the table.
 pub(crate) fn scale_and_sum(
@@ -245,17 +274,30 @@ fn for_each_block(
 /// The sum of `cells` in four interleaved lanes (cell `j` in lane `j % 4`, lanes added
 /// pairwise at the end): four independent additions per step rather than one chain.
 fn sum_lanes(cells: &[f64]) -> f64 {
-    let mut lanes = [0.0; 4];
+    // four named accumulators: an array of lanes is kept on the stack, and the remainder's
+    // scalar stores into it stall the vector load that follows
+    let (mut a, mut b, mut c, mut d) = (0.0, 0.0, 0.0, 0.0);
     let mut quads = cells.chunks_exact(4);
-    for quad in &mut quads {
-        for (lane, v) in lanes.iter_mut().zip(quad) {
-            *lane += v;
+    for q in &mut quads {
+        a += q[0];
+        b += q[1];
+        c += q[2];
+        d += q[3];
+    }
+    match *quads.remainder() {
+        [x] => a += x,
+        [x, y] => {
+            a += x;
+            b += y;
         }
+        [x, y, z] => {
+            a += x;
+            b += y;
+            c += z;
+        }
+        _ => {}
     }
-    for (lane, v) in lanes.iter_mut().zip(quads.remainder()) {
-        *lane += v;
-    }
-    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+    (a + b) + (c + d)
 }
 
 /// Multiplies every cell by its factor in margin `scale`.
@@ -349,6 +391,18 @@ mod tests {
         for dims in dims_list {
             let layout = MarginLayout::new(&sizes, dims);
             assert_eq!(margin_sums(&sizes, &values, &layout), brute(&sizes, &values, dims), "dims {dims:?}");
+        }
+    }
+
+    #[test]
+    fn all_margin_sums_match_one_margin_at_a_time() {
+        let sizes = [3, 4, 2, 5];
+        let values: Vec<f64> = (0..120).map(|i| (i * 7 % 11) as f64 + 0.5).collect();
+        let dims_list: [&[usize]; 5] = [&[0], &[3], &[1, 3], &[0, 2], &[3, 2, 1, 0]];
+        let layouts: Vec<MarginLayout> = dims_list.iter().map(|d| MarginLayout::new(&sizes, d)).collect();
+        let all = all_margin_sums(&sizes, &values, &layouts.iter().collect::<Vec<_>>());
+        for (sums, dims) in all.iter().zip(dims_list) {
+            assert_eq!(sums, &brute(&sizes, &values, dims), "dims {dims:?}");
         }
     }
 
