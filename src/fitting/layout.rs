@@ -152,24 +152,7 @@ impl<'a> Walk<'a> {
 
 /// Sums of `values` onto margin `layout`, computed in deterministic chunks.
 pub(crate) fn margin_sums(sizes: &[usize], values: &[f64], layout: &MarginLayout) -> Vec<f64> {
-    let walk = Walk::new(sizes, &[layout]);
-    let chunks = walk.chunks(layout.len);
-    let partials: Vec<Vec<f64>> = map_chunks(chunks, |range| {
-        let mut acc = vec![0.0; layout.len];
-        let step = walk.steps[0];
-        walk.for_blocks(range, |start, bases| {
-            let cells = &values[start..start + walk.block];
-            if step == 0 {
-                acc[bases[0]] += sum_lanes(cells);
-            } else {
-                for (j, v) in cells.iter().enumerate() {
-                    acc[bases[0] + j * step] += v;
-                }
-            }
-        });
-        acc
-    });
-    reduce(partials, layout.len)
+    all_margin_sums(sizes, values, &[layout]).pop().unwrap_or_default()
 }
 
 /// Sums of `values` onto every margin of `layouts` in one pass over the table (the margins
@@ -194,11 +177,14 @@ pub(crate) fn all_margin_sums(sizes: &[usize], values: &[f64], layouts: &[&Margi
         });
         acc
     });
-    layouts
-        .iter()
-        .enumerate()
-        .map(|(k, layout)| reduce(partials.iter().map(|p| p[k].clone()).collect(), layout.len))
-        .collect()
+    // chunk by chunk, in chunk order, as `reduce` adds one margin's partials
+    let mut out: Vec<Vec<f64>> = layouts.iter().map(|l| vec![0.0; l.len]).collect();
+    for partial in partials {
+        for (o, p) in out.iter_mut().zip(partial) {
+            o.iter_mut().zip(p).for_each(|(a, b)| *a += b);
+        }
+    }
+    out
 }
 
 /// Multiplies every cell by its factor in margin `scale` and returns the resulting sums onto
