@@ -39,7 +39,7 @@ pub mod evaluation;
 pub mod fitting;
 pub mod generation;
 pub mod inputs;
-mod memory;
+pub mod memory;
 pub mod metrics;
 pub mod reports;
 

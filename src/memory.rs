@@ -1,4 +1,5 @@
-//! Large buffers backed by transparent huge pages where the kernel allows it.
+//! Large buffers: backed by transparent huge pages where the kernel allows it, filled in
+//! parallel without being zeroed first, and reused once freed.
 //!
 //! A first write to a fresh 4 KiB page costs a page fault; filling the 100 MB arrays that ten
 //! million records need takes tens of thousands of them, which on a virtual machine cost more
@@ -6,9 +7,17 @@
 //! pages in `madvise` mode, so a buffer asks for them (`MADV_HUGEPAGE`, as numpy does for its
 //! arrays) and is then faulted in 2 MiB at a time. Elsewhere, or when the kernel refuses,
 //! these are ordinary vectors.
+//!
+//! Pages already faulted in cost nothing to write again, so the `populace` command keeps freed
+//! buffers for later allocations ([`retain_freed_memory`]): the fit's weights then land in the
+//! pages the seed file was read into. A buffer every element of which is about to be computed
+//! is not zeroed first ([`par_fill`]).
 
 use std::io::Read;
+use std::mem::MaybeUninit;
 use std::path::Path;
+
+use rayon::prelude::*;
 
 /// Buffers smaller than this are left to the allocator as they are.
 const HUGE_FROM: usize = 4 << 20;
@@ -31,6 +40,97 @@ pub(crate) fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
     advise_huge(&data);
     file.read_to_end(&mut data)?;
     Ok(data)
+}
+
+/// Makes the C allocator keep freed memory for the process's later allocations rather than
+/// return it to the kernel, so a large buffer reuses pages that are already mapped instead of
+/// faulting in (and zeroing) fresh ones. The `populace` command calls it first thing; a
+/// program using the library may call it too, or not.
+///
+/// With glibc this serves every allocation from the heap (`M_MMAP_MAX` = 0) and never trims
+/// it (`M_TRIM_THRESHOLD`); peak memory is unchanged, but freed memory stays with the
+/// process until it exits. Elsewhere it does nothing.
+pub fn retain_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; both are documented in mallopt(3), and
+    // the allocator applies them to later calls.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_MAX, 0);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, libc::c_int::MAX);
+    }
+}
+
+/// The not yet written slots of one chunk of a buffer that [`par_fill`] builds, written front
+/// to back.
+pub(crate) struct Slots<'a, T> {
+    slots: &'a mut [MaybeUninit<T>],
+    written: usize,
+}
+
+/// What [`Slots::finish`] returns once every slot of a chunk is written: [`par_fill`] checks
+/// it is the chunk's own.
+pub(crate) struct Filled {
+    start: usize,
+    len: usize,
+}
+
+impl<'a, T> Slots<'a, T> {
+    /// Number of slots, written or not.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Writes `items` into the next slots, as many as there are items or slots left, and
+    /// returns the values just written.
+    #[inline]
+    pub(crate) fn extend(&mut self, items: impl IntoIterator<Item = T>) -> &mut [T] {
+        let start = self.written;
+        let mut count = 0;
+        for (slot, item) in self.slots[start..].iter_mut().zip(items) {
+            slot.write(item);
+            count += 1;
+        }
+        self.written += count;
+        let written = &mut self.slots[start..start + count];
+        // SAFETY: the loop above wrote these `count` slots, and MaybeUninit<T> has the layout
+        // of T.
+        unsafe { &mut *(written as *mut [MaybeUninit<T>] as *mut [T]) }
+    }
+
+    /// The proof that every slot is written; panics if one is not (a bug of the caller).
+    pub(crate) fn finish(self) -> Filled {
+        assert_eq!(self.written, self.slots.len(), "a chunk of a par_fill buffer was left unwritten");
+        Filled { start: self.slots.as_ptr() as usize, len: self.slots.len() }
+    }
+}
+
+/// A vector of `n` values computed on every core, chunk by chunk, without zeroing it first
+/// (on huge pages when it is large): `fill(scratch, c, slots)` writes chunk `c` (elements
+/// `c · chunk ..`, [`Slots::len`] of them) through `slots` and returns [`Slots::finish`] with
+/// its own result; `scratch` is a worker's own, made by `init` as in rayon's `map_init`. The
+/// results come back in chunk order.
+pub(crate) fn par_fill<T: Send, S, R: Send>(
+    n: usize,
+    chunk: usize,
+    init: impl Fn() -> S + Sync + Send,
+    fill: impl Fn(&mut S, usize, Slots<'_, T>) -> (Filled, R) + Sync + Send,
+) -> (Vec<T>, Vec<R>) {
+    let mut v: Vec<T> = Vec::with_capacity(n);
+    advise_huge(&v);
+    let results = v.spare_capacity_mut()[..n]
+        .par_chunks_mut(chunk)
+        .enumerate()
+        .map_init(init, |scratch, (c, slots)| {
+            let (start, len) = (slots.as_ptr() as usize, slots.len());
+            let (filled, result) = fill(scratch, c, Slots { slots, written: 0 });
+            assert!(filled.start == start && filled.len == len, "par_fill got another chunk's proof");
+            result
+        })
+        .collect();
+    // SAFETY: every chunk of the first n slots returned the proof that all its slots were
+    // written (checked against the chunk's own address and length), so all n are initialized.
+    unsafe { v.set_len(n) };
+    (v, results)
 }
 
 /// Asks the kernel to back the capacity of `v` with huge pages (a hint: failure is ignored).
@@ -72,5 +172,28 @@ mod tests {
         let text: Vec<u8> = (0..(5 << 20)).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &text).unwrap();
         assert_eq!(read_file(&path).unwrap(), text);
+    }
+
+    #[test]
+    fn par_fill_writes_every_chunk_in_order() {
+        let (v, sums) = par_fill(10, 4, || (), |_, c, mut slots| {
+            let first = c * 4;
+            let written = slots.extend(first..(first + 4).min(10));
+            let sum: usize = written.iter().sum();
+            (slots.finish(), sum)
+        });
+        assert_eq!(v, (0..10).collect::<Vec<_>>());
+        assert_eq!(sums, vec![6, 22, 17]);
+        let (empty, none): (Vec<u8>, Vec<()>) = par_fill(0, 4, || (), |_, _, slots| (slots.finish(), ()));
+        assert!(empty.is_empty() && none.is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "left unwritten")]
+    fn par_fill_refuses_a_short_chunk() {
+        par_fill(8, 4, || (), |_, _, mut slots| {
+            slots.extend([1u8; 3]);
+            (slots.finish(), ())
+        });
     }
 }

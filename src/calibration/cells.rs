@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use rayon::prelude::*;
+use crate::memory::{par_fill, Slots};
 
 /// Records per parallel chunk when computing keys or expanding weights. Fixed, so results do
 /// not depend on the number of threads (the work is element-wise anyway).
@@ -118,29 +118,31 @@ impl KeyScratch {
     }
 
     /// Keys the chunk of records that starts at record `first` (design weights `design`) with
-    /// `keys_of`, a block at a time, storing each record's key into `keys`, and sums the design
-    /// weights per key.
+    /// `keys_of`, a block at a time, writing each record's key into `keys`, and sums the
+    /// design weights per key.
     fn chunk(
         &mut self,
         first: usize,
-        keys: &mut [u16],
+        keys: &mut Slots<'_, u16>,
         design: &[f64],
         keys_of: impl Fn(usize, &mut [u64]),
     ) -> ChunkKeys {
         let mut firsts = Vec::new();
-        for (b, (keys, design)) in keys.chunks_mut(KEY_BLOCK).zip(design.chunks(KEY_BLOCK)).enumerate() {
+        for (b, design) in design.chunks(KEY_BLOCK).enumerate() {
             let start = first + b * KEY_BLOCK;
-            let block = &mut self.block[..keys.len()];
+            let block = &mut self.block[..design.len()];
             keys_of(start, block);
-            for (j, ((slot, &d), &k)) in keys.iter_mut().zip(design).zip(&*block).enumerate() {
+            // slices, whose addresses stay in registers while `firsts` grows
+            let (sums, seen) = (&mut self.sums[..], &mut self.seen[..]);
+            keys.extend(block.iter().zip(design).enumerate().map(|(j, (&k, &d))| {
                 let k = k as u16;
-                *slot = k;
-                self.sums[usize::from(k)] += d;
-                if !self.seen[usize::from(k)] {
-                    self.seen[usize::from(k)] = true;
+                sums[usize::from(k)] += d;
+                if !seen[usize::from(k)] {
+                    seen[usize::from(k)] = true;
                     firsts.push((k, start + j));
                 }
-            }
+                k
+            }));
         }
         let sums = firsts
             .iter()
@@ -238,16 +240,17 @@ impl Cells {
         keys_of: impl Fn(usize, &mut [u64]) + Sync,
         row: impl Fn(usize, &mut Vec<u32>) + Sync,
     ) -> Cells {
-        let mut keys = crate::memory::zeros::<u16>(design.len());
-        let chunks: Vec<ChunkKeys> = keys
-            .par_chunks_mut(RECORD_CHUNK)
-            .zip(design.par_chunks(RECORD_CHUNK))
-            .enumerate()
-            .map_init(
-                || KeyScratch::new(product),
-                |scratch, (c, (keys, design))| scratch.chunk(c * RECORD_CHUNK, keys, design, &keys_of),
-            )
-            .collect();
+        let (keys, chunks) = par_fill(
+            design.len(),
+            RECORD_CHUNK,
+            || KeyScratch::new(product),
+            |scratch, c, mut keys| {
+                let first = c * RECORD_CHUNK;
+                let design = &design[first..first + keys.len()];
+                let chunk = scratch.chunk(first, &mut keys, design, &keys_of);
+                (keys.finish(), chunk)
+            },
+        );
         let mut cell_of = vec![u32::MAX; product];
         let mut codes = Vec::new();
         let mut cell_design: Vec<f64> = Vec::new();
@@ -325,49 +328,72 @@ impl Cells {
         }
     }
 
-    /// Record weights `w_i = d_i · g_{cell(i)}`, gathering in the same pass each cell's total
-    /// weight and the weights' sum, sum of squares, extremes and negatives (in fixed chunks,
-    /// combined in chunk order, so the sums do not depend on the thread count).
+    /// Record weights `w_i = d_i · g_{cell(i)}`, and their sums.
+    ///
+    /// The weights are written in one streaming pass. Each fixed chunk of them then gives its
+    /// sum, sum of squares, extremes and negatives while it is in cache, and the chunks'
+    /// figures are combined in chunk order, so they do not depend on the thread count. A
+    /// cell's total weight is `g_c · D_c`.
     pub(crate) fn expand(&self, design: &[f64], g: &[f64]) -> (Vec<f64>, WeightSums) {
-        match &self.records {
-            RecordCells::Cells(cells) => self.expand_by(design, g, cells, |c| c as usize),
+        // g < 0 (linear calibration) is the only way to a negative weight: d ≥ 0
+        let negatives = g.iter().any(|&g| g < 0.0);
+        let (weights, chunks) = match &self.records {
+            RecordCells::Cells(cells) => expand_by(design, cells, negatives, |c| g[c as usize]),
             RecordCells::Keys { keys, cell_of } => {
-                self.expand_by(design, g, keys, |k| cell_of[usize::from(k)] as usize)
+                let by_key: Vec<f64> = cell_of.iter().map(|&c| g.get(c as usize).copied().unwrap_or(0.0)).collect();
+                expand_by(design, keys, negatives, |k| by_key[usize::from(k)])
             }
+        };
+        let cells = g.iter().zip(&self.design).map(|(g, d)| g * d).collect();
+        let mut sums = WeightSums {
+            cells,
+            total: 0.0,
+            squares: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            negative: 0,
+        };
+        for chunk in chunks {
+            sums.total += chunk.total;
+            sums.squares += chunk.squares;
+            sums.min = sums.min.min(chunk.min);
+            sums.max = sums.max.max(chunk.max);
+            sums.negative += chunk.negative;
         }
+        (weights, sums)
     }
+}
 
-    /// [`Cells::expand`] with record `i`'s cell `cell(slots[i])`.
-    fn expand_by<T: Copy + Sync>(
-        &self,
-        design: &[f64],
-        g: &[f64],
-        slots: &[T],
-        cell: impl Fn(T) -> usize + Sync,
-    ) -> (Vec<f64>, WeightSums) {
-        let mut out = crate::memory::zeros::<f64>(design.len());
-        let partials: Vec<WeightSums> = out
-            .par_chunks_mut(RECORD_CHUNK)
-            .zip(design.par_chunks(RECORD_CHUNK))
-            .zip(slots.par_chunks(RECORD_CHUNK))
-            .map(|((o, d), slots)| {
-                let mut sums = WeightSums::new(self.len());
-                for ((o, &d), &s) in o.iter_mut().zip(d).zip(slots) {
-                    let c = cell(s);
-                    let w = d * g[c];
-                    *o = w;
-                    sums.add(c, w);
-                }
-                (sums.min, sums.max) = extremes(o);
-                sums
-            })
-            .collect();
-        let mut total = WeightSums::new(self.len());
-        for p in partials {
-            total.merge(p);
-        }
-        (out, total)
-    }
+/// Record weights `d_i · gain(slots[i])`, with each chunk's [`Moments`]; negatives are counted
+/// only when `negatives` says there can be some.
+fn expand_by<T: Copy + Sync>(
+    design: &[f64],
+    slots: &[T],
+    negatives: bool,
+    gain: impl Fn(T) -> f64 + Sync,
+) -> (Vec<f64>, Vec<Moments>) {
+    par_fill(
+        design.len(),
+        RECORD_CHUNK,
+        || (),
+        |(), c, mut out| {
+            let range = c * RECORD_CHUNK..c * RECORD_CHUNK + out.len();
+            let written = out.extend(design[range.clone()].iter().zip(&slots[range]).map(|(&d, &s)| d * gain(s)));
+            let (min, max) = extremes(written);
+            let (total, squares) = sum_and_squares(written);
+            let negative = if negatives { written.iter().filter(|&&w| w < 0.0).count() } else { 0 };
+            (out.finish(), Moments { total, squares, min, max, negative })
+        },
+    )
+}
+
+/// One chunk's figures of [`WeightSums`].
+struct Moments {
+    total: f64,
+    squares: f64,
+    min: f64,
+    max: f64,
+    negative: usize,
 }
 
 /// Sums over record weights, by [`Cells::expand`].
@@ -387,39 +413,8 @@ pub(crate) struct WeightSums {
     pub negative: usize,
 }
 
-impl WeightSums {
-    fn new(cells: usize) -> Self {
-        WeightSums {
-            cells: vec![0.0; cells],
-            total: 0.0,
-            squares: 0.0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-            negative: 0,
-        }
-    }
-
-    /// Adds weight `w` of a record in `cell` to every sum but the extremes, which
-    /// [`extremes`] finds without a dependency from one weight to the next.
-    #[inline]
-    fn add(&mut self, cell: usize, w: f64) {
-        self.cells[cell] += w;
-        self.total += w;
-        self.squares += w * w;
-        self.negative += usize::from(w < 0.0);
-    }
-
-    fn merge(&mut self, other: WeightSums) {
-        self.cells.iter_mut().zip(other.cells).for_each(|(a, b)| *a += b);
-        self.total += other.total;
-        self.squares += other.squares;
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
-        self.negative += other.negative;
-    }
-}
-
-/// Independent running extremes in [`extremes`], which the compiler keeps in vector registers.
+/// Independent running extremes and sums in [`extremes`] and [`sum_and_squares`], which the
+/// compiler keeps in vector registers.
 const LANES: usize = 8;
 
 /// The smallest and largest of `ws` (±∞ when empty), bit for bit as folding `f64::min` and
@@ -452,6 +447,23 @@ fn extremes(ws: &[f64]) -> (f64, f64) {
         return fold(ws, (f64::INFINITY, f64::NEG_INFINITY));
     }
     (min, max)
+}
+
+/// The sum and the sum of squares of `ws`, each over [`LANES`] interleaved partial sums.
+fn sum_and_squares(ws: &[f64]) -> (f64, f64) {
+    let mut total = [0.0; LANES];
+    let mut squares = [0.0; LANES];
+    let groups = ws.chunks_exact(LANES);
+    let rest = groups.remainder();
+    for group in groups {
+        for ((total, squares), &w) in total.iter_mut().zip(&mut squares).zip(group) {
+            *total += w;
+            *squares += w * w;
+        }
+    }
+    let total = total.iter().sum::<f64>() + rest.iter().sum::<f64>();
+    let squares = squares.iter().sum::<f64>() + rest.iter().map(|w| w * w).sum::<f64>();
+    (total, squares)
 }
 
 #[cfg(test)]
@@ -488,13 +500,16 @@ mod tests {
     }
 
     #[test]
-    fn extremes_are_the_ordered_folds() {
+    fn extremes_are_the_ordered_folds_and_sums_are_sums() {
         let ordered =
             |ws: &[f64]| ws.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &w| (l.min(w), h.max(w)));
         let bits = |(a, b): (f64, f64)| (a.to_bits(), b.to_bits());
         let mut ws: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 1013) as f64 / 3.0 - 100.0).collect();
         for case in [&ws[..0], &ws[..5], &ws[..]] {
             assert_eq!(bits(extremes(case)), bits(ordered(case)));
+            let (total, squares) = sum_and_squares(case);
+            assert!((total - case.iter().sum::<f64>()).abs() <= 1e-9);
+            assert!((squares - case.iter().map(|w| w * w).sum::<f64>()).abs() <= 1e-6);
         }
         // the smallest weight is a zero of either sign (whose order decides), and a NaN
         for w in &mut ws {
@@ -503,6 +518,29 @@ mod tests {
         (ws[3], ws[500], ws[17]) = (-0.0, 0.0, f64::NAN);
         assert_eq!(bits(extremes(&ws)), bits(ordered(&ws)));
         assert_eq!(bits(extremes(&[f64::NAN; 9])), bits(ordered(&[f64::NAN; 9])));
+    }
+
+    #[test]
+    fn expanded_sums_match_the_weights() {
+        let membership: Vec<u32> = (0..100_000u32).flat_map(|i| [i % 3, (i * 7) % 5]).collect();
+        let design: Vec<f64> = (0..100_000).map(|i| (i % 4) as f64 * 0.75).collect();
+        let cells = Cells::aggregate(&design, &membership, &[3, 5]);
+        let g: Vec<f64> = (0..cells.len()).map(|c| c as f64 / 4.0 - 1.0).collect();
+        let (w, sums) = cells.expand(&design, &g);
+        let rows = cells.record_rows();
+        for (i, &w) in w.iter().enumerate() {
+            let c = (0..cells.len()).find(|&c| cells.row(c) == &rows[2 * i..2 * i + 2]).unwrap();
+            assert_eq!(w, design[i] * g[c]);
+        }
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+        assert!(close(sums.total, w.iter().sum()));
+        assert!(close(sums.squares, w.iter().map(|w| w * w).sum()));
+        assert_eq!(sums.negative, w.iter().filter(|&&w| w < 0.0).count());
+        assert_eq!((sums.min, sums.max), w.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &w| (l.min(w), h.max(w))));
+        for (c, &total) in sums.cells.iter().enumerate() {
+            let by_records: f64 = (0..w.len()).filter(|&i| &rows[2 * i..2 * i + 2] == cells.row(c)).map(|i| w[i]).sum();
+            assert!(close(total, by_records));
+        }
     }
 
     #[test]
