@@ -105,6 +105,8 @@ fn seed_problem(dir: &std::path::Path, records: usize) -> Problem {
 }
 
 fn seed_raking(c: &mut Criterion) {
+    // as the populace command does, so a run's buffers reuse the pages of the run before
+    populace::memory::retain_freed_memory();
     let mut group = c.benchmark_group("fit_microdata");
     group.sample_size(10);
     for records in [1_000_000, 10_000_000] {

@@ -281,8 +281,7 @@ fn margin_fit(problem: &Problem, fit: &DenseFit) -> Result<Vec<MarginRow>> {
         };
         let mut before = vec![0.0; m.targets.len()];
         for i in 0..seed.len() {
-            let record = seed.record(i);
-            before[index(&|a| record[a] as usize)] += seed.weights[i];
+            before[index(&|a| seed.code(i, a) as usize)] += seed.weights[i];
         }
         let mut after = vec![0.0; m.targets.len()];
         let mut codes = vec![0usize; joint.sizes.len()];

@@ -176,12 +176,17 @@ mod tests {
 
     #[test]
     fn par_fill_writes_every_chunk_in_order() {
-        let (v, sums) = par_fill(10, 4, || (), |_, c, mut slots| {
-            let first = c * 4;
-            let written = slots.extend(first..(first + 4).min(10));
-            let sum: usize = written.iter().sum();
-            (slots.finish(), sum)
-        });
+        let (v, sums) = par_fill(
+            10,
+            4,
+            || (),
+            |_, c, mut slots| {
+                let first = c * 4;
+                let written = slots.extend(first..(first + 4).min(10));
+                let sum: usize = written.iter().sum();
+                (slots.finish(), sum)
+            },
+        );
         assert_eq!(v, (0..10).collect::<Vec<_>>());
         assert_eq!(sums, vec![6, 22, 17]);
         let (empty, none): (Vec<u8>, Vec<()>) = par_fill(0, 4, || (), |_, _, slots| (slots.finish(), ()));
@@ -191,9 +196,14 @@ mod tests {
     #[test]
     #[should_panic(expected = "left unwritten")]
     fn par_fill_refuses_a_short_chunk() {
-        par_fill(8, 4, || (), |_, _, mut slots| {
-            slots.extend([1u8; 3]);
-            (slots.finish(), ())
-        });
+        par_fill(
+            8,
+            4,
+            || (),
+            |_, _, mut slots| {
+                slots.extend([1u8; 3]);
+                (slots.finish(), ())
+            },
+        );
     }
 }

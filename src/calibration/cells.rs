@@ -15,10 +15,6 @@ use crate::memory::{par_fill, Slots};
 /// not depend on the number of threads (the work is element-wise anyway).
 const RECORD_CHUNK: usize = 1 << 15;
 
-/// Records keyed at a time within a chunk by [`Cells::from_keys_in_chunks`]: their keys stay
-/// in the first-level cache until they are used.
-const KEY_BLOCK: usize = 1 << 10;
-
 /// Largest number of possible cells for which each chunk of records gets its own table.
 const CHUNK_TABLE_LIMIT: u64 = 1 << 16;
 
@@ -43,17 +39,6 @@ enum RecordCells {
     /// Every record's key (below 2¹⁶), and the cell number of every possible key
     /// (`u32::MAX` for keys no record has).
     Keys { keys: Vec<u16>, cell_of: Vec<u32> },
-}
-
-/// Calls `f(i, key)` for each of the `n` records in order, getting the keys in blocks from
-/// `keys(first, out)`.
-fn for_each_key(n: usize, keys: impl Fn(usize, &mut [u64]), mut f: impl FnMut(usize, u64)) {
-    let mut block = vec![0; n.min(RECORD_CHUNK)];
-    for first in (0..n).step_by(RECORD_CHUNK) {
-        let block = &mut block[..RECORD_CHUNK.min(n - first)];
-        keys(first, block);
-        block.iter().enumerate().for_each(|(j, &k)| f(first + j, k));
-    }
 }
 
 /// Cells built one record at a time, in record order.
@@ -101,11 +86,9 @@ struct ChunkKeys {
     sums: Vec<f64>,
 }
 
-/// Per-thread buffers of [`Cells::from_keys_in_chunks`]: the current chunk's keys, and tables
-/// indexed by key whose entries are back to zero (`false`) between chunks.
+/// Per-thread tables of [`Cells::from_keys_in_chunks`], indexed by key, whose entries are back
+/// to zero (`false`) between chunks.
 struct KeyScratch {
-    /// The current chunk's keys.
-    block: Vec<u64>,
     /// Design total of each key over the current chunk.
     sums: Vec<f64>,
     /// Whether the current chunk has met the key.
@@ -114,36 +97,30 @@ struct KeyScratch {
 
 impl KeyScratch {
     fn new(product: usize) -> Self {
-        KeyScratch { block: vec![0; KEY_BLOCK], sums: vec![0.0; product], seen: vec![false; product] }
+        KeyScratch { sums: vec![0.0; product], seen: vec![false; product] }
     }
 
     /// Keys the chunk of records that starts at record `first` (design weights `design`) with
-    /// `keys_of`, a block at a time, writing each record's key into `keys`, and sums the
-    /// design weights per key.
+    /// `key`, writing each record's key into `keys`, and sums the design weights per key.
     fn chunk(
         &mut self,
         first: usize,
         keys: &mut Slots<'_, u16>,
         design: &[f64],
-        keys_of: impl Fn(usize, &mut [u64]),
+        key: impl Fn(usize) -> u64,
     ) -> ChunkKeys {
         let mut firsts = Vec::new();
-        for (b, design) in design.chunks(KEY_BLOCK).enumerate() {
-            let start = first + b * KEY_BLOCK;
-            let block = &mut self.block[..design.len()];
-            keys_of(start, block);
-            // slices, whose addresses stay in registers while `firsts` grows
-            let (sums, seen) = (&mut self.sums[..], &mut self.seen[..]);
-            keys.extend(block.iter().zip(design).enumerate().map(|(j, (&k, &d))| {
-                let k = k as u16;
-                sums[usize::from(k)] += d;
-                if !seen[usize::from(k)] {
-                    seen[usize::from(k)] = true;
-                    firsts.push((k, start + j));
-                }
-                k
-            }));
-        }
+        // slices, whose addresses stay in registers while `firsts` grows
+        let (sums, seen) = (&mut self.sums[..], &mut self.seen[..]);
+        keys.extend(design.iter().enumerate().map(|(j, &d)| {
+            let k = key(first + j) as u16;
+            sums[usize::from(k)] += d;
+            if !seen[usize::from(k)] {
+                seen[usize::from(k)] = true;
+                firsts.push((k, first + j));
+            }
+            k
+        }));
         let sums = firsts
             .iter()
             .map(|&(k, _)| {
@@ -167,12 +144,11 @@ impl Cells {
         let radix: Option<u64> = margin_sizes.iter().try_fold(1u64, |acc, &s| acc.checked_mul(u64::try_from(s).ok()?));
         match radix {
             Some(product) => {
-                let keys = |first: usize, out: &mut [u64]| {
-                    for (k, row) in out.iter_mut().zip(membership[first * m..].chunks_exact(m)) {
-                        *k = row.iter().zip(margin_sizes).fold(0u64, |k, (&c, &s)| k * s as u64 + c as u64);
-                    }
+                let key = |i: usize| {
+                    let row = &membership[i * m..(i + 1) * m];
+                    row.iter().zip(margin_sizes).fold(0u64, |k, (&c, &s)| k * s as u64 + c as u64)
                 };
-                Cells::from_keys(design, product, m, keys, row)
+                Cells::from_keys(design, product, m, key, row)
             }
             None => {
                 let mut map: HashMap<&[u32], u32> = HashMap::new();
@@ -188,41 +164,40 @@ impl Cells {
     }
 
     /// Groups records by their keys (below `product`; records with equal keys must have equal
-    /// membership rows), in order of first appearance, summing `design` per cell.
-    /// `keys(first, out)` writes the keys of records `first..first + out.len()` into `out`;
-    /// `row(i, out)` appends record `i`'s membership row (`margins` codes) to `out`, once per
+    /// membership rows), in order of first appearance, summing `design` per cell. `key(i)` is
+    /// record `i`'s key; `row(i, out)` appends record `i`'s membership row (`margins` codes) to `out`, once per
     /// cell.
     pub(crate) fn from_keys(
         design: &[f64],
         product: u64,
         margins: usize,
-        keys: impl Fn(usize, &mut [u64]) + Sync,
+        key: impl Fn(usize) -> u64 + Sync,
         row: impl Fn(usize, &mut Vec<u32>) + Sync,
     ) -> Cells {
         let n = design.len();
         if product <= CHUNK_TABLE_LIMIT && n > RECORD_CHUNK {
-            return Cells::from_keys_in_chunks(design, product as usize, margins, keys, row);
+            return Cells::from_keys_in_chunks(design, product as usize, margins, key, row);
         }
         let mut cells = Sequential::with_capacity(n);
         // A dense lookup table when it is small next to the data, a hash map otherwise.
         let dense_limit = (4 * n as u64).clamp(1 << 16, 1 << 26);
         if product <= dense_limit {
             let mut table = vec![u32::MAX; product as usize];
-            for_each_key(n, keys, |i, k| {
+            for (i, &d) in design.iter().enumerate() {
                 let next = cells.next();
-                let slot = &mut table[k as usize];
+                let slot = &mut table[key(i) as usize];
                 if *slot == u32::MAX {
                     *slot = next;
                 }
-                cells.add(*slot, next, design[i], |codes| row(i, codes));
-            });
+                cells.add(*slot, next, d, |codes| row(i, codes));
+            }
         } else {
             let mut map: HashMap<u64, u32> = HashMap::new();
-            for_each_key(n, keys, |i, k| {
+            for (i, &d) in design.iter().enumerate() {
                 let next = cells.next();
-                let c = *map.entry(k).or_insert(next);
-                cells.add(c, next, design[i], |codes| row(i, codes));
-            });
+                let c = *map.entry(key(i)).or_insert(next);
+                cells.add(c, next, d, |codes| row(i, codes));
+            }
         }
         cells.finish(margins)
     }
@@ -237,7 +212,7 @@ impl Cells {
         design: &[f64],
         product: usize,
         margins: usize,
-        keys_of: impl Fn(usize, &mut [u64]) + Sync,
+        key: impl Fn(usize) -> u64 + Sync,
         row: impl Fn(usize, &mut Vec<u32>) + Sync,
     ) -> Cells {
         let (keys, chunks) = par_fill(
@@ -247,7 +222,7 @@ impl Cells {
             |scratch, c, mut keys| {
                 let first = c * RECORD_CHUNK;
                 let design = &design[first..first + keys.len()];
-                let chunk = scratch.chunk(first, &mut keys, design, &keys_of);
+                let chunk = scratch.chunk(first, &mut keys, design, &key);
                 (keys.finish(), chunk)
             },
         );
@@ -345,14 +320,8 @@ impl Cells {
             }
         };
         let cells = g.iter().zip(&self.design).map(|(g, d)| g * d).collect();
-        let mut sums = WeightSums {
-            cells,
-            total: 0.0,
-            squares: 0.0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-            negative: 0,
-        };
+        let mut sums =
+            WeightSums { cells, total: 0.0, squares: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY, negative: 0 };
         for chunk in chunks {
             sums.total += chunk.total;
             sums.squares += chunk.squares;
@@ -536,7 +505,10 @@ mod tests {
         assert!(close(sums.total, w.iter().sum()));
         assert!(close(sums.squares, w.iter().map(|w| w * w).sum()));
         assert_eq!(sums.negative, w.iter().filter(|&&w| w < 0.0).count());
-        assert_eq!((sums.min, sums.max), w.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &w| (l.min(w), h.max(w))));
+        assert_eq!(
+            (sums.min, sums.max),
+            w.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &w| (l.min(w), h.max(w)))
+        );
         for (c, &total) in sums.cells.iter().enumerate() {
             let by_records: f64 = (0..w.len()).filter(|&i| &rows[2 * i..2 * i + 2] == cells.row(c)).map(|i| w[i]).sum();
             assert!(close(total, by_records));

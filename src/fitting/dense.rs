@@ -75,7 +75,7 @@ pub fn fit_dense(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Resu
             Some(seed) => {
                 let mut table = vec![0.0; cells];
                 for i in 0..seed.len() {
-                    let index = seed.record(i).iter().zip(&sizes).fold(0usize, |acc, (&c, &s)| acc * s + c as usize);
+                    let index = seed.record(i).zip(&sizes).fold(0usize, |acc, (c, &s)| acc * s + c as usize);
                     table[index] += seed.weights[i];
                 }
                 table

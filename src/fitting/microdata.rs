@@ -16,7 +16,7 @@ use crate::calibration::integerize::{margin_errors, margin_preserving, trs};
 use crate::calibration::rounding::round_margins;
 use crate::calibration::{solve, Constraints, Method as CalMethod};
 use crate::error::{Error, Result};
-use crate::inputs::{Integerize, MarginTable, Method, Problem, Seed, Zone};
+use crate::inputs::{Code, Codes, Integerize, MarginTable, Method, Problem, Seed, Zone};
 
 /// The calibrated weights of one zone.
 #[derive(Debug, Clone)]
@@ -226,9 +226,9 @@ fn group(problem: &Problem, seed: &Seed, zone: &Zone, records: Option<&[usize]>,
     let used_sizes = problem.domain.sizes(&used);
     let margin_sizes: Vec<Vec<usize>> = zone.margins.iter().map(|m| problem.domain.sizes(&m.attributes)).collect();
     let row = |i: usize, out: &mut Vec<u32>| {
-        let codes = seed.record(position(i));
+        let p = position(i);
         for (m, s) in zone.margins.iter().zip(&margin_sizes) {
-            out.push(m.attributes.iter().zip(s).fold(0usize, |acc, (&a, &n)| acc * n + codes[a] as usize) as u32);
+            out.push(m.attributes.iter().zip(s).fold(0usize, |acc, (&a, &n)| acc * n + seed.code(p, a) as usize) as u32);
         }
     };
     let product = used_sizes.iter().try_fold(1u64, |acc, &s| acc.checked_mul(s as u64));
@@ -236,19 +236,10 @@ fn group(problem: &Problem, seed: &Seed, zone: &Zone, records: Option<&[usize]>,
         Some(product) => {
             let keyer = Keyer::new(seed.attributes.len(), &used, &used_sizes);
             let m = zone.margins.len();
-            match records {
-                None => {
-                    let keys = |first: usize, out: &mut [u64]| keyer.rows(&seed.codes[first * keyer.width()..], out);
-                    Cells::from_keys(design, product, m, keys, row)
-                }
-                Some(r) => {
-                    let keys = |first: usize, out: &mut [u64]| {
-                        for (k, &p) in out.iter_mut().zip(&r[first..]) {
-                            *k = keyer.key(seed.record(p));
-                        }
-                    };
-                    Cells::from_keys(design, product, m, keys, row)
-                }
+            match &seed.codes {
+                Codes::U8(codes) => keyed(&keyer, codes, records, design, product, m, row),
+                Codes::U16(codes) => keyed(&keyer, codes, records, design, product, m, row),
+                Codes::U32(codes) => keyed(&keyer, codes, records, design, product, m, row),
             }
         }
         None => {
@@ -266,6 +257,54 @@ fn group(problem: &Problem, seed: &Seed, zone: &Zone, records: Option<&[usize]>,
             Cells::aggregate(design, &membership, &flat_sizes)
         }
     }
+}
+
+/// [`Cells::from_keys`] over the keys `keyer` gives the records of a seed with codes `codes`
+/// (seed positions `records`, all when `None`).
+fn keyed<C: Code>(
+    keyer: &Keyer,
+    codes: &[C],
+    records: Option<&[usize]>,
+    design: &[f64],
+    product: u64,
+    margins: usize,
+    row: impl Fn(usize, &mut Vec<u32>) + Sync,
+) -> Cells {
+    let w = keyer.width();
+    let from_keys = |key: &(dyn Fn(usize) -> u64 + Sync)| Cells::from_keys(design, product, margins, key, &row);
+    match records {
+        Some(r) => from_keys(&|i| keyer.key(&codes[r[i] * w..(r[i] + 1) * w])),
+        None => match w {
+            1 => keyed_rows::<C, 1>(keyer, codes, design, product, margins, &row),
+            2 => keyed_rows::<C, 2>(keyer, codes, design, product, margins, &row),
+            3 => keyed_rows::<C, 3>(keyer, codes, design, product, margins, &row),
+            4 => keyed_rows::<C, 4>(keyer, codes, design, product, margins, &row),
+            5 => keyed_rows::<C, 5>(keyer, codes, design, product, margins, &row),
+            6 => keyed_rows::<C, 6>(keyer, codes, design, product, margins, &row),
+            7 => keyed_rows::<C, 7>(keyer, codes, design, product, margins, &row),
+            8 => keyed_rows::<C, 8>(keyer, codes, design, product, margins, &row),
+            _ => from_keys(&|i| keyer.key(&codes[i * w..(i + 1) * w])),
+        },
+    }
+}
+
+/// [`keyed`] for every record of a seed of `W` attributes: a loop of fixed length per record,
+/// inlined into the grouping pass.
+fn keyed_rows<C: Code, const W: usize>(
+    keyer: &Keyer,
+    codes: &[C],
+    design: &[f64],
+    product: u64,
+    margins: usize,
+    row: &(impl Fn(usize, &mut Vec<u32>) + Sync),
+) -> Cells {
+    let mut strides = [0; W];
+    strides.copy_from_slice(&keyer.strides);
+    let key = |i: usize| {
+        let codes = &codes[i * W..(i + 1) * W];
+        codes.iter().zip(&strides).map(|(&c, &s)| u64::from(c.into()) * s).sum()
+    };
+    Cells::from_keys(design, product, margins, key, row)
 }
 
 /// The key of a seed record: the mixed-radix number of its codes on the attributes the margins
@@ -296,37 +335,8 @@ impl Keyer {
 
     /// The key of one record's codes.
     #[inline]
-    fn key(&self, codes: &[u32]) -> u64 {
-        codes.iter().zip(&self.strides).map(|(&c, &s)| u64::from(c) * s).sum()
-    }
-
-    /// The keys of consecutive records (`codes`, row-major, from the first of them on) into
-    /// `out`, one per record; with a loop of fixed length per record up to eight attributes.
-    fn rows(&self, codes: &[u32], out: &mut [u64]) {
-        match self.width() {
-            1 => self.rows_of::<1>(codes, out),
-            2 => self.rows_of::<2>(codes, out),
-            3 => self.rows_of::<3>(codes, out),
-            4 => self.rows_of::<4>(codes, out),
-            5 => self.rows_of::<5>(codes, out),
-            6 => self.rows_of::<6>(codes, out),
-            7 => self.rows_of::<7>(codes, out),
-            8 => self.rows_of::<8>(codes, out),
-            width => {
-                for (k, codes) in out.iter_mut().zip(codes.chunks_exact(width)) {
-                    *k = self.key(codes);
-                }
-            }
-        }
-    }
-
-    /// [`Keyer::rows`] for a seed of `W` attributes.
-    fn rows_of<const W: usize>(&self, codes: &[u32], out: &mut [u64]) {
-        let mut strides = [0; W];
-        strides.copy_from_slice(&self.strides);
-        for (k, row) in out.iter_mut().zip(codes.chunks_exact(W)) {
-            *k = row.iter().zip(&strides).map(|(&c, &s)| u64::from(c) * s).sum();
-        }
+    fn key<C: Code>(&self, codes: &[C]) -> u64 {
+        codes.iter().zip(&self.strides).map(|(&c, &s)| u64::from(c.into()) * s).sum()
     }
 }
 

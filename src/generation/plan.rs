@@ -59,9 +59,7 @@ impl Units<'_> {
                     index /= size;
                 }
             }
-            Units::Records { seed, records } => {
-                codes.extend_from_slice(seed.record(records.as_ref().map_or(u, |r| r[u])))
-            }
+            Units::Records { seed, records } => codes.extend(seed.record(records.as_ref().map_or(u, |r| r[u]))),
         }
     }
 }
@@ -243,7 +241,7 @@ fn one_way(problem: &Problem, zone: &Zone) -> Result<Vec<Vec<f64>>> {
                     }
                 };
                 for &r in records {
-                    dist[seed.record(r)[a] as usize] += seed.weights[r];
+                    dist[seed.code(r, a) as usize] += seed.weights[r];
                 }
             }
             Ok(dist)

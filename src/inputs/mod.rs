@@ -17,7 +17,7 @@ mod zones;
 pub(crate) use csvfile::CsvFile;
 pub use domain::{Attribute, Domain};
 pub use margin::MarginTable;
-pub use seed::{RecordIds, Seed};
+pub use seed::{Code, Codes, RecordIds, Seed};
 pub use spec::{FitSpec, Integerize, MarginSpec, Method, SeedSpec, Spec, ZonesSpec};
 
 use crate::error::{Error, Location, Result};

@@ -5,6 +5,10 @@
 //! chunks on every core straight into the final arrays; any other body goes through the
 //! `csv` crate one record at a time. Both paths decode a record with the same [`Decoder`], so
 //! they accept the same files and report the same first error.
+//!
+//! Codes are stored in the narrowest unsigned type that holds every attribute's categories
+//! ([`Codes`]): one byte per value for most surveys, a quarter of the memory and of the
+//! traffic of 32-bit codes when the seed is grouped or aggregated.
 
 use std::path::Path;
 
@@ -24,7 +28,7 @@ pub struct Seed {
     /// Domain positions of the coded attributes (every attribute of the problem, in order).
     pub attributes: Vec<usize>,
     /// Category codes, record by record (`records × attributes.len()`).
-    pub codes: Vec<u32>,
+    pub codes: Codes,
     /// Design weight of each record (1 without a weight column).
     pub weights: Vec<f64>,
     /// Record identifiers from the id column, else 1-based row numbers.
@@ -69,10 +73,102 @@ impl Seed {
         self.weights.is_empty()
     }
 
-    /// The codes of record `i`.
-    pub fn record(&self, i: usize) -> &[u32] {
+    /// The codes of record `i`, attribute by attribute.
+    pub fn record(&self, i: usize) -> impl ExactSizeIterator<Item = u32> + '_ {
         let k = self.attributes.len();
-        &self.codes[i * k..(i + 1) * k]
+        (i * k..(i + 1) * k).map(|j| self.codes.get(j))
+    }
+
+    /// The code of record `i` on its `a`-th attribute.
+    pub fn code(&self, i: usize, a: usize) -> u32 {
+        self.codes.get(i * self.attributes.len() + a)
+    }
+}
+
+/// Category codes of seed records, row-major, in the narrowest unsigned type that holds every
+/// attribute's categories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Codes {
+    /// Every attribute has at most 256 categories.
+    U8(Vec<u8>),
+    /// Every attribute has at most 65,536 categories.
+    U16(Vec<u16>),
+    /// Some attribute has more.
+    U32(Vec<u32>),
+}
+
+impl Codes {
+    /// Number of codes.
+    pub fn len(&self) -> usize {
+        match self {
+            Codes::U8(c) => c.len(),
+            Codes::U16(c) => c.len(),
+            Codes::U32(c) => c.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `j`-th code.
+    pub fn get(&self, j: usize) -> u32 {
+        match self {
+            Codes::U8(c) => c[j].into(),
+            Codes::U16(c) => c[j].into(),
+            Codes::U32(c) => c[j],
+        }
+    }
+
+    /// Every code, widened to 32 bits.
+    pub fn to_vec(&self) -> Vec<u32> {
+        (0..self.len()).map(|j| self.get(j)).collect()
+    }
+}
+
+/// An unsigned type [`Codes`] come in.
+pub trait Code: Copy + Default + Send + Sync + Into<u32> + 'static {
+    /// The largest number of categories whose codes fit.
+    const CATEGORIES: usize;
+
+    /// `code`, which must be below [`Code::CATEGORIES`].
+    fn narrow(code: u32) -> Self;
+
+    /// The codes of a seed stored in this type.
+    fn wrap(codes: Vec<Self>) -> Codes;
+}
+
+macro_rules! code {
+    ($t:ty, $variant:ident) => {
+        impl Code for $t {
+            const CATEGORIES: usize = 1 << <$t>::BITS;
+
+            #[inline]
+            fn narrow(code: u32) -> Self {
+                debug_assert!((code as usize) < Self::CATEGORIES);
+                code as $t
+            }
+
+            fn wrap(codes: Vec<Self>) -> Codes {
+                Codes::$variant(codes)
+            }
+        }
+    };
+}
+code!(u8, U8);
+code!(u16, U16);
+
+impl Code for u32 {
+    const CATEGORIES: usize = 1 << 32;
+
+    #[inline]
+    fn narrow(code: u32) -> Self {
+        code
+    }
+
+    fn wrap(codes: Vec<Self>) -> Codes {
+        Codes::U32(codes)
     }
 }
 
@@ -107,12 +203,13 @@ fn decode(
 ) -> Result<Seed> {
     let mut csv = CsvFile::from_bytes(data, display)?;
     let decoder = Decoder::new(&csv, columns, attributes, domain)?;
-    let (start, first_line) = csv.body_start();
-    let body = csv.bytes().get(start..).unwrap_or_default();
-    let mut seed = if allow_plain && plain::is_plain(body) {
-        read_plain(&decoder, body, first_line)?
+    let categories = attributes.iter().map(|&a| domain.attribute(a).categories().len()).max().unwrap_or(0);
+    let mut seed = if categories <= u8::CATEGORIES {
+        read_body::<u8>(&decoder, &mut csv, allow_plain)?
+    } else if categories <= u16::CATEGORIES {
+        read_body::<u16>(&decoder, &mut csv, allow_plain)?
     } else {
-        read_records(&decoder, &mut csv)?
+        read_body::<u32>(&decoder, &mut csv, allow_plain)?
     };
     seed.file = display.to_string();
     seed.attributes = attributes.to_vec();
@@ -125,12 +222,23 @@ fn decode(
     Ok(seed)
 }
 
+/// The body of the seed file, with codes of type `C`.
+fn read_body<C: Code>(decoder: &Decoder, csv: &mut CsvFile, allow_plain: bool) -> Result<Seed> {
+    let (start, first_line) = csv.body_start();
+    let body = csv.bytes().get(start..).unwrap_or_default();
+    if allow_plain && plain::is_plain(body) {
+        read_plain::<C>(decoder, body, first_line)
+    } else {
+        read_records::<C>(decoder, csv)
+    }
+}
+
 /// A plain body, decoded chunk by chunk on every core into preallocated arrays.
-fn read_plain(decoder: &Decoder, body: &[u8], first_line: u64) -> Result<Seed> {
+fn read_plain<C: Code>(decoder: &Decoder, body: &[u8], first_line: u64) -> Result<Seed> {
     let chunks = plain::chunks(body, first_line);
     let n: usize = chunks.iter().map(|c| c.records).sum();
     let k = decoder.attributes.len();
-    let mut codes = crate::memory::zeros::<u32>(n * k);
+    let mut codes = crate::memory::zeros::<C>(n * k);
     let mut weights = crate::memory::zeros::<f64>(n);
     let mut jobs = Vec::with_capacity(chunks.len());
     let (mut codes_left, mut weights_left) = (&mut codes[..], &mut weights[..]);
@@ -166,7 +274,7 @@ fn read_plain(decoder: &Decoder, body: &[u8], first_line: u64) -> Result<Seed> {
     Ok(Seed {
         file: String::new(),
         attributes: Vec::new(),
-        codes,
+        codes: C::wrap(codes),
         weights,
         ids: ids.unwrap_or(RecordIds::Rows),
         regions,
@@ -210,12 +318,13 @@ fn merge_ids(parts: &[Part]) -> RecordIds {
 }
 
 /// Any other body, record by record through the `csv` crate.
-fn read_records(decoder: &Decoder, csv: &mut CsvFile) -> Result<Seed> {
+fn read_records<C: Code>(decoder: &Decoder, csv: &mut CsvFile) -> Result<Seed> {
     let k = decoder.attributes.len();
+    let mut codes: Vec<C> = Vec::new();
     let mut seed = Seed {
         file: String::new(),
         attributes: Vec::new(),
-        codes: Vec::new(),
+        codes: Codes::U8(Vec::new()),
         weights: Vec::new(),
         ids: RecordIds::Rows,
         regions: Vec::new(),
@@ -232,9 +341,9 @@ fn read_records(decoder: &Decoder, csv: &mut CsvFile) -> Result<Seed> {
                 break;
             }
         };
-        let start = seed.codes.len();
-        seed.codes.resize(start + k, 0);
-        match decoder.record(|c| &record[c], line, &mut seed.codes[start..]) {
+        let start = codes.len();
+        codes.resize(start + k, C::default());
+        match decoder.record(|c| &record[c], line, &mut codes[start..]) {
             Ok(row) => {
                 seed.weights.push(row.weight);
                 if let Some(id) = row.id {
@@ -262,7 +371,8 @@ fn read_records(decoder: &Decoder, csv: &mut CsvFile) -> Result<Seed> {
     match failure {
         Some(e) => Err(e),
         None => {
-            seed.codes.truncate(seed.weights.len() * k);
+            codes.truncate(seed.weights.len() * k);
+            seed.codes = C::wrap(codes);
             Ok(seed)
         }
     }
@@ -324,7 +434,7 @@ impl<'a> Decoder<'a> {
 
     /// Decodes the records of a plain chunk into `codes` and `weights` (its share of the
     /// arrays), stopping at the first failing record.
-    fn chunk(&self, chunk: &Chunk, codes: &mut [u32], weights: &mut [f64]) -> Part {
+    fn chunk<C: Code>(&self, chunk: &Chunk, codes: &mut [C], weights: &mut [f64]) -> Part {
         let k = self.attributes.len();
         let mut part = Part { records: 0, id_text: String::new(), id_ends: Vec::new(), error: None };
         let mut fields = vec![&b""[..]; self.width];
@@ -352,11 +462,11 @@ impl<'a> Decoder<'a> {
     }
 
     /// Decodes one record whose fields `field(column)` gives (trimmed), writing its codes.
-    fn record<'r>(&self, field: impl Fn(usize) -> &'r [u8], line: u64, codes: &mut [u32]) -> Result<Row<'r>> {
+    fn record<'r, C: Code>(&self, field: impl Fn(usize) -> &'r [u8], line: u64, codes: &mut [C]) -> Result<Row<'r>> {
         for ((col, attribute, lookup), code) in self.attributes.iter().zip(codes.iter_mut()) {
             let bytes = field(*col);
             *code = match lookup.code(bytes) {
-                Some(c) => c,
+                Some(c) => C::narrow(c),
                 None => return Err(self.unknown_category(line, *col, attribute, bytes)),
             };
         }
@@ -556,7 +666,7 @@ mod tests {
         let (plain, records) = both(text, true, true);
         assert!(same(&plain, &records), "{plain:?} vs {records:?}");
         let seed = plain.unwrap();
-        assert_eq!(seed.codes, vec![0, 3, 1, 39, 1, 0]);
+        assert_eq!(seed.codes, Codes::U8(vec![0, 3, 1, 39, 1, 0]));
         assert_eq!(seed.weights, vec![1.5, 2.0, 0.0]);
         assert_eq!((seed.ids.get(0), seed.ids.get(2)), (Some("a"), Some("c")));
         assert_eq!(seed.regions, vec!["north", "south", "north"]);
@@ -618,6 +728,24 @@ mod tests {
     }
 
     #[test]
+    fn codes_take_the_narrowest_type_that_holds_every_category() {
+        let declared: Vec<(String, Vec<String>)> = vec![
+            ("sex".into(), vec!["f".into(), "m".into()]),
+            ("zip".into(), (0..300).map(|i| format!("z{i}")).collect()),
+        ];
+        let domain = Domain::declared(declared.iter().map(|(n, c)| (n, c)));
+        let columns = || SeedColumns { weight: None, id: None, region: None };
+        let text = "sex,zip\nm,z299\nf,z7\n";
+        for plain in [true, false] {
+            let seed = decode(text.as_bytes().to_vec(), "s.csv", columns(), &[0, 1], &domain, plain).unwrap();
+            assert_eq!(seed.codes, Codes::U16(vec![1, 299, 0, 7]));
+            assert_eq!(seed.record(0).collect::<Vec<_>>(), [1, 299]);
+            let only_sex = decode(text.as_bytes().to_vec(), "s.csv", columns(), &[0], &domain, plain).unwrap();
+            assert_eq!(only_sex.codes, Codes::U8(vec![1, 0]));
+        }
+    }
+
+    #[test]
     fn a_seed_larger_than_a_chunk_is_read_in_order() {
         let mut text = String::from("age,zip,w\n");
         for i in 0..200_000 {
@@ -631,7 +759,8 @@ mod tests {
         let ok = text.replace("old,z41,1\n", "");
         let seed = decode(ok.into_bytes(), "s.csv", columns(), &[0, 1], &domain, true).unwrap();
         assert_eq!(seed.len(), 200_000);
-        assert_eq!(seed.record(199_999), &[0, 199_999 % 40]);
+        assert_eq!(seed.record(199_999).collect::<Vec<_>>(), [0, 199_999 % 40]);
+        assert_eq!(seed.code(199_999, 1), 199_999 % 40);
         assert_eq!(seed.weights[199_999], (199_999 % 7) as f64);
         assert_eq!(seed.ids, RecordIds::Rows);
     }
