@@ -120,21 +120,36 @@ impl<'a> Walk<'a> {
             }
             return;
         };
+        if blocks.is_empty() {
+            return;
+        }
+        // the outer codes of the first block, decoded once, then stepped like an odometer
+        let mut codes = vec![0usize; outer.len()];
+        let mut rest = blocks.start;
+        for (code, &size) in codes.iter_mut().zip(outer).rev() {
+            *code = rest % size;
+            rest /= size;
+        }
         let mut bases = vec![0usize; self.layouts.len()];
         let mut b = blocks.start;
         while b < blocks.end {
             let end = blocks.end.min(b - b % row + row);
-            bases.fill(0);
-            let mut rest = b;
-            for d in (0..outer.len()).rev() {
-                let code = rest % outer[d];
-                rest /= outer[d];
-                for (base, layout) in bases.iter_mut().zip(&self.layouts) {
-                    *base += code * layout.strides[d];
-                }
+            for (base, layout) in bases.iter_mut().zip(&self.layouts) {
+                *base = codes.iter().zip(&layout.strides).map(|(c, s)| c * s).sum();
             }
             f(b * self.block, &bases, end - b);
             b = end;
+            // the next run starts a row: the last outer code back to zero, a carry into the rest
+            if let Some((last, rows)) = codes.split_last_mut() {
+                *last = 0;
+                for (code, &size) in rows.iter_mut().zip(outer).rev() {
+                    *code += 1;
+                    if *code < size {
+                        break;
+                    }
+                    *code = 0;
+                }
+            }
         }
     }
 
@@ -205,6 +220,8 @@ pub(crate) fn scale_and_sum(
         let offset = range.start * block;
         let mut acc = vec![0.0; next.len];
         walk.for_runs(range, |start, bases, count| {
+            // a slice, whose address stays in a register while the cells are stored
+            let acc = &mut acc[..];
             let run = &mut slice[start - offset..start - offset + count * block];
             let at = (bases[0], bases[1]);
             match (fs, ns) {
