@@ -257,9 +257,50 @@ pub(crate) fn scale_and_sum(
 }
 
 /// Calls `kernel(cells, f, n)` for each block of a run, with the two margins' indices `f`
-/// and `n` at the block's first cell, starting at `bases` and advancing by `steps`.
+/// and `n` at the block's first cell, starting at `bases` and advancing by `steps`. Blocks of
+/// up to eight cells (the table's last dimension, say) get a loop of fixed length, which the
+/// compiler unrolls into the kernel.
 #[inline(always)]
 fn for_each_block(
+    run: &mut [f64],
+    block: usize,
+    bases: (usize, usize),
+    steps: (usize, usize),
+    kernel: impl FnMut(&mut [f64], usize, usize),
+) {
+    match block {
+        1 => blocks_of::<1>(run, bases, steps, kernel),
+        2 => blocks_of::<2>(run, bases, steps, kernel),
+        3 => blocks_of::<3>(run, bases, steps, kernel),
+        4 => blocks_of::<4>(run, bases, steps, kernel),
+        5 => blocks_of::<5>(run, bases, steps, kernel),
+        6 => blocks_of::<6>(run, bases, steps, kernel),
+        7 => blocks_of::<7>(run, bases, steps, kernel),
+        8 => blocks_of::<8>(run, bases, steps, kernel),
+        _ => blocks_of_len(run, block, bases, steps, kernel),
+    }
+}
+
+/// [`for_each_block`] for blocks of `B` cells.
+#[inline(always)]
+fn blocks_of<const B: usize>(
+    run: &mut [f64],
+    bases: (usize, usize),
+    steps: (usize, usize),
+    mut kernel: impl FnMut(&mut [f64], usize, usize),
+) {
+    let (mut f, mut n) = bases;
+    // the chunks' constant length is what lets the kernel's loops unroll
+    for cells in run.chunks_exact_mut(B) {
+        kernel(cells, f, n);
+        f += steps.0;
+        n += steps.1;
+    }
+}
+
+/// [`for_each_block`] for blocks of `block` cells.
+#[inline(always)]
+fn blocks_of_len(
     run: &mut [f64],
     block: usize,
     bases: (usize, usize),
