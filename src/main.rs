@@ -5,6 +5,5 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    populace::memory::retain_freed_memory();
     cli::main()
 }

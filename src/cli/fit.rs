@@ -49,6 +49,8 @@ pub struct FitArgs {
 }
 
 pub fn run(args: FitArgs) -> Result<i32> {
+    // the fit's weights then land in the pages the seed file was read into
+    populace::memory::retain_freed_memory();
     let start = Instant::now();
     let selection = args.select.selection()?;
     let spec = Spec::from_path(&args.spec)?;

@@ -268,39 +268,23 @@ fn for_each_block(
     steps: (usize, usize),
     kernel: impl FnMut(&mut [f64], usize, usize),
 ) {
+    // each arm passes its length as a constant, which the inlined loop is specialized for
     match block {
-        1 => blocks_of::<1>(run, bases, steps, kernel),
-        2 => blocks_of::<2>(run, bases, steps, kernel),
-        3 => blocks_of::<3>(run, bases, steps, kernel),
-        4 => blocks_of::<4>(run, bases, steps, kernel),
-        5 => blocks_of::<5>(run, bases, steps, kernel),
-        6 => blocks_of::<6>(run, bases, steps, kernel),
-        7 => blocks_of::<7>(run, bases, steps, kernel),
-        8 => blocks_of::<8>(run, bases, steps, kernel),
-        _ => blocks_of_len(run, block, bases, steps, kernel),
-    }
-}
-
-/// [`for_each_block`] for blocks of `B` cells.
-#[inline(always)]
-fn blocks_of<const B: usize>(
-    run: &mut [f64],
-    bases: (usize, usize),
-    steps: (usize, usize),
-    mut kernel: impl FnMut(&mut [f64], usize, usize),
-) {
-    let (mut f, mut n) = bases;
-    // the chunks' constant length is what lets the kernel's loops unroll
-    for cells in run.chunks_exact_mut(B) {
-        kernel(cells, f, n);
-        f += steps.0;
-        n += steps.1;
+        1 => blocks(run, 1, bases, steps, kernel),
+        2 => blocks(run, 2, bases, steps, kernel),
+        3 => blocks(run, 3, bases, steps, kernel),
+        4 => blocks(run, 4, bases, steps, kernel),
+        5 => blocks(run, 5, bases, steps, kernel),
+        6 => blocks(run, 6, bases, steps, kernel),
+        7 => blocks(run, 7, bases, steps, kernel),
+        8 => blocks(run, 8, bases, steps, kernel),
+        _ => blocks(run, block, bases, steps, kernel),
     }
 }
 
 /// [`for_each_block`] for blocks of `block` cells.
 #[inline(always)]
-fn blocks_of_len(
+fn blocks(
     run: &mut [f64],
     block: usize,
     bases: (usize, usize),
