@@ -120,11 +120,6 @@ impl Codes {
             Codes::U32(c) => c[j],
         }
     }
-
-    /// Every code, widened to 32 bits.
-    pub fn to_vec(&self) -> Vec<u32> {
-        (0..self.len()).map(|j| self.get(j)).collect()
-    }
 }
 
 /// An unsigned type [`Codes`] come in.
