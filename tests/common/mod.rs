@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: the binary, the crate's folder, exit codes, reading
-//! outputs, runs in a temporary folder, and known-truth worlds. Each test file includes this
-//! module with `mod common;`.
+//! outputs, runs in a temporary folder, the R `survey` oracle's manifest, and the check that every
+//! case of a fixture has a test. Each test file includes this module with `mod common;`.
 
 // Each test file is a crate of its own that compiles all of this module but uses only part of
 // it; the rest would be reported as dead code there. Every item is used by some test file.
@@ -109,6 +109,72 @@ pub fn fit_with_1_2_and_8_threads(dir: &Path, file: &str) -> Vec<Vec<u8>> {
             std::fs::read(dir.join(&out).join(file)).unwrap()
         })
         .collect()
+}
+
+/// The R `survey` oracle's folder (`tests/oracle/api`, described in its README).
+pub fn api_oracle() -> PathBuf {
+    root().join("tests/oracle/api")
+}
+
+/// One row of the oracle's manifest, `cases.csv`.
+pub struct ApiCase {
+    /// R's method column: `linear`, `raking`, `logit` or `rake`.
+    pub method: String,
+    /// The margin files.
+    pub margins: Vec<String>,
+    /// Bounds on g, if any.
+    pub bounds: Option<(f64, f64)>,
+    /// The file of R's weights (`id,weight`, in seed order).
+    pub weights_file: String,
+}
+
+/// The oracle's manifest: case names in file order, and the case of each.
+pub fn api_cases() -> Vec<(String, ApiCase)> {
+    let (header, rows) = read_csv(api_oracle().join("cases.csv"));
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    rows.iter()
+        .map(|r| {
+            let bounds = (!r[col("bounds_low")].is_empty())
+                .then(|| (r[col("bounds_low")].parse().unwrap(), r[col("bounds_high")].parse().unwrap()));
+            let case = ApiCase {
+                method: r[col("method")].clone(),
+                margins: r[col("margins")].split(';').map(String::from).collect(),
+                bounds,
+                weights_file: r[col("weights_file")].clone(),
+            };
+            (r[col("case")].clone(), case)
+        })
+        .collect()
+}
+
+/// Oracle cases that no test reproduces, and why.
+pub const API_LEFT_OUT: &[(&str, &str)] =
+    &[("linear_bounded_oneway", "truncated linear calibration (bounded GREG) is not a populace method")];
+
+/// Every case of the oracle's manifest is in `tested` or [`API_LEFT_OUT`].
+pub fn assert_every_api_case_tested(tested: &[&str]) {
+    let cases: Vec<String> = api_cases().into_iter().map(|(name, _)| name).collect();
+    assert_every_case_tested("tests/oracle/api/cases.csv", &cases, tested, API_LEFT_OUT);
+}
+
+/// The oracle's case `name`.
+pub fn api_case(name: &str) -> ApiCase {
+    api_cases().into_iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no case {name} in cases.csv")).1
+}
+
+/// Every case of a fixture has a test, or is left out for a stated reason; and every case named
+/// by a test or left out is in the fixture. `tested` may name a case more than once (one test
+/// per method, say).
+pub fn assert_every_case_tested(fixture: &str, cases: &[String], tested: &[&str], left_out: &[(&str, &str)]) {
+    for case in cases {
+        let is_tested = tested.contains(&case.as_str());
+        let is_left_out = left_out.iter().any(|(c, _)| c == case);
+        assert!(is_tested || is_left_out, "{fixture}: case {case:?} has no test");
+        assert!(!(is_tested && is_left_out), "{fixture}: case {case:?} is tested and also left out");
+    }
+    for case in tested.iter().chain(left_out.iter().map(|(c, _)| c)) {
+        assert!(cases.iter().any(|c| c == case), "{fixture}: no case {case:?}");
+    }
 }
 
 /// An attribute of a known-truth world with `levels` equally frequent levels, `{name}0`,
