@@ -5,15 +5,17 @@
 //! Each test starts a run big enough to take seconds, waits until its temporary file has data
 //! in it, kills it, and looks at the folder.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::root;
 
-fn populace() -> Command {
+/// The binary as a `std::process::Command`, which, unlike `common::populace()`, can be spawned
+/// and killed.
+fn populace_process() -> Command {
     Command::new(assert_cmd::cargo::cargo_bin("populace"))
 }
 
@@ -60,7 +62,7 @@ fn kill_mid_write(mut child: Child, dir: &Path, name: &str) {
 /// `populace generate` of 20 million persons with cards: several seconds and gigabytes if left
 /// to finish.
 fn start_generate(out: &Path) -> Child {
-    populace()
+    populace_process()
         .current_dir(root())
         .args(["generate", "calibration/acs2012.toml", "-n", "20000000", "--quiet", "--out"])
         .arg(out)
@@ -84,7 +86,7 @@ fn a_killed_generate_leaves_no_file_under_the_final_name() {
 fn a_killed_rewrite_leaves_the_previous_file_intact() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("pool.csv");
-    let status = populace()
+    let status = populace_process()
         .current_dir(root())
         .args(["generate", "calibration/acs2012.toml", "-n", "500", "--quiet", "--out"])
         .arg(&out)
@@ -120,7 +122,7 @@ fn a_killed_fit_leaves_no_joint_and_keeps_the_previous_one() {
     std::fs::create_dir_all(&out).unwrap();
     let joint = out.join("joint.csv");
     std::fs::write(&joint, "a previous complete joint\n").unwrap();
-    let child = populace()
+    let child = populace_process()
         .current_dir(dir.path())
         .args(["fit", "spec.toml", "--quiet", "--out", "out"])
         .stdout(Stdio::null())
@@ -144,10 +146,13 @@ fn outputs_are_readable_like_ordinary_files() {
     let reference = dir.path().join("reference");
     std::fs::write(&reference, "").unwrap();
     let expected = std::fs::metadata(&reference).unwrap().permissions().mode() & 0o777;
-    let fit =
-        populace().current_dir(dir.path()).args(["fit", "spec.toml", "--quiet", "--out", "out"]).status().unwrap();
+    let fit = populace_process()
+        .current_dir(dir.path())
+        .args(["fit", "spec.toml", "--quiet", "--out", "out"])
+        .status()
+        .unwrap();
     assert!(fit.success());
-    let generate = populace()
+    let generate = populace_process()
         .current_dir(dir.path())
         .args(["generate", "spec.toml", "--quiet", "--out", "out/pool.csv"])
         .status()

@@ -8,14 +8,11 @@
 //! are the ones it does not: other commands, the seed and responses readers, extreme numbers,
 //! encodings and the regression tests for what fuzzing found (`fuzz/`).
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
-
-const OK: i32 = 0;
-const BAD_INPUT: i32 = 3;
-const NOT_CONVERGED: i32 = 4;
-const INFEASIBLE: i32 = 5;
+use common::{populace, BAD_INPUT, INFEASIBLE, NOT_CONVERGED, OK};
 
 /// What a case expects to find in its folder after the run.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -123,7 +120,7 @@ impl Case {
         for (name, content) in &self.files {
             std::fs::write(dir.path().join(name), content).unwrap();
         }
-        let output = Command::cargo_bin("populace").unwrap().current_dir(dir.path()).args(&self.args).output().unwrap();
+        let output = populace().current_dir(dir.path()).args(&self.args).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         let mut failures = Vec::new();
         let code = output.status.code();

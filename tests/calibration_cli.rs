@@ -1,15 +1,15 @@
 //! `populace fit` with seed re-weighting methods, driven through the CLI on the R `survey`
 //! oracle fixtures (`tests/oracle/api`, the real `apistrat` sample): weights match R's
-//! `calibrate()`/`rake()` to 1e-8 relative; zones and regional seeds behave as documented.
+//! `calibrate()`/`rake()` to 1e-8 relative, one test per case and method; zones and regional
+//! seeds behave as documented.
+
+mod common;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
-
-fn oracle() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/api")
-}
+use common::{api_case, api_oracle as oracle, assert_every_api_case_tested, fit_with_1_2_and_8_threads};
+use common::{populace, read_json, BAD_INPUT, INFEASIBLE};
 
 fn read_weights(path: &Path) -> HashMap<String, f64> {
     let mut reader = csv::Reader::from_path(path).unwrap();
@@ -21,22 +21,17 @@ fn read_weights(path: &Path) -> HashMap<String, f64> {
 
 /// Writes a spec using the oracle's seed and the given margins, runs `populace fit`, and
 /// returns the weights by id and the report.
-fn run(method: &str, margins: &[&str], extra: &str) -> (HashMap<String, f64>, serde_json::Value) {
+fn run<S: AsRef<str>>(method: &str, margins: &[S], extra: &str) -> (HashMap<String, f64>, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let o = oracle();
     let mut spec = format!("[seed]\nfile = {:?}\nweight = \"weight\"\nid = \"id\"\n", o.join("seed.csv"));
     for m in margins {
-        spec.push_str(&format!("[[margin]]\nfile = {:?}\n", o.join(m)));
+        spec.push_str(&format!("[[margin]]\nfile = {:?}\n", o.join(m.as_ref())));
     }
     spec.push_str(&format!("[fit]\nmethod = \"{method}\"\ntolerance = 1e-9\nmax_iterations = 1000\n{extra}"));
     std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
-    Command::cargo_bin("populace")
-        .unwrap()
-        .args(["fit", "spec.toml", "--out", "out", "--quiet"])
-        .current_dir(dir.path())
-        .assert()
-        .success();
-    let report = serde_json::from_slice(&std::fs::read(dir.path().join("out/report.json")).unwrap()).unwrap();
+    populace().args(["fit", "spec.toml", "--out", "out", "--quiet"]).current_dir(dir.path()).assert().success();
+    let report = read_json(dir.path().join("out/report.json"));
     (read_weights(&dir.path().join("out/weights.csv")), report)
 }
 
@@ -50,35 +45,52 @@ fn assert_matches(case: &str, got: &HashMap<String, f64>, tolerance: f64) {
 }
 
 const ONEWAY: [&str; 3] = ["stype.csv", "sch_wide.csv", "awards.csv"];
-const TWOWAY: [&str; 2] = ["stype_sch_wide.csv", "awards.csv"];
 
-#[test]
-fn linear_matches_r_calibrate_linear() {
-    assert_matches("linear_oneway", &run("linear", &ONEWAY, "").0, 1e-8);
-    assert_matches("linear_twoway", &run("linear", &TWOWAY, "").0, 1e-8);
+/// Fits the oracle case's margins with `method` through the CLI (with the case's bounds for
+/// `logit`), and compares the weights with R's to `tolerance` relative.
+fn weights_match_r_survey(case: &str, method: &str, tolerance: f64) {
+    let c = api_case(case);
+    let extra = match c.bounds {
+        Some((lower, upper)) if method == "logit" => format!("bounds = [{lower}, {upper}]\n"),
+        _ => String::new(),
+    };
+    let (weights, report) = run(method, &c.margins, &extra);
+    assert_matches(case, &weights, tolerance);
+    assert_eq!(report["converged"], true, "{case} with {method}");
+    if let Some((lower, upper)) = c.bounds {
+        let g = &report["zones"][0]["weights"];
+        assert!(g["g_min"].as_f64().unwrap() >= lower && g["g_max"].as_f64().unwrap() <= upper, "{g}");
+    }
 }
 
-#[test]
-fn rake_matches_r_calibrate_raking_and_rake() {
-    let (weights, report) = run("rake", &ONEWAY, "");
-    assert_matches("raking_oneway", &weights, 1e-8);
+/// One test per oracle case and method that must reproduce it, with the relative tolerance, and
+/// the list of the cases they test.
+macro_rules! oracle_cases {
+    ($($test:ident: $case:literal by $method:literal to $tolerance:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                weights_match_r_survey($case, $method, $tolerance);
+            }
+        )*
+        const TESTED: &[&str] = &[$($case),*];
+    };
+}
+
+oracle_cases! {
+    linear_oneway_by_linear: "linear_oneway" by "linear" to 1e-8,
+    raking_oneway_by_rake: "raking_oneway" by "rake" to 1e-8,
+    raking_oneway_by_entropy: "raking_oneway" by "entropy" to 1e-8,
+    logit_oneway_by_logit: "logit_oneway" by "logit" to 1e-8,
     // R's rake() stops at a looser, total-relative epsilon (5.6e-10 absolute here)
-    assert_matches("rake_oneway", &weights, 1e-10);
-    assert_eq!(report["converged"], true);
-    assert_matches("raking_twoway", &run("rake", &TWOWAY, "").0, 1e-8);
+    rake_oneway_by_rake: "rake_oneway" by "rake" to 1e-10,
+    raking_twoway_by_rake: "raking_twoway" by "rake" to 1e-8,
+    linear_twoway_by_linear: "linear_twoway" by "linear" to 1e-8,
 }
 
 #[test]
-fn logit_with_binding_bounds_matches_r_calibrate_logit() {
-    let (weights, report) = run("logit", &ONEWAY, "bounds = [0.815, 1.06]\n");
-    assert_matches("logit_oneway", &weights, 1e-8);
-    let g = &report["zones"][0]["weights"];
-    assert!(g["g_min"].as_f64().unwrap() >= 0.815 && g["g_max"].as_f64().unwrap() <= 1.06);
-}
-
-#[test]
-fn entropy_with_hard_margins_is_raking() {
-    assert_matches("raking_oneway", &run("entropy", &ONEWAY, "").0, 1e-8);
+fn every_oracle_case_has_a_test() {
+    assert_every_api_case_tested(TESTED);
 }
 
 #[test]
@@ -106,20 +118,18 @@ fn infeasible_logit_bounds_exit_5_and_say_so() {
     // the fixture's README: no solution with L >= 0.82
     spec.push_str("[fit]\nmethod = \"logit\"\nbounds = [0.9, 1.02]\n");
     std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
-    let out = Command::cargo_bin("populace")
-        .unwrap()
+    let out = populace()
         .args(["fit", "spec.toml", "--out", "out"])
         .current_dir(dir.path())
         .assert()
-        .code(5)
+        .code(INFEASIBLE)
         .get_output()
         .clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("infeasible"), "{stderr}");
     assert!(!dir.path().join("out/weights.csv").exists());
     // The report says why, rather than showing nothing or an earlier run's result.
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/report.json")).unwrap()).unwrap();
+    let report = read_json(dir.path().join("out/report.json"));
     assert_eq!(report["status"], "infeasible");
     assert_eq!(report["converged"], false);
     assert!(report["reason"].as_str().unwrap().contains("bounds"), "{report}");
@@ -167,18 +177,7 @@ fn zones_are_fitted_one_by_one_and_identically_at_any_thread_count() {
     for regional in [false, true] {
         let dir = tempfile::tempdir().unwrap();
         write_zoned(dir.path(), regional);
-        let mut outputs = Vec::new();
-        for threads in ["1", "2", "8"] {
-            let out = format!("out{threads}");
-            Command::cargo_bin("populace")
-                .unwrap()
-                .args(["fit", "spec.toml", "--quiet", "--out", &out])
-                .env("RAYON_NUM_THREADS", threads)
-                .current_dir(dir.path())
-                .assert()
-                .success();
-            outputs.push(std::fs::read(dir.path().join(&out).join("weights.csv")).unwrap());
-        }
+        let outputs = fit_with_1_2_and_8_threads(dir.path(), "weights.csv");
         assert!(outputs[0] == outputs[1] && outputs[0] == outputs[2], "thread count changed the weights");
         let want = read_weights(&oracle().join("raking_oneway.csv"));
         let mut reader = csv::Reader::from_path(dir.path().join("out1/weights.csv")).unwrap();
@@ -197,8 +196,7 @@ fn zones_are_fitted_one_by_one_and_identically_at_any_thread_count() {
             rows += 1;
         }
         assert_eq!(rows, 600);
-        let report: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.path().join("out1/report.json")).unwrap()).unwrap();
+        let report = read_json(dir.path().join("out1/report.json"));
         assert_eq!(report["zone_count"], 3);
         assert_eq!(report["zones"][2]["zone"], "south");
     }
@@ -209,12 +207,11 @@ fn a_zone_whose_region_has_no_seed_records_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     write_zoned(dir.path(), true);
     std::fs::write(dir.path().join("map.csv"), "zone,region\nnorth,all\ncentre,all\nsouth,nowhere\n").unwrap();
-    let out = Command::cargo_bin("populace")
-        .unwrap()
+    let out = populace()
         .args(["fit", "spec.toml", "--out", "out"])
         .current_dir(dir.path())
         .assert()
-        .code(3)
+        .code(BAD_INPUT)
         .get_output()
         .clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
@@ -233,17 +230,11 @@ fn integerized_counts_meet_rounded_margins() {
         spec.push_str(&format!("[fit]\nmethod = \"rake\"\nintegerize = \"{method}\"\nrandom_seed = 7\n"));
         std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
         for out in ["a", "b"] {
-            Command::cargo_bin("populace")
-                .unwrap()
-                .args(["fit", "spec.toml", "--quiet", "--out", out])
-                .current_dir(dir.path())
-                .assert()
-                .success();
+            populace().args(["fit", "spec.toml", "--quiet", "--out", out]).current_dir(dir.path()).assert().success();
         }
         let a = std::fs::read(dir.path().join("a/weights.csv")).unwrap();
         assert_eq!(a, std::fs::read(dir.path().join("b/weights.csv")).unwrap(), "{method}: same seed, same counts");
-        let report: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.path().join("a/report.json")).unwrap()).unwrap();
+        let report = read_json(dir.path().join("a/report.json"));
         let integer = &report["zones"][0]["integerization"];
         assert_eq!(integer["total"], 6194, "{method}");
         if method == "margins" {

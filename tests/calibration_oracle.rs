@@ -3,24 +3,19 @@
 //! Constraints are built directly through the library API: the test maps each seed record's
 //! categories to the index of the matching row of each margin file. R's fixtures use treatment
 //! contrasts (intercept + non-reference levels); the calibrated weights do not depend on the
-//! parameterisation, so they are compared record by record.
+//! parameterisation, so they are compared record by record, one test per case and method.
+
+mod common;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
+use common::{api_case, api_oracle, assert_every_api_case_tested, read_csv};
 use populace::calibration::{calibrate, Calibrated, Constraints, Method};
 use populace::Error;
 
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/api")
-}
-
-/// A CSV file as its header and rows of strings.
+/// An oracle file as its header and rows of strings.
 fn read(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut reader = csv::Reader::from_path(dir().join(name)).unwrap();
-    let header = reader.headers().unwrap().iter().map(str::to_string).collect();
-    let rows = reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
-    (header, rows)
+    read_csv(api_oracle().join(name))
 }
 
 struct Seed {
@@ -37,17 +32,16 @@ fn seed() -> Seed {
     Seed { header, rows, ids, design }
 }
 
-/// Constraints for the `;`-separated margin files: the code of a record in a margin is the
-/// index of the margin row whose attribute values equal the record's.
-fn constraints(seed: &Seed, margins: &str) -> Constraints {
-    let files: Vec<&str> = margins.split(';').collect();
+/// Constraints for the margin files: the code of a record in a margin is the index of the
+/// margin row whose attribute values equal the record's.
+fn constraints<S: AsRef<str>>(seed: &Seed, files: &[S]) -> Constraints {
     let mut sizes = Vec::new();
     let mut targets = Vec::new();
     let mut codes_per_margin = Vec::new();
     let mut names = Vec::new();
     let mut labels = Vec::new();
-    for file in &files {
-        let (header, rows) = read(file);
+    for file in files {
+        let (header, rows) = read(file.as_ref());
         let attrs = &header[..header.len() - 1];
         let columns: Vec<usize> = attrs.iter().map(|a| seed.header.iter().position(|h| h == a).unwrap()).collect();
         let index: HashMap<Vec<String>, u32> =
@@ -77,37 +71,6 @@ fn max_rel_diff(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs() / y.abs()).fold(0.0, f64::max)
 }
 
-/// One row of the manifest.
-struct Case {
-    /// R's method column: `linear`, `raking`, `logit` or `rake`.
-    method: String,
-    /// Margin files, `;`-separated.
-    margins: String,
-    /// Bounds on g, if any.
-    bounds: Option<(f64, f64)>,
-    /// R's weights.
-    weights_file: String,
-}
-
-/// The manifest, by case name.
-fn cases() -> HashMap<String, Case> {
-    let (header, rows) = read("cases.csv");
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    rows.iter()
-        .map(|r| {
-            let bounds = (!r[col("bounds_low")].is_empty())
-                .then(|| (r[col("bounds_low")].parse().unwrap(), r[col("bounds_high")].parse().unwrap()));
-            let case = Case {
-                method: r[col("method")].clone(),
-                margins: r[col("margins")].clone(),
-                bounds,
-                weights_file: r[col("weights_file")].clone(),
-            };
-            (r[col("case")].clone(), case)
-        })
-        .collect()
-}
-
 fn run(seed: &Seed, c: &Constraints, method: Method) -> Calibrated {
     let out = calibrate(&seed.design, c, method, 1e-10, 10_000, &mut []).unwrap();
     assert!(out.convergence.converged, "{method:?}: {:?}", out.convergence);
@@ -117,66 +80,83 @@ fn run(seed: &Seed, c: &Constraints, method: Method) -> Calibrated {
     out
 }
 
-/// Each case with the methods that must reproduce it and the relative tolerance.
+/// Calibrates the oracle's seed to the margins of `case` with populace's `method` (`linear`,
+/// `rake`, `entropy`, or `logit` with the case's bounds) and compares the weights with R's.
 ///
 /// `rake_oneway` is R's `rake()` (IPF), which stops on the change between sweeps (1e-13 × the
 /// weight total, 6.2e-10 absolute) at a deviation of 5.6e-10: its weights sit 1.2e-12 relative
 /// from the exact raking solution. That is far inside 1e-8, so every case uses 1e-8.
-#[test]
-fn weights_match_r_survey() {
+fn weights_match_r_survey(case: &str, name: &str) {
     let seed = seed();
-    let cases = cases();
-    let plan: [(&str, &[&str]); 6] = [
-        ("linear_oneway", &["linear"]),
-        ("raking_oneway", &["rake", "entropy"]),
-        ("logit_oneway", &["logit"]),
-        ("rake_oneway", &["rake", "entropy"]),
-        ("raking_twoway", &["rake", "entropy"]),
-        ("linear_twoway", &["linear"]),
-    ];
-    for (case, methods) in plan {
-        let Case { method: r_method, margins, bounds, weights_file } = &cases[case];
-        let c = constraints(&seed, margins);
-        let expected = r_weights(&seed, weights_file);
-        for &name in methods {
-            let method = match name {
-                "linear" => Method::Linear,
-                "rake" => Method::Rake,
-                "entropy" => Method::Entropy,
-                "logit" => {
-                    let (lower, upper) = bounds.expect("logit bounds");
-                    Method::Logit { lower, upper }
-                }
-                _ => unreachable!(),
-            };
-            let out = run(&seed, &c, method);
-            let diff = max_rel_diff(&out.weights, &expected);
-            println!(
-                "{case:14} (R {r_method:7}) vs {name:8}: max rel diff {diff:.2e}, {} iterations, deviation {:.1e}, \
-                 g in [{:.6}, {:.6}]",
-                out.convergence.iterations, out.convergence.max_deviation, out.g_min, out.g_max
-            );
-            assert!(diff < 1e-8, "{case} with {name}: max relative difference {diff:e}");
-            if let Some((lower, upper)) = bounds {
-                assert!(out.g_min > *lower && out.g_max < *upper);
-            }
-            if name == "linear" {
-                assert_eq!(out.convergence.iterations, 1);
-                assert_eq!(out.negative_weights, 0);
-            }
+    let common::ApiCase { method: r_method, margins, bounds, weights_file } = api_case(case);
+    let c = constraints(&seed, &margins);
+    let expected = r_weights(&seed, &weights_file);
+    let method = match name {
+        "linear" => Method::Linear,
+        "rake" => Method::Rake,
+        "entropy" => Method::Entropy,
+        "logit" => {
+            let (lower, upper) = bounds.expect("logit bounds");
+            Method::Logit { lower, upper }
         }
+        _ => unreachable!(),
+    };
+    let out = run(&seed, &c, method);
+    let diff = max_rel_diff(&out.weights, &expected);
+    println!(
+        "{case:14} (R {r_method:7}) vs {name:8}: max rel diff {diff:.2e}, {} iterations, deviation {:.1e}, \
+         g in [{:.6}, {:.6}]",
+        out.convergence.iterations, out.convergence.max_deviation, out.g_min, out.g_max
+    );
+    assert!(diff < 1e-8, "{case} with {name}: max relative difference {diff:e}");
+    if let Some((lower, upper)) = bounds {
+        assert!(out.g_min > lower && out.g_max < upper);
     }
+    if name == "linear" {
+        assert_eq!(out.convergence.iterations, 1);
+        assert_eq!(out.negative_weights, 0);
+    }
+}
+
+/// One test per oracle case and populace method that must reproduce it, and the list of the
+/// cases they test.
+macro_rules! oracle_cases {
+    ($($test:ident: $case:literal by $method:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                weights_match_r_survey($case, $method);
+            }
+        )*
+        const TESTED: &[&str] = &[$($case),*];
+    };
+}
+
+oracle_cases! {
+    linear_oneway_by_linear: "linear_oneway" by "linear",
+    raking_oneway_by_rake: "raking_oneway" by "rake",
+    raking_oneway_by_entropy: "raking_oneway" by "entropy",
+    logit_oneway_by_logit: "logit_oneway" by "logit",
+    rake_oneway_by_rake: "rake_oneway" by "rake",
+    rake_oneway_by_entropy: "rake_oneway" by "entropy",
+    raking_twoway_by_rake: "raking_twoway" by "rake",
+    raking_twoway_by_entropy: "raking_twoway" by "entropy",
+    linear_twoway_by_linear: "linear_twoway" by "linear",
+}
+
+#[test]
+fn every_oracle_case_has_a_test() {
+    assert_every_api_case_tested(TESTED);
 }
 
 #[test]
 fn entropy_with_all_margins_hard_equals_raking() {
     let seed = seed();
-    let cases = cases();
-    let Case { margins, weights_file: file, .. } = &cases["raking_oneway"];
-    let c = constraints(&seed, margins);
+    let common::ApiCase { margins, weights_file: file, .. } = api_case("raking_oneway");
+    let c = constraints(&seed, &margins);
     let entropy = run(&seed, &c, Method::Entropy);
     let rake = run(&seed, &c, Method::Rake);
-    assert!(max_rel_diff(&entropy.weights, &r_weights(&seed, file)) < 1e-8);
+    assert!(max_rel_diff(&entropy.weights, &r_weights(&seed, &file)) < 1e-8);
     assert!(max_rel_diff(&entropy.weights, &rake.weights) < 1e-8);
 }
 
@@ -184,7 +164,7 @@ fn entropy_with_all_margins_hard_equals_raking() {
 fn logit_bounds_past_the_edge_of_feasibility_are_infeasible() {
     // README: L ≥ 0.82 or U ≤ 1.05 has no solution on this sample
     let seed = seed();
-    let c = constraints(&seed, "stype.csv;sch_wide.csv;awards.csv");
+    let c = constraints(&seed, &["stype.csv", "sch_wide.csv", "awards.csv"]);
     for (lower, upper) in [(0.82, 1.06), (0.815, 1.05), (0.9, 1.06), (0.5, 1.01)] {
         let err = calibrate(&seed.design, &c, Method::Logit { lower, upper }, 1e-10, 1000, &mut []).unwrap_err();
         let message = err.to_string();
@@ -198,7 +178,7 @@ fn logit_bounds_past_the_edge_of_feasibility_are_infeasible() {
 fn a_target_cell_without_seed_support_is_infeasible_for_every_method() {
     // enroll_band "unknown" (37 schools) has no seed record
     let seed = seed();
-    let c = constraints(&seed, "stype.csv;enroll_band.csv");
+    let c = constraints(&seed, &["stype.csv", "enroll_band.csv"]);
     for method in [Method::Rake, Method::Linear, Method::Entropy, Method::Logit { lower: 0.5, upper: 2.0 }] {
         let err = calibrate(&seed.design, &c, method, 1e-10, 1000, &mut []).unwrap_err();
         assert!(matches!(err, Error::Infeasible(ref m) if m.contains("(unknown) of enroll_band")), "{method:?}: {err}");

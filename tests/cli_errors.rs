@@ -5,26 +5,15 @@
 //! `populace fit spec.toml --out <dir>/out` from inside that folder, so messages name the
 //! files exactly as the spec does (`age.csv`, not an absolute path).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-use tempfile::TempDir;
+use common::{folder, Outcome};
+use common::{BAD_INPUT, FAILURE, INFEASIBLE, NOT_CONVERGED, OK, USAGE};
 
-const OK: i32 = 0;
-const FAILURE: i32 = 1;
-const USAGE: i32 = 2;
-const BAD_INPUT: i32 = 3;
-const NOT_CONVERGED: i32 = 4;
-const INFEASIBLE: i32 = 5;
-
-/// The outcome of one run of the binary, with the folder it ran in.
-struct Outcome {
-    dir: TempDir,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
+/// What this file checks of a run of `populace fit`, beyond [`Outcome::assert_code`] and
+/// [`Outcome::stderr_has`].
 impl Outcome {
     fn out(&self) -> PathBuf {
         self.dir.path().join("out")
@@ -53,21 +42,6 @@ impl Outcome {
         self
     }
 
-    /// Exit code and no panic.
-    fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, Some(code), "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        assert!(!self.stderr.contains("panicked"), "panic:\n{}", self.stderr);
-        self
-    }
-
-    /// stderr contains every needle.
-    fn stderr_has(&self, needles: &[&str]) -> &Self {
-        for needle in needles {
-            assert!(self.stderr.contains(needle), "stderr should contain {needle:?}, got:\n{}", self.stderr);
-        }
-        self
-    }
-
     /// stderr names `file`, line and column in the documented form.
     fn at(&self, file: &str, line: u64, column: &str) -> &Self {
         self.stderr_has(&[&format!("error: {file}, line {line}, column \"{column}\": ")])
@@ -79,37 +53,13 @@ impl Outcome {
     }
 }
 
-/// Writes `files` into a fresh temporary folder.
-fn folder(files: &[(&str, &[u8])]) -> TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, content) in files {
-        let path = dir.path().join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::write(path, content).unwrap();
-    }
-    dir
-}
-
-/// Runs `populace ARGS` inside `dir`.
-fn run(dir: TempDir, args: &[&str]) -> Outcome {
-    let output = Command::cargo_bin("populace").unwrap().current_dir(dir.path()).args(args).output().unwrap();
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        dir,
-    }
-}
-
 /// Runs `populace fit spec.toml --out <dir>/out EXTRA` in a folder holding `files` (bytes).
 fn fit_bytes(files: &[(&str, &[u8])], extra: &[&str]) -> Outcome {
     let dir = folder(files);
     let out = dir.path().join("out").display().to_string();
     let mut args = vec!["fit", "spec.toml", "--out", &out];
     args.extend_from_slice(extra);
-    run(dir, &args)
+    Outcome::run(dir, &args)
 }
 
 /// Runs `populace fit spec.toml --out <dir>/out EXTRA` in a folder holding `files` (text).
@@ -376,9 +326,9 @@ fn missing_margin_file_named_in_spec() {
 /// Paths in the spec resolve against the spec's folder, and messages name them that way.
 #[test]
 fn missing_margin_file_relative_to_spec_folder() {
-    let dir = folder(&[("sub/spec.toml", SPEC_AGE_SEX.as_bytes()), ("sub/age.csv", AGE.as_bytes())]);
+    let dir = folder(&[("sub/spec.toml", SPEC_AGE_SEX), ("sub/age.csv", AGE)]);
     let out = dir.path().join("out").display().to_string();
-    let o = run(dir, &["fit", "sub/spec.toml", "--out", &out]);
+    let o = Outcome::run(dir, &["fit", "sub/spec.toml", "--out", &out]);
     o.assert_input_error(BAD_INPUT).stderr_has(&["sub/sex.csv"]);
 }
 
@@ -399,7 +349,7 @@ fn not_converged() {
 
 #[test]
 fn usage_error_without_spec_argument() {
-    let o = run(folder(&[]), &["fit"]);
+    let o = Outcome::run(folder::<&str>(&[]), &["fit"]);
     o.assert_code(USAGE);
     assert!(o.stdout.is_empty(), "stdout: {}", o.stdout);
     assert!(o.stderr.contains("<SPEC>"), "stderr: {}", o.stderr);
@@ -424,7 +374,7 @@ fn out_folder_cannot_be_created() {
     let blocked = dir.path().join("blocker");
     std::fs::write(&blocked, "a regular file").unwrap();
     let out = blocked.join("out").display().to_string();
-    let o = run(dir, &["fit", "spec.toml", "--out", &out]);
+    let o = Outcome::run(dir, &["fit", "spec.toml", "--out", &out]);
     o.assert_code(FAILURE).stderr_has(&["error: ", "blocker"]);
     assert!(o.stdout.is_empty(), "stdout: {}", o.stdout);
     assert!(Path::new(&out).parent().unwrap().is_file());

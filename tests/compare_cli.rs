@@ -6,37 +6,22 @@
 //! Every test runs the binary inside its own temporary folder, so messages name files exactly
 //! as given on the command line.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::Path;
 
-use assert_cmd::Command;
+use common::{folder, root, Outcome, BAD_INPUT, OK, USAGE};
 use serde_json::Value;
-use tempfile::TempDir;
-
-const OK: i32 = 0;
-const USAGE: i32 = 2;
-const BAD_INPUT: i32 = 3;
 
 /// The shipped 2,000-person ACS 2012 truth.
 fn persons() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("marginals/acs2012/persons.csv");
+    let path = root().join("marginals/acs2012/persons.csv");
     std::fs::read_to_string(path).expect("marginals/acs2012/persons.csv")
 }
 
-struct Outcome {
-    dir: TempDir,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
+/// What this file checks of a run of `populace compare`, beyond [`Outcome::assert_code`] and
+/// [`Outcome::stderr_has`].
 impl Outcome {
-    fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, Some(code), "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        assert!(!self.stderr.contains("panicked"), "panic:\n{}", self.stderr);
-        self
-    }
-
     fn json(&self) -> Value {
         self.assert_code(OK);
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
@@ -47,27 +32,14 @@ impl Outcome {
         self.assert_code(BAD_INPUT);
         assert!(self.stdout.is_empty(), "stdout should be empty, got:\n{}", self.stdout);
         assert!(self.stderr.starts_with("error: "), "stderr:\n{}", self.stderr);
-        for needle in needles {
-            assert!(self.stderr.contains(needle), "stderr should contain {needle:?}, got:\n{}", self.stderr);
-        }
+        self.stderr_has(needles);
         assert!(!self.dir.path().join("plot.svg").exists(), "no plot may be written for bad input");
     }
 }
 
 /// Runs `populace compare ARGS` in a fresh folder holding `files`.
 fn compare(files: &[(&str, &str)], args: &[&str]) -> Outcome {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, content) in files {
-        std::fs::write(dir.path().join(name), content).unwrap();
-    }
-    let output =
-        Command::cargo_bin("populace").unwrap().current_dir(dir.path()).arg("compare").args(args).output().unwrap();
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        dir,
-    }
+    Outcome::run(folder(files), &[&["compare"], args].concat())
 }
 
 fn f(v: &Value) -> f64 {
@@ -424,18 +396,10 @@ fn bad_inputs_fail_cleanly() {
     run(&[("t.csv", truth), ("p.csv", "colour\nred\n")], &args("p.csv"))
         .assert_bad_input(&["error: t.csv, line 1: no attribute to compare", "not a column of pool p.csv"]);
     // Invalid UTF-8.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("t.csv"), truth).unwrap();
-    std::fs::write(dir.path().join("p.csv"), b"sex,age\nf,\xff\n").unwrap();
-    let output = Command::cargo_bin("populace")
-        .unwrap()
-        .current_dir(dir.path())
-        .args(["compare", "--truth", "t.csv", "p.csv"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(BAD_INPUT));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("error: p.csv, line 2, column \"age\": value"), "{stderr}");
+    let files: [(&str, &[u8]); 2] = [("t.csv", truth.as_bytes()), ("p.csv", b"sex,age\nf,\xff\n")];
+    Outcome::run(folder(&files), &["compare", "--truth", "t.csv", "p.csv"])
+        .assert_code(BAD_INPUT)
+        .stderr_has(&["error: p.csv, line 2, column \"age\": value"]);
 }
 
 #[test]

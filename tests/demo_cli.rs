@@ -1,12 +1,10 @@
 //! `populace demo`: one run from a folder outside the repository (the data is embedded), checked
 //! for the report files, every section with its inline SVG, and the findings as JSON.
 
-use assert_cmd::Command;
-use serde_json::Value;
+mod common;
 
-fn populace() -> Command {
-    Command::cargo_bin("populace").unwrap()
-}
+use common::populace;
+use serde_json::Value;
 
 #[test]
 fn the_demo_writes_a_self_contained_report_and_prints_its_findings() {

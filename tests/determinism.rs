@@ -1,9 +1,11 @@
 //! The same inputs give byte-identical outputs at any thread count: the fit's parallel passes
 //! split the table into chunks that depend only on its shape and reduce them in order.
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
+use common::{fit_with_1_2_and_8_threads, populace, root};
 
 /// A 4-way table of 18×16×15×14 = 60,480 cells (several chunks per pass) with four
 /// overlapping two-way margins taken from a deterministic pseudo-random truth.
@@ -47,18 +49,7 @@ fn write_problem(dir: &Path) {
 fn fit_output_is_byte_identical_with_1_2_and_8_threads() {
     let dir = tempfile::tempdir().unwrap();
     write_problem(dir.path());
-    let mut outputs = Vec::new();
-    for threads in ["1", "2", "8"] {
-        let out = format!("out{threads}");
-        Command::cargo_bin("populace")
-            .unwrap()
-            .args(["fit", "spec.toml", "--quiet", "--out", &out])
-            .env("RAYON_NUM_THREADS", threads)
-            .current_dir(dir.path())
-            .assert()
-            .success();
-        outputs.push(std::fs::read(dir.path().join(&out).join("joint.csv")).unwrap());
-    }
+    let outputs = fit_with_1_2_and_8_threads(dir.path(), "joint.csv");
     assert!(outputs[0].len() > 60_480 * 10);
     assert!(outputs[0] == outputs[1], "1 and 2 threads differ");
     assert!(outputs[0] == outputs[2], "1 and 8 threads differ");
@@ -67,14 +58,7 @@ fn fit_output_is_byte_identical_with_1_2_and_8_threads() {
 /// Runs `populace ARGS` in the repository with `RAYON_NUM_THREADS=threads` and returns the bytes
 /// of each file of `outputs`.
 fn run_with_threads(threads: &str, args: &[&str], outputs: &[&Path]) -> Vec<Vec<u8>> {
-    Command::cargo_bin("populace")
-        .unwrap()
-        .args(args)
-        .arg("--quiet")
-        .env("RAYON_NUM_THREADS", threads)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .assert()
-        .success();
+    populace().args(args).arg("--quiet").env("RAYON_NUM_THREADS", threads).current_dir(root()).assert().success();
     outputs.iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
 
@@ -117,9 +101,8 @@ fn generate_is_byte_identical_across_threads_and_runs() {
 
 /// The shipped world experiment with fewer bootstrap replicates, in `dir`.
 fn small_world_experiment(dir: &Path) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("calibration/experiment_world.toml")).unwrap();
-    let data = root.join("marginals/world/world.csv");
+    let text = std::fs::read_to_string(root().join("calibration/experiment_world.toml")).unwrap();
+    let data = root().join("marginals/world/world.csv");
     let text = text
         .replace("file = \"../marginals/world/world.csv\"", &format!("file = {:?}", data.display().to_string()))
         .replace("bootstrap = 500", "bootstrap = 60")

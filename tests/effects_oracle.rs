@@ -1,14 +1,15 @@
 //! Effect estimates against R (`tests/oracle/effects.R`): `lm` for an ordinal item's scale
 //! position and `glm(binomial)` for a nominal item's option against the reference, on the ANES
-//! 1996 respondents.
+//! 1996 respondents; one test per fixture in `tests/oracle/effects/`.
 
-use std::path::PathBuf;
+mod common;
 
+use common::{assert_every_case_tested, root};
 use populace::evaluation::effects::{self, EffectKind};
 use populace::evaluation::{DataSpec, Dataset};
 
 fn oracle(name: &str) -> Vec<(String, f64, f64)> {
-    let mut reader = csv::Reader::from_path(format!("tests/oracle/effects/{name}.csv")).unwrap();
+    let mut reader = csv::Reader::from_path(root().join(format!("tests/oracle/effects/{name}.csv"))).unwrap();
     reader
         .records()
         .map(|r| {
@@ -20,7 +21,7 @@ fn oracle(name: &str) -> Vec<(String, f64, f64)> {
 
 fn anes() -> Dataset {
     let spec = DataSpec {
-        file: PathBuf::from("marginals/anes1996/anes1996.csv"),
+        file: root().join("marginals/anes1996/anes1996.csv"),
         id: "respondent_id".into(),
         profile: vec!["age_group".into(), "education".into(), "income_band".into()],
         items: vec!["party_id_7".into(), "vote_intention".into()],
@@ -47,13 +48,35 @@ fn check(item: usize, reference: &str, fixture: &str, tolerance: f64) {
     }
 }
 
-#[test]
-fn ordinal_effects_equal_r_lm() {
-    check(0, "0 Strong Democrat", "party_id_7_ols", 1e-9);
+/// One test per fixture: the item (by its index in the data spec), the reference level, the
+/// fixture's name and the relative tolerance; and the list of the fixtures they test.
+macro_rules! effects_cases {
+    ($($(#[$doc:meta])* $test:ident: item $item:literal against $reference:literal is $fixture:literal to $tolerance:literal,)*) => {
+        $(
+            $(#[$doc])*
+            #[test]
+            fn $test() {
+                check($item, $reference, $fixture, $tolerance);
+            }
+        )*
+        const TESTED: &[&str] = &[$($fixture),*];
+    };
+}
+
+effects_cases! {
+    ordinal_effects_equal_r_lm: item 0 against "0 Strong Democrat" is "party_id_7_ols" to 1e-9,
+    /// populace adds a 1e-6 ridge to the slopes; R's IRLS stops at its own tolerance.
+    nominal_effects_equal_r_glm: item 1 against "Clinton" is "vote_intention_logit" to 1e-5,
 }
 
 #[test]
-fn nominal_effects_equal_r_glm() {
-    // populace adds a 1e-6 ridge to the slopes; R's IRLS stops at its own tolerance.
-    check(1, "Clinton", "vote_intention_logit", 1e-5);
+fn every_fixture_has_a_test() {
+    let mut fixtures: Vec<String> = std::fs::read_dir(root().join("tests/oracle/effects"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    fixtures.sort();
+    assert_every_case_tested("tests/oracle/effects", &fixtures, TESTED, &[]);
 }

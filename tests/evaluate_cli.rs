@@ -1,6 +1,8 @@
 //! `populace world` and `populace evaluate` end to end, and their input errors.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{populace, read_json, BAD_INPUT};
 use predicates::str::contains;
 
 fn spec(profile: &str, extra: &str) -> String {
@@ -13,8 +15,7 @@ fn spec(profile: &str, extra: &str) -> String {
 }
 
 fn world(dir: &std::path::Path) {
-    Command::cargo_bin("populace")
-        .unwrap()
+    populace()
         .args(["world", "--persons", "200", "--seed", "4", "--quiet", "--out"])
         .arg(dir.join("world.csv"))
         .assert()
@@ -27,8 +28,7 @@ fn world_then_evaluate_writes_json_and_markdown() {
     world(dir.path());
     std::fs::write(dir.path().join("spec.toml"), spec("\"age_group\", \"sex\"", "")).unwrap();
     let out = dir.path().join("out");
-    Command::cargo_bin("populace")
-        .unwrap()
+    populace()
         .arg("evaluate")
         .arg(dir.path().join("spec.toml"))
         .arg("--out")
@@ -36,8 +36,7 @@ fn world_then_evaluate_writes_json_and_markdown() {
         .assert()
         .success()
         .stdout(contains("profile:"));
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("evaluation.json")).unwrap()).unwrap();
+    let json = read_json(out.join("evaluation.json"));
     let p = &json["predictors"]["profile"];
     for key in ["estimate", "ci_low", "ci_high"] {
         assert!(p["individual"]["pseudo_r2"][key].is_number());
@@ -75,14 +74,13 @@ fn unknown_profile_column_names_file_and_column() {
     let dir = tempfile::tempdir().unwrap();
     world(dir.path());
     std::fs::write(dir.path().join("spec.toml"), spec("\"age_group\", \"income\"", "")).unwrap();
-    Command::cargo_bin("populace")
-        .unwrap()
+    populace()
         .arg("evaluate")
         .arg(dir.path().join("spec.toml"))
         .arg("--out")
         .arg(dir.path().join("out"))
         .assert()
-        .code(3)
+        .code(BAD_INPUT)
         .stderr(contains("world.csv, line 1, column \"income\""))
         .stderr(contains("unknown profile column"));
 }
@@ -93,17 +91,11 @@ fn unknown_spec_field_and_empty_item_are_errors() {
     world(dir.path());
     std::fs::write(dir.path().join("spec.toml"), spec("\"sex\"", "foldz = 3\n")).unwrap();
     let run = || {
-        Command::cargo_bin("populace")
-            .unwrap()
-            .arg("evaluate")
-            .arg(dir.path().join("spec.toml"))
-            .arg("--out")
-            .arg(dir.path().join("out"))
-            .assert()
+        populace().arg("evaluate").arg(dir.path().join("spec.toml")).arg("--out").arg(dir.path().join("out")).assert()
     };
-    run().code(3).stderr(contains("foldz"));
+    run().code(BAD_INPUT).stderr(contains("foldz"));
     let csv = "person_id,sex,region,q1,choice\np1,f,n,,a\np2,m,s,,b\np3,f,n,,a\np4,m,s,,b\np5,f,n,,a\np6,m,s,,b\n";
     std::fs::write(dir.path().join("world.csv"), csv).unwrap();
     std::fs::write(dir.path().join("spec.toml"), spec("\"sex\"", "")).unwrap();
-    run().code(3).stderr(contains("column \"q1\": every answer to the item is missing"));
+    run().code(BAD_INPUT).stderr(contains("column \"q1\": every answer to the item is missing"));
 }

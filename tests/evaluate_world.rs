@@ -1,22 +1,20 @@
 //! `evaluate` against known-truth worlds: no false "improves individuals" under the null,
 //! detected gains, interactions captured by the cell predictor, CI coverage.
 
+mod common;
+
 use std::path::Path;
 
+use common::{evaluate_spec, world_attribute};
+use populace::evaluation::assign_folds;
 use populace::evaluation::stats::mean_interval;
-use populace::evaluation::world::{WorldAttribute, WorldItem, WorldSpec};
-use populace::evaluation::{assign_folds, evaluate, ExperimentSpec};
+use populace::evaluation::world::{WorldItem, WorldSpec};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde_json::Value;
 
 fn world(persons: usize, seed: u64, main: f64, interaction: f64, trait_: f64) -> WorldSpec {
-    let attr = |name: &str, n: usize| WorldAttribute {
-        name: name.into(),
-        levels: (0..n).map(|i| format!("{name}{i}")).collect(),
-        weights: None,
-    };
     let item = |name: &str| WorldItem {
         options: 3,
         main_effect: main,
@@ -27,7 +25,7 @@ fn world(persons: usize, seed: u64, main: f64, interaction: f64, trait_: f64) ->
     WorldSpec {
         persons,
         seed,
-        attributes: vec![attr("a", 3), attr("b", 3), attr("region", 2)],
+        attributes: vec![world_attribute("a", 3), world_attribute("b", 3), world_attribute("region", 2)],
         items: vec![item("q1"), item("q2")],
         association: 0.0,
     }
@@ -40,9 +38,7 @@ fn run(dir: &Path, w: &WorldSpec, predictors: &str, bootstrap: usize) -> Value {
          ordinal = [\"q1\"]\n[population]\ngroups = [\"a\", \"region\"]\n[[predictor]]\nname = \"population\"\n\
          kind = \"population\"\n{predictors}\n[evaluation]\nfolds = 3\nbootstrap = {bootstrap}\nseed = 7\n"
     );
-    std::fs::write(dir.join("spec.toml"), spec).unwrap();
-    let spec = ExperimentSpec::from_path(&dir.join("spec.toml")).unwrap();
-    evaluate(&spec, &mut |_| {}).unwrap().json
+    evaluate_spec(dir, &spec)
 }
 
 const PROFILE: &str = "[[predictor]]\nname = \"profile\"\nkind = \"profile\"\n";

@@ -1,11 +1,13 @@
 //! External predictors (docs/simulate.md) end to end with a fake simulator
 //! (tests/fixtures/fake_simulator.py): the protocol, the cache and resume, and every failure.
 
+mod common;
+
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use common::{populace, read_json};
 use populace::evaluation::{build, Dataset, ExperimentSpec};
 use predicates::str::contains;
 use serde_json::Value;
@@ -54,8 +56,7 @@ fn fake(name: &str, args: &[&str], extra: &str) -> String {
 }
 
 fn evaluate(dir: &Path, out: &str, env: &[(&str, &str)]) -> assert_cmd::assert::Assert {
-    Command::cargo_bin("populace")
-        .unwrap()
+    populace()
         .arg("evaluate")
         .arg(dir.join("spec.toml"))
         .arg("--out")
@@ -96,8 +97,7 @@ fn external_predictors_run_end_to_end_then_rerun_from_the_cache() {
     }
     evaluate(dir.path(), "out", &[]).success();
 
-    let json: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/evaluation.json")).unwrap()).unwrap();
+    let json: Value = read_json(dir.path().join("out/evaluation.json"));
     for name in ["sim", "sampled", "blind", "local"] {
         assert_eq!(json["predictors"][name]["kind"], "external");
         assert!(json["predictors"][name]["individual"]["nll"]["estimate"].is_number());

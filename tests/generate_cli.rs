@@ -4,14 +4,12 @@
 //! cards never show "None", and bad templates and extensions are clear errors.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use std::path::Path;
+
+use common::{populace, read_csv, root, BAD_INPUT};
 use predicates::prelude::*;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 const ACS: &str = "calibration/acs2012.toml";
 const API: &str = "calibration/api_counties.toml";
@@ -20,24 +18,7 @@ const ACS_MARGINS: [&str; 6] =
 
 /// Runs `populace generate SPEC --out OUT ARGS… --quiet` from the crate's folder.
 fn generate(spec: &str, out: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
-    Command::cargo_bin("populace")
-        .unwrap()
-        .arg("generate")
-        .arg(spec)
-        .arg("--out")
-        .arg(out)
-        .args(args)
-        .arg("--quiet")
-        .current_dir(root())
-        .assert()
-}
-
-/// A CSV as a header and rows.
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let header = reader.headers().unwrap().iter().map(String::from).collect();
-    let rows = reader.records().map(|r| r.unwrap().iter().map(String::from).collect()).collect();
-    (header, rows)
+    populace().arg("generate").arg(spec).arg("--out").arg(out).args(args).arg("--quiet").current_dir(root()).assert()
 }
 
 /// A marginal table: the attribute columns and the count of every listed cell.
@@ -162,8 +143,7 @@ fn output_does_not_depend_on_the_thread_count() {
             .iter()
             .map(|threads| {
                 let out = dir.path().join(format!("{i}-{threads}.{ext}"));
-                Command::cargo_bin("populace")
-                    .unwrap()
+                populace()
                     .arg("generate")
                     .arg(spec)
                     .arg("--out")
@@ -348,12 +328,12 @@ fn a_bad_template_is_bad_input_naming_the_file() {
     std::fs::write(&template, "You are {{ age_group }}.\n{% if sex %}unclosed").unwrap();
     let out = dir.path().join("persons.csv");
     generate(ACS, &out, &["--template", template.to_str().unwrap()])
-        .code(3)
+        .code(BAD_INPUT)
         .stderr(predicates::str::contains("broken.j2, line 2").and(predicates::str::contains("template error")));
     assert!(!out.exists());
     let missing = dir.path().join("missing.j2");
     generate(ACS, &out, &["--template", missing.to_str().unwrap()])
-        .code(3)
+        .code(BAD_INPUT)
         .stderr(predicates::str::contains("missing.j2"));
 }
 
@@ -361,7 +341,7 @@ fn a_bad_template_is_bad_input_naming_the_file() {
 fn an_unknown_extension_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("persons.xlsx");
-    generate(ACS, &out, &[]).code(3).stderr(predicates::str::contains("\".xlsx\""));
+    generate(ACS, &out, &[]).code(BAD_INPUT).stderr(predicates::str::contains("\".xlsx\""));
     assert!(!out.exists());
 }
 
@@ -369,8 +349,7 @@ fn an_unknown_extension_is_an_error_naming_it() {
 fn the_summary_names_persons_mode_source_and_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sub/persons.jsonl");
-    let output = Command::cargo_bin("populace")
-        .unwrap()
+    let output = populace()
         .args(["generate", ACS, "-n", "100", "--mode", "random", "--out"])
         .arg(&out)
         .current_dir(root())

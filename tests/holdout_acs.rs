@@ -3,28 +3,30 @@
 //! drawn from the one-way marginals alone. The truth (`marginals/acs2012/persons.csv`) is used
 //! only for the comparison; the fit sees its two-way margins and the seed.
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
+use common::{populace, root};
 
-fn populace(dir: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::cargo_bin("populace").unwrap().args(args).current_dir(dir).assert().success();
+/// Runs `populace ARGS` in `dir`; returns its stdout.
+fn run(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = populace().args(args).current_dir(dir).assert().success();
     out.get_output().stdout.clone()
 }
 
 #[test]
 fn the_calibrated_pool_recovers_the_held_out_joint_better_than_the_independent_pool() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let spec = root.join("calibration/acs2012.toml").display().to_string();
-    let truth = root.join("marginals/acs2012/persons.csv").display().to_string();
+    let spec = root().join("calibration/acs2012.toml").display().to_string();
+    let truth = root().join("marginals/acs2012/persons.csv").display().to_string();
     let dir = tempfile::tempdir().unwrap();
     let common = ["-n", "2000", "--seed", "1", "--quiet", "--no-card"];
-    populace(dir.path(), &[&["generate", &spec, "--out", "calibrated.csv"], &common[..]].concat());
-    populace(
+    run(dir.path(), &[&["generate", &spec, "--out", "calibrated.csv"], &common[..]].concat());
+    run(
         dir.path(),
         &[&["generate", &spec, "--out", "independent.csv", "--naive", "independent"], &common[..]].concat(),
     );
-    let json = populace(dir.path(), &["compare", "--truth", &truth, "calibrated.csv", "independent.csv", "--json"]);
+    let json = run(dir.path(), &["compare", "--truth", &truth, "calibrated.csv", "independent.csv", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&json).unwrap();
     let pools = report["pools"].as_array().unwrap();
     let order = |pool: &serde_json::Value, k: u64| {

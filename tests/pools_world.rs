@@ -3,18 +3,14 @@
 //! drawn from one-way margins, through the same predictor.
 
 use std::collections::BTreeMap;
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
-use populace::evaluation::world::{WorldAttribute, WorldItem, WorldSpec};
-use serde_json::Value;
+use common::{populace, read_json, world_attribute, BAD_INPUT};
+use populace::evaluation::world::{WorldItem, WorldSpec};
 
 fn world(dir: &Path) {
-    let attr = |name: &str, n: usize| WorldAttribute {
-        name: name.into(),
-        levels: (0..n).map(|i| format!("{name}{i}")).collect(),
-        weights: None,
-    };
     let item = |name: &str| WorldItem {
         options: 4,
         main_effect: 1.5,
@@ -25,7 +21,7 @@ fn world(dir: &Path) {
     let spec = WorldSpec {
         persons: 3000,
         seed: 21,
-        attributes: vec![attr("a", 3), attr("b", 4)],
+        attributes: vec![world_attribute("a", 3), world_attribute("b", 4)],
         items: vec![item("q1"), item("q2")],
         association: 2.0,
     };
@@ -48,8 +44,9 @@ fn margins(dir: &Path) {
     std::fs::write(dir.join("fit.toml"), "[[margin]]\nfile = \"a_b.csv\"\n").unwrap();
 }
 
-fn populace(args: &[&str], dir: &Path) {
-    Command::cargo_bin("populace").unwrap().current_dir(dir).args(args).assert().success();
+/// Runs `populace ARGS` in `dir` and expects success.
+fn run(args: &[&str], dir: &Path) {
+    populace().current_dir(dir).args(args).assert().success();
 }
 
 #[test]
@@ -58,8 +55,8 @@ fn a_calibrated_pool_predicts_the_population_better_than_a_naive_one() {
     let d = dir.path();
     world(d);
     margins(d);
-    populace(&["generate", "fit.toml", "-n", "3000", "--seed", "3", "--out", "calibrated.csv", "--quiet"], d);
-    populace(
+    run(&["generate", "fit.toml", "-n", "3000", "--seed", "3", "--out", "calibrated.csv", "--quiet"], d);
+    run(
         &[
             "generate",
             "fit.toml",
@@ -83,8 +80,8 @@ fn a_calibrated_pool_predicts_the_population_better_than_a_naive_one() {
                 [[pool]]\nname = \"naive\"\nfile = \"naive.csv\"\n\
                 [[pool]]\nname = \"calibrated\"\nfile = \"calibrated.csv\"\n";
     std::fs::write(d.join("spec.toml"), spec).unwrap();
-    populace(&["evaluate", "spec.toml", "--out", "out", "--quiet"], d);
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(d.join("out/evaluation.json")).unwrap()).unwrap();
+    run(&["evaluate", "spec.toml", "--out", "out", "--quiet"], d);
+    let json = read_json(d.join("out/evaluation.json"));
     let pools = &json["pools"];
     let score = |pool: &str| pools[pool]["predictors"]["cell"]["tv_score"]["estimate"].as_f64().unwrap();
     let (naive, calibrated) = (score("naive"), score("calibrated"));
@@ -107,11 +104,10 @@ fn a_pool_with_an_unknown_level_names_file_line_column_and_value() {
                 [[predictor]]\nname = \"population\"\nkind = \"population\"\n\
                 [evaluation]\nbootstrap = 10\n[[pool]]\nname = \"p\"\nfile = \"pool.csv\"\n";
     std::fs::write(d.join("spec.toml"), spec).unwrap();
-    Command::cargo_bin("populace")
-        .unwrap()
+    populace()
         .current_dir(d)
         .args(["evaluate", "spec.toml", "--out", "out"])
         .assert()
-        .code(3)
+        .code(BAD_INPUT)
         .stderr(predicates::str::contains("pool.csv, line 3, column \"a\": \"a9\" is not a level of \"a\""));
 }

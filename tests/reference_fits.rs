@@ -1,10 +1,12 @@
 //! Every fit in `fixtures/ipf_reference_tables.csv` (R `stats::loglin`) reproduced through the
-//! `populace fit` command to 1e-6 relative per cell.
+//! `populace fit` command to 1e-6 relative per cell, one test per fixture case.
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use assert_cmd::Command;
+use common::{assert_every_case_tested, populace, read_json, root};
 
 /// One reference case: cells keyed by their `Var=Level;…` label.
 struct Case {
@@ -18,8 +20,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ipf_reference_tables.csv");
-    let mut reader = csv::Reader::from_path(path).unwrap();
+    let mut reader = csv::Reader::from_path(root().join("tests/fixtures/ipf_reference_tables.csv")).unwrap();
     let mut out: Vec<Case> = Vec::new();
     for row in reader.records() {
         let row = row.unwrap();
@@ -126,34 +127,59 @@ fn write_inputs(case: &Case, dir: &Path) {
     std::fs::write(dir.join("spec.toml"), spec).unwrap();
 }
 
-#[test]
-fn every_loglin_reference_fit_is_reproduced_through_the_cli() {
+/// Fits the fixture case `key` (`table: model`) through the CLI and compares every cell.
+fn check(key: &str) {
     let cases = cases();
-    assert_eq!(cases.len(), 9, "fixture cases");
-    for case in &cases {
-        let dir = tempfile::tempdir().unwrap();
-        write_inputs(case, dir.path());
-        Command::cargo_bin("populace")
-            .unwrap()
-            .args(["fit", "spec.toml", "--out", "out", "--quiet"])
-            .current_dir(dir.path())
-            .assert()
-            .success();
-        let mut reader = csv::Reader::from_path(dir.path().join("out/joint.csv")).unwrap();
-        let mut fitted: BTreeMap<Vec<String>, f64> = BTreeMap::new();
-        for row in reader.records() {
-            let row = row.unwrap();
-            let n = row.len() - 1;
-            fitted.insert(row.iter().take(n).map(str::to_string).collect(), row[n].parse().unwrap());
-        }
-        assert_eq!(fitted.len(), case.cells.len(), "{}: cell count", case.model);
-        for (levels, _, expected) in &case.cells {
-            let got = fitted[levels];
-            let rel = (got - expected).abs() / expected.abs().max(1e-300);
-            assert!(rel < 1e-6, "{}: cell {levels:?}: populace {got}, R loglin {expected}", case.model);
-        }
-        let report: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.path().join("out/report.json")).unwrap()).unwrap();
-        assert_eq!(report["converged"], true, "{}", case.model);
+    let case = cases.iter().find(|c| c.model == key).unwrap_or_else(|| panic!("no case {key:?} in the fixture"));
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(case, dir.path());
+    populace().args(["fit", "spec.toml", "--out", "out", "--quiet"]).current_dir(dir.path()).assert().success();
+    let mut reader = csv::Reader::from_path(dir.path().join("out/joint.csv")).unwrap();
+    let mut fitted: BTreeMap<Vec<String>, f64> = BTreeMap::new();
+    for row in reader.records() {
+        let row = row.unwrap();
+        let n = row.len() - 1;
+        fitted.insert(row.iter().take(n).map(str::to_string).collect(), row[n].parse().unwrap());
     }
+    assert_eq!(fitted.len(), case.cells.len(), "{}: cell count", case.model);
+    for (levels, _, expected) in &case.cells {
+        let got = fitted[levels];
+        let rel = (got - expected).abs() / expected.abs().max(1e-300);
+        assert!(rel < 1e-6, "{}: cell {levels:?}: populace {got}, R loglin {expected}", case.model);
+    }
+    assert_eq!(read_json(dir.path().join("out/report.json"))["converged"], true, "{}", case.model);
+}
+
+/// One test per fixture case (`table: model`), and the list of the cases they test.
+macro_rules! reference_fits {
+    ($($test:ident: $case:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                check($case);
+            }
+        )*
+        const TESTED: &[&str] = &[$($case),*];
+    };
+}
+
+reference_fits! {
+    bartlett_no_three_way_interaction:
+        "Bartlett: [Alive,Time][Alive,Length][Time,Length] (no 3-way interaction)",
+    bartlett_mutual_independence: "Bartlett: [Alive][Time][Length] (mutual independence)",
+    hair_eye_color_mutual_independence: "HairEyeColor: [Hair][Eye][Sex]",
+    hair_eye_color_joint_independence_of_sex: "HairEyeColor: [Hair,Eye][Sex]",
+    hair_eye_color_no_three_way_interaction: "HairEyeColor: [Hair,Eye][Hair,Sex][Eye,Sex]",
+    ucb_admissions_admit_and_gender_independent_by_dept: "UCBAdmissions: [Admit,Dept][Gender,Dept]",
+    ucb_admissions_no_three_way_interaction: "UCBAdmissions: [Admit,Gender][Admit,Dept][Gender,Dept]",
+    hair_eye_raked_to_uniform_margins:
+        "HairEye_2way: rake seed to uniform margins (Mosteller standardization), total 592",
+    hair_eye_raked_to_arbitrary_margins: "HairEye_2way: rake seed to arbitrary margins, total 592",
+}
+
+#[test]
+fn every_fixture_case_has_a_test() {
+    let cases: Vec<String> = cases().into_iter().map(|c| c.model).collect();
+    assert_eq!(cases.len(), 9, "fixture cases");
+    assert_every_case_tested("ipf_reference_tables.csv", &cases, TESTED, &[]);
 }

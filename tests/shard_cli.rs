@@ -4,21 +4,19 @@
 //! rerun, and reject bad shards, unknown zones and specs without zones with clear errors.
 
 use std::collections::BTreeMap;
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use common::{populace, root, BAD_INPUT, USAGE};
 use predicates::prelude::*;
 use sha2::{Digest, Sha256};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 const API: &str = "calibration/api_counties.toml";
 
 /// `populace ARGS…` from the crate's folder, with `stdin`.
-fn populace(args: &[&str], stdin: &str) -> assert_cmd::assert::Assert {
-    Command::cargo_bin("populace").unwrap().args(args).write_stdin(stdin).current_dir(root()).assert()
+fn run(args: &[&str], stdin: &str) -> assert_cmd::assert::Assert {
+    populace().args(args).write_stdin(stdin).current_dir(root()).assert()
 }
 
 /// The manifest lines a run printed, parsed.
@@ -32,7 +30,7 @@ fn generated(out: &Path, args: &[&str], stdin: &str) -> BTreeMap<String, (serde_
     let out = out.to_str().unwrap();
     let mut all = vec!["generate", API, "-n", "3001", "--seed", "11", "--out", out, "--quiet"];
     all.extend(args);
-    let lines = manifest(&populace(&all, stdin).success());
+    let lines = manifest(&run(&all, stdin).success());
     lines
         .into_iter()
         .map(|l| {
@@ -83,7 +81,7 @@ fn zones_from_stdin_write_the_same_files_in_list_order() {
     let whole = generated(&dir.path().join("whole"), &shard, "");
     let listed: Vec<&str> = csv.iter().copied().chain(["--zones", "-"]).collect();
     let out = dir.path().join("listed");
-    let assert = populace(
+    let assert = run(
         &["generate", API, "-n", "3001", "--seed", "11", "--out", out.to_str().unwrap(), "--quiet"]
             .into_iter()
             .chain(listed.iter().copied())
@@ -135,7 +133,7 @@ fn a_rerun_overwrites_every_file_and_leaves_no_temporary_files() {
 fn zones_without_persons_get_files_without_rows() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("few");
-    let assert = populace(
+    let assert = run(
         &["generate", API, "-n", "3", "--format", "csv", "--partitioned", "--no-card", "--out", out.to_str().unwrap()],
         "",
     )
@@ -153,14 +151,14 @@ fn zones_without_persons_get_files_without_rows() {
 fn sharded_fits_write_each_zones_weights_as_the_whole_fit_does() {
     let dir = tempfile::tempdir().unwrap();
     let whole = dir.path().join("whole");
-    populace(&["fit", API, "--out", whole.to_str().unwrap(), "--quiet"], "").success();
+    run(&["fit", API, "--out", whole.to_str().unwrap(), "--quiet"], "").success();
     let all = std::fs::read_to_string(whole.join("weights.csv")).unwrap();
     let header = all.lines().next().unwrap();
     let sharded = dir.path().join("sharded");
     let mut zones = 0;
     for i in 1..=2 {
         let assert =
-            populace(&["fit", API, "--shard", &format!("{i}/2"), "--out", sharded.to_str().unwrap(), "--quiet"], "")
+            run(&["fit", API, "--shard", &format!("{i}/2"), "--out", sharded.to_str().unwrap(), "--quiet"], "")
                 .success();
         for line in manifest(&assert) {
             zones += 1;
@@ -181,7 +179,7 @@ fn sharded_fits_write_each_zones_weights_as_the_whole_fit_does() {
 fn a_shard_without_zones_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("none");
-    populace(&["generate", API, "--shard", "40/40", "--out", out.to_str().unwrap()], "")
+    run(&["generate", API, "--shard", "40/40", "--out", out.to_str().unwrap()], "")
         .success()
         .stdout("")
         .stderr(predicate::str::contains("shard 40/40: no zones of the spec's 37"));
@@ -193,25 +191,25 @@ fn bad_shards_and_zone_lists_are_clear_errors() {
     let out = tempfile::tempdir().unwrap();
     let out = out.path().to_str().unwrap();
     for (shard, says) in [("0/3", "shards are numbered from 1"), ("4/3", "shard 4 of 3"), ("2", "expected I/N")] {
-        populace(&["generate", API, "--shard", shard, "--out", out], "").code(2).stderr(predicate::str::contains(says));
-        populace(&["fit", API, "--shard", shard, "--out", out], "").code(2).stderr(predicate::str::contains(says));
+        run(&["generate", API, "--shard", shard, "--out", out], "").code(USAGE).stderr(predicate::str::contains(says));
+        run(&["fit", API, "--shard", shard, "--out", out], "").code(USAGE).stderr(predicate::str::contains(says));
     }
-    populace(&["generate", API, "--zones", "-", "--out", out], "Alameda\nAtlantis\n")
-        .code(3)
+    run(&["generate", API, "--zones", "-", "--out", out], "Alameda\nAtlantis\n")
+        .code(BAD_INPUT)
         .stderr(predicate::str::contains("stdin, line 2: unknown zone \"Atlantis\""));
-    populace(&["fit", API, "--zones", "-", "--out", out], "Alameda\n\nAlameda\n")
-        .code(3)
+    run(&["fit", API, "--zones", "-", "--out", out], "Alameda\n\nAlameda\n")
+        .code(BAD_INPUT)
         .stderr(predicate::str::contains("stdin, line 3: zone \"Alameda\" is listed twice (first on line 1)"));
     for command in ["generate", "fit"] {
-        populace(&[command, "calibration/acs2012.toml", "--shard", "1/2", "--out", out], "").code(3).stderr(
+        run(&[command, "calibration/acs2012.toml", "--shard", "1/2", "--out", out], "").code(BAD_INPUT).stderr(
             predicate::str::contains("calibration/acs2012.toml: --shard 1/2")
                 .and(predicate::str::contains("no [zones] section")),
         );
     }
-    populace(&["generate", "calibration/acs2012.toml", "--partitioned", "--out", out], "")
-        .code(3)
+    run(&["generate", "calibration/acs2012.toml", "--partitioned", "--out", out], "")
+        .code(BAD_INPUT)
         .stderr(predicate::str::contains("no [zones] section"));
-    populace(&["generate", API, "--shard", "1/2", "--zones", "-", "--out", out], "").code(2);
-    populace(&["generate", API, "--shard", "1/2", "--json", "--out", out], "").code(2);
-    populace(&["generate", API, "--format", "csv", "--out", "pool.csv"], "").code(2);
+    run(&["generate", API, "--shard", "1/2", "--zones", "-", "--out", out], "").code(USAGE);
+    run(&["generate", API, "--shard", "1/2", "--json", "--out", out], "").code(USAGE);
+    run(&["generate", API, "--format", "csv", "--out", "pool.csv"], "").code(USAGE);
 }

@@ -1,18 +1,15 @@
 //! Simulation fidelity against known-truth worlds: a simulator that knows only main effects
 //! replicates main effects but not interactions, and pure run noise has an ICC near zero.
 
+mod common;
+
 use std::path::Path;
 
-use populace::evaluation::world::{WorldAttribute, WorldItem, WorldSpec};
-use populace::evaluation::{evaluate, ExperimentSpec};
+use common::{evaluate_spec, world_attribute};
+use populace::evaluation::world::{WorldItem, WorldSpec};
 use serde_json::Value;
 
 fn world(persons: usize, seed: u64, main: f64, interaction: f64) -> WorldSpec {
-    let attr = |name: &str, n: usize| WorldAttribute {
-        name: name.into(),
-        levels: (0..n).map(|i| format!("{name}{i}")).collect(),
-        weights: None,
-    };
     let item = |name: &str, options: usize| WorldItem {
         options,
         main_effect: main,
@@ -23,7 +20,7 @@ fn world(persons: usize, seed: u64, main: f64, interaction: f64) -> WorldSpec {
     WorldSpec {
         persons,
         seed,
-        attributes: vec![attr("a", 3), attr("b", 3)],
+        attributes: vec![world_attribute("a", 3), world_attribute("b", 3)],
         items: vec![item("q1", 4), item("q2", 2), item("q3", 3)],
         association: 0.0,
     }
@@ -36,9 +33,7 @@ fn run(dir: &Path, w: &WorldSpec, predictors: &str, repeats: usize) -> Value {
          ordinal = [\"q1\"]\n[[predictor]]\nname = \"population\"\nkind = \"population\"\n{predictors}\n\
          [evaluation]\nfolds = 3\nbootstrap = 100\nseed = 3\n[simulation]\nrepeats = {repeats}\nseed = 5\n"
     );
-    std::fs::write(dir.join("spec.toml"), spec).unwrap();
-    let spec = ExperimentSpec::from_path(&dir.join("spec.toml")).unwrap();
-    evaluate(&spec, &mut |_| {}).unwrap().json
+    evaluate_spec(dir, &spec)
 }
 
 fn rate(json: &Value, name: &str, kind: &str) -> (u64, f64) {
