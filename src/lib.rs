@@ -5,7 +5,7 @@
 //! individuals or only of populations.
 //!
 //! The modules follow the pipeline: [`inputs`] (spec, marginal tables, seed, validation) →
-//! [`fitting`] (dense and junction-tree IPF behind one [`fitting::Solver`] trait) and
+//! [`fitting`] (dense and junction-tree IPF, each an [`iteration::Solver`]) and
 //! [`calibration`] (raking, linear, logit, entropy; integerization) → [`generation`] (persona
 //! pools and cards) → [`comparison`] (pools against a truth) → [`evaluation`] (does
 //! conditioning on a persona predict individuals or only populations; simulation fidelity) →
@@ -39,6 +39,7 @@ pub mod evaluation;
 pub mod fitting;
 pub mod generation;
 pub mod inputs;
+pub mod iteration;
 pub mod memory;
 pub mod metrics;
 pub mod reports;

@@ -75,7 +75,7 @@
 //!
 //! ## Convergence
 //!
-//! Every method is a [`Solver`](crate::fitting::Solver) driven by the crate's
+//! Every method is a [`Solver`](crate::iteration::Solver) driven by the crate's
 //! [`Runner`], so [`Observer`]s see every sweep or Newton step. The run
 //! stops when the largest absolute deviation `max |Σᵢ wᵢ xᵢⱼ − Tⱼ|` over the cells `j` of all hard
 //! margins is at most `max(tolerance, floor)`. For a soft margin the deviation measured is the
@@ -171,7 +171,7 @@ pub mod rounding;
 use serde::Serialize;
 
 use crate::error::{Error, Location, Result};
-use crate::fitting::{Convergence, Observer, Runner};
+use crate::iteration::{Convergence, Observer, Runner};
 use cells::Cells;
 use dual::DualNewton;
 use rake::Rake;

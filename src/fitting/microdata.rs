@@ -10,13 +10,13 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{Convergence, Observer};
 use crate::calibration::cells::{Cells, WeightSums};
 use crate::calibration::integerize::{margin_errors, margin_preserving, trs};
 use crate::calibration::rounding::round_margins;
 use crate::calibration::{solve, Constraints, Method as CalMethod};
 use crate::error::{Error, Result};
 use crate::inputs::{Code, Codes, Integerize, MarginTable, Method, Problem, Seed, Zone};
+use crate::iteration::{Convergence, Observer};
 
 /// The calibrated weights of one zone.
 #[derive(Debug, Clone)]

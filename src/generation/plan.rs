@@ -11,8 +11,9 @@ use super::{zone_rng, GenerateOptions, Mode, Source};
 use crate::calibration::integerize::{margin_preserving, trs};
 use crate::calibration::rounding::{round_margins, round_preserving_total};
 use crate::error::{Error, Result};
-use crate::fitting::{fit_dense, fit_microdata, Observer, Table};
+use crate::fitting::{fit_dense, fit_microdata, Table};
 use crate::inputs::{FitSpec, MarginTable, Method, Problem, Seed, Zone};
+use crate::iteration::Observer;
 
 /// Everything a pool draws from.
 pub(crate) struct Planned<'a> {
