@@ -5,11 +5,10 @@
 //! Run with `cargo bench --bench calibration`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use populace::calibration::integerize::margin_preserving;
-use populace::calibration::rounding::round_preserving_total;
 use populace::calibration::{calibrate, Constraints, Method};
 use populace::fitting::fit_microdata;
 use populace::inputs::{LoadOptions, Problem, Spec};
+use populace::integerize::{margin_preserving, round_preserving_total};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

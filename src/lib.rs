@@ -39,6 +39,7 @@ pub mod evaluation;
 pub mod fitting;
 pub mod generation;
 pub mod inputs;
+pub mod integerize;
 pub mod iteration;
 pub mod memory;
 pub mod metrics;

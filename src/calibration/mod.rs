@@ -164,9 +164,7 @@
 mod calfun;
 pub(crate) mod cells;
 mod dual;
-pub mod integerize;
 mod rake;
-pub mod rounding;
 
 use serde::Serialize;
 

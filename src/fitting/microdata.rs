@@ -11,11 +11,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::calibration::cells::{Cells, WeightSums};
-use crate::calibration::integerize::{margin_errors, margin_preserving, trs};
-use crate::calibration::rounding::round_margins;
 use crate::calibration::{solve, Constraints, Method as CalMethod};
 use crate::error::{Error, Result};
 use crate::inputs::{Code, Codes, Integerize, MarginTable, Method, Problem, Seed, Zone};
+use crate::integerize::{margin_errors, margin_preserving, round_margins, trs};
 use crate::iteration::{Convergence, Observer};
 
 /// The calibrated weights of one zone.
