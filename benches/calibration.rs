@@ -5,8 +5,7 @@
 //! Run with `cargo bench --bench calibration`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use populace::calibration::{calibrate, Constraints, Method};
-use populace::fitting::fit_microdata;
+use populace::calibration::{calibrate, fit_microdata, Constraints, Method};
 use populace::inputs::{LoadOptions, Problem, Spec};
 use populace::integerize::{margin_preserving, round_preserving_total};
 use rand::{Rng, SeedableRng};

@@ -5,8 +5,9 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
+use populace::calibration::fit_microdata;
 use populace::error::exit;
-use populace::fitting::{fit_dense, fit_microdata};
+use populace::fitting::fit_dense;
 use populace::generation::partition::{file_checksum, for_each_chunk, zone_folder, Selection};
 use populace::inputs::{LoadOptions, Problem, Spec};
 use populace::reports::{write_joint_csv, write_json, write_weights_csv, CalibrationReport, FitReport};

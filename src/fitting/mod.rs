@@ -18,15 +18,10 @@ mod factored;
 mod ipf;
 mod junction;
 mod layout;
-mod microdata;
 
 pub use dense::{fit_dense, DenseFit, MarginFit, Table};
 pub use factored::FactoredIpf;
 pub use ipf::{Ipf, Unsupported};
-pub use microdata::{
-    fit_microdata, stream_seed, summarize, CellFit, IntegerizationReport, MarginCells, WeightSummary, ZoneFit,
-    ZoneReport,
-};
 
 /// Names margin cell `(margin, cell)` in messages.
 type Describe = Box<dyn Fn(usize, usize) -> String + Send + Sync>;

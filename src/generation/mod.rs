@@ -83,8 +83,7 @@ pub use cards::{CardTemplate, DEFAULT_TEMPLATE};
 pub use sinks::Format;
 
 use crate::error::{Error, Result};
-use crate::fitting::stream_seed;
-use crate::inputs::{Domain, Problem};
+use crate::inputs::{stream_seed, Domain, Problem};
 use crate::iteration::Observer;
 use cards::Cards;
 use kinds::Kinds;

@@ -17,7 +17,7 @@
 //! the whole spec ([`GenerateOptions::persons`] is split over *all* zones, not the shard's), so a
 //! zone's file is byte-identical however the zones are sharded.
 //!
-//! [`stream_seed`]: crate::fitting::stream_seed
+//! [`stream_seed`]: crate::inputs::stream_seed
 //!
 //! ```
 //! use populace::generation::partition::{write_partitioned, Selection, Shard};

@@ -19,6 +19,7 @@ pub use domain::{Attribute, Domain};
 pub use margin::MarginTable;
 pub use seed::{Code, Codes, RecordIds, Seed};
 pub use spec::{FitSpec, Integerize, MarginSpec, Method, SeedSpec, Spec, ZonesSpec};
+pub use zones::stream_seed;
 
 use crate::error::{Error, Location, Result};
 

@@ -1,7 +1,7 @@
 //! Integerization: turning real-valued weights of seed records into non-negative integer counts
 //! (how many copies of each record go into a synthetic population), reproducibly from a seed, and
 //! rounding the real margin targets those counts must meet. Seed re-weighting
-//! ([`fit_microdata`](crate::fitting::fit_microdata)) and exact-mode generation use it.
+//! ([`fit_microdata`](crate::calibration::fit_microdata)) and exact-mode generation use it.
 //!
 //! Two methods are provided:
 //!

@@ -21,7 +21,7 @@ use crate::error::Result;
 /// `⌊w⌋ + 1` (and exactly `w` for integer weights); the same generator state gives the same counts.
 ///
 /// # Errors
-/// [`Error::Input`] for a weight that is negative, NaN, infinite or above 2^52.
+/// [`Error::Input`](crate::Error::Input) for a weight that is negative, NaN, infinite or above 2^52.
 pub fn trs(weights: &[f64], rng: &mut impl Rng) -> Result<Vec<u64>> {
     validate_weights(weights)?;
     let mut counts: Vec<u64> = weights.iter().map(|w| w.floor() as u64).collect();
