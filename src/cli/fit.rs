@@ -8,14 +8,15 @@ use clap::Args;
 use populace::calibration::fit_microdata;
 use populace::error::exit;
 use populace::fitting::fit_dense;
-use populace::generation::partition::{file_checksum, for_each_chunk, zone_folder, Selection};
-use populace::inputs::{LoadOptions, Problem, Spec};
-use populace::reports::{write_joint_csv, write_json, write_weights_csv, CalibrationReport, FitReport};
+use populace::inputs::{for_each_chunk, LoadOptions, Problem, Selection, Spec};
+use populace::reports::{
+    file_checksum, write_joint_csv, write_json, write_weights_csv, zone_folder, CalibrationReport, FitReport,
+};
 use serde::Serialize;
 
 use super::emit;
-use super::generate::ZoneArgs;
 use super::progress::Spinner;
+use super::zones::ZoneArgs;
 
 /// Fit the joint distribution, or calibrate the seed's weights, as a spec describes.
 ///

@@ -7,6 +7,7 @@ mod fit;
 mod generate;
 mod progress;
 mod world;
+mod zones;
 
 use std::process::ExitCode;
 
