@@ -11,7 +11,7 @@
 //! Pages already faulted in cost nothing to write again, so `populace fit` keeps freed buffers
 //! for later allocations ([`retain_freed_memory`]): the fit's weights then land in the pages
 //! the seed file was read into. A buffer every element of which is about to be computed
-//! is not zeroed first ([`par_fill`]).
+//! is not zeroed first (the crate-private `par_fill`).
 
 use std::io::Read;
 use std::mem::MaybeUninit;
