@@ -11,6 +11,10 @@ use populace::integerize::{margin_preserving, round_preserving_total};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// The `populace` command's allocator setting, shared with the command rather than copied.
+#[path = "../src/cli/memory.rs"]
+mod memory;
+
 const LEVELS: [usize; 4] = [6, 2, 5, 9];
 
 /// Records with random categories and design weights in [1, 3); targets are the weighted
@@ -104,7 +108,7 @@ fn seed_problem(dir: &std::path::Path, records: usize) -> Problem {
 
 fn seed_raking(c: &mut Criterion) {
     // as the populace command does, so a run's buffers reuse the pages of the run before
-    populace::memory::retain_freed_memory();
+    memory::retain_freed_memory();
     let mut group = c.benchmark_group("fit_microdata");
     group.sample_size(10);
     for records in [1_000_000, 10_000_000] {

@@ -25,8 +25,6 @@
 //!    [`evaluation`] (does conditioning on a persona predict individuals or only populations;
 //!    simulation fidelity), which draws its pools through `generation`.
 //!
-//! [`demo`] runs the whole pipeline on the embedded data.
-//!
 //! The `populace` command is built on the library with the `cli` feature (on by default); a
 //! library user with `default-features = false` compiles neither it nor its dependencies (clap,
 //! indicatif, anyhow), and without the `parquet` feature no Arrow or Parquet either.
@@ -52,7 +50,6 @@
 
 pub mod calibration;
 pub mod comparison;
-pub mod demo;
 pub mod error;
 pub mod evaluation;
 pub mod fitting;

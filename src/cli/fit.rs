@@ -6,7 +6,6 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 use populace::calibration::fit_microdata;
-use populace::error::exit;
 use populace::fitting::fit_dense;
 use populace::inputs::{for_each_chunk, LoadOptions, Problem, Selection, Spec};
 use populace::reports::{
@@ -15,6 +14,7 @@ use populace::reports::{
 use serde::Serialize;
 
 use super::emit;
+use super::exit;
 use super::progress::Spinner;
 use super::zones::ZoneArgs;
 
@@ -52,7 +52,7 @@ pub struct FitArgs {
 
 pub fn run(args: FitArgs) -> Result<i32> {
     // the fit's weights then land in the pages the seed file was read into
-    populace::memory::retain_freed_memory();
+    super::memory::retain_freed_memory();
     let start = Instant::now();
     let selection = args.select.selection()?;
     let spec = Spec::from_path(&args.spec)?;

@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{ArgGroup, Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use populace::error::{exit, Location};
+use populace::error::Location;
 use populace::generation::partition::{self, PartitionSummary};
 use populace::generation::{CardTemplate, Format, GenerateOptions, GenerateSummary, Mode, Pool, Source};
 use populace::inputs::{LoadOptions, Problem, Selection, Spec};
 
 use super::emit;
+use super::exit;
 use super::progress::Spinner;
 use super::zones::ZoneArgs;
 

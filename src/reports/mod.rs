@@ -6,7 +6,6 @@ mod atomic;
 mod calibration;
 pub mod chart;
 pub(crate) mod csvtext;
-pub mod demo;
 mod fit;
 mod zone_files;
 
