@@ -5,13 +5,15 @@
 //! Run with `cargo bench --bench calibration`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use populace::calibration::integerize::margin_preserving;
-use populace::calibration::rounding::round_preserving_total;
-use populace::calibration::{calibrate, Constraints, Method};
-use populace::fitting::fit_microdata;
+use populace::calibration::{calibrate, fit_microdata, Constraints, Method};
 use populace::inputs::{LoadOptions, Problem, Spec};
+use populace::integerize::{margin_preserving, round_preserving_total};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// The `populace` command's allocator setting, shared with the command rather than copied.
+#[path = "../src/cli/memory.rs"]
+mod memory;
 
 const LEVELS: [usize; 4] = [6, 2, 5, 9];
 
@@ -106,7 +108,7 @@ fn seed_problem(dir: &std::path::Path, records: usize) -> Problem {
 
 fn seed_raking(c: &mut Criterion) {
     // as the populace command does, so a run's buffers reuse the pages of the run before
-    populace::memory::retain_freed_memory();
+    memory::retain_freed_memory();
     let mut group = c.benchmark_group("fit_microdata");
     group.sample_size(10);
     for records in [1_000_000, 10_000_000] {

@@ -4,7 +4,8 @@
 //! Run with `cargo bench --bench ipf`.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use populace::fitting::{FactoredIpf, Ipf, Runner, Solver};
+use populace::fitting::{FactoredIpf, Ipf};
+use populace::iteration::{Runner, Solver};
 
 /// Deterministic pseudo-random numbers in [1, 2).
 fn noise(n: usize, mut state: u64) -> Vec<f64> {

@@ -1,4 +1,4 @@
-//! Typed errors for the library, each mapped to a documented process exit code.
+//! Typed errors for the library.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -103,31 +103,6 @@ impl Error {
     pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Write { path: path.into(), source }
     }
-
-    /// The process exit code the command-line tool uses for this error; see [`exit`].
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Write { .. } | Error::Chart(_) => exit::FAILURE,
-            Error::Read { .. } | Error::Input { .. } | Error::Inconsistent(_) | Error::TooLarge(_) => exit::BAD_INPUT,
-            Error::Infeasible(_) => exit::INFEASIBLE,
-        }
-    }
-}
-
-/// Process exit codes of the `populace` command, as documented in the README.
-pub mod exit {
-    /// Success.
-    pub const OK: i32 = 0;
-    /// A failure that is not the input's fault (an output file could not be written, say).
-    pub const FAILURE: i32 = 1;
-    /// The command line itself is wrong (unknown flag, missing argument).
-    pub const USAGE: i32 = 2;
-    /// An input file or spec is invalid: the message names file, line, column and value.
-    pub const BAD_INPUT: i32 = 3;
-    /// The fit did not converge within its iteration limit; outputs are written and marked.
-    pub const NOT_CONVERGED: i32 = 4;
-    /// The targets cannot be met (a positive target with no seed support, say).
-    pub const INFEASIBLE: i32 = 5;
 }
 
 /// Result type of the library.

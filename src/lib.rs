@@ -4,13 +4,30 @@
 //! and honest tests of whether conditioning a predictor on a persona improves predictions of
 //! individuals or only of populations.
 //!
-//! The modules follow the pipeline: [`inputs`] (spec, marginal tables, seed, validation) →
-//! [`fitting`] (dense and junction-tree IPF behind one [`fitting::Solver`] trait) and
-//! [`calibration`] (raking, linear, logit, entropy; integerization) → [`generation`] (persona
-//! pools and cards) → [`comparison`] (pools against a truth) → [`evaluation`] (does
-//! conditioning on a persona predict individuals or only populations; simulation fidelity) →
-//! [`reports`] (output files written atomically, charts, the demo report). [`metrics`] scores
-//! fit quality; [`demo`] runs the whole pipeline on the embedded data.
+//! # Layers
+//!
+//! The modules follow the pipeline and form layers, bottom to top; a module uses only modules
+//! of the layers below it (and none uses a module that uses it):
+//!
+//! 1. [`error`] (typed errors), [`memory`] (large buffers), [`iteration`] (the
+//!    [`Solver`](iteration::Solver)/[`Runner`](iteration::Runner)/[`Observer`](iteration::Observer)
+//!    protocol every fitting and calibration method follows) and [`metrics`] (fit quality).
+//! 2. [`inputs`]: the spec, marginal tables, the seed and the zones, read and validated into a
+//!    [`Problem`](inputs::Problem).
+//! 3. [`integerize`]: integer counts from real weights (truncate-replicate-sample, the
+//!    margin-preserving search) and integer targets from real ones.
+//! 4. [`fitting`] (a dense joint table by IPF, on the table or on a junction tree) and
+//!    [`calibration`] (raking, linear, logit, entropy; seed re-weighting of a `Problem`, zone by
+//!    zone), independent of each other.
+//! 5. [`reports`]: output files written atomically, the fit and calibration reports, charts,
+//!    and the layout of per-zone files.
+//! 6. [`generation`] (persona pools and cards), then [`comparison`] (pools against a truth) and
+//!    [`evaluation`] (does conditioning on a persona predict individuals or only populations;
+//!    simulation fidelity), which draws its pools through `generation`.
+//!
+//! The `populace` command is built on the library with the `cli` feature (on by default); a
+//! library user with `default-features = false` compiles neither it nor its dependencies (clap,
+//! indicatif, anyhow), and without the `parquet` feature no Arrow or Parquet either.
 //!
 //! ```
 //! use populace::fitting::{fit_dense, Table};
@@ -33,12 +50,13 @@
 
 pub mod calibration;
 pub mod comparison;
-pub mod demo;
 pub mod error;
 pub mod evaluation;
 pub mod fitting;
 pub mod generation;
 pub mod inputs;
+pub mod integerize;
+pub mod iteration;
 pub mod memory;
 pub mod metrics;
 pub mod reports;

@@ -8,10 +8,11 @@
 //! arrays) and is then faulted in 2 MiB at a time. Elsewhere, or when the kernel refuses,
 //! these are ordinary vectors.
 //!
-//! Pages already faulted in cost nothing to write again, so `populace fit` keeps freed buffers
-//! for later allocations ([`retain_freed_memory`]): the fit's weights then land in the pages
-//! the seed file was read into. A buffer every element of which is about to be computed
-//! is not zeroed first ([`par_fill`]).
+//! Pages already faulted in cost nothing to write again, so `populace fit` has the allocator
+//! keep freed buffers for later allocations (a process-wide setting, which the command makes and
+//! the library leaves to its user): the fit's weights then land in the pages the seed file was
+//! read into. A buffer every element of which is about to be computed is not zeroed first (the
+//! crate-private `par_fill`).
 
 use std::io::Read;
 use std::mem::MaybeUninit;
@@ -40,25 +41,6 @@ pub(crate) fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
     advise_huge(&data);
     file.read_to_end(&mut data)?;
     Ok(data)
-}
-
-/// Makes the C allocator keep freed memory for the process's later allocations rather than
-/// return it to the kernel, so a large buffer reuses pages that are already mapped instead of
-/// faulting in (and zeroing) fresh ones. `populace fit` calls it before reading its inputs;
-/// a program using the library may call it too, or not.
-///
-/// With glibc this serves every allocation from the heap (`M_MMAP_MAX` = 0) and never trims
-/// it (`M_TRIM_THRESHOLD`): freed memory stays with the process until it exits, and the heap
-/// can fragment (evaluation's peak grew 7% with it, which is why only `fit` asks for it).
-/// Elsewhere it does nothing.
-pub fn retain_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; both are documented in mallopt(3), and
-    // the allocator applies them to later calls.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_MAX, 0);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, libc::c_int::MAX);
-    }
 }
 
 /// The not yet written slots of one chunk of a buffer that [`par_fill`] builds, written front

@@ -2,7 +2,8 @@
 //! structural zeros stay zero, the fit does not depend on the order of the margins, and odds
 //! ratios that no margin constrains are those of the seed.
 
-use populace::fitting::{Ipf, Runner};
+use populace::fitting::Ipf;
+use populace::iteration::Runner;
 use proptest::prelude::*;
 
 /// Brute-force sums of a row-major table onto `dims` (in that order).

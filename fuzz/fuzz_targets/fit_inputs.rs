@@ -7,7 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use populace::fitting::{fit_dense, fit_microdata};
+use populace::calibration::fit_microdata;
+use populace::fitting::fit_dense;
 use populace::generation::{generate, GenerateOptions, Mode};
 use populace::inputs::{LoadOptions, Problem, Spec};
 

@@ -3,7 +3,7 @@
 //! The dual objective, its gradient and Hessian are exposed to argmin through
 //! [`CostFunction`], [`Gradient`] and [`Hessian`]; argmin's backtracking line search halves
 //! steps that the Armijo condition rejects. One [`Solver::iterate`] is one Newton step, so the
-//! crate's [`Runner`](crate::fitting::Runner) observes every step.
+//! crate's [`Runner`](crate::iteration::Runner) observes every step.
 
 use std::ops::Range;
 
@@ -17,7 +17,7 @@ use super::calfun::{Calfun, Logit};
 use super::cells::Cells;
 use super::{closest_margins, num, Constraints, Layout, Method};
 use crate::error::{Error, Result};
-use crate::fitting::Solver;
+use crate::iteration::Solver;
 
 /// No column: the margin cell is not in the Newton basis.
 const NONE: u32 = u32::MAX;
@@ -677,7 +677,7 @@ impl Solver for DualNewton<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fitting::Runner;
+    use crate::iteration::Runner;
     use argmin::solver::newton::Newton;
 
     fn problem() -> (Constraints, Vec<f64>) {

@@ -1,5 +1,10 @@
 //! Calibration: re-weighting seed records so that weighted totals hit margin targets.
 //!
+//! [`calibrate`] re-weights records given as [`Constraints`] (membership codes and targets);
+//! [`fit_microdata`] re-weights the seed of a [`Problem`](crate::inputs::Problem) to every
+//! zone's margins with the spec's method, integerizes the weights when the spec asks
+//! ([`integerize`](crate::integerize)), and reports every zone ([`ZoneFit`], [`ZoneReport`]).
+//!
 //! # Setting
 //!
 //! Records `i = 1..n` carry design weights `dᵢ ≥ 0`. A [`Constraints`] value puts every record
@@ -75,7 +80,7 @@
 //!
 //! ## Convergence
 //!
-//! Every method is a [`Solver`](crate::fitting::Solver) driven by the crate's
+//! Every method is a [`Solver`](crate::iteration::Solver) driven by the crate's
 //! [`Runner`], so [`Observer`]s see every sweep or Newton step. The run
 //! stops when the largest absolute deviation `max |Σᵢ wᵢ xᵢⱼ − Tⱼ|` over the cells `j` of all hard
 //! margins is at most `max(tolerance, floor)`. For a soft margin the deviation measured is the
@@ -162,16 +167,19 @@
 //! ```
 
 mod calfun;
-pub(crate) mod cells;
+mod cells;
 mod dual;
-pub mod integerize;
 mod rake;
-pub mod rounding;
+mod seed;
 
 use serde::Serialize;
 
+pub use seed::{
+    fit_microdata, summarize, CellFit, IntegerizationReport, MarginCells, WeightSummary, ZoneFit, ZoneReport,
+};
+
 use crate::error::{Error, Location, Result};
-use crate::fitting::{Convergence, Observer, Runner};
+use crate::iteration::{Convergence, Observer, Runner};
 use cells::Cells;
 use dual::DualNewton;
 use rake::Rake;
@@ -418,19 +426,19 @@ pub struct Calibrated {
 
 /// Flattened margin cells shared by the solvers.
 #[derive(Debug, Clone)]
-pub(crate) struct Layout {
+struct Layout {
     /// Start of each margin's cells in the flat cell list.
-    pub(crate) offsets: Vec<usize>,
+    offsets: Vec<usize>,
     /// Total number of margin cells `J`.
-    pub(crate) cells: usize,
+    cells: usize,
     /// Flat targets.
-    pub(crate) targets: Vec<f64>,
+    targets: Vec<f64>,
     /// Importance of each margin.
-    pub(crate) importance: Vec<Option<f64>>,
+    importance: Vec<Option<f64>>,
     /// The largest margin total.
-    pub(crate) largest: f64,
+    largest: f64,
     /// Round-off floor of the deviation.
-    pub(crate) floor: f64,
+    floor: f64,
 }
 
 impl Layout {
@@ -453,19 +461,19 @@ impl Layout {
     }
 
     /// The margin of flat cell `k` and the cell's index within it.
-    pub(crate) fn locate(&self, k: usize) -> (usize, usize) {
+    fn locate(&self, k: usize) -> (usize, usize) {
         let m = self.offsets.partition_point(|&o| o <= k) - 1;
         (m, k - self.offsets[m])
     }
 
     /// Whether margin `m` is hard.
-    pub(crate) fn hard(&self, m: usize) -> bool {
+    fn hard(&self, m: usize) -> bool {
         self.importance[m].is_none()
     }
 }
 
 /// Formats a total for messages: at most six decimals, no trailing zeros.
-pub(crate) fn num(x: f64) -> String {
+fn num(x: f64) -> String {
     let r = (x * 1e6).round() / 1e6;
     if r == 0.0 {
         "0".into()
@@ -476,7 +484,7 @@ pub(crate) fn num(x: f64) -> String {
 
 /// "closest margins reached" for an infeasibility message: the five worst cells (largest
 /// `|achieved − target|`) with their targets and the totals reached.
-pub(crate) fn closest_margins(c: &Constraints, layout: &Layout, achieved: &[f64]) -> String {
+fn closest_margins(c: &Constraints, layout: &Layout, achieved: &[f64]) -> String {
     let mut order: Vec<usize> = (0..layout.cells).collect();
     let dev = |k: usize| (achieved[k] - layout.targets[k]).abs();
     order.sort_by(|&a, &b| dev(b).total_cmp(&dev(a)).then(a.cmp(&b)));
@@ -566,19 +574,19 @@ pub fn calibrate(
 
 /// What [`solve`] finds: a g-weight per cell, how the iterations ended, the totals reached on
 /// every (flat) margin cell and, for the dual methods, the soft margins' relaxation factors.
-pub(crate) struct Solved {
-    pub g: Vec<f64>,
-    pub convergence: Convergence,
-    pub totals: Vec<f64>,
-    pub relaxation: Option<Vec<Option<Vec<f64>>>>,
-    pub layout: Layout,
+struct Solved {
+    g: Vec<f64>,
+    convergence: Convergence,
+    totals: Vec<f64>,
+    relaxation: Option<Vec<Option<Vec<f64>>>>,
+    layout: Layout,
 }
 
 /// Calibrates records already grouped into `cells` (their membership rows index the margins
 /// of `constraints`; the constraints' own membership is not used): checks the method's
 /// arguments, then runs the method's solver. [`calibrate`] is this plus grouping and
 /// expanding; seed re-weighting groups records by their attribute codes instead.
-pub(crate) fn solve(
+fn solve(
     cells: &Cells,
     constraints: &Constraints,
     method: Method,

@@ -3,7 +3,7 @@
 use super::cells::Cells;
 use super::{closest_margins, num, Constraints, Layout};
 use crate::error::{Error, Result};
-use crate::fitting::Solver;
+use crate::iteration::Solver;
 
 /// Raking of the cell weights `w_c` (starting from the design totals `D_c`) to every margin in
 /// turn: one sweep scales, for each margin, the weights of every cell by its margin cell's
@@ -89,7 +89,7 @@ impl Solver for Rake<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fitting::Runner;
+    use crate::iteration::Runner;
 
     fn setup(membership: Vec<u32>, sizes: Vec<usize>, targets: Vec<Vec<f64>>) -> Constraints {
         let n = sizes.len();

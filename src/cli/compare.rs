@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use populace::comparison::{compare, CompareOptions, ReadOptions, Table};
-use populace::error::exit;
 
 use super::emit;
+use super::exit;
 
 /// Compare persona pools with a truth population.
 ///

@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use populace::error::exit;
 use populace::evaluation::{evaluate, evaluation_panels, summary_markdown, ExperimentSpec};
 use populace::reports::chart::write_interval_svg;
 use populace::reports::{write_atomic, write_json};
 
 use super::emit;
+use super::exit;
 use super::progress::Spinner;
 
 /// Does conditioning on a persona improve predictions of individuals, or only of populations?

@@ -5,16 +5,18 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
-use populace::error::exit;
-use populace::fitting::{fit_dense, fit_microdata};
-use populace::generation::partition::{file_checksum, for_each_chunk, zone_folder, Selection};
-use populace::inputs::{LoadOptions, Problem, Spec};
-use populace::reports::{write_joint_csv, write_json, write_weights_csv, CalibrationReport, FitReport};
+use populace::calibration::fit_microdata;
+use populace::fitting::fit_dense;
+use populace::inputs::{for_each_chunk, LoadOptions, Problem, Selection, Spec};
+use populace::reports::{
+    file_checksum, write_joint_csv, write_json, write_weights_csv, zone_folder, CalibrationReport, FitReport,
+};
 use serde::Serialize;
 
 use super::emit;
-use super::generate::ZoneArgs;
+use super::exit;
 use super::progress::Spinner;
+use super::zones::ZoneArgs;
 
 /// Fit the joint distribution, or calibrate the seed's weights, as a spec describes.
 ///
@@ -50,7 +52,7 @@ pub struct FitArgs {
 
 pub fn run(args: FitArgs) -> Result<i32> {
     // the fit's weights then land in the pages the seed file was read into
-    populace::memory::retain_freed_memory();
+    super::memory::retain_freed_memory();
     let start = Instant::now();
     let selection = args.select.selection()?;
     let spec = Spec::from_path(&args.spec)?;

@@ -5,13 +5,40 @@ mod demo;
 mod evaluate;
 mod fit;
 mod generate;
+mod memory;
 mod progress;
 mod world;
+mod zones;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use populace::error::exit;
+
+/// Process exit codes of the `populace` command, as documented in the README.
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// A failure that is not the input's fault (an output file could not be written, say).
+    pub const FAILURE: i32 = 1;
+    /// The command line itself is wrong (unknown flag, missing argument).
+    pub const USAGE: i32 = 2;
+    /// An input file or spec is invalid: the message names file, line, column and value.
+    pub const BAD_INPUT: i32 = 3;
+    /// The fit did not converge within its iteration limit; outputs are written and marked.
+    pub const NOT_CONVERGED: i32 = 4;
+    /// The targets cannot be met (a positive target with no seed support, say).
+    pub const INFEASIBLE: i32 = 5;
+}
+
+/// The exit code of a command that failed with `error`.
+fn exit_code(error: &populace::Error) -> i32 {
+    use populace::Error;
+    match error {
+        Error::Write { .. } | Error::Chart(_) => exit::FAILURE,
+        Error::Read { .. } | Error::Input { .. } | Error::Inconsistent(_) | Error::TooLarge(_) => exit::BAD_INPUT,
+        Error::Infeasible(_) => exit::INFEASIBLE,
+    }
+}
 
 /// Synthetic populations calibrated to survey marginals.
 #[derive(Parser)]
@@ -55,7 +82,7 @@ pub fn main() -> ExitCode {
             let code = match e.downcast_ref::<populace::Error>() {
                 Some(err) => {
                     eprintln!("error: {err}");
-                    err.exit_code()
+                    exit_code(err)
                 }
                 None => {
                     eprintln!("error: {e:#}");

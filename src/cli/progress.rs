@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use populace::fitting::Observer;
+use populace::iteration::Observer;
 
 /// A spinner that shows the iteration and the margin deviation, drawn only when stderr is a
 /// terminal and the user did not ask for quiet.

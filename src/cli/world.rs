@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use populace::error::exit;
 use populace::evaluation::world::{write_world, WorldSpec};
 
 use super::emit;
+use super::exit;
 
 /// Generate a known-truth responses dataset for validating `populace evaluate`.
 ///

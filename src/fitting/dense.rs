@@ -5,9 +5,10 @@
 
 use serde::Serialize;
 
-use super::{Convergence, FactoredIpf, Ipf, Observer, Runner};
+use super::{FactoredIpf, Ipf};
 use crate::error::{Error, Result};
 use crate::inputs::{MarginTable, Problem};
+use crate::iteration::{Convergence, Observer, Runner};
 
 /// A dense table over some attributes of a domain, row-major (last attribute fastest), every
 /// attribute's categories in domain order.

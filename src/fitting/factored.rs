@@ -6,8 +6,9 @@
 use super::ipf::{deviations, driven_to_zero, factors};
 use super::junction::JunctionTree;
 use super::layout::{fill_product, margin_sums, scale, MarginLayout};
-use super::{describe_default, Describe, Solver};
+use super::{describe_default, Describe};
 use crate::error::Result;
+use crate::iteration::Solver;
 
 /// IPF of a table with `sizes` from a uniform start, on the cliques of the margins'
 /// junction tree. Its iterates equal those of [`super::Ipf`] from all ones, up to round-off.
@@ -206,7 +207,8 @@ impl Solver for FactoredIpf {
 mod tests {
     use super::*;
     use crate::error::Error;
-    use crate::fitting::{Ipf, Runner};
+    use crate::fitting::Ipf;
+    use crate::iteration::Runner;
     use proptest::prelude::*;
 
     fn dense(sizes: &[usize], margins: &[(Vec<usize>, Vec<f64>)]) -> (Vec<f64>, usize) {

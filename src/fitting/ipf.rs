@@ -1,8 +1,9 @@
 //! Dense iterative proportional fitting (Deming & Stephan 1940) over an N-way table.
 
 use super::layout::{all_margin_sums, margin_sums, scale_and_sum, MarginLayout};
-use super::{describe_default, Describe, Solver};
+use super::{describe_default, Describe};
 use crate::error::{Error, Result};
+use crate::iteration::Solver;
 
 /// IPF of a dense row-major table to any set of margins of any order.
 ///
@@ -172,7 +173,7 @@ pub(crate) fn deviations(sums: &[f64], targets: &[f64]) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fitting::Runner;
+    use crate::iteration::Runner;
 
     #[test]
     fn bartlett_no_three_way_interaction_matches_the_published_fit() {

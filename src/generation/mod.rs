@@ -19,9 +19,9 @@
 //! over the zones in proportion to their totals (largest remainders).
 //!
 //! **Modes.** [`Mode::Exact`] scales the fitted counts to the zone's persons and integerizes
-//! them with [`margin_preserving`](crate::calibration::integerize::margin_preserving) against the
+//! them with [`margin_preserving`](crate::integerize::margin_preserving) against the
 //! margins scaled the same way (and rounded so that overlapping margins agree,
-//! [`round_margins`](crate::calibration::rounding::round_margins)), so that when the persons equal the targets' total every (hard)
+//! [`round_margins`](crate::integerize::round_margins)), so that when the persons equal the targets' total every (hard)
 //! margin of the pool equals its target, wherever integer counts of the fitted units can meet
 //! them all ([`GenerateSummary::exact_margins`] says whether they did). The persons then come in
 //! random order (drawn without replacement from the integer counts), so any prefix is a simple
@@ -83,8 +83,8 @@ pub use cards::{CardTemplate, DEFAULT_TEMPLATE};
 pub use sinks::Format;
 
 use crate::error::{Error, Result};
-use crate::fitting::{stream_seed, Observer};
-use crate::inputs::{Domain, Problem};
+use crate::inputs::{stream_seed, Domain, Problem};
+use crate::iteration::Observer;
 use cards::Cards;
 use kinds::Kinds;
 use plan::ZonePlan;

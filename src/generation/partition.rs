@@ -7,8 +7,8 @@
 //! order; or a list of zone ids, one per line.
 //!
 //! **Where.** Zone `Z` goes to `DIR/zone=Z/part-0.parquet` (`.csv`, `.jsonl`), the zone id
-//! escaped as Spark and Hive escape partition values (`%2F` for `/` …), so Spark SQL, DuckDB or
-//! Arrow read `DIR` back as one table partitioned by `zone`. Every file is written to a hidden
+//! escaped as Spark and Hive escape partition values (`%2F` for `/` …, [`zone_folder`]), so
+//! Spark SQL, DuckDB or Arrow read `DIR` back as one table partitioned by `zone`. Every file is written to a hidden
 //! temporary file in its folder and renamed when complete: a retried task overwrites cleanly and
 //! readers (which skip names starting with `.`) never see half a file.
 //!
@@ -17,12 +17,15 @@
 //! the whole spec ([`GenerateOptions::persons`] is split over *all* zones, not the shard's), so a
 //! zone's file is byte-identical however the zones are sharded.
 //!
-//! [`stream_seed`]: crate::fitting::stream_seed
+//! [`Selection`]: crate::inputs::Selection
+//! [`Shard`]: crate::inputs::Shard
+//! [`zone_folder`]: crate::reports::zone_folder
+//! [`stream_seed`]: crate::inputs::stream_seed
 //!
 //! ```
-//! use populace::generation::partition::{write_partitioned, Selection, Shard};
+//! use populace::generation::partition::write_partitioned;
 //! use populace::generation::{Format, GenerateOptions};
-//! use populace::inputs::{LoadOptions, Problem, Spec};
+//! use populace::inputs::{LoadOptions, Problem, Selection, Shard, Spec};
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let margin = "tract,sex,count\nt1,f,3\nt1,m,2\nt2,f,1\nt2,m,4\nt3,f,2\nt3,m,2\n";
@@ -43,139 +46,18 @@
 //! assert!(out.join("zone=t2/part-0.csv").is_file());
 //! ```
 
-use std::collections::HashMap;
-use std::fmt;
-use std::io::{BufWriter, Read, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Instant;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 
 use super::sinks::FileSink;
 use super::{plan, Batch, Format, GenerateOptions, Pool, Sink};
-use crate::error::{Error, Location, Result};
-use crate::inputs::Problem;
-
-/// Zones per sub-problem: fitted together (in parallel), then drawn one after the other.
-const CHUNK: usize = 256;
-
-/// Shard `index` of `count` (1-based): the zones at positions `index − 1`, `index − 1 + count` …
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// 1-based shard number, at most `count`.
-    pub index: usize,
-    /// Number of shards.
-    pub count: usize,
-}
-
-impl FromStr for Shard {
-    type Err = String;
-
-    /// `I/N` with `1 ≤ I ≤ N`.
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let usage = || format!("expected I/N, shard I of N with 1 <= I <= N (e.g. 2/8), got \"{s}\"");
-        let (i, n) = s.split_once('/').ok_or_else(usage)?;
-        let (index, count) = (i.trim().parse::<usize>().map_err(|_| usage())?, n.trim().parse().map_err(|_| usage())?);
-        if index == 0 || index > count {
-            return Err(format!(
-                "shard {index} of {count} does not exist: I/N needs 1 <= I <= N (shards are numbered from 1)"
-            ));
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-impl fmt::Display for Shard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-/// Which zones a run covers.
-#[derive(Debug, Clone)]
-pub enum Selection {
-    /// Every N-th zone, round-robin in the spec's zone order.
-    Shard(Shard),
-    /// Zone ids, one per line (surrounding spaces trimmed, blank lines skipped).
-    Listed {
-        /// Where the list came from, for messages (`stdin` or a file).
-        source: String,
-        /// The list.
-        text: String,
-    },
-}
-
-impl Selection {
-    /// Positions in `problem.zones` of the selected zones: in zone order for a shard, in list
-    /// order for a list. `spec` names the spec in messages.
-    ///
-    /// # Errors
-    /// [`Error::Input`] when the spec has no `[zones]`, and, naming the list's source and line,
-    /// for an unknown or repeated zone id.
-    pub fn zones(&self, problem: &Problem, spec: &str) -> Result<Vec<usize>> {
-        if problem.zones[0].name.is_none() {
-            let what = match self {
-                Selection::Shard(s) => format!("--shard {s}"),
-                Selection::Listed { .. } => "--zones".into(),
-            };
-            return Err(Error::input(
-                Location::file(spec),
-                format!("{what} selects zones, but the spec has no [zones] section: there is nothing to shard"),
-            ));
-        }
-        match self {
-            Selection::Shard(shard) => Ok((shard.index - 1..problem.zones.len()).step_by(shard.count).collect()),
-            Selection::Listed { source, text } => {
-                let position: HashMap<&str, usize> =
-                    problem.zones.iter().enumerate().filter_map(|(z, zone)| Some((zone.name.as_deref()?, z))).collect();
-                let mut first_line: HashMap<usize, usize> = HashMap::new();
-                let mut zones = Vec::new();
-                for (n, line) in text.lines().enumerate() {
-                    let id = line.trim();
-                    if id.is_empty() {
-                        continue;
-                    }
-                    let at = Location::file(source.as_str()).at_line(n as u64 + 1);
-                    let Some(&z) = position.get(id) else {
-                        return Err(Error::input(
-                            at,
-                            format!("unknown zone \"{}\": no margin of {spec} has this zone", id.escape_debug()),
-                        ));
-                    };
-                    if let Some(first) = first_line.insert(z, n + 1) {
-                        return Err(Error::input(
-                            at,
-                            format!("zone \"{}\" is listed twice (first on line {first})", id.escape_debug()),
-                        ));
-                    }
-                    zones.push(z);
-                }
-                Ok(zones)
-            }
-        }
-    }
-}
-
-/// `dir/zone=ID`, the zone id escaped as Hive and Spark escape partition values: `%XX`
-/// (uppercase hex) for control characters and `"#%'*/:=?\{[]^`; an empty id is
-/// `__HIVE_DEFAULT_PARTITION__`.
-pub fn zone_folder(dir: &Path, zone: &str) -> PathBuf {
-    let mut name = String::from("zone=");
-    if zone.is_empty() {
-        name.push_str("__HIVE_DEFAULT_PARTITION__");
-    }
-    for c in zone.chars() {
-        if c.is_ascii_control() || "\"#%'*/:=?\\{[]^".contains(c) {
-            name.push_str(&format!("%{:02X}", c as u32));
-        } else {
-            name.push(c);
-        }
-    }
-    dir.join(name)
-}
+use crate::error::{Error, Result};
+use crate::inputs::{for_each_chunk, Problem};
+use crate::reports::{zone_folder, Hashing};
 
 /// One line of a sharded run's manifest, printed as JSON when a zone's file is complete.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -219,39 +101,6 @@ pub struct PartitionSummary {
 /// [`GenerateOptions::persons`] says.
 pub fn zone_persons(problem: &Problem, persons: Option<u64>) -> Vec<u64> {
     plan::zone_persons(problem, persons)
-}
-
-/// Runs `f` on sub-problems holding the zones at positions `zones` of `problem`, 256 at a time
-/// and in order (`f` also gets the positions). The seed moves from one sub-problem to the next
-/// instead of being copied.
-///
-/// # Errors
-/// [`Error::Inconsistent`] for a position past the last zone; `f`'s errors.
-pub fn for_each_chunk(
-    problem: &Problem,
-    zones: &[usize],
-    mut f: impl FnMut(&Problem, &[usize]) -> Result<()>,
-) -> Result<()> {
-    if let Some(z) = zones.iter().find(|&&z| z >= problem.zones.len()) {
-        return Err(Error::Inconsistent(format!(
-            "zone position {z} is past the last of {} zones",
-            problem.zones.len()
-        )));
-    }
-    let mut seed = problem.seed.clone();
-    for chunk in zones.chunks(CHUNK) {
-        let sub = Problem {
-            domain: problem.domain.clone(),
-            zones: chunk.iter().map(|&z| problem.zones[z].clone()).collect(),
-            seed: seed.take(),
-            fit: problem.fit.clone(),
-            warnings: Vec::new(),
-        };
-        let done = f(&sub, chunk);
-        seed = sub.seed;
-        done?;
-    }
-    Ok(())
 }
 
 /// Draws the zones at positions `zones` of `problem` and writes each to
@@ -325,49 +174,6 @@ fn extension(format: Format) -> &'static str {
     }
 }
 
-/// The SHA-256 (as `sha256:HEX`) and size of a file.
-///
-/// # Errors
-/// [`Error::Read`] when the file cannot be read.
-pub fn file_checksum(path: &Path) -> Result<(String, u64)> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
-    let mut hashing = Hashing { inner: std::io::sink(), hasher: Sha256::new(), bytes: 0 };
-    let mut buffer = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buffer).map_err(|e| Error::read(path, e))?;
-        if n == 0 {
-            break;
-        }
-        hashing.write_all(&buffer[..n]).map_err(|e| Error::read(path, e))?;
-    }
-    Ok((hex(hashing.hasher), hashing.bytes))
-}
-
-/// A writer that hashes and counts what goes through it.
-struct Hashing<W> {
-    inner: W,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-/// `sha256:` and the digest in lowercase hex.
-fn hex(hasher: Sha256) -> String {
-    format!("sha256:{:x}", hasher.finalize())
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// A zone's file being written.
 struct ZoneFile {
     /// Position of the zone in the pool.
@@ -405,7 +211,7 @@ impl Partitioner<'_, '_> {
         #[cfg(unix)] // the permissions of File::create (0666 less the umask), not a temporary file's 0600
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
         let tmp = builder.tempfile_in(&folder).map_err(|e| Error::write(&path, e))?;
-        let writer = Hashing { inner: BufWriter::with_capacity(1 << 18, tmp), hasher: Sha256::new(), bytes: 0 };
+        let writer = Hashing::new(BufWriter::with_capacity(1 << 18, tmp));
         let pool = self.pool;
         let sink = FileSink::new(self.format, writer, &path, pool.problem, true, pool.cards.is_some())?;
         self.open = Some(ZoneFile { zone, path, sink });
@@ -419,9 +225,8 @@ impl Partitioner<'_, '_> {
             return Ok(());
         };
         let err = |e| Error::write(&path, e);
-        let hashing = sink.finish()?;
-        let tmp = hashing.inner.into_inner().map_err(|e| err(e.into_error()))?;
-        let (checksum, bytes) = (hex(hashing.hasher), hashing.bytes);
+        let (writer, checksum, bytes) = sink.finish()?.finish();
+        let tmp = writer.into_inner().map_err(|e| err(e.into_error()))?;
         tmp.as_file().sync_all().map_err(err)?;
         tmp.persist(&path).map_err(|e| err(e.error))?;
         let plan = &self.pool.zones[zone];
@@ -462,26 +267,5 @@ impl Sink for Partitioner<'_, '_> {
             Some(file) => file.sink.write(batch),
             None => Ok(()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_parse_one_based() {
-        assert_eq!("2/8".parse::<Shard>().unwrap(), Shard { index: 2, count: 8 });
-        for bad in ["0/3", "4/3", "3", "a/b", "1/0", "-1/2", ""] {
-            assert!(bad.parse::<Shard>().is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn zone_folders_escape_like_hive() {
-        let d = Path::new("out");
-        assert_eq!(zone_folder(d, "06001400100"), Path::new("out/zone=06001400100"));
-        assert_eq!(zone_folder(d, "a/b=c d%"), Path::new("out/zone=a%2Fb%3Dc d%25"));
-        assert_eq!(zone_folder(d, ""), Path::new("out/zone=__HIVE_DEFAULT_PARTITION__"));
     }
 }

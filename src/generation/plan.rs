@@ -8,11 +8,12 @@ use rayon::prelude::*;
 use super::draw::{Choice, Picker};
 use super::kinds::Kinds;
 use super::{zone_rng, GenerateOptions, Mode, Source};
-use crate::calibration::integerize::{margin_preserving, trs};
-use crate::calibration::rounding::{round_margins, round_preserving_total};
+use crate::calibration::fit_microdata;
 use crate::error::{Error, Result};
-use crate::fitting::{fit_dense, fit_microdata, Observer, Table};
+use crate::fitting::{fit_dense, Table};
 use crate::inputs::{FitSpec, MarginTable, Method, Problem, Seed, Zone};
+use crate::integerize::{margin_preserving, round_margins, round_preserving_total, trs};
+use crate::iteration::Observer;
 
 /// Everything a pool draws from.
 pub(crate) struct Planned<'a> {

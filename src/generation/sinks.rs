@@ -97,12 +97,11 @@ impl<W: Write + Send> FileSink<W> {
 
     /// Ends the file and hands back the writer.
     pub(crate) fn finish(self) -> Result<W> {
-        let path = self.path;
         match self.kind {
             Kind::Csv(sink) => Ok(sink.writer),
             Kind::Jsonl(sink) => Ok(sink.writer),
             #[cfg(feature = "parquet")]
-            Kind::Parquet(sink) => sink.finish().map_err(|e| Error::write(path, e)),
+            Kind::Parquet(sink) => sink.finish().map_err(|e| Error::write(self.path, e)),
         }
     }
 }

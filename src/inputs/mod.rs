@@ -5,6 +5,9 @@
 //! non-negative; no cell appears twice; every margin sums to the same total (or is rescaled
 //! to the first margin's total with `rescale`); overlapping margins agree on the
 //! sub-margin they share.
+//!
+//! Zones: a [`Selection`] picks the zones a sharded run covers, [`for_each_chunk`] goes through
+//! them in sub-problems, and [`stream_seed`] seeds each zone's own random stream.
 
 mod csvfile;
 mod domain;
@@ -19,6 +22,7 @@ pub use domain::{Attribute, Domain};
 pub use margin::MarginTable;
 pub use seed::{Code, Codes, RecordIds, Seed};
 pub use spec::{FitSpec, Integerize, MarginSpec, Method, SeedSpec, Spec, ZonesSpec};
+pub use zones::{for_each_chunk, stream_seed, Selection, Shard};
 
 use crate::error::{Error, Location, Result};
 

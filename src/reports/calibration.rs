@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::atomic::write_atomic;
 use super::csvtext::csv_field;
+use crate::calibration::{ZoneFit, ZoneReport};
 use crate::error::Result;
-use crate::fitting::{ZoneFit, ZoneReport};
 use crate::inputs::{Problem, RecordIds};
 
 /// The content of `report.json` for seed re-weighting.

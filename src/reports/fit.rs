@@ -6,8 +6,9 @@ use serde::Serialize;
 
 use super::atomic::write_atomic;
 use crate::error::Result;
-use crate::fitting::{Convergence, DenseFit, MarginFit, Table};
+use crate::fitting::{DenseFit, MarginFit, Table};
 use crate::inputs::{Domain, Problem};
+use crate::iteration::Convergence;
 
 /// The content of `report.json` for a dense fit.
 #[derive(Debug, Clone, Serialize)]

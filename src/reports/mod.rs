@@ -1,13 +1,16 @@
 //! Reports and output files: the fitted joint or the calibrated weights as tidy CSV,
-//! `report.json`, and the atomic writer every output goes through.
+//! `report.json`, the atomic writer every output goes through, and the layout and checksums of
+//! per-zone files.
 
 mod atomic;
 mod calibration;
 pub mod chart;
 pub(crate) mod csvtext;
-pub mod demo;
 mod fit;
+mod zone_files;
 
 pub use atomic::{write_atomic, write_json};
 pub use calibration::{write_weights_csv, CalibrationReport, WorstZone};
 pub use fit::{write_joint_csv, FitReport};
+pub(crate) use zone_files::Hashing;
+pub use zone_files::{file_checksum, zone_folder};

@@ -10,13 +10,12 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{Convergence, Observer};
-use crate::calibration::cells::{Cells, WeightSums};
-use crate::calibration::integerize::{margin_errors, margin_preserving, trs};
-use crate::calibration::rounding::round_margins;
-use crate::calibration::{solve, Constraints, Method as CalMethod};
+use super::cells::{Cells, WeightSums};
+use super::{solve, Constraints, Method as CalMethod};
 use crate::error::{Error, Result};
-use crate::inputs::{Code, Codes, Integerize, MarginTable, Method, Problem, Seed, Zone};
+use crate::inputs::{stream_seed, Code, Codes, Integerize, MarginTable, Method, Problem, Seed, Zone};
+use crate::integerize::{margin_errors, margin_preserving, round_margins, trs};
+use crate::iteration::{Convergence, Observer};
 
 /// The calibrated weights of one zone.
 #[derive(Debug, Clone)]
@@ -456,16 +455,6 @@ fn integerize(
     Ok((how, counts, errors))
 }
 
-/// The seed of a zone's random stream: FNV-1a of the zone's name, mixed with the spec's seed.
-pub fn stream_seed(seed: u64, zone: &str) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    for b in zone.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,12 +465,5 @@ mod tests {
         assert!((s.effective_sample_size - 10.0).abs() < 1e-12);
         assert!((s.kish_deff - 1.0).abs() < 1e-12);
         assert_eq!((s.g_min, s.g_max), (2.0, 2.0));
-    }
-
-    #[test]
-    fn zone_streams_differ_by_zone_and_seed() {
-        assert_ne!(stream_seed(1, "a"), stream_seed(1, "b"));
-        assert_ne!(stream_seed(1, "a"), stream_seed(2, "a"));
-        assert_eq!(stream_seed(7, "tract 12"), stream_seed(7, "tract 12"));
     }
 }

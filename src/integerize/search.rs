@@ -1,30 +1,4 @@
-//! Integerization: turning real-valued calibrated weights of seed records into non-negative integer
-//! counts — how many copies of each record go into a synthetic population — reproducibly from a seed.
-//!
-//! Two methods are provided:
-//!
-//! * [`trs`] — truncate, replicate, sample (Lovelace & Ballas 2013, *Computers, Environment and Urban
-//!   Systems* 39:51–56). Every record keeps the integer part of its weight; the remaining
-//!   `R = round(Σw) − Σ⌊w⌋` units go to distinct records drawn without replacement with inclusion
-//!   probability proportional to the fractional parts. The total is exact, each count is the floor
-//!   or the ceiling of its weight, and the expected count equals the weight whenever `Σw` is an
-//!   integer. Margins are preserved only in expectation.
-//! * [`margin_preserving`] — a controlled-rounding heuristic that returns counts whose margin totals
-//!   equal given integer targets exactly whenever it can find such counts, keeping each count at
-//!   the floor or the ceiling of its weight wherever it can, and reporting honestly (through
-//!   [`Integerized::exact`] and [`Integerized::margin_errors`]) when it could not. PopulationSim's
-//!   integerizer solves a linear-programming relaxation and then an integer program for the same
-//!   purpose; the heuristic here needs no solver and runs in about linear time on typical problems.
-//!
-//! Quasirandom integer sampling (Smith, Lovelace & Birkin 2017, *JASSS* 20(4):14) is a different
-//! route to integer populations that meet margins exactly: it samples directly from the margins
-//! instead of rounding calibrated weights of seed records.
-//!
-//! [`margin_errors`] measures what integerization did to the margins: per margin, the largest
-//! absolute cell error and the sum of absolute cell errors.
-//!
-//! All randomness comes from the caller's generator, so a seeded generator gives identical counts on
-//! every run (no hash-map iteration order or thread scheduling is involved).
+//! Margin-preserving integerization: controlled rounding, then a search over profile totals.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
@@ -32,15 +6,8 @@ use std::collections::{BinaryHeap, HashMap};
 use rand::seq::SliceRandom;
 use rand::Rng;
 
-use crate::error::{Error, Location, Result};
-
-/// Weights above this cannot be split into an exact integer part and a meaningful fractional part in
-/// `f64` (2^52).
-const MAX_WEIGHT: f64 = 4_503_599_627_370_496.0;
-
-/// Target totals and total weights above this are refused so that signed residual arithmetic cannot
-/// overflow (2^52).
-const MAX_TOTAL: u64 = 1 << 52;
+use super::{margin_errors, validate_margins, validate_weights, MarginError, MAX_TOTAL};
+use crate::error::{Error, Result};
 
 /// Upper bound on the work (profile × margin evaluations) spent in the variable-depth search of
 /// [`margin_preserving`], so that infeasible or very hard problems still return promptly.
@@ -49,15 +16,6 @@ const SEARCH_BUDGET: u64 = 200_000_000;
 /// Upper bound on the repair passes of [`margin_preserving`] (each pass either improves the margin
 /// distance or ends the repair).
 const MAX_PASSES: usize = 10_000;
-
-/// Error added by integerization to one margin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub struct MarginError {
-    /// Largest absolute difference between a cell's integer total and its target.
-    pub max_abs_error: u64,
-    /// Sum over the margin's cells of the absolute differences.
-    pub sum_abs_error: u64,
-}
 
 /// Result of [`margin_preserving`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -74,35 +32,6 @@ pub struct Integerized {
     /// unless exact margins could only be reached by moving further from the weights (or the
     /// weights' total disagrees with the targets').
     pub outside_bounds: usize,
-}
-
-/// Truncate–replicate–sample (Lovelace & Ballas 2013): integer parts, then the remaining count
-/// `R = round(Σw) − Σ⌊w⌋` drawn without replacement with probability proportional to the
-/// fractional parts.
-///
-/// The draw is randomized systematic πps sampling (Madow 1949; Hartley & Rao 1962): the records
-/// with a fractional part are put in random order and `R` equally spaced points with a random start
-/// pick records with inclusion probability `π_i = min(1, c·f_i)`, `c` chosen so that `Σπ = R`.
-/// Unlike successive draws (R's `sample(prob = )`, as in the published R implementation), this gives
-/// inclusion probabilities exactly proportional to the fractional parts, so `E[count_i] = w_i`
-/// whenever `Σw` is an integer.
-///
-/// Guarantees: `Σ counts = round(Σw)` (halves rounded away from zero); every count is `⌊w⌋` or
-/// `⌊w⌋ + 1` (and exactly `w` for integer weights); the same generator state gives the same counts.
-///
-/// # Errors
-/// [`Error::Input`] for a weight that is negative, NaN, infinite or above 2^52.
-pub fn trs(weights: &[f64], rng: &mut impl Rng) -> Result<Vec<u64>> {
-    validate_weights(weights)?;
-    let mut counts: Vec<u64> = weights.iter().map(|w| w.floor() as u64).collect();
-    let fracs: Vec<f64> = weights.iter().map(|w| w - w.floor()).collect();
-    // round(Σw) − Σ⌊w⌋ = round(Σf) because Σ⌊w⌋ is an integer; summing only the fractional parts
-    // avoids losing them against a large total.
-    let remaining = fracs.iter().sum::<f64>().round() as usize;
-    for i in systematic_pps(&fracs, remaining, rng) {
-        counts[i] += 1;
-    }
-    Ok(counts)
 }
 
 /// Margin-preserving integerization: integer counts whose margin totals equal the integer targets
@@ -361,189 +290,6 @@ pub fn margin_preserving(
     Ok(Integerized { counts, exact: max_abs_margin_error == 0, max_abs_margin_error, margin_errors, outside_bounds })
 }
 
-/// Margin error added by integerization: per margin, max |Σ counts − target| and the sum of
-/// absolute errors.
-///
-/// `membership` is records × margins, row-major, as in [`margin_preserving`].
-///
-/// # Panics
-/// If the lengths disagree (`membership.len() != counts.len() * margin_sizes.len()`,
-/// `targets.len() != margin_sizes.len()`, `targets[m].len() != margin_sizes[m]`) or a membership
-/// code is out of range. [`margin_preserving`] validates the same inputs and returns errors instead.
-pub fn margin_errors(
-    counts: &[u64],
-    membership: &[u32],
-    margin_sizes: &[usize],
-    targets: &[Vec<u64>],
-) -> Vec<MarginError> {
-    let nm = margin_sizes.len();
-    assert_eq!(membership.len(), counts.len() * nm, "membership must hold one cell per record and margin");
-    assert_eq!(targets.len(), nm, "one target vector per margin");
-    let mut totals: Vec<Vec<u128>> = margin_sizes.iter().map(|&k| vec![0; k]).collect();
-    for (i, &c) in counts.iter().enumerate() {
-        for (m, total) in totals.iter_mut().enumerate() {
-            total[membership[i * nm + m] as usize] += c as u128;
-        }
-    }
-    totals
-        .iter()
-        .zip(targets)
-        .map(|(total, target)| {
-            assert_eq!(total.len(), target.len(), "one target per cell");
-            let mut e = MarginError::default();
-            for (&got, &want) in total.iter().zip(target) {
-                let d = got.abs_diff(want as u128).min(u64::MAX as u128) as u64;
-                e.max_abs_error = e.max_abs_error.max(d);
-                e.sum_abs_error = e.sum_abs_error.saturating_add(d);
-            }
-            e
-        })
-        .collect()
-}
-
-/// Checks that every weight is finite, non-negative and at most [`MAX_WEIGHT`].
-fn validate_weights(weights: &[f64]) -> Result<()> {
-    for (i, &w) in weights.iter().enumerate() {
-        if !(w.is_finite() && (0.0..=MAX_WEIGHT).contains(&w)) {
-            let why = if w.is_nan() {
-                "is NaN".to_string()
-            } else if w < 0.0 {
-                format!("is negative ({w})")
-            } else {
-                format!("is {w}; weights must be finite and at most 2^52")
-            };
-            return Err(Error::input(Location::file("weights"), format!("weight of record {i} {why}")));
-        }
-    }
-    Ok(())
-}
-
-/// Checks shapes, membership codes and the agreement of the margins' target totals.
-fn validate_margins(n: usize, membership: &[u32], margin_sizes: &[usize], targets: &[Vec<u64>]) -> Result<()> {
-    let nm = margin_sizes.len();
-    if nm == 0 {
-        return Err(Error::input(
-            Location::file("margins"),
-            "no margins given (use trs to integerize without margins)",
-        ));
-    }
-    if let Some(m) = margin_sizes.iter().position(|&k| k == 0) {
-        return Err(Error::input(Location::file("margins"), format!("margin {m} has no cells")));
-    }
-    if margin_sizes.iter().any(|&k| k as u64 > u32::MAX as u64 + 1) {
-        return Err(Error::input(Location::file("margins"), "a margin has more cells than a u32 code can name"));
-    }
-    if n.checked_mul(nm) != Some(membership.len()) {
-        return Err(Error::input(
-            Location::file("membership"),
-            format!(
-                "has {} entries but {n} records × {nm} margins need {}",
-                membership.len(),
-                n.checked_mul(nm).map_or("more".to_string(), |x| x.to_string())
-            ),
-        ));
-    }
-    if targets.len() != nm {
-        return Err(Error::input(
-            Location::file("targets"),
-            format!("has {} margins but margin_sizes lists {nm}", targets.len()),
-        ));
-    }
-    for (m, (t, &k)) in targets.iter().zip(margin_sizes).enumerate() {
-        if t.len() != k {
-            return Err(Error::input(
-                Location::file("targets"),
-                format!("margin {m} has {} targets but {k} cells", t.len()),
-            ));
-        }
-    }
-    for (idx, &code) in membership.iter().enumerate() {
-        let (i, m) = (idx / nm, idx % nm);
-        if code as usize >= margin_sizes[m] {
-            return Err(Error::input(
-                Location::file("membership"),
-                format!(
-                    "record {i}, margin {m}: cell {code} is out of range (the margin has {} cells)",
-                    margin_sizes[m]
-                ),
-            ));
-        }
-    }
-    let mut totals = Vec::with_capacity(nm);
-    for (m, t) in targets.iter().enumerate() {
-        let total = t.iter().try_fold(0u64, |a, &v| a.checked_add(v).filter(|&s| s <= MAX_TOTAL));
-        match total {
-            Some(s) => totals.push(s),
-            None => return Err(Error::TooLarge(format!("margin {m}: target total exceeds 2^52"))),
-        }
-    }
-    if let Some(m) = totals.iter().position(|&s| s != totals[0]) {
-        return Err(Error::Inconsistent(format!(
-            "margin targets disagree on the total: margin 0 sums to {} but margin {m} sums to {}",
-            totals[0], totals[m]
-        )));
-    }
-    Ok(())
-}
-
-/// Randomized systematic πps sample of `n_draw` distinct indices with inclusion probability
-/// proportional to `sizes` (capped at 1). `n_draw` must not exceed the number of positive sizes.
-fn systematic_pps(sizes: &[f64], n_draw: usize, rng: &mut impl Rng) -> Vec<usize> {
-    let mut cand: Vec<usize> = (0..sizes.len()).filter(|&i| sizes[i] > 0.0).collect();
-    if n_draw == 0 {
-        return Vec::new();
-    }
-    if n_draw >= cand.len() {
-        return cand;
-    }
-    // Inclusion probabilities: scale to sum n_draw, taking units whose scaled size reaches 1 with
-    // certainty and rescaling the rest.
-    let mut certain = vec![false; sizes.len()];
-    let mut n_certain = 0;
-    let scale = loop {
-        let rest: f64 = cand.iter().filter(|&&i| !certain[i]).map(|&i| sizes[i]).sum();
-        let scale = (n_draw - n_certain) as f64 / rest;
-        let mut changed = false;
-        for &i in &cand {
-            if !certain[i] && sizes[i] * scale >= 1.0 && n_certain < n_draw {
-                certain[i] = true;
-                n_certain += 1;
-                changed = true;
-            }
-        }
-        if !changed || n_certain == n_draw {
-            break scale;
-        }
-    };
-    let mut chosen: Vec<usize> = cand.iter().copied().filter(|&i| certain[i]).collect();
-    let n_rest = n_draw - n_certain;
-    cand.retain(|&i| !certain[i]);
-    cand.shuffle(rng);
-    let start: f64 = rng.random();
-    let mut cum = 0.0;
-    let mut next = 0;
-    let mut picked = vec![false; cand.len()];
-    for (j, &i) in cand.iter().enumerate() {
-        cum += sizes[i] * scale;
-        if next < n_rest && start + (next as f64) < cum {
-            chosen.push(i);
-            picked[j] = true;
-            next += 1;
-        }
-    }
-    // Round-off can leave the last point just past the cumulative total; take the last unpicked.
-    for j in (0..cand.len()).rev() {
-        if next >= n_rest {
-            break;
-        }
-        if !picked[j] {
-            chosen.push(cand[j]);
-            next += 1;
-        }
-    }
-    chosen
-}
-
 /// Gives `extra` more units to the positive-weight records of `list`, one at a time to the record
 /// with the largest `w / (count + 1)` (D'Hondt), ties to the lower index.
 fn apportion_up(list: &[usize], weights: &[f64], counts: &mut [u64], extra: u64) {
@@ -579,9 +325,15 @@ fn apportion_down(list: &[usize], weights: &[f64], counts: &mut [u64], fewer: u6
     }
 }
 
-/// A totally ordered `f64` for heaps.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A totally ordered `f64` for heaps and keys: equality and order are both [`f64::total_cmp`]'s, so
+/// `-0.0` and `0.0` differ and a NaN equals itself, as `Ord` and `Eq` require of each other.
+#[derive(Debug, Clone, Copy)]
 struct Prio(f64);
+impl PartialEq for Prio {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
 impl Eq for Prio {}
 impl PartialOrd for Prio {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
@@ -1017,10 +769,10 @@ fn consider(best: &mut Option<(MoveKey, Move)>, ties: &mut u32, key: MoveKey, mv
         }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::integerize::trs;
     use proptest::prelude::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -1094,90 +846,20 @@ mod tests {
         }
     }
 
+    /// `==` must agree with `cmp` (the heaps and the total fix compare keys both ways), also on the
+    /// values where `f64`'s own `==` does not: signed zeros and NaN.
     #[test]
-    fn trs_total_and_bounds() {
-        let cases: [&[f64]; 4] = [
-            &[0.0, 0.3, 1.0, 2.5, 7.75, 0.999, 3.2, 0.01, 12.0, 4.49],
-            &[0.5, 0.5, 0.5, 0.5, 0.5], // Σf = 2.5 rounds up to 3
-            &[0.9, 0.3, 1.3],           // Σf = 1.5: the 0.9 record is certain, the others 0.5 each
-            &[0.999_999_999, 0.999_999_999, 0.999_999_999],
-        ];
-        for weights in cases {
-            let total = weights.iter().sum::<f64>().round() as u64;
-            for seed in 0..200 {
-                let counts = trs(weights, &mut rng(seed)).unwrap();
-                assert_eq!(counts.iter().sum::<u64>(), total, "{weights:?}");
-                for (c, w) in counts.iter().zip(weights) {
-                    let f = w.floor() as u64;
-                    assert!(*c == f || *c == f + 1, "count {c} for weight {w}");
-                    if w.fract() == 0.0 {
-                        assert_eq!(*c, f);
-                    }
-                }
+    fn prio_equality_agrees_with_its_order() {
+        let values = [f64::NEG_INFINITY, -1.5, -0.0, 0.0, 2.0, f64::INFINITY, f64::NAN, -f64::NAN];
+        for &a in &values {
+            for &b in &values {
+                let (a, b) = (Prio(a), Prio(b));
+                assert_eq!(a == b, a.cmp(&b) == Ordering::Equal, "{a:?} vs {b:?}");
+                assert_eq!(a.partial_cmp(&b), Some(a.cmp(&b)), "{a:?} vs {b:?}");
             }
         }
-        assert_eq!(trs(&[0.9, 0.3, 1.3], &mut rng(3)).unwrap()[0], 1);
-        // Half-way totals round away from zero.
-        assert_eq!(trs(&[0.25, 0.25], &mut rng(1)).unwrap().iter().sum::<u64>(), 1);
-        assert_eq!(trs(&[0.2, 0.2], &mut rng(1)).unwrap().iter().sum::<u64>(), 0);
-        assert!(trs(&[], &mut rng(1)).unwrap().is_empty());
-    }
-
-    #[test]
-    fn trs_reproducible() {
-        let weights: Vec<f64> = (0..500).map(|i| (i as f64 * 0.37).sin().abs() * 3.0).collect();
-        let a = trs(&weights, &mut rng(42)).unwrap();
-        assert_eq!(a, trs(&weights, &mut rng(42)).unwrap());
-        assert_ne!(a, trs(&weights, &mut rng(43)).unwrap());
-    }
-
-    /// Mean count over 2,000 seeds within 3 standard errors of the weight. The fractional parts are
-    /// uneven on purpose: successive sampling ∝ f (R's `sample(prob = )`) includes the 0.9 record
-    /// with probability ≈ 0.75 and fails this test.
-    #[test]
-    fn trs_unbiased() {
-        let weights = [2.9, 0.1, 1.5, 0.5, 3.6, 0.4];
-        let runs = 2000;
-        let mut sums = [0u64; 6];
-        for seed in 0..runs {
-            let counts = trs(&weights, &mut rng(seed)).unwrap();
-            for (s, c) in sums.iter_mut().zip(&counts) {
-                *s += c;
-            }
-        }
-        for (s, w) in sums.iter().zip(&weights) {
-            let mean = *s as f64 / runs as f64;
-            let f = w - w.floor();
-            let se = (f * (1.0 - f) / runs as f64).sqrt();
-            assert!((mean - w).abs() <= 3.0 * se, "weight {w}: mean count {mean}, standard error {se}");
-        }
-    }
-
-    #[test]
-    fn trs_rejects_bad_weights() {
-        for bad in [f64::NAN, -0.5, f64::INFINITY, 1e17] {
-            let err = trs(&[1.0, bad], &mut rng(0)).unwrap_err();
-            assert!(matches!(err, Error::Input { .. }), "{err}");
-            assert!(err.to_string().contains("record 1"), "{err}");
-        }
-    }
-
-    #[test]
-    fn margin_errors_hand_example() {
-        // Records: (a0, b0), (a1, b0), (a1, b1), (a0, b2).
-        let membership = [0, 0, 1, 0, 1, 1, 0, 2];
-        let sizes = [2, 3];
-        let counts = [3, 1, 2, 0];
-        // Margin A totals: a0 = 3, a1 = 3. Margin B totals: b0 = 4, b1 = 2, b2 = 0.
-        let targets = vec![vec![3, 3], vec![1, 4, 1]];
-        let errs = margin_errors(&counts, &membership, &sizes, &targets);
-        assert_eq!(
-            errs,
-            vec![
-                MarginError { max_abs_error: 0, sum_abs_error: 0 },
-                MarginError { max_abs_error: 3, sum_abs_error: 6 }
-            ]
-        );
+        assert!(Prio(-0.0) < Prio(0.0) && Prio(-0.0) != Prio(0.0));
+        assert_eq!(Prio(f64::NAN), Prio(f64::NAN));
     }
 
     #[test]

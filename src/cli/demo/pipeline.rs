@@ -11,35 +11,35 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use populace::comparison::{compare, CompareOptions, Comparison, ReadOptions, Table as CompareTable};
+use populace::error::{Error, Result};
+use populace::evaluation::{evaluate, evaluation_panels, summary_markdown, Evaluation, ExperimentSpec};
+use populace::fitting::{fit_dense, DenseFit};
+use populace::generation::{GenerateOptions, GenerateSummary, Mode, Pool, Source};
+use populace::inputs::{LoadOptions, Problem, Spec};
+use populace::metrics::{fit_quality, FitQuality};
+use populace::reports::chart::{interval_svg, write_interval_svg, Interval, IntervalPanel};
+use populace::reports::{write_atomic, write_joint_csv, write_json, FitReport};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::comparison::{compare, CompareOptions, Comparison, ReadOptions, Table as CompareTable};
-use crate::error::{Error, Result};
-use crate::evaluation::{evaluate, evaluation_panels, summary_markdown, Evaluation, ExperimentSpec};
-use crate::fitting::{fit_dense, DenseFit};
-use crate::generation::{GenerateOptions, GenerateSummary, Mode, Pool, Source};
-use crate::inputs::{LoadOptions, Problem, Spec};
-use crate::metrics::{fit_quality, FitQuality};
-use crate::reports::chart::{interval_svg, write_interval_svg, Interval, IntervalPanel};
-use crate::reports::demo::{Block, DataTable, Figure, Report, Section};
-use crate::reports::{write_atomic, write_joint_csv, write_json, FitReport};
+use super::report::{Block, DataTable, Figure, Report, Section};
 
 /// The shipped inputs, by path relative to the repository root (and to `DIR/inputs/`).
 const INPUTS: [(&str, &str); 13] = [
-    ("calibration/acs2012.toml", include_str!("../calibration/acs2012.toml")),
-    ("calibration/experiment_acs2012.toml", include_str!("../calibration/experiment_acs2012.toml")),
-    ("calibration/experiment_anes1996.toml", include_str!("../calibration/experiment_anes1996.toml")),
-    ("marginals/acs2012/seed.csv", include_str!("../marginals/acs2012/seed.csv")),
-    ("marginals/acs2012/age_sex.csv", include_str!("../marginals/acs2012/age_sex.csv")),
-    ("marginals/acs2012/age_education.csv", include_str!("../marginals/acs2012/age_education.csv")),
-    ("marginals/acs2012/age_income.csv", include_str!("../marginals/acs2012/age_income.csv")),
-    ("marginals/acs2012/age_married.csv", include_str!("../marginals/acs2012/age_married.csv")),
-    ("marginals/acs2012/sex_employment.csv", include_str!("../marginals/acs2012/sex_employment.csv")),
-    ("marginals/acs2012/race_sex.csv", include_str!("../marginals/acs2012/race_sex.csv")),
-    ("marginals/acs2012/persons.csv", include_str!("../marginals/acs2012/persons.csv")),
-    ("marginals/anes1996/anes1996.csv", include_str!("../marginals/anes1996/anes1996.csv")),
-    ("marginals/anes1996/README.md", include_str!("../marginals/anes1996/README.md")),
+    ("calibration/acs2012.toml", include_str!("../../../calibration/acs2012.toml")),
+    ("calibration/experiment_acs2012.toml", include_str!("../../../calibration/experiment_acs2012.toml")),
+    ("calibration/experiment_anes1996.toml", include_str!("../../../calibration/experiment_anes1996.toml")),
+    ("marginals/acs2012/seed.csv", include_str!("../../../marginals/acs2012/seed.csv")),
+    ("marginals/acs2012/age_sex.csv", include_str!("../../../marginals/acs2012/age_sex.csv")),
+    ("marginals/acs2012/age_education.csv", include_str!("../../../marginals/acs2012/age_education.csv")),
+    ("marginals/acs2012/age_income.csv", include_str!("../../../marginals/acs2012/age_income.csv")),
+    ("marginals/acs2012/age_married.csv", include_str!("../../../marginals/acs2012/age_married.csv")),
+    ("marginals/acs2012/sex_employment.csv", include_str!("../../../marginals/acs2012/sex_employment.csv")),
+    ("marginals/acs2012/race_sex.csv", include_str!("../../../marginals/acs2012/race_sex.csv")),
+    ("marginals/acs2012/persons.csv", include_str!("../../../marginals/acs2012/persons.csv")),
+    ("marginals/anes1996/anes1996.csv", include_str!("../../../marginals/anes1996/anes1996.csv")),
+    ("marginals/anes1996/README.md", include_str!("../../../marginals/anes1996/README.md")),
 ];
 
 /// Persons in each pool.
@@ -348,8 +348,9 @@ fn findings(comparison: &Comparison, anes: &Value) -> Result<Findings> {
         comparison.pools.iter().find(|p| p.name == name).ok_or_else(|| missing(&format!("the {name} pool")))
     };
     let (naive, calibrated) = (pool("naive")?, pool("calibrated")?);
-    let two_way = |p: &crate::comparison::PoolComparison| p.mean_srmse(2).ok_or_else(|| missing("two-way margins"));
-    let dv = |p: &crate::comparison::PoolComparison| p.association.mean_abs_change.ok_or_else(|| missing("Cramér's V"));
+    let two_way = |p: &populace::comparison::PoolComparison| p.mean_srmse(2).ok_or_else(|| missing("two-way margins"));
+    let dv =
+        |p: &populace::comparison::PoolComparison| p.association.mean_abs_change.ok_or_else(|| missing("Cramér's V"));
     let (c2, n2, cv, nv) = (two_way(calibrated)?, two_way(naive)?, dv(calibrated)?, dv(naive)?);
     let pools = PoolsFinding {
         headline: format!(
@@ -542,7 +543,7 @@ fn report(c: &Context, f: &Findings) -> Result<Report> {
 
     // 2. Pools against the truth.
     let cmp = c.comparison;
-    let order = |p: &crate::comparison::PoolComparison, o| p.mean_srmse(o).map_or("–".into(), |v| num(v, 4));
+    let order = |p: &populace::comparison::PoolComparison, o| p.mean_srmse(o).map_or("–".into(), |v| num(v, 4));
     let pool_rows = cmp
         .pools
         .iter()

@@ -9,8 +9,8 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, Value};
 use serde::Serialize;
 
-use super::atomic::write_atomic;
-use crate::error::Result;
+use populace::error::Result;
+use populace::reports::write_atomic;
 
 const HTML: &str = include_str!("templates/demo.html");
 const MARKDOWN: &str = include_str!("templates/demo.md");
@@ -100,7 +100,7 @@ impl Report {
         for figure in self.sections.iter().flat_map(|s| &s.blocks).filter_map(|b| b.figure.as_ref()) {
             let path = dir.join(&figure.file);
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| crate::Error::write(parent, e))?;
+                std::fs::create_dir_all(parent).map_err(|e| populace::Error::write(parent, e))?;
             }
             write_atomic(&path, |w| w.write_all(figure.svg.as_bytes()))?;
         }

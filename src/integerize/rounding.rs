@@ -1,30 +1,10 @@
-//! Rounding real margin targets to the integer targets that integerization must meet.
-//!
-//! Rounding each margin on its own ([`round_preserving_total`]) keeps every margin's total, but
-//! two margins that share attributes can then disagree on their shared sub-margin: with targets
-//! for age × sex and age × region, the age totals implied by the two rounded tables may differ by
-//! a unit. No integer population meets both, so an exact integerizer can only spend its search
-//! budget and report an error of one. [`round_margins`] keeps the independent rounding whenever
-//! it is consistent and otherwise rounds the shared sub-margins first and every margin given
-//! them, so that exactness stays within reach.
-//!
-//! ```
-//! use populace::calibration::rounding::round_margins;
-//!
-//! // attributes 0 (2 levels), 1 (2 levels), 2 (2 levels); margins {0,1} and {0,2}
-//! let sizes = [2, 2, 2];
-//! let attributes: [&[usize]; 2] = [&[0, 1], &[0, 2]];
-//! let targets = [vec![0.5, 0.5, 0.5, 1.5], vec![0.6, 0.4, 1.4, 0.6]];
-//! let rounded = round_margins(&sizes, &attributes, &targets).unwrap();
-//! // both agree on attribute 0: the first two cells of each sum to the same total
-//! assert_eq!(rounded[0][0] + rounded[0][1], rounded[1][0] + rounded[1][1]);
-//! assert_eq!(rounded[0].iter().sum::<u64>(), 3);
-//! ```
+//! Rounding real margin targets to the integer targets that integerization must meet, consistently
+//! across margins that share attributes.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::integerize::margin_preserving;
+use super::margin_preserving;
 use crate::error::Result;
 
 /// Rounds non-negative targets to integers whose sum is the rounded total (largest

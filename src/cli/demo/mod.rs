@@ -4,10 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use populace::error::exit;
 
 use super::emit;
+use super::exit;
 use super::progress::Spinner;
+
+mod pipeline;
+mod report;
 
 /// Run the whole pipeline on the shipped data and write a report of what it found.
 ///
@@ -36,7 +39,7 @@ pub struct DemoArgs {
 /// Runs `populace demo`.
 pub fn run(args: DemoArgs) -> Result<i32> {
     let spinner = Spinner::new("demo", args.quiet);
-    let demo = populace::demo::run(&args.out, &mut |step| spinner.message(&format!("demo: {step}")));
+    let demo = pipeline::run(&args.out, &mut |step| spinner.message(&format!("demo: {step}")));
     spinner.finish();
     let demo = demo?;
     if !args.quiet {
