@@ -8,9 +8,11 @@
 //! attaches percentile bootstrap CIs over persons, and applies the spec's decision rule.
 //! [`world`] generates known-truth datasets to validate all this.
 
+mod crossfit;
 mod data;
 pub mod effects;
 mod external;
+mod factory;
 mod logistic;
 mod plot;
 pub mod pools;
@@ -23,19 +25,18 @@ pub mod stats;
 pub mod variance;
 pub mod world;
 
+pub use crossfit::{assign_folds, cross_fit, Predictions};
 pub use data::{Column, Dataset, Item};
 pub use external::External;
+pub use factory::build;
 pub use logistic::Logistic;
 pub use plot::evaluation_panels;
-pub use predictor::{build, Cell, History, Population, Prediction, Predictor, Profile};
+pub use predictor::{Cell, History, Population, Prediction, Predictor, Profile};
 pub use report::summary_markdown;
 pub use spec::{
     DataSpec, EvaluationSpec, ExperimentSpec, PoolSpec, PopulationSpec, PredictorKind, PredictorSpec, SimulationSpec,
 };
 
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
 
 use crate::error::Result;
@@ -46,9 +47,6 @@ pub const VERDICTS: [&str; 3] = ["improves individuals", "improves populations o
 /// Key separator in flat metric names (a control character, never in column values).
 const SEP: char = '\u{1f}';
 
-/// Held-out predictions: `[predictor][item][person]`, `None` where the answer is missing.
-pub type Predictions = Vec<Vec<Vec<Option<Prediction>>>>;
-
 /// The outcome of an evaluation.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
@@ -58,47 +56,6 @@ pub struct Evaluation {
     pub verdicts: Vec<(String, String)>,
     /// Warnings from reading the data.
     pub warnings: Vec<String>,
-}
-
-/// Assigns persons to `folds` folds by a seeded shuffle (ChaCha8): fold sizes differ by at
-/// most one.
-pub fn assign_folds(persons: usize, folds: usize, seed: u64) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..persons).collect();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let mut fold = vec![0; persons];
-    for (i, &p) in order.iter().enumerate() {
-        fold[p] = i % folds;
-    }
-    fold
-}
-
-/// Cross-fits `predictors` on `data`: for every fold and item, fits on the other folds and
-/// predicts the fold's persons who answered the item.
-pub fn cross_fit(
-    data: &Dataset,
-    predictors: &mut [Box<dyn Predictor>],
-    folds: usize,
-    seed: u64,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Predictions> {
-    let n = data.persons();
-    let fold = assign_folds(n, folds, seed);
-    let mut out: Predictions = vec![vec![vec![None; n]; data.items.len()]; predictors.len()];
-    for f in 0..folds {
-        let train: Vec<usize> = (0..n).filter(|&p| fold[p] != f).collect();
-        let test: Vec<usize> = (0..n).filter(|&p| fold[p] == f).collect();
-        for (i, item) in data.items.iter().enumerate() {
-            for (m, predictor) in predictors.iter_mut().enumerate() {
-                progress(&format!("fold {}/{folds}, item {}, {}", f + 1, item.column.name, predictor.name()));
-                predictor.fit(data, &train, i)?;
-                let answered: Vec<usize> = test.iter().copied().filter(|&p| item.column.values[p].is_some()).collect();
-                for (p, prediction) in answered.iter().zip(predictor.predict_many(data, &answered, i)?) {
-                    out[m][i][*p] = Some(prediction);
-                }
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// Runs the experiment a spec describes.
@@ -166,7 +123,7 @@ fn run_to_run(data: &Dataset, draws: &[Vec<Vec<usize>>], e: &EvaluationSpec) -> 
     let (point, reps) = stats::bootstrap(data.persons(), e.bootstrap, e.seed, statistic);
     let block = |k: usize| {
         let (lo, hi) = stats::percentile_interval(&reps[k], e.alpha);
-        json!({"estimate": num(point[k]), "ci_low": num(lo), "ci_high": num(hi)})
+        json!({"estimate": stats::num(point[k]), "ci_low": stats::num(lo), "ci_high": stats::num(hi)})
     };
     let names = ["within", "between", "icc"];
     let triple = |base: usize| names.iter().enumerate().map(|(k, n)| (n.to_string(), block(base + k))).collect();
@@ -528,7 +485,11 @@ pub fn score(
     for ((key, est), sorted) in keys.iter().zip(&point).zip(&reps) {
         let (lo, hi) = stats::percentile_interval(sorted, e.alpha);
         lookup.insert(key.clone(), (*est, lo, hi));
-        insert(&mut root, key, json!({"estimate": num(*est), "ci_low": num(lo), "ci_high": num(hi)}));
+        insert(
+            &mut root,
+            key,
+            json!({"estimate": stats::num(*est), "ci_low": stats::num(lo), "ci_high": stats::num(hi)}),
+        );
     }
     let mut verdicts = Vec::new();
     for (m, name) in names.iter().enumerate() {
@@ -549,8 +510,8 @@ pub fn score(
             verdicts.push((name.clone(), v.to_string()));
             json!({
                 "verdict": v,
-                "pseudo_r2": {"estimate": num(r2.0), "ci_low": num(r2.1), "ci_high": num(r2.2)},
-                "population_relative_gain": {"estimate": num(gain.0), "ci_low": num(gain.1), "ci_high": num(gain.2)},
+                "pseudo_r2": {"estimate": stats::num(r2.0), "ci_low": stats::num(r2.1), "ci_high": stats::num(r2.2)},
+                "population_relative_gain": {"estimate": stats::num(gain.0), "ci_low": stats::num(gain.1), "ci_high": stats::num(gain.2)},
             })
         };
         if let Value::Object(o) = entry {
@@ -577,11 +538,6 @@ pub fn score(
         "warnings": data.warnings,
     });
     Evaluation { json, verdicts, warnings: data.warnings.clone() }
-}
-
-/// A JSON number, or null when `v` is not finite.
-pub(crate) fn num(v: f64) -> Value {
-    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
 }
 
 /// Inserts `value` at the [`SEP`]-separated path `key`.

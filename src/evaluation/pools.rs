@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use super::data::{Column, Dataset, Item};
 use super::predictor::Predictor;
 use super::spec::PoolSpec;
-use super::{num, stats};
+use super::stats::{self, num};
 use crate::error::{Error, Location, Result};
 use crate::inputs::CsvFile;
 

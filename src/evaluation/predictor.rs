@@ -2,14 +2,11 @@
 //! held-out person a probability distribution over the item's options.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use crate::error::{Error, Result};
 
 use super::data::Dataset;
-use super::external::External;
 use super::logistic::Logistic;
-use super::spec::{PredictorKind, PredictorSpec};
 
 /// A predictor of one person's answer to one item.
 ///
@@ -46,29 +43,6 @@ pub struct Prediction {
     pub draws: Vec<usize>,
 }
 
-/// Builds the predictor a spec entry describes; external predictors keep their answers in
-/// `cache_dir` (see [`External::new`]).
-pub fn build(spec: &PredictorSpec, cache_dir: Option<&Path>) -> Result<Box<dyn Predictor>> {
-    let name = spec.name.clone();
-    let smoothing = spec.smoothing.unwrap_or(0.5);
-    let l2 = spec.l2.unwrap_or(1.0);
-    Ok(match spec.kind {
-        PredictorKind::Population => Box::new(Population { name, smoothing, p: Vec::new() }),
-        PredictorKind::Profile => {
-            Box::new(Profile { name, l2, interactions: spec.interactions.unwrap_or(false), model: None })
-        }
-        PredictorKind::Cell => Box::new(Cell {
-            name,
-            smoothing,
-            prior_strength: spec.prior_strength.unwrap_or(5.0),
-            base: Vec::new(),
-            counts: Vec::new(),
-        }),
-        PredictorKind::History => Box::new(History { name, l2, model: None }),
-        PredictorKind::External => Box::new(External::new(spec, cache_dir)?),
-    })
-}
-
 /// Answer counts of `item` among `persons`, plus `alpha` in each option.
 fn counts(data: &Dataset, persons: &[usize], item: usize, alpha: f64) -> Vec<f64> {
     let column = &data.items[item].column;
@@ -93,6 +67,13 @@ pub struct Population {
     name: String,
     smoothing: f64,
     p: Vec<f64>,
+}
+
+impl Population {
+    /// The baseline with additive `smoothing`.
+    pub(super) fn new(name: String, smoothing: f64) -> Population {
+        Population { name, smoothing, p: Vec::new() }
+    }
 }
 
 impl Predictor for Population {
@@ -159,6 +140,13 @@ pub struct Profile {
     model: Option<Logistic>,
 }
 
+impl Profile {
+    /// The profile model with penalty `l2`, with or without pairwise interactions.
+    pub(super) fn new(name: String, l2: f64, interactions: bool) -> Profile {
+        Profile { name, l2, interactions, model: None }
+    }
+}
+
 impl Predictor for Profile {
     fn name(&self) -> &str {
         &self.name
@@ -189,6 +177,13 @@ pub struct Cell {
 
 fn profile_of(data: &Dataset, person: usize) -> Vec<usize> {
     data.profile.iter().map(|a| a.values[person].unwrap_or(0)).collect()
+}
+
+impl Cell {
+    /// The cell predictor with additive `smoothing` and shrinkage `prior_strength`.
+    pub(super) fn new(name: String, smoothing: f64, prior_strength: f64) -> Cell {
+        Cell { name, smoothing, prior_strength, base: Vec::new(), counts: Vec::new() }
+    }
 }
 
 impl Predictor for Cell {
@@ -245,6 +240,13 @@ fn history_features(data: &Dataset, person: usize, item: usize) -> (Vec<usize>, 
         offset += k + 1;
     }
     (row, offset)
+}
+
+impl History {
+    /// The answer-history model with penalty `l2`.
+    pub(super) fn new(name: String, l2: f64) -> History {
+        History { name, l2, model: None }
+    }
 }
 
 impl Predictor for History {

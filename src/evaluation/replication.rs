@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::data::Dataset;
 use super::effects::{self, Effect, EffectKind};
-use super::num;
+use super::stats::num;
 
 /// Bins of the real p-value for replication by effect strength.
 const STRENGTH_BINS: [(f64, f64); 3] = [(0.0, 0.001), (0.001, 0.01), (0.01, 0.05)];
