@@ -23,6 +23,6 @@ fuzz_target!(|data: &[u8]| {
     spec.evaluation.folds = spec.evaluation.folds.min(4);
     spec.evaluation.bootstrap = spec.evaluation.bootstrap.min(20);
     if let Ok(result) = evaluate(&spec, &mut |_| {}) {
-        let _ = populace::evaluation::summary_markdown(&result.json);
+        let _ = populace::evaluation::summary_markdown(&result);
     }
 });

@@ -79,6 +79,25 @@ pub enum PredictorKind {
     External,
 }
 
+impl PredictorKind {
+    /// The kind as written in specs and reports: `"population"`, `"profile"`, ….
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PredictorKind::Population => "population",
+            PredictorKind::Profile => "profile",
+            PredictorKind::Cell => "cell",
+            PredictorKind::History => "history",
+            PredictorKind::External => "external",
+        }
+    }
+}
+
+impl std::fmt::Display for PredictorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// `[[predictor]]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -3,7 +3,6 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use serde_json::Value;
 
 /// Total variation distance: half the L1 distance.
 pub fn total_variation(p: &[f64], q: &[f64]) -> f64 {
@@ -85,9 +84,4 @@ pub fn mean_interval(values: &[f64], reps: usize, seed: u64, alpha: f64) -> (f64
     });
     let (lo, hi) = percentile_interval(&columns[0], alpha);
     (point[0], lo, hi)
-}
-
-/// A JSON number, or null when `v` is not finite.
-pub(crate) fn num(v: f64) -> Value {
-    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
 }
