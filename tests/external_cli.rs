@@ -218,6 +218,11 @@ fn spec_and_command_errors_are_clear() {
         ),
         ("name = \"sim\"\nkind = \"external\"\ncommand = \"x\"\nrepeats = 0", "repeats must be at least 1"),
         ("name = \"sim\"\nkind = \"external\"\ncommand = \"x\"\nl2 = 1.0", "l2 is not used by kind = \"external\""),
+        // A parameter of another kind is an error at its line, whatever the kinds.
+        (
+            "name = \"c\"\nkind = \"cell\"\nl2 = 1.0",
+            "spec.toml, line 12: predictor \"c\": l2 is not used by kind = \"cell\"",
+        ),
         (
             "name = \"sim\"\nkind = \"external\"\ncommand = \"x\"\ntimeout_seconds = -1",
             "timeout_seconds must be positive",

@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     if spec
         .predictors
         .iter()
-        .any(|p| !matches!(format!("{:?}", p.kind).as_str(), "Population" | "Profile" | "Cell" | "History"))
+        .any(|p| !matches!(format!("{:?}", p.kind()).as_str(), "Population" | "Profile" | "Cell" | "History"))
     {
         return;
     }

@@ -14,6 +14,7 @@ pub mod effects;
 mod external;
 mod factory;
 mod logistic;
+mod params;
 mod plot;
 pub mod pools;
 mod predictor;
@@ -32,12 +33,13 @@ pub use data::{Column, Dataset, Item};
 pub use external::External;
 pub use factory::build;
 pub use logistic::Logistic;
+pub use params::{
+    CellParams, ExternalParams, HistoryParams, PopulationParams, PredictorKind, PredictorParams, ProfileParams,
+};
 pub use plot::evaluation_panels;
 pub use predictor::{Cell, History, Population, Prediction, Predictor, Profile};
 pub use report::{Estimate, Evaluation, Verdict};
-pub use spec::{
-    DataSpec, EvaluationSpec, ExperimentSpec, PoolSpec, PopulationSpec, PredictorKind, PredictorSpec, SimulationSpec,
-};
+pub use spec::{DataSpec, EvaluationSpec, ExperimentSpec, PoolSpec, PopulationSpec, PredictorSpec, SimulationSpec};
 pub use summary::summary_markdown;
 
 use indexmap::IndexMap;
@@ -59,7 +61,7 @@ pub fn evaluate(spec: &ExperimentSpec, progress: &mut dyn FnMut(&str)) -> Result
     }
     let preds = cross_fit(&data, &mut predictors, e.folds, e.seed, progress)?;
     progress("bootstrap");
-    let baseline = spec.predictors.iter().position(|p| p.kind == PredictorKind::Population).unwrap_or(0);
+    let baseline = spec.predictors.iter().position(|p| p.kind() == PredictorKind::Population).unwrap_or(0);
     let scores = scoring::score(&data, &preds, baseline, e.folds, e.bootstrap, e.seed, e.alpha);
     progress("effect replication and run-to-run variance");
     let sim = &spec.simulation;
@@ -83,13 +85,13 @@ pub fn evaluate(spec: &ExperimentSpec, progress: &mut dyn FnMut(&str)) -> Result
             replication: replication::replication(&data, &real, &draws, sim.alpha),
             variance: variance::run_to_run(&data, &draws, e.bootstrap, e.seed, e.alpha),
         };
-        reports.insert(p.name.clone(), PredictorReport { individual, population, kind: p.kind, verdict, simulation });
+        reports.insert(p.name.clone(), PredictorReport { individual, population, kind: p.kind(), verdict, simulation });
     }
     let pools = if spec.pools.is_empty() {
         IndexMap::new()
     } else {
         progress("persona pools");
-        let usable: Vec<bool> = spec.predictors.iter().map(|p| p.kind != PredictorKind::History).collect();
+        let usable: Vec<bool> = spec.predictors.iter().map(|p| p.kind() != PredictorKind::History).collect();
         pools::score_pools(&data, &spec.pools, &mut predictors, &usable, e.bootstrap, e.seed, e.alpha)?
     };
     let items = data

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 
 use super::data::Dataset;
 use super::logistic::Logistic;
+use super::params::{checked_name, predictor_error, CellParams, HistoryParams, PopulationParams, ProfileParams};
 
 /// A predictor of one person's answer to one item.
 ///
@@ -70,9 +71,15 @@ pub struct Population {
 }
 
 impl Population {
-    /// The baseline with additive `smoothing`.
-    pub(super) fn new(name: String, smoothing: f64) -> Population {
-        Population { name, smoothing, p: Vec::new() }
+    /// The baseline named `name`.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the predictor for an empty name or a smoothing that is not
+    /// positive.
+    pub fn new(name: impl Into<String>, params: PopulationParams) -> Result<Population> {
+        let name = checked_name(name)?;
+        params.validate().map_err(|m| predictor_error(&name, m))?;
+        Ok(Population { name, smoothing: params.smoothing, p: Vec::new() })
     }
 }
 
@@ -141,9 +148,14 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// The profile model with penalty `l2`, with or without pairwise interactions.
-    pub(super) fn new(name: String, l2: f64, interactions: bool) -> Profile {
-        Profile { name, l2, interactions, model: None }
+    /// The profile model named `name`.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the predictor for an empty name or an `l2` that is not positive.
+    pub fn new(name: impl Into<String>, params: ProfileParams) -> Result<Profile> {
+        let name = checked_name(name)?;
+        params.validate().map_err(|m| predictor_error(&name, m))?;
+        Ok(Profile { name, l2: params.l2, interactions: params.interactions, model: None })
     }
 }
 
@@ -180,9 +192,16 @@ fn profile_of(data: &Dataset, person: usize) -> Vec<usize> {
 }
 
 impl Cell {
-    /// The cell predictor with additive `smoothing` and shrinkage `prior_strength`.
-    pub(super) fn new(name: String, smoothing: f64, prior_strength: f64) -> Cell {
-        Cell { name, smoothing, prior_strength, base: Vec::new(), counts: Vec::new() }
+    /// The cell predictor named `name`.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the predictor for an empty name or a prior strength or
+    /// smoothing that is not positive.
+    pub fn new(name: impl Into<String>, params: CellParams) -> Result<Cell> {
+        let name = checked_name(name)?;
+        params.validate().map_err(|m| predictor_error(&name, m))?;
+        let (smoothing, prior_strength) = (params.smoothing, params.prior_strength);
+        Ok(Cell { name, smoothing, prior_strength, base: Vec::new(), counts: Vec::new() })
     }
 }
 
@@ -243,9 +262,14 @@ fn history_features(data: &Dataset, person: usize, item: usize) -> (Vec<usize>, 
 }
 
 impl History {
-    /// The answer-history model with penalty `l2`.
-    pub(super) fn new(name: String, l2: f64) -> History {
-        History { name, l2, model: None }
+    /// The answer-history model named `name`.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the predictor for an empty name or an `l2` that is not positive.
+    pub fn new(name: impl Into<String>, params: HistoryParams) -> Result<History> {
+        let name = checked_name(name)?;
+        params.validate().map_err(|m| predictor_error(&name, m))?;
+        Ok(History { name, l2: params.l2, model: None })
     }
 }
 

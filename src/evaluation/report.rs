@@ -10,8 +10,8 @@ use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
 use super::effects::EffectKind;
+use super::params::PredictorKind;
 use super::simulation::DrawSource;
-use super::spec::PredictorKind;
 
 /// Values per group: grouping (a column) → level → value, in column and level order.
 pub type ByGroup<V> = IndexMap<String, IndexMap<String, V>>;

@@ -6,6 +6,8 @@ use serde::Deserialize;
 
 use crate::error::{Error, Location, Result};
 
+use super::params::{predictor_error, PredictorKind, PredictorParams};
+
 /// The most bootstrap replicates a spec may ask for: each keeps a vector of every metric, and
 /// percentile CIs need no more.
 pub const MAX_BOOTSTRAP: usize = 100_000;
@@ -63,73 +65,43 @@ pub struct PopulationSpec {
     pub groups: Vec<String>,
 }
 
-/// The kind of a predictor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PredictorKind {
-    /// Each item's smoothed answer distribution in the training folds.
-    Population,
-    /// L2-regularized multinomial logistic regression on one-hot profile attributes.
-    Profile,
-    /// Smoothed distribution within the person's profile cell, shrunk toward coarser cells.
-    Cell,
-    /// Multinomial logistic regression on the person's answers to the other items.
-    History,
-    /// A program answering JSON Lines requests (an LLM simulator, say); see docs/simulate.md.
-    External,
-}
-
-impl PredictorKind {
-    /// The kind as written in specs and reports: `"population"`, `"profile"`, ….
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PredictorKind::Population => "population",
-            PredictorKind::Profile => "profile",
-            PredictorKind::Cell => "cell",
-            PredictorKind::History => "history",
-            PredictorKind::External => "external",
-        }
-    }
-}
-
-impl std::fmt::Display for PredictorKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-/// `[[predictor]]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[[predictor]]`: a name and a built-in kind with its parameters.
+///
+/// In TOML, `kind` selects the parameters and every other field must be one of that kind's
+/// (docs/evaluate.md): a field of another kind is an error naming the predictor and the
+/// field. [`PredictorSpec::new`] checks the values, as reading a spec does.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PredictorSpec {
     /// Name shown in the outputs (unique).
     pub name: String,
-    /// What the predictor conditions on.
-    pub kind: PredictorKind,
-    /// L2 penalty of the logistic kinds (default 1.0).
-    pub l2: Option<f64>,
-    /// Profile kind: add pairwise interactions of the profile attributes (default false).
-    pub interactions: Option<bool>,
-    /// Cell kind: prior strength of the shrinkage toward the parent cell (default 5.0).
-    pub prior_strength: Option<f64>,
-    /// Population, cell and external kinds: additive smoothing of counts (default 0.5).
-    pub smoothing: Option<f64>,
-    /// External kind: the program to run; a relative path with a `/` resolves against the
-    /// spec's folder, a bare name is looked up on `PATH`.
-    pub command: Option<PathBuf>,
-    /// External kind: the program's arguments.
-    pub args: Option<Vec<String>>,
-    /// External kind: the longest wait for the next answer while requests are unanswered, in
-    /// seconds (default 60).
-    pub timeout_seconds: Option<f64>,
-    /// External kind: how often each person is asked each item (default 1).
-    pub repeats: Option<usize>,
-    /// External kind: how many copies of the program run in parallel (default 1).
-    pub concurrency: Option<usize>,
-    /// External kind: send the persona (default true); false is the unconditioned arm.
-    pub persona: Option<bool>,
-    /// External kind: the persona card template (MiniJinja; default: the default card).
-    pub template: Option<PathBuf>,
+    /// The kind and its parameters.
+    pub params: PredictorParams,
+}
+
+impl PredictorSpec {
+    /// A predictor entry with checked parameters.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the predictor for an empty name or a parameter out of range.
+    pub fn new(name: impl Into<String>, params: impl Into<PredictorParams>) -> Result<PredictorSpec> {
+        let spec = PredictorSpec { name: name.into(), params: params.into() };
+        spec.validate().map_err(|m| predictor_error(&spec.name, m))?;
+        Ok(spec)
+    }
+
+    /// What the predictor is.
+    pub fn kind(&self) -> PredictorKind {
+        self.params.kind()
+    }
+
+    /// The first problem with the entry, as a message without the predictor's name.
+    pub(super) fn validate(&self) -> std::result::Result<(), String> {
+        if self.name.is_empty() {
+            return Err("the name is empty".into());
+        }
+        self.params.validate()
+    }
 }
 
 /// `[evaluation]`: cross-fitting, bootstrap and the decision rule, all with defaults.
@@ -222,11 +194,13 @@ impl ExperimentSpec {
             pool.file = folder.join(&pool.file);
         }
         for p in &mut spec.predictors {
-            if let Some(c) = p.command.as_mut().filter(|c| c.is_relative() && c.components().count() > 1) {
-                *c = folder.join(&*c);
-            }
-            if let Some(t) = p.template.as_mut().filter(|t| t.is_relative()) {
-                *t = folder.join(&*t);
+            if let PredictorParams::External(e) = &mut p.params {
+                if e.command.is_relative() && e.command.components().count() > 1 {
+                    e.command = folder.join(&e.command);
+                }
+                if let Some(t) = e.template.as_mut().filter(|t| t.is_relative()) {
+                    *t = folder.join(&*t);
+                }
             }
         }
         spec.validate().map_err(|m| Error::input(location, m))?;
@@ -253,22 +227,23 @@ impl ExperimentSpec {
                 return Err(format!("ordinal \"{o}\" is not one of the items"));
             }
         }
-        if self.predictors.iter().filter(|p| p.kind == PredictorKind::Population).count() != 1 {
+        let groups = &self.population.groups;
+        for (i, g) in groups.iter().enumerate() {
+            if groups[..i].contains(g) {
+                return Err(format!("[population] groups names \"{g}\" twice"));
+            }
+            if g == "all" {
+                return Err("[population] groups: \"all\" stands for the whole sample; rename the column".into());
+            }
+        }
+        if self.predictors.iter().filter(|p| p.kind() == PredictorKind::Population).count() != 1 {
             return Err("exactly one [[predictor]] must have kind = \"population\" (the baseline)".into());
         }
         for (i, p) in self.predictors.iter().enumerate() {
             if self.predictors[..i].iter().any(|q| q.name == p.name) {
                 return Err(format!("predictor name \"{}\" is used twice", p.name));
             }
-            p.validate_external()?;
-            let timeout = ("timeout_seconds", p.timeout_seconds);
-            for (what, v) in [("l2", p.l2), ("prior_strength", p.prior_strength), ("smoothing", p.smoothing), timeout] {
-                if let Some(v) = v {
-                    if !(v.is_finite() && v > 0.0) {
-                        return Err(format!("predictor \"{}\": {what} must be positive, got {v}", p.name));
-                    }
-                }
-            }
+            p.validate().map_err(|m| format!("predictor \"{}\": {m}", p.name))?;
         }
         let e = &self.evaluation;
         if e.folds < 2 {
@@ -290,7 +265,7 @@ impl ExperimentSpec {
             for name in pool.predictors.iter().flatten() {
                 match self.predictors.iter().find(|p| &p.name == name) {
                     None => return Err(format!("pool \"{}\": no predictor is named \"{name}\"", pool.name)),
-                    Some(p) if p.kind == PredictorKind::History => {
+                    Some(p) if p.kind() == PredictorKind::History => {
                         return Err(format!(
                             "pool \"{}\": predictor \"{name}\" conditions on answers, which pool persons do not have",
                             pool.name
@@ -311,42 +286,328 @@ impl ExperimentSpec {
     }
 }
 
-impl PredictorSpec {
-    /// External fields only on the external kind, which needs a command and no model fields.
-    fn validate_external(&self) -> std::result::Result<(), String> {
-        let name = &self.name;
-        let external = [
-            ("command", self.command.is_some()),
-            ("args", self.args.is_some()),
-            ("timeout_seconds", self.timeout_seconds.is_some()),
-            ("repeats", self.repeats.is_some()),
-            ("concurrency", self.concurrency.is_some()),
-            ("persona", self.persona.is_some()),
-            ("template", self.template.is_some()),
-        ];
-        let model = [
-            ("l2", self.l2.is_some()),
-            ("interactions", self.interactions.is_some()),
-            ("prior_strength", self.prior_strength.is_some()),
-        ];
-        if self.kind != PredictorKind::External {
-            if let Some((field, _)) = external.iter().find(|(_, set)| *set) {
-                return Err(format!("predictor \"{name}\": {field} is only for kind = \"external\""));
+/// Reading `[[predictor]]` tables: `name`, `kind`, then only that kind's parameters.
+mod predictor_toml {
+    use std::fmt;
+    use std::path::PathBuf;
+
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+    use serde::Deserialize;
+
+    use super::PredictorSpec;
+    use crate::evaluation::params::{
+        CellParams, ExternalParams, HistoryParams, PopulationParams, PredictorKind, PredictorParams, ProfileParams,
+    };
+
+    /// Every field of a `[[predictor]]`, and the kinds whose parameter it is (empty: all).
+    const FIELDS: [(&str, &[PredictorKind]); 13] = {
+        use PredictorKind::{Cell, External, History, Population, Profile};
+        [
+            ("name", &[]),
+            ("kind", &[]),
+            ("l2", &[Profile, History]),
+            ("interactions", &[Profile]),
+            ("prior_strength", &[Cell]),
+            ("smoothing", &[Population, Cell, External]),
+            ("command", &[External]),
+            ("args", &[External]),
+            ("timeout_seconds", &[External]),
+            ("repeats", &[External]),
+            ("concurrency", &[External]),
+            ("persona", &[External]),
+            ("template", &[External]),
+        ]
+    };
+    const NAMES: &[&str] = &[
+        "name",
+        "kind",
+        "l2",
+        "interactions",
+        "prior_strength",
+        "smoothing",
+        "command",
+        "args",
+        "timeout_seconds",
+        "repeats",
+        "concurrency",
+        "persona",
+        "template",
+    ];
+    const KINDS: &[&str] = &["population", "profile", "cell", "history", "external"];
+
+    /// Why field `f` (an index into [`FIELDS`]) cannot be given for `kind`, if it cannot.
+    fn misplaced(f: usize, kind: PredictorKind) -> Option<String> {
+        let (field, kinds) = FIELDS[f];
+        if kinds.is_empty() || kinds.contains(&kind) {
+            return None;
+        }
+        let takes: Vec<&str> = FIELDS.iter().filter(|(_, k)| k.contains(&kind)).map(|(n, _)| *n).collect();
+        let why = match kinds {
+            [only] => format!("{field} is only for kind = \"{only}\""),
+            _ => format!("{field} is not used by kind = \"{kind}\""),
+        };
+        Some(format!("{why} (kind = \"{kind}\" takes {})", takes.join(", ")))
+    }
+
+    /// A field name, checked as it is read, so that an error points at its line: unknown
+    /// names, and names of another kind's parameters once the name and kind are known.
+    struct Key<'a> {
+        name: Option<&'a str>,
+        kind: Option<PredictorKind>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Key<'_> {
+        type Value = usize;
+
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+            let key = String::deserialize(deserializer)?;
+            let f = FIELDS.iter().position(|(n, _)| *n == key).ok_or_else(|| de::Error::unknown_field(&key, NAMES))?;
+            if let (Some(name), Some(kind)) = (self.name, self.kind) {
+                if let Some(why) = misplaced(f, kind) {
+                    return Err(de::Error::custom(format!("predictor \"{name}\": {why}")));
+                }
             }
-            return Ok(());
+            Ok(f)
         }
-        if let Some((field, _)) = model.iter().find(|(_, set)| *set) {
-            return Err(format!("predictor \"{name}\": {field} is not used by kind = \"external\""));
+    }
+
+    /// The `kind` value.
+    struct Kind(PredictorKind);
+
+    impl<'de> Deserialize<'de> for Kind {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Kind, D::Error> {
+            let kind = String::deserialize(deserializer)?;
+            let kinds = [
+                PredictorKind::Population,
+                PredictorKind::Profile,
+                PredictorKind::Cell,
+                PredictorKind::History,
+                PredictorKind::External,
+            ];
+            kinds
+                .into_iter()
+                .find(|k| k.as_str() == kind)
+                .map(Kind)
+                .ok_or_else(|| de::Error::unknown_variant(&kind, KINDS))
         }
-        if self.command.as_ref().is_none_or(|c| c.as_os_str().is_empty()) {
-            return Err(format!("predictor \"{name}\" of kind = \"external\" needs a command (the simulator to run)"));
+    }
+
+    /// The values given, each read as its field's type.
+    #[derive(Default)]
+    struct Given {
+        name: Option<String>,
+        kind: Option<PredictorKind>,
+        l2: Option<f64>,
+        interactions: Option<bool>,
+        prior_strength: Option<f64>,
+        smoothing: Option<f64>,
+        command: Option<PathBuf>,
+        args: Option<Vec<String>>,
+        timeout_seconds: Option<f64>,
+        repeats: Option<usize>,
+        concurrency: Option<usize>,
+        persona: Option<bool>,
+        template: Option<PathBuf>,
+        /// The fields in the order given.
+        fields: Vec<usize>,
+    }
+
+    impl Given {
+        /// The kind's parameters: its defaults, overridden by what was given.
+        fn params(self, kind: PredictorKind, name: &str) -> Result<PredictorParams, String> {
+            Ok(match kind {
+                PredictorKind::Population => {
+                    let d = PopulationParams::default();
+                    PopulationParams { smoothing: self.smoothing.unwrap_or(d.smoothing) }.into()
+                }
+                PredictorKind::Profile => {
+                    let d = ProfileParams::default();
+                    ProfileParams {
+                        l2: self.l2.unwrap_or(d.l2),
+                        interactions: self.interactions.unwrap_or(d.interactions),
+                    }
+                    .into()
+                }
+                PredictorKind::Cell => {
+                    let d = CellParams::default();
+                    CellParams {
+                        prior_strength: self.prior_strength.unwrap_or(d.prior_strength),
+                        smoothing: self.smoothing.unwrap_or(d.smoothing),
+                    }
+                    .into()
+                }
+                PredictorKind::History => HistoryParams { l2: self.l2.unwrap_or(HistoryParams::default().l2) }.into(),
+                PredictorKind::External => {
+                    let command = self.command.filter(|c| !c.as_os_str().is_empty()).ok_or_else(|| {
+                        format!("predictor \"{name}\" of kind = \"external\" needs a command (the simulator to run)")
+                    })?;
+                    let d = ExternalParams::new(command);
+                    ExternalParams {
+                        args: self.args.unwrap_or(d.args),
+                        timeout_seconds: self.timeout_seconds.unwrap_or(d.timeout_seconds),
+                        repeats: self.repeats.unwrap_or(d.repeats),
+                        concurrency: self.concurrency.unwrap_or(d.concurrency),
+                        persona: self.persona.unwrap_or(d.persona),
+                        template: self.template.or(d.template),
+                        smoothing: self.smoothing.unwrap_or(d.smoothing),
+                        command: d.command,
+                    }
+                    .into()
+                }
+            })
         }
-        if self.repeats == Some(0) {
-            return Err(format!("predictor \"{name}\": repeats must be at least 1"));
+    }
+
+    struct PredictorVisitor;
+
+    impl<'de> Visitor<'de> for PredictorVisitor {
+        type Value = PredictorSpec;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a [[predictor]] table with a name, a kind and the kind's parameters")
         }
-        if self.concurrency == Some(0) {
-            return Err(format!("predictor \"{name}\": concurrency must be at least 1"));
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PredictorSpec, A::Error> {
+            let mut g = Given::default();
+            while let Some(f) = map.next_key_seed(Key { name: g.name.as_deref(), kind: g.kind })? {
+                match FIELDS[f].0 {
+                    "name" => g.name = Some(map.next_value()?),
+                    "kind" => g.kind = Some(map.next_value::<Kind>()?.0),
+                    "l2" => g.l2 = Some(map.next_value()?),
+                    "interactions" => g.interactions = Some(map.next_value()?),
+                    "prior_strength" => g.prior_strength = Some(map.next_value()?),
+                    "smoothing" => g.smoothing = Some(map.next_value()?),
+                    "command" => g.command = Some(map.next_value()?),
+                    "args" => g.args = Some(map.next_value()?),
+                    "timeout_seconds" => g.timeout_seconds = Some(map.next_value()?),
+                    "repeats" => g.repeats = Some(map.next_value()?),
+                    "concurrency" => g.concurrency = Some(map.next_value()?),
+                    "persona" => g.persona = Some(map.next_value()?),
+                    _ => g.template = Some(map.next_value()?),
+                }
+                g.fields.push(f);
+            }
+            let name = g.name.take().ok_or_else(|| de::Error::missing_field("name"))?;
+            let kind = g.kind.ok_or_else(|| de::Error::missing_field("kind"))?;
+            // Fields given before the name and kind were known.
+            if let Some(why) = g.fields.iter().find_map(|&f| misplaced(f, kind)) {
+                return Err(de::Error::custom(format!("predictor \"{name}\": {why}")));
+            }
+            let params = g.params(kind, &name).map_err(de::Error::custom)?;
+            let spec = PredictorSpec { name, params };
+            spec.validate().map_err(|m| de::Error::custom(format!("predictor \"{}\": {m}", spec.name)))?;
+            Ok(spec)
         }
-        Ok(())
+    }
+
+    impl<'de> Deserialize<'de> for PredictorSpec {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<PredictorSpec, D::Error> {
+            deserializer.deserialize_map(PredictorVisitor)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluation::params::{CellParams, ExternalParams, PopulationParams, ProfileParams};
+
+    const DATA: &str = "[data]\nfile = \"r.csv\"\nid = \"id\"\nprofile = [\"age\"]\nitems = [\"q1\"]\n";
+
+    /// Reads a spec with `predictors` after the population baseline.
+    fn read(predictors: &str) -> Result<ExperimentSpec> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exp.toml");
+        let text = format!("{DATA}[[predictor]]\nname = \"population\"\nkind = \"population\"\n{predictors}");
+        std::fs::write(&path, text).unwrap();
+        ExperimentSpec::from_path(&path)
+    }
+
+    fn message(predictors: &str) -> String {
+        let e = read(predictors).unwrap_err().to_string();
+        let (file, rest) = e.split_once(": ").unwrap();
+        assert!(file.ends_with("exp.toml") || file.contains("exp.toml, line"), "{e}");
+        rest.to_string()
+    }
+
+    fn line(predictors: &str) -> Option<u64> {
+        match read(predictors).unwrap_err() {
+            Error::Input { location, .. } => location.line,
+            e => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn each_kind_reads_its_parameters_with_defaults() {
+        let spec = read(
+            "[[predictor]]\nname = \"profile\"\nkind = \"profile\"\ninteractions = true\n\
+             [[predictor]]\nname = \"cell\"\nkind = \"cell\"\nsmoothing = 0.25\n\
+             [[predictor]]\nname = \"sim\"\nkind = \"external\"\ncommand = \"./sim.py\"\nrepeats = 3\n",
+        )
+        .unwrap();
+        let expected = [
+            PredictorSpec::new("population", PopulationParams::default()).unwrap(),
+            PredictorSpec::new("profile", ProfileParams::default().interactions(true)).unwrap(),
+            PredictorSpec::new("cell", CellParams::default().smoothing(0.25)).unwrap(),
+        ];
+        assert_eq!(spec.predictors[..3], expected);
+        let PredictorParams::External(sim) = &spec.predictors[3].params else { panic!("{:?}", spec.predictors[3]) };
+        // A relative command with a folder resolves against the spec's folder.
+        assert!(sim.command.is_absolute() && sim.command.ends_with("sim.py"), "{:?}", sim.command);
+        assert_eq!(*sim, ExternalParams::new(&sim.command).repeats(3));
+    }
+
+    #[test]
+    fn a_field_of_another_kind_names_the_predictor_the_field_and_its_line() {
+        let m = message("[[predictor]]\nname = \"p\"\nkind = \"profile\"\ncommand = \"x\"\n");
+        assert_eq!(
+            m,
+            "predictor \"p\": command is only for kind = \"external\" (kind = \"profile\" takes l2, interactions)"
+        );
+        assert_eq!(line("[[predictor]]\nname = \"p\"\nkind = \"profile\"\ncommand = \"x\"\n"), Some(12));
+        let m = message("[[predictor]]\nname = \"c\"\nkind = \"cell\"\nl2 = 2.0\n");
+        assert!(m.starts_with("predictor \"c\": l2 is not used by kind = \"cell\" (kind = \"cell\" takes"), "{m}");
+        let m = message("[[predictor]]\nname = \"h\"\nkind = \"history\"\ninteractions = true\n");
+        assert!(m.starts_with("predictor \"h\": interactions is only for kind = \"profile\""), "{m}");
+        let m = message("[[predictor]]\nname = \"s\"\nkind = \"external\"\ncommand = \"x\"\nl2 = 1.0\n");
+        assert!(m.starts_with("predictor \"s\": l2 is not used by kind = \"external\""), "{m}");
+        // A field before the kind is judged once the table is read: the line of its header.
+        let early = "[[predictor]]\nsmoothing = 1.0\nname = \"p\"\nkind = \"profile\"\n";
+        assert!(message(early).starts_with("predictor \"p\": smoothing is not used by kind = \"profile\""), "{early}");
+        assert_eq!(line(early), Some(9));
+    }
+
+    #[test]
+    fn unknown_fields_and_kinds_and_bad_values_are_errors() {
+        let m = message("[[predictor]]\nname = \"p\"\nkind = \"profile\"\nl3 = 1.0\n");
+        assert!(m.starts_with("unknown field `l3`, expected one of `name`, `kind`, `l2`"), "{m}");
+        assert_eq!(line("[[predictor]]\nname = \"p\"\nkind = \"profile\"\nl3 = 1.0\n"), Some(12));
+        let m = message("[[predictor]]\nname = \"p\"\nkind = \"linear\"\n");
+        assert!(m.starts_with("unknown variant `linear`, expected one of `population`"), "{m}");
+        assert_eq!(line("[[predictor]]\nname = \"p\"\nkind = \"linear\"\n"), Some(11));
+        assert_eq!(message("[[predictor]]\nname = \"p\"\n"), "missing field `kind`");
+        let m = message("[[predictor]]\nname = \"p\"\nkind = \"profile\"\nl2 = -1.0\n");
+        assert_eq!(m, "predictor \"p\": l2 must be positive, got -1");
+        let m = message("[[predictor]]\nname = \"p\"\nkind = \"profile\"\nl2 = \"big\"\n");
+        assert!(m.contains("invalid type: string \"big\", expected f64"), "{m}");
+        assert_eq!(line("[[predictor]]\nname = \"p\"\nkind = \"profile\"\nl2 = \"big\"\n"), Some(12));
+        let m = message("[[predictor]]\nname = \"s\"\nkind = \"external\"\n");
+        assert_eq!(m, "predictor \"s\" of kind = \"external\" needs a command (the simulator to run)");
+        let m = message("[[predictor]]\nname = \"s\"\nkind = \"external\"\ncommand = \"x\"\nconcurrency = 0\n");
+        assert_eq!(m, "predictor \"s\": concurrency must be at least 1");
+    }
+
+    #[test]
+    fn groups_are_named_once_and_not_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exp.toml");
+        for (groups, expected) in [("\"age\", \"age\"", "names \"age\" twice"), ("\"all\"", "\"all\" stands for")] {
+            let text = format!(
+                "{DATA}[population]\ngroups = [{groups}]\n[[predictor]]\nname = \"b\"\nkind = \"population\"\n"
+            );
+            std::fs::write(&path, text).unwrap();
+            let m = ExperimentSpec::from_path(&path).unwrap_err().to_string();
+            assert!(m.contains(expected), "{m}");
+        }
     }
 }
