@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::Result;
 
 use super::data::Dataset;
-use super::predictor::{Prediction, Predictor};
+use super::predictor::{predict_checked, Prediction, Predictor};
 
 /// Held-out predictions: `[predictor][item][person]`, `None` where the answer is missing.
 pub type Predictions = Vec<Vec<Vec<Option<Prediction>>>>;
@@ -45,7 +45,7 @@ pub fn cross_fit(
                 progress(&format!("fold {}/{folds}, item {}, {}", f + 1, item.column.name, predictor.name()));
                 predictor.fit(data, &train, i)?;
                 let answered: Vec<usize> = test.iter().copied().filter(|&p| item.column.values[p].is_some()).collect();
-                for (p, prediction) in answered.iter().zip(predictor.predict_many(data, &answered, i)?) {
+                for (p, prediction) in answered.iter().zip(predict_checked(predictor.as_mut(), data, &answered, i)?) {
                     out[m][i][*p] = Some(prediction);
                 }
             }

@@ -26,7 +26,7 @@ use crate::generation::CardTemplate;
 use crate::inputs::Domain;
 
 use super::data::Dataset;
-use super::params::{checked_name, predictor_error, ExternalParams};
+use super::params::{checked_name, predictor_error, ExternalParams, PredictorKind};
 use super::predictor::{Prediction, Predictor};
 
 /// Probabilities must sum to 1 within this.
@@ -42,16 +42,12 @@ const EXCERPT: usize = 200;
 
 /// A predictor answered by external programs speaking JSON Lines (docs/simulate.md).
 ///
-/// `fit` does nothing: the programs never see answers. `predict_many` sends one request per
-/// person and repeat, and turns the answers into probabilities: as given (averaged over
-/// repeats), or, for sampled answers, their frequencies with `smoothing` added to every option.
+/// `fit` does nothing: the programs never see answers. `predict` sends one request per person
+/// and repeat, and turns the answers into probabilities: as given (averaged over repeats), or,
+/// for sampled answers, their frequencies with `smoothing` added to every option, keeping the
+/// samples as the prediction's draws. The programs start at the first question and run as
+/// long as the predictor lives.
 pub struct External {
-    name: String,
-    inner: Mutex<Inner>,
-}
-
-/// The predictor's settings and state.
-struct Inner {
     name: String,
     command: PathBuf,
     args: Vec<String>,
@@ -87,8 +83,8 @@ impl External {
             Some(dir) => Cache::open(dir.join(cache_file_name(&name)))?,
             None => Cache::default(),
         };
-        let inner = Inner {
-            name: name.clone(),
+        Ok(External {
+            name,
             command: params.command,
             args: params.args,
             timeout: timeout.min(MAX_TIMEOUT),
@@ -99,8 +95,7 @@ impl External {
             template,
             cache,
             pool: None,
-        };
-        Ok(External { name, inner: Mutex::new(inner) })
+        })
     }
 }
 
@@ -108,16 +103,14 @@ impl Predictor for External {
     fn name(&self) -> &str {
         &self.name
     }
+    fn kind(&self) -> PredictorKind {
+        PredictorKind::External
+    }
     fn fit(&mut self, _: &Dataset, _: &[usize], _: usize) -> Result<()> {
         Ok(())
     }
-    fn predict(&self, data: &Dataset, person: usize, item: usize) -> Result<Vec<f64>> {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let mut predictions = inner.predict(data, &[person], item)?;
-        Ok(predictions.pop().map(|p| p.probabilities).unwrap_or_default())
-    }
-    fn predict_many(&mut self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Prediction>> {
-        self.inner.get_mut().unwrap_or_else(|e| e.into_inner()).predict(data, persons, item)
+    fn predict(&mut self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Prediction>> {
+        self.ask(data, persons, item)
     }
 }
 
@@ -128,8 +121,9 @@ struct Request {
     hash: String,
 }
 
-impl Inner {
-    fn predict(&mut self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Prediction>> {
+impl External {
+    /// Asks about `persons` and `item`: cached answers first, the programs for the rest.
+    fn ask(&mut self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Prediction>> {
         let options = &data.items[item].column.levels;
         let requests = self.requests(data, persons, item)?;
         let mut answers: Vec<Option<Answer>> = Vec::with_capacity(requests.len());

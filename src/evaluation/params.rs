@@ -4,15 +4,6 @@
 //! [`PredictorParams`] holds one of them, so a parameter that means nothing for a kind cannot
 //! be given. Values are checked when a predictor or a [`PredictorSpec`](super::PredictorSpec)
 //! is made from them.
-//!
-//! ```
-//! use populace::evaluation::{PredictorParams, PredictorSpec, ProfileParams};
-//!
-//! let spec = PredictorSpec::new("profile", ProfileParams::default().l2(2.0).interactions(true)).unwrap();
-//! assert!(matches!(&spec.params, PredictorParams::Profile(p) if p.l2 == 2.0 && p.interactions));
-//! let bad = PredictorSpec::new("profile", ProfileParams::default().l2(-1.0)).unwrap_err();
-//! assert_eq!(bad.to_string(), "predictor \"profile\": l2 must be positive, got -1");
-//! ```
 
 use std::path::PathBuf;
 
@@ -49,6 +40,9 @@ pub enum PredictorKind {
     History,
     /// A program answering JSON Lines requests (an LLM simulator, say); see docs/simulate.md.
     External,
+    /// A predictor of your own (the default of [`Predictor::kind`](super::Predictor::kind));
+    /// not a kind of `[[predictor]]`.
+    Custom,
 }
 
 impl PredictorKind {
@@ -60,6 +54,7 @@ impl PredictorKind {
             PredictorKind::Cell => "cell",
             PredictorKind::History => "history",
             PredictorKind::External => "external",
+            PredictorKind::Custom => "custom",
         }
     }
 }
@@ -295,7 +290,16 @@ impl ExternalParams {
     }
 }
 
-/// A built-in predictor's kind with its parameters.
+/// A built-in predictor's kind with its parameters; each parameter struct converts into it.
+///
+/// ```
+/// use populace::evaluation::{PredictorParams, PredictorSpec, ProfileParams};
+///
+/// let spec = PredictorSpec::new("profile", ProfileParams::default().l2(2.0).interactions(true)).unwrap();
+/// assert!(matches!(&spec.params, PredictorParams::Profile(p) if p.l2 == 2.0 && p.interactions));
+/// let bad = PredictorSpec::new("profile", ProfileParams::default().l2(-1.0)).unwrap_err();
+/// assert_eq!(bad.to_string(), "predictor \"profile\": l2 must be positive, got -1");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum PredictorParams {

@@ -16,7 +16,7 @@ use indexmap::IndexMap;
 use rayon::prelude::*;
 
 use super::data::{Column, Dataset, Item};
-use super::predictor::Predictor;
+use super::predictor::{predict_checked, Predictor};
 use super::report::{Estimate, PoolReport, PoolScore, PoolTv};
 use super::spec::PoolSpec;
 use super::stats;
@@ -69,7 +69,7 @@ pub fn read_pool(path: &Path, data: &Dataset) -> Result<Dataset> {
             missing: n,
         })
         .collect();
-    Ok(Dataset { ids, profile, groups: Vec::new(), items, warnings: Vec::new() })
+    Ok(Dataset { source: display, ids, profile, groups: Vec::new(), items, warnings: Vec::new() })
 }
 
 /// The groupings shared by the respondents and the pools: the profile attributes among the
@@ -88,7 +88,8 @@ fn predict_pool(predictor: &mut dyn Predictor, data: &Dataset, pool: &Dataset) -
     (0..data.items.len())
         .map(|i| {
             predictor.fit(data, &everyone, i)?;
-            Ok(predictor.predict_many(pool, &persons, i)?.into_iter().map(|p| p.probabilities).collect())
+            let predictions = predict_checked(predictor, pool, &persons, i)?;
+            Ok(predictions.into_iter().map(|p| p.probabilities).collect())
         })
         .collect()
 }

@@ -13,8 +13,12 @@ use super::params::{predictor_error, PredictorKind, PredictorParams};
 pub const MAX_BOOTSTRAP: usize = 100_000;
 
 /// A parsed experiment spec; relative paths are already resolved against the spec's folder.
+///
+/// [`ExperimentSpec::from_path`] reads the TOML of docs/evaluate.md;
+/// [`ExperimentSpec::new`] starts one in code from the data's columns, with the defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ExperimentSpec {
     /// The responses file and its columns.
     pub data: DataSpec,
@@ -42,6 +46,7 @@ pub struct ExperimentSpec {
 /// `[data]`: the responses CSV.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct DataSpec {
     /// The responses CSV (relative to the spec's folder).
     pub file: PathBuf,
@@ -56,13 +61,120 @@ pub struct DataSpec {
     pub ordinal: Vec<String>,
 }
 
+/// The strings of `names`.
+fn strings<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Vec<String> {
+    names.into_iter().map(Into::into).collect()
+}
+
+impl DataSpec {
+    /// Responses in `file` with person ids in column `id`, the `profile` attributes and the
+    /// `items`, all nominal.
+    pub fn new<P, I>(
+        file: impl Into<PathBuf>,
+        id: impl Into<String>,
+        profile: impl IntoIterator<Item = P>,
+        items: impl IntoIterator<Item = I>,
+    ) -> DataSpec
+    where
+        P: Into<String>,
+        I: Into<String>,
+    {
+        DataSpec {
+            file: file.into(),
+            id: id.into(),
+            profile: strings(profile),
+            items: strings(items),
+            ordinal: Vec::new(),
+        }
+    }
+
+    /// With the items whose answers are ordinal.
+    pub fn ordinal<S: Into<String>>(mut self, items: impl IntoIterator<Item = S>) -> DataSpec {
+        self.ordinal = strings(items);
+        self
+    }
+
+    /// The first problem with the columns named.
+    pub(super) fn validate(&self) -> std::result::Result<(), String> {
+        if self.profile.is_empty() {
+            return Err("[data] profile is empty: name at least one profile column".into());
+        }
+        if self.items.is_empty() {
+            return Err("[data] items is empty: name at least one item column".into());
+        }
+        let mut seen: Vec<&String> = vec![&self.id];
+        for c in self.profile.iter().chain(&self.items) {
+            if seen.contains(&c) {
+                return Err(format!("column \"{c}\" is named twice among id, profile and items"));
+            }
+            seen.push(c);
+        }
+        for o in &self.ordinal {
+            if !self.items.contains(o) {
+                return Err(format!("ordinal \"{o}\" is not one of the items"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `[population]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PopulationSpec {
     /// Columns whose values define groups; each grouping is one column.
     #[serde(default)]
     pub groups: Vec<String>,
+}
+
+/// Grouping columns are named once each, and not `all` (the whole sample's key).
+pub(super) fn check_groups<S: AsRef<str>>(groups: &[S]) -> std::result::Result<(), String> {
+    for (i, g) in groups.iter().enumerate() {
+        let g = g.as_ref();
+        if groups[..i].iter().any(|h| h.as_ref() == g) {
+            return Err(format!("[population] groups names \"{g}\" twice"));
+        }
+        if g == "all" {
+            return Err("[population] groups: \"all\" stands for the whole sample; rename the column".into());
+        }
+    }
+    Ok(())
+}
+
+/// Exactly one predictor is the population baseline, and names are unique.
+pub(super) fn check_predictors(predictors: &[(&str, PredictorKind)]) -> std::result::Result<(), String> {
+    if predictors.iter().filter(|(_, k)| *k == PredictorKind::Population).count() != 1 {
+        return Err("exactly one [[predictor]] must have kind = \"population\" (the baseline)".into());
+    }
+    for (i, (name, _)) in predictors.iter().enumerate() {
+        if predictors[..i].iter().any(|(n, _)| n == name) {
+            return Err(format!("predictor name \"{name}\" is used twice"));
+        }
+    }
+    Ok(())
+}
+
+/// Pool names are unique, and the predictors a pool names exist and do not need answers.
+pub(super) fn check_pools(pools: &[PoolSpec], predictors: &[(&str, PredictorKind)]) -> std::result::Result<(), String> {
+    for (i, pool) in pools.iter().enumerate() {
+        if pools[..i].iter().any(|q| q.name == pool.name) {
+            return Err(format!("pool name \"{}\" is used twice", pool.name));
+        }
+        for name in pool.predictors.iter().flatten() {
+            match predictors.iter().find(|(p, _)| p == name) {
+                None => return Err(format!("pool \"{}\": no predictor is named \"{name}\"", pool.name)),
+                Some((_, PredictorKind::History)) => {
+                    return Err(format!(
+                        "pool \"{}\": predictor \"{name}\" conditions on answers, which pool persons do not have",
+                        pool.name
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `[[predictor]]`: a name and a built-in kind with its parameters.
@@ -107,6 +219,7 @@ impl PredictorSpec {
 /// `[evaluation]`: cross-fitting, bootstrap and the decision rule, all with defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct EvaluationSpec {
     /// Number of cross-fitting folds (default 5).
     pub folds: usize,
@@ -122,9 +235,77 @@ pub struct EvaluationSpec {
     pub population_min_relative_tv_gain: f64,
 }
 
+impl Default for EvaluationSpec {
+    fn default() -> Self {
+        EvaluationSpec {
+            folds: 5,
+            bootstrap: 1000,
+            seed: 1,
+            alpha: 0.05,
+            individual_min_pseudo_r2: 0.0,
+            population_min_relative_tv_gain: 0.05,
+        }
+    }
+}
+
+impl EvaluationSpec {
+    /// With `n` cross-fitting folds (at least 2).
+    pub fn folds(mut self, n: usize) -> Self {
+        self.folds = n;
+        self
+    }
+
+    /// With `n` bootstrap replicates (10 to 100,000).
+    pub fn bootstrap(mut self, n: usize) -> Self {
+        self.bootstrap = n;
+        self
+    }
+
+    /// With the seed of the folds and the bootstrap.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// With CIs at level 1 − `alpha` (in (0, 1)).
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.alpha = alpha;
+        self
+    }
+
+    /// With the decision rule's thresholds on the pseudo-R² CI lower bound and the relative
+    /// TV gain.
+    pub fn rule(mut self, individual_min_pseudo_r2: f64, population_min_relative_tv_gain: f64) -> Self {
+        self.individual_min_pseudo_r2 = individual_min_pseudo_r2;
+        self.population_min_relative_tv_gain = population_min_relative_tv_gain;
+        self
+    }
+
+    /// The first problem with the settings.
+    pub(super) fn validate(&self) -> std::result::Result<(), String> {
+        if self.folds < 2 {
+            return Err(format!("[evaluation] folds must be at least 2, got {}", self.folds));
+        }
+        if !(10..=MAX_BOOTSTRAP).contains(&self.bootstrap) {
+            return Err(format!(
+                "[evaluation] bootstrap must be between 10 and {MAX_BOOTSTRAP}, got {}",
+                self.bootstrap
+            ));
+        }
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(format!("[evaluation] alpha must be in (0, 1), got {}", self.alpha));
+        }
+        if !self.individual_min_pseudo_r2.is_finite() || !self.population_min_relative_tv_gain.is_finite() {
+            return Err("[evaluation] decision thresholds must be finite".into());
+        }
+        Ok(())
+    }
+}
+
 /// `[[pool]]`: a persona pool (a CSV from `populace generate` with the profile attributes).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PoolSpec {
     /// Name shown in the outputs (unique).
     pub name: String,
@@ -134,9 +315,23 @@ pub struct PoolSpec {
     pub predictors: Option<Vec<String>>,
 }
 
+impl PoolSpec {
+    /// The pool in `file`, asked through every predictor that does not need answers.
+    pub fn new(name: impl Into<String>, file: impl Into<PathBuf>) -> PoolSpec {
+        PoolSpec { name: name.into(), file: file.into(), predictors: None }
+    }
+
+    /// Asked through the predictors named.
+    pub fn predictors<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> PoolSpec {
+        self.predictors = Some(strings(names));
+        self
+    }
+}
+
 /// `[simulation]`: how simulated answers are drawn and tested, all with defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct SimulationSpec {
     /// Answers drawn per person from a predictor that gives probabilities (default 5; at
     /// least 2 for run-to-run variance). Predictors that sample use their own draws.
@@ -153,21 +348,57 @@ impl Default for SimulationSpec {
     }
 }
 
-impl Default for EvaluationSpec {
-    fn default() -> Self {
-        EvaluationSpec {
-            folds: 5,
-            bootstrap: 1000,
-            seed: 1,
-            alpha: 0.05,
-            individual_min_pseudo_r2: 0.0,
-            population_min_relative_tv_gain: 0.05,
+impl SimulationSpec {
+    /// Drawing `n` answers per person (1 to 1000).
+    pub fn repeats(mut self, n: usize) -> Self {
+        self.repeats = n;
+        self
+    }
+
+    /// With Wald tests at level `alpha` (in (0, 1)).
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.alpha = alpha;
+        self
+    }
+
+    /// With the seed of the draws.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The first problem with the settings.
+    pub(super) fn validate(&self) -> std::result::Result<(), String> {
+        if !(1..=1000).contains(&self.repeats) {
+            return Err(format!("[simulation] repeats must be between 1 and 1000, got {}", self.repeats));
         }
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(format!("[simulation] alpha must be in (0, 1), got {}", self.alpha));
+        }
+        Ok(())
     }
 }
 
 impl ExperimentSpec {
+    /// A spec for the data `data` with the default settings, no groupings, no predictors and
+    /// no pools.
+    pub fn new(data: DataSpec) -> ExperimentSpec {
+        ExperimentSpec {
+            data,
+            population: PopulationSpec::default(),
+            predictors: Vec::new(),
+            cache_dir: None,
+            evaluation: EvaluationSpec::default(),
+            simulation: SimulationSpec::default(),
+            pools: Vec::new(),
+        }
+    }
+
     /// Reads and validates a spec; relative paths resolve against its folder.
+    ///
+    /// # Errors
+    /// [`Error::Read`] when the file cannot be read; [`Error::Input`] naming the file (and
+    /// the line where known) for anything invalid.
     pub fn from_path(path: &Path) -> Result<ExperimentSpec> {
         let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
         let location = Location::file(path.display().to_string());
@@ -207,82 +438,19 @@ impl ExperimentSpec {
         Ok(spec)
     }
 
+    /// The first problem with the spec.
     fn validate(&self) -> std::result::Result<(), String> {
-        let d = &self.data;
-        if d.profile.is_empty() {
-            return Err("[data] profile is empty: name at least one profile column".into());
-        }
-        if d.items.is_empty() {
-            return Err("[data] items is empty: name at least one item column".into());
-        }
-        let mut seen: Vec<&String> = vec![&d.id];
-        for c in d.profile.iter().chain(&d.items) {
-            if seen.contains(&c) {
-                return Err(format!("column \"{c}\" is named twice among id, profile and items"));
-            }
-            seen.push(c);
-        }
-        for o in &d.ordinal {
-            if !d.items.contains(o) {
-                return Err(format!("ordinal \"{o}\" is not one of the items"));
-            }
-        }
-        let groups = &self.population.groups;
-        for (i, g) in groups.iter().enumerate() {
-            if groups[..i].contains(g) {
-                return Err(format!("[population] groups names \"{g}\" twice"));
-            }
-            if g == "all" {
-                return Err("[population] groups: \"all\" stands for the whole sample; rename the column".into());
-            }
-        }
-        if self.predictors.iter().filter(|p| p.kind() == PredictorKind::Population).count() != 1 {
-            return Err("exactly one [[predictor]] must have kind = \"population\" (the baseline)".into());
-        }
-        for (i, p) in self.predictors.iter().enumerate() {
-            if self.predictors[..i].iter().any(|q| q.name == p.name) {
-                return Err(format!("predictor name \"{}\" is used twice", p.name));
-            }
+        self.data.validate()?;
+        check_groups(&self.population.groups)?;
+        let predictors: Vec<(&str, PredictorKind)> =
+            self.predictors.iter().map(|p| (p.name.as_str(), p.kind())).collect();
+        check_predictors(&predictors)?;
+        for p in &self.predictors {
             p.validate().map_err(|m| format!("predictor \"{}\": {m}", p.name))?;
         }
-        let e = &self.evaluation;
-        if e.folds < 2 {
-            return Err(format!("[evaluation] folds must be at least 2, got {}", e.folds));
-        }
-        if !(10..=MAX_BOOTSTRAP).contains(&e.bootstrap) {
-            return Err(format!("[evaluation] bootstrap must be between 10 and {MAX_BOOTSTRAP}, got {}", e.bootstrap));
-        }
-        if !(e.alpha > 0.0 && e.alpha < 1.0) {
-            return Err(format!("[evaluation] alpha must be in (0, 1), got {}", e.alpha));
-        }
-        if !e.individual_min_pseudo_r2.is_finite() || !e.population_min_relative_tv_gain.is_finite() {
-            return Err("[evaluation] decision thresholds must be finite".into());
-        }
-        for (i, pool) in self.pools.iter().enumerate() {
-            if self.pools[..i].iter().any(|q| q.name == pool.name) {
-                return Err(format!("pool name \"{}\" is used twice", pool.name));
-            }
-            for name in pool.predictors.iter().flatten() {
-                match self.predictors.iter().find(|p| &p.name == name) {
-                    None => return Err(format!("pool \"{}\": no predictor is named \"{name}\"", pool.name)),
-                    Some(p) if p.kind() == PredictorKind::History => {
-                        return Err(format!(
-                            "pool \"{}\": predictor \"{name}\" conditions on answers, which pool persons do not have",
-                            pool.name
-                        ))
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        let sim = &self.simulation;
-        if !(1..=1000).contains(&sim.repeats) {
-            return Err(format!("[simulation] repeats must be between 1 and 1000, got {}", sim.repeats));
-        }
-        if !(sim.alpha > 0.0 && sim.alpha < 1.0) {
-            return Err(format!("[simulation] alpha must be in (0, 1), got {}", sim.alpha));
-        }
-        Ok(())
+        self.evaluation.validate()?;
+        check_pools(&self.pools, &predictors)?;
+        self.simulation.validate()
     }
 }
 
@@ -353,7 +521,7 @@ mod predictor_toml {
     /// names, and names of another kind's parameters once the name and kind are known.
     struct Key<'a> {
         name: Option<&'a str>,
-        kind: Option<PredictorKind>,
+        kind: Option<Kind>,
     }
 
     impl<'de> DeserializeSeed<'de> for Key<'_> {
@@ -363,7 +531,7 @@ mod predictor_toml {
             let key = String::deserialize(deserializer)?;
             let f = FIELDS.iter().position(|(n, _)| *n == key).ok_or_else(|| de::Error::unknown_field(&key, NAMES))?;
             if let (Some(name), Some(kind)) = (self.name, self.kind) {
-                if let Some(why) = misplaced(f, kind) {
+                if let Some(why) = misplaced(f, kind.kind()) {
                     return Err(de::Error::custom(format!("predictor \"{name}\": {why}")));
                 }
             }
@@ -371,23 +539,34 @@ mod predictor_toml {
         }
     }
 
-    /// The `kind` value.
-    struct Kind(PredictorKind);
+    /// The `kind` value: a built-in kind.
+    #[derive(Clone, Copy)]
+    enum Kind {
+        Population,
+        Profile,
+        Cell,
+        History,
+        External,
+    }
+
+    impl Kind {
+        fn kind(self) -> PredictorKind {
+            match self {
+                Kind::Population => PredictorKind::Population,
+                Kind::Profile => PredictorKind::Profile,
+                Kind::Cell => PredictorKind::Cell,
+                Kind::History => PredictorKind::History,
+                Kind::External => PredictorKind::External,
+            }
+        }
+    }
 
     impl<'de> Deserialize<'de> for Kind {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Kind, D::Error> {
             let kind = String::deserialize(deserializer)?;
-            let kinds = [
-                PredictorKind::Population,
-                PredictorKind::Profile,
-                PredictorKind::Cell,
-                PredictorKind::History,
-                PredictorKind::External,
-            ];
-            kinds
+            [Kind::Population, Kind::Profile, Kind::Cell, Kind::History, Kind::External]
                 .into_iter()
-                .find(|k| k.as_str() == kind)
-                .map(Kind)
+                .find(|k| k.kind().as_str() == kind)
                 .ok_or_else(|| de::Error::unknown_variant(&kind, KINDS))
         }
     }
@@ -396,7 +575,7 @@ mod predictor_toml {
     #[derive(Default)]
     struct Given {
         name: Option<String>,
-        kind: Option<PredictorKind>,
+        kind: Option<Kind>,
         l2: Option<f64>,
         interactions: Option<bool>,
         prior_strength: Option<f64>,
@@ -414,13 +593,13 @@ mod predictor_toml {
 
     impl Given {
         /// The kind's parameters: its defaults, overridden by what was given.
-        fn params(self, kind: PredictorKind, name: &str) -> Result<PredictorParams, String> {
+        fn params(self, kind: Kind, name: &str) -> Result<PredictorParams, String> {
             Ok(match kind {
-                PredictorKind::Population => {
+                Kind::Population => {
                     let d = PopulationParams::default();
                     PopulationParams { smoothing: self.smoothing.unwrap_or(d.smoothing) }.into()
                 }
-                PredictorKind::Profile => {
+                Kind::Profile => {
                     let d = ProfileParams::default();
                     ProfileParams {
                         l2: self.l2.unwrap_or(d.l2),
@@ -428,7 +607,7 @@ mod predictor_toml {
                     }
                     .into()
                 }
-                PredictorKind::Cell => {
+                Kind::Cell => {
                     let d = CellParams::default();
                     CellParams {
                         prior_strength: self.prior_strength.unwrap_or(d.prior_strength),
@@ -436,8 +615,8 @@ mod predictor_toml {
                     }
                     .into()
                 }
-                PredictorKind::History => HistoryParams { l2: self.l2.unwrap_or(HistoryParams::default().l2) }.into(),
-                PredictorKind::External => {
+                Kind::History => HistoryParams { l2: self.l2.unwrap_or(HistoryParams::default().l2) }.into(),
+                Kind::External => {
                     let command = self.command.filter(|c| !c.as_os_str().is_empty()).ok_or_else(|| {
                         format!("predictor \"{name}\" of kind = \"external\" needs a command (the simulator to run)")
                     })?;
@@ -472,7 +651,7 @@ mod predictor_toml {
             while let Some(f) = map.next_key_seed(Key { name: g.name.as_deref(), kind: g.kind })? {
                 match FIELDS[f].0 {
                     "name" => g.name = Some(map.next_value()?),
-                    "kind" => g.kind = Some(map.next_value::<Kind>()?.0),
+                    "kind" => g.kind = Some(map.next_value()?),
                     "l2" => g.l2 = Some(map.next_value()?),
                     "interactions" => g.interactions = Some(map.next_value()?),
                     "prior_strength" => g.prior_strength = Some(map.next_value()?),
@@ -490,7 +669,7 @@ mod predictor_toml {
             let name = g.name.take().ok_or_else(|| de::Error::missing_field("name"))?;
             let kind = g.kind.ok_or_else(|| de::Error::missing_field("kind"))?;
             // Fields given before the name and kind were known.
-            if let Some(why) = g.fields.iter().find_map(|&f| misplaced(f, kind)) {
+            if let Some(why) = g.fields.iter().find_map(|&f| misplaced(f, kind.kind())) {
                 return Err(de::Error::custom(format!("predictor \"{name}\": {why}")));
             }
             let params = g.params(kind, &name).map_err(de::Error::custom)?;
