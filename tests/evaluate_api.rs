@@ -180,3 +180,30 @@ fn a_user_predictor_that_ignores_everyone_is_no_better_than_the_baseline() {
     assert!((uniform.individual.items["choice"].nll.estimate - 3f64.ln()).abs() < 1e-12);
     assert!(uniform.individual.overall.pseudo_r2.ci_high < 0.0);
 }
+
+#[test]
+fn a_group_that_a_resample_leaves_out_keeps_its_place_in_the_report() {
+    // One person in "island": about a third of the resamples leave them out, and the report's
+    // shape (which the bootstrap checks for every replicate) must not change with them.
+    let mut csv = String::from("id,sex,region,q\n");
+    for i in 0..60 {
+        let region = if i == 7 { "island" } else { "north" };
+        csv.push_str(&format!("p{i},{},{region},{}\n", ["f", "m"][i % 2], ["a", "b", "b"][i % 3]));
+    }
+    let data = Dataset::from_reader(csv.as_bytes(), &DataSpec::new("memory", "id", ["sex"], ["q"]), &["region".into()])
+        .unwrap();
+    let result = Experiment::new()
+        .with_predictor(baseline())
+        .with_predictor(Box::new(Profile::new("profile", ProfileParams::default()).unwrap()))
+        .with_evaluation(EvaluationSpec::default().folds(2).bootstrap(60))
+        .run(&data, &mut |_| {})
+        .unwrap();
+    for p in result.predictors.values() {
+        let island = p.population.tv.groups["region"]["island"];
+        assert!(island.is_finite() && island.ci_low <= island.ci_high, "{island:?}");
+        assert_eq!(p.population.items["q"]["region"].keys().collect::<Vec<_>>(), ["north", "island"]);
+        // Against one person's answer a, the TV of a prediction q is 1 − q[a].
+        let tv = p.population.items["q"]["region"]["island"].tv.estimate;
+        assert!((0.0..=1.0).contains(&tv), "{tv}");
+    }
+}

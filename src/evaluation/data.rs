@@ -12,6 +12,7 @@ use super::spec::DataSpec;
 
 /// A categorical column: its levels in order and each person's level index.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Column {
     /// Column name.
     pub name: String,
@@ -23,6 +24,7 @@ pub struct Column {
 
 /// An item: its answer options and each person's answer.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Item {
     /// The item's answers, as a column; options are sorted as strings (the scale order for
     /// ordinal items).

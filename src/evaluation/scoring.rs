@@ -31,9 +31,12 @@ pub(super) fn score(
     let scored = Scored::new(data, baseline, preds, PopulationData::new(data, preds, &fold, folds));
     let point = scored.metrics(&vec![1.0; data.persons()]);
     let (_, replicates) = stats::bootstrap(data.persons(), bootstrap, seed, |w| flatten(scored.metrics(w)));
-    let mut column = replicates.iter();
+    // The shape depends on the data alone: the k-th value of the estimate's shape is the k-th
+    // statistic of every replicate.
+    let mut k = 0;
     let mut estimate = |x: f64| {
-        let (lo, hi) = column.next().map_or((f64::NAN, f64::NAN), |sorted| stats::percentile_interval(sorted, alpha));
+        let (lo, hi) = stats::percentile_interval(&replicates[k], alpha);
+        k += 1;
         Estimate::new(x, lo, hi)
     };
     point.into_iter().map(|(i, p)| (i.map(&mut estimate), p.map(&mut estimate))).collect()

@@ -20,6 +20,7 @@ pub type Draws = Vec<Vec<Vec<Vec<usize>>>>;
 /// Where a predictor's draws came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum DrawSource {
     /// The predictor sampled them itself.
     Predictor,
