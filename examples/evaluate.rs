@@ -4,7 +4,7 @@
 //! Run with `cargo run --release --example evaluate [SPEC.toml]`; without a spec it runs the
 //! shipped ANES 1996 experiment (`calibration/experiment_anes1996.toml`).
 
-use populace::evaluation::{evaluate, ExperimentSpec};
+use populace::evaluation::{evaluate, Estimate, ExperimentSpec};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = match std::env::args_os().nth(1) {
@@ -16,34 +16,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for w in &result.warnings {
         eprintln!("warning: {w}");
     }
-    let json = &result.json;
-    let ci = |v: &serde_json::Value| {
-        format!(
-            "{:.4} [{:.4}, {:.4}]",
-            v["estimate"].as_f64().unwrap_or(f64::NAN),
-            v["ci_low"].as_f64().unwrap_or(f64::NAN),
-            v["ci_high"].as_f64().unwrap_or(f64::NAN)
-        )
-    };
+    let ci = |v: &Estimate| format!("{:.4} [{:.4}, {:.4}]", v.estimate, v.ci_low, v.ci_high);
     println!(
         "{}: {} persons, {} bootstrap resamples, baseline {}",
         path.display(),
-        json["data"]["persons"],
-        json["evaluation"]["bootstrap"],
-        json["evaluation"]["baseline"].as_str().unwrap_or("")
+        result.data.persons,
+        result.evaluation.bootstrap,
+        result.evaluation.baseline
     );
-    for (name, verdict) in &result.verdicts {
-        let p = &json["predictors"][name];
-        let main = &p["simulation"]["replication"]["main"];
-        let interaction = &p["simulation"]["replication"]["interaction"];
+    for (name, verdict) in result.verdicts() {
+        let p = &result.predictors[name];
+        let replication = &p.simulation.replication;
+        let (main, interaction) = (&replication.main, &replication.interaction);
         println!(
             "  {name:<12} {verdict:<26} pseudo-R² {}  relative TV gain {}  replicates {}/{} main effects, {}/{} interactions",
-            ci(&p["individual"]["pseudo_r2"]),
-            ci(&p["population"]["relative_gain"]),
-            main["replicated"],
-            main["real_significant"],
-            interaction["replicated"],
-            interaction["real_significant"]
+            ci(&p.individual.overall.pseudo_r2),
+            ci(&p.population.relative_gain),
+            main.replicated,
+            main.real_significant,
+            interaction.replicated,
+            interaction.real_significant
         );
     }
     Ok(())

@@ -20,13 +20,13 @@ fn oracle(name: &str) -> Vec<(String, f64, f64)> {
 }
 
 fn anes() -> Dataset {
-    let spec = DataSpec {
-        file: root().join("marginals/anes1996/anes1996.csv"),
-        id: "respondent_id".into(),
-        profile: vec!["age_group".into(), "education".into(), "income_band".into()],
-        items: vec!["party_id_7".into(), "vote_intention".into()],
-        ordinal: vec!["party_id_7".into()],
-    };
+    let spec = DataSpec::new(
+        root().join("marginals/anes1996/anes1996.csv"),
+        "respondent_id",
+        ["age_group", "education", "income_band"],
+        ["party_id_7", "vote_intention"],
+    )
+    .ordinal(["party_id_7"]);
     Dataset::load(&spec, &[]).unwrap()
 }
 

@@ -38,15 +38,34 @@ fn world_then_evaluate_writes_json_and_markdown() {
         .stdout(contains("profile:"));
     let json = read_json(out.join("evaluation.json"));
     let p = &json["predictors"]["profile"];
-    for key in ["estimate", "ci_low", "ci_high"] {
-        assert!(p["individual"]["pseudo_r2"][key].is_number());
-        assert!(p["individual"]["nll"][key].is_number());
-        assert!(p["population"]["tv"]["overall"][key].is_number());
+    let estimate = |v: &serde_json::Value| {
+        let [e, lo, hi] = ["estimate", "ci_low", "ci_high"].map(|k| v[k].as_f64().unwrap());
+        assert!(lo <= hi, "{v}");
+        e
+    };
+    // 200 persons, every answer given (the default world has no missing answers).
+    assert_eq!(json["data"]["persons"], 200);
+    for item in json["data"]["items"].as_array().unwrap() {
+        assert_eq!((item["answers"].as_u64(), item["missing"].as_u64()), (Some(200), Some(0)), "{item}");
     }
-    assert!(p["individual"]["share_improved"]["estimate"].is_number());
-    assert!(p["population"]["tv"]["groups"]["region"]["west"]["estimate"].is_number());
-    assert!(p["population"]["items"]["q1"]["region"]["west"]["representativeness"]["estimate"].is_number());
-    assert!(p["verdict"]["verdict"].is_string());
+    assert_eq!(json["data"]["items"][0]["options"].as_array().unwrap().len(), 5);
+    // q1 has 5 options: a uniform guess costs ln 5 per answer, and any fit does better.
+    let nll = estimate(&p["individual"]["nll"]);
+    assert!(nll > 0.0 && nll < 5f64.ln(), "{nll}");
+    assert!((-1.0..1.0).contains(&estimate(&p["individual"]["pseudo_r2"])));
+    assert!((0.0..=1.0).contains(&estimate(&p["individual"]["share_improved"])));
+    assert!((0.0..=1.0).contains(&estimate(&p["population"]["tv"]["overall"])));
+    assert!((0.0..=1.0).contains(&estimate(&p["population"]["tv"]["groups"]["region"]["west"])));
+    let q1_west = &p["population"]["items"]["q1"]["region"]["west"];
+    let (tv, w1) = (estimate(&q1_west["tv"]), estimate(&q1_west["w1"]));
+    assert!((estimate(&q1_west["representativeness"]) - (1.0 - w1 / 4.0)).abs() < 1e-12);
+    assert!(tv <= w1 + 1e-12, "TV {tv} is at most W1 {w1} on positions 0…4");
+    // The verdict repeats the estimates it rests on.
+    assert_eq!(p["verdict"]["pseudo_r2"], p["individual"]["pseudo_r2"]);
+    assert_eq!(p["verdict"]["population_relative_gain"], p["population"]["relative_gain"]);
+    let verdicts = ["improves individuals", "improves populations only", "neither"];
+    assert!(verdicts.contains(&p["verdict"]["verdict"].as_str().unwrap()));
+    assert_eq!(json["predictors"]["population"]["verdict"], "baseline");
     assert!(std::fs::read_to_string(out.join("summary.md")).unwrap().contains("## Verdicts"));
     // Predictors keep the spec's order, the baseline first.
     let names: Vec<&String> = json["predictors"].as_object().unwrap().keys().collect();

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{populace, read_json};
-use populace::evaluation::{build, Dataset, ExperimentSpec};
+use populace::evaluation::{build, Dataset, ExperimentSpec, PredictorKind};
 use predicates::str::contains;
 use serde_json::Value;
 
@@ -99,9 +99,19 @@ fn external_predictors_run_end_to_end_then_rerun_from_the_cache() {
 
     let json: Value = read_json(dir.path().join("out/evaluation.json"));
     for name in ["sim", "sampled", "blind", "local"] {
-        assert_eq!(json["predictors"][name]["kind"], "external");
-        assert!(json["predictors"][name]["individual"]["nll"]["estimate"].is_number());
+        let p = &json["predictors"][name];
+        assert_eq!(p["kind"], "external");
+        // The fake never gives an option less than 1/4: no answer costs more than ln 4.
+        let nll = p["individual"]["nll"]["estimate"].as_f64().unwrap();
+        assert!(nll > 0.0 && nll <= 4f64.ln(), "{name}: {nll}");
+        // Sampled answers are the predictor's own draws; the others are drawn by populace.
+        let draws = if name == "sampled" { "predictor" } else { "populace" };
+        assert_eq!(p["simulation"]["draws"], draws, "{name}");
     }
+    // The one sampled three times gives run-to-run variance; with one draw each, the rest
+    // cannot, but populace draws five per person from their probabilities.
+    assert_eq!(json["predictors"]["sampled"]["simulation"]["variance"]["repeats"], 3);
+    assert_eq!(json["predictors"]["sim"]["simulation"]["variance"]["repeats"], 5);
     // One request per answered item and person (q2 has one missing answer), times repeats.
     let cache = dir.path().join("out/cache");
     assert_eq!(lines(&cache.join("sim.jsonl")).len(), 47);
@@ -131,8 +141,9 @@ fn sampled_answers_give_draws_and_smoothed_frequencies() {
     let spec = ExperimentSpec::from_path(&dir.path().join("spec.toml")).unwrap();
     let data = Dataset::load(&spec.data, &spec.population.groups).unwrap();
     let mut sampled = build(&spec.predictors[1], None).unwrap();
+    assert_eq!(sampled.kind(), PredictorKind::External);
     sampled.fit(&data, &[3, 4], 0).unwrap();
-    let predictions = sampled.predict_many(&data, &[0, 1, 2], 0).unwrap();
+    let predictions = sampled.predict(&data, &[0, 1, 2], 0).unwrap();
     assert_eq!(predictions.len(), 3);
     for p in &predictions {
         // The fake answers options[repeat % 3]: a, b, c, a; smoothing 0.5 on 3 options.
@@ -141,11 +152,12 @@ fn sampled_answers_give_draws_and_smoothed_frequencies() {
         assert!(p.probabilities.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-12), "{:?}", p.probabilities);
     }
     let mut probs = build(&spec.predictors[2], None).unwrap();
-    let p = probs.predict_many(&data, &[0], 1).unwrap().remove(0);
+    let p = probs.predict(&data, &[0], 1).unwrap().remove(0);
     assert!(p.draws.is_empty());
     assert!((p.probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     assert!(p.probabilities.contains(&(2.0 / 3.0)), "{:?}", p.probabilities);
-    assert_eq!(probs.predict(&data, 0, 1).unwrap(), p.probabilities);
+    // The program keeps running between questions: asking again gives the same answer.
+    assert_eq!(probs.predict(&data, &[0], 1).unwrap().remove(0), p);
 }
 
 #[test]
@@ -218,6 +230,11 @@ fn spec_and_command_errors_are_clear() {
         ),
         ("name = \"sim\"\nkind = \"external\"\ncommand = \"x\"\nrepeats = 0", "repeats must be at least 1"),
         ("name = \"sim\"\nkind = \"external\"\ncommand = \"x\"\nl2 = 1.0", "l2 is not used by kind = \"external\""),
+        // A parameter of another kind is an error at its line, whatever the kinds.
+        (
+            "name = \"c\"\nkind = \"cell\"\nl2 = 1.0",
+            "spec.toml, line 12: predictor \"c\": l2 is not used by kind = \"cell\"",
+        ),
         (
             "name = \"sim\"\nkind = \"external\"\ncommand = \"x\"\ntimeout_seconds = -1",
             "timeout_seconds must be positive",

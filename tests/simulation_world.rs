@@ -6,8 +6,11 @@ mod common;
 use std::path::Path;
 
 use common::{evaluate_spec, world_attribute};
+use populace::evaluation::effects::EffectKind::{Interaction, Main};
+use populace::evaluation::report::Replication;
+use populace::evaluation::simulation::DrawSource;
 use populace::evaluation::world::{WorldItem, WorldSpec};
-use serde_json::Value;
+use populace::evaluation::Evaluation;
 
 fn world(persons: usize, seed: u64, main: f64, interaction: f64) -> WorldSpec {
     let item = |name: &str, options: usize| WorldItem {
@@ -26,7 +29,7 @@ fn world(persons: usize, seed: u64, main: f64, interaction: f64) -> WorldSpec {
     }
 }
 
-fn run(dir: &Path, w: &WorldSpec, predictors: &str, repeats: usize) -> Value {
+fn run(dir: &Path, w: &WorldSpec, predictors: &str, repeats: usize) -> Evaluation {
     w.write_csv(&dir.join("world.csv")).unwrap();
     let spec = format!(
         "[data]\nfile = \"world.csv\"\nid = \"person_id\"\nprofile = [\"a\", \"b\"]\nitems = [\"q1\", \"q2\", \"q3\"]\n\
@@ -36,10 +39,8 @@ fn run(dir: &Path, w: &WorldSpec, predictors: &str, repeats: usize) -> Value {
     evaluate_spec(dir, &spec)
 }
 
-fn rate(json: &Value, name: &str, kind: &str) -> (u64, f64) {
-    let r = &json["predictors"][name]["simulation"]["replication"][kind];
-    let n = r["real_significant"].as_u64().or(r["real_null"].as_u64()).unwrap();
-    (n, r["rate"]["estimate"].as_f64().unwrap_or(f64::NAN))
+fn replication<'a>(e: &'a Evaluation, name: &str) -> &'a Replication {
+    &e.predictors[name].simulation.replication
 }
 
 #[test]
@@ -47,28 +48,50 @@ fn a_main_effects_simulator_replicates_main_effects_but_not_interactions() {
     let dir = tempfile::tempdir().unwrap();
     let predictors = "[[predictor]]\nname = \"profile\"\nkind = \"profile\"\n\
                       [[predictor]]\nname = \"cell\"\nkind = \"cell\"\nprior_strength = 1.0\n";
-    let json = run(dir.path(), &world(3000, 11, 1.0, 2.0), predictors, 1);
-    let (main_n, main) = rate(&json, "profile", "main");
-    let (inter_n, inter) = rate(&json, "profile", "interaction");
+    let e = run(dir.path(), &world(3000, 11, 1.0, 2.0), predictors, 1);
+    let profile = replication(&e, "profile");
+    let (main_n, main) = (profile.main.real_significant, profile.main.rate.estimate);
+    let (inter_n, inter) = (profile.interaction.real_significant, profile.interaction.rate.estimate);
     assert!(main_n >= 8 && inter_n >= 8, "too few real effects: {main_n} main, {inter_n} interaction");
     assert!(main >= 0.7, "main-effect replication {main}");
     assert!(inter <= 0.25, "interaction replication {inter}");
     // The cell predictor sees whole profiles, so it reproduces interactions far more often.
-    let (_, cell_inter) = rate(&json, "cell", "interaction");
+    let cell_inter = replication(&e, "cell").interaction.rate.estimate;
     assert!(cell_inter >= inter + 0.3, "cell {cell_inter} vs profile {inter}");
     // The baseline reproduces nothing and its false-positive rate is near alpha.
-    assert_eq!(rate(&json, "population", "main").1, 0.0);
-    let (nulls, fp) = rate(&json, "population", "false_positive");
-    assert!(nulls == 0 || fp <= 0.15, "baseline false positives {fp}");
+    let baseline = replication(&e, "population");
+    assert_eq!((baseline.main.replicated, baseline.main.rate.estimate), (0, 0.0));
+    let fp = &baseline.false_positive;
+    assert!(fp.real_null == 0 || fp.rate.estimate <= 0.15, "baseline false positives {fp:?}");
+    for (name, p) in &e.predictors {
+        let r = &p.simulation.replication;
+        assert_eq!(p.simulation.draws, DrawSource::Populace, "{name}");
+        // The same real effects are tested for every predictor; the counts add up.
+        assert_eq!((r.main.real_significant, r.interaction.real_significant), (main_n, inter_n), "{name}");
+        let listed = |kind, significant: bool| {
+            r.effects.iter().filter(|x| x.kind == kind && (x.real.p < r.alpha) == significant).count()
+        };
+        assert_eq!((listed(Main, true), listed(Interaction, true)), (main_n, inter_n), "{name}");
+        let replicated = r.effects.iter().filter(|x| x.replicated).count();
+        assert_eq!(replicated, r.main.replicated + r.interaction.replicated, "{name}");
+        assert_eq!(r.by_strength.iter().map(|b| b.real_significant).sum::<usize>(), main_n + inter_n, "{name}");
+        // A Wilson interval holds its proportion (up to rounding: at 0 of n its lower end is
+        // 0 only in exact arithmetic).
+        for rate in [&r.main.rate, &r.interaction.rate, &r.false_positive.rate] {
+            assert!(rate.ci_low - 1e-12 <= rate.estimate && rate.estimate <= rate.ci_high + 1e-12, "{name}: {rate:?}");
+        }
+        // One draw per person: no run-to-run variance to measure.
+        assert!(p.simulation.variance.is_none(), "{name}");
+    }
 }
 
 #[test]
 fn pure_run_noise_has_an_icc_near_zero_and_a_profile_world_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let predictors = "[[predictor]]\nname = \"cell\"\nkind = \"cell\"\n";
-    let icc = |json: &Value, name: &str| {
-        let v = &json["predictors"][name]["simulation"]["variance"]["icc"];
-        (v["estimate"].as_f64().unwrap(), v["ci_low"].as_f64().unwrap(), v["ci_high"].as_f64().unwrap())
+    let icc = |e: &Evaluation, name: &str| {
+        let v = e.predictors[name].simulation.variance.as_ref().unwrap().overall.icc;
+        (v.estimate, v.ci_low, v.ci_high)
     };
     let noise = run(dir.path(), &world(1500, 12, 0.0, 0.0), predictors, 8);
     for name in ["population", "cell"] {
@@ -80,5 +103,13 @@ fn pure_run_noise_has_an_icc_near_zero_and_a_profile_world_does_not() {
     assert!(lo > 0.1, "profile-driven answers: ICC {est}, low {lo}");
     // The baseline gives everybody the same distribution, so only runs differ.
     assert!(icc(&strong, "population").0.abs() < 0.03);
-    assert_eq!(strong["predictors"]["cell"]["simulation"]["variance"]["repeats"], 8);
+    let variance = strong.predictors["cell"].simulation.variance.as_ref().unwrap();
+    assert_eq!(variance.repeats, 8);
+    assert_eq!(variance.items.keys().collect::<Vec<_>>(), ["q1", "q2", "q3"]);
+    // The total splits into within and between, per item.
+    for (item, v) in &variance.items {
+        assert!(v.within.estimate > 0.0 && v.between.estimate > 0.0, "{item}: {v:?}");
+        let total = v.within.estimate + v.between.estimate;
+        assert!((v.icc.estimate - v.between.estimate / total).abs() < 1e-12, "{item}: {v:?}");
+    }
 }

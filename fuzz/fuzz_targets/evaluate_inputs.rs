@@ -16,13 +16,13 @@ fuzz_target!(|data: &[u8]| {
     if spec
         .predictors
         .iter()
-        .any(|p| !matches!(format!("{:?}", p.kind).as_str(), "Population" | "Profile" | "Cell" | "History"))
+        .any(|p| !matches!(format!("{:?}", p.kind()).as_str(), "Population" | "Profile" | "Cell" | "History"))
     {
         return;
     }
     spec.evaluation.folds = spec.evaluation.folds.min(4);
     spec.evaluation.bootstrap = spec.evaluation.bootstrap.min(20);
     if let Ok(result) = evaluate(&spec, &mut |_| {}) {
-        let _ = populace::evaluation::summary_markdown(&result.json);
+        let _ = populace::evaluation::summary_markdown(&result);
     }
 });

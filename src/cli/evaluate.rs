@@ -50,18 +50,18 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
     let json_path = args.out.join("evaluation.json");
     let md_path = args.out.join("summary.md");
     let svg_path = args.out.join("evaluation.svg");
-    write_json(&json_path, &result.json)?;
-    write_interval_svg(&evaluation_panels(&result.json), &svg_path)?;
+    write_json(&json_path, &result)?;
+    write_interval_svg(&evaluation_panels(&result), &svg_path)?;
     let markdown = format!(
         "{}\n![Pseudo-R² and relative TV gain against the baseline, with CIs](evaluation.svg)\n",
-        summary_markdown(&result.json)
+        summary_markdown(&result)
     );
     write_atomic(&md_path, |w| w.write_all(markdown.as_bytes()))?;
     if args.json {
-        emit(&serde_json::to_string_pretty(&result.json)?);
+        emit(&serde_json::to_string_pretty(&result)?);
     } else if !args.quiet {
         let mut text = format!("populace evaluate {}\n", args.spec.display());
-        for (name, verdict) in &result.verdicts {
+        for (name, verdict) in result.verdicts() {
             text.push_str(&format!("  {name}: {verdict}\n"));
         }
         text.push_str(&format!("  wrote {}, {} and {}", json_path.display(), md_path.display(), svg_path.display()));

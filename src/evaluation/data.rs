@@ -1,6 +1,6 @@
 //! The responses file: persons with profile attributes, group columns and answers.
 
-use std::path::Path;
+use std::io::Read;
 
 use csv::ByteRecord;
 use indexmap::IndexSet;
@@ -12,6 +12,7 @@ use super::spec::DataSpec;
 
 /// A categorical column: its levels in order and each person's level index.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Column {
     /// Column name.
     pub name: String,
@@ -23,6 +24,7 @@ pub struct Column {
 
 /// An item: its answer options and each person's answer.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Item {
     /// The item's answers, as a column; options are sorted as strings (the scale order for
     /// ordinal items).
@@ -35,7 +37,10 @@ pub struct Item {
 
 /// Everything `evaluate` reads from the responses file.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Dataset {
+    /// Where the responses came from, as named in messages and reports (the file).
+    pub source: String,
     /// Person ids in file order.
     pub ids: Vec<String>,
     /// Profile attributes, in spec order; empty fields are an error.
@@ -55,13 +60,43 @@ impl Dataset {
     }
 
     /// Reads the responses file named in `spec`, with the grouping columns `groups`.
+    ///
+    /// # Errors
+    /// [`Error::Read`] when the file cannot be read; [`Error::Input`] naming file, line,
+    /// column and value for what is wrong in it (see [`Dataset::from_reader`]).
     pub fn load(spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
         let display = spec.file.display().to_string();
-        Self::read(&spec.file, &display, spec, groups)
+        Self::read(CsvFile::open(&spec.file, &display)?, &display, spec, groups)
     }
 
-    fn read(path: &Path, display: &str, spec: &DataSpec, group_names: &[String]) -> Result<Dataset> {
-        let mut csv = CsvFile::open(path, display)?;
+    /// Reads responses (CSV with a header, UTF-8) from `reader`, with the columns `spec`
+    /// names and the grouping columns `groups`; `spec.file` only names the data in messages
+    /// and reports.
+    ///
+    /// ```
+    /// use populace::evaluation::{DataSpec, Dataset};
+    ///
+    /// let csv = "id,age,vote\n1,young,yes\n2,old,no\n3,old,\n";
+    /// let spec = DataSpec::new("votes.csv", "id", ["age"], ["vote"]);
+    /// let data = Dataset::from_reader(csv.as_bytes(), &spec, &[]).unwrap();
+    /// assert_eq!((data.persons(), data.items[0].missing), (3, 1));
+    /// assert_eq!(data.items[0].column.levels, ["no", "yes"]);
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Read`] when the reader fails; [`Error::Input`] naming the data (and line,
+    /// column and value where they apply) for columns named twice or not in the header, an
+    /// empty or repeated person id, an empty profile value, or an item whose answers are all
+    /// missing or all the same.
+    pub fn from_reader(mut reader: impl Read, spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
+        let display = spec.file.display().to_string();
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(|e| Error::read(&spec.file, e))?;
+        Self::read(CsvFile::from_bytes(bytes, &display)?, &display, spec, groups)
+    }
+
+    fn read(mut csv: CsvFile, display: &str, spec: &DataSpec, group_names: &[String]) -> Result<Dataset> {
+        spec.validate().map_err(|m| Error::input(Location::file(display), m))?;
         let id_col = column(&csv, &spec.id, "id")?;
         let mut cols = Vec::new();
         for (names, role) in [(&spec.profile[..], "profile"), (group_names, "group"), (&spec.items[..], "item")] {
@@ -140,7 +175,7 @@ impl Dataset {
             let ordinal = spec.ordinal.contains(&c.name);
             items.push(Item { column: c, ordinal, missing });
         }
-        Ok(Dataset { ids, profile: columns, groups: group_cols, items, warnings })
+        Ok(Dataset { source: display.to_string(), ids, profile: columns, groups: group_cols, items, warnings })
     }
 }
 

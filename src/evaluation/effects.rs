@@ -19,6 +19,7 @@ pub const MIN_CELL: usize = 5;
 /// Main effect or two-way interaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum EffectKind {
     /// A level of one attribute against its reference level.
     Main,

@@ -26,8 +26,8 @@ use crate::generation::CardTemplate;
 use crate::inputs::Domain;
 
 use super::data::Dataset;
+use super::params::{checked_name, predictor_error, ExternalParams, PredictorKind};
 use super::predictor::{Prediction, Predictor};
-use super::spec::PredictorSpec;
 
 /// Probabilities must sum to 1 within this.
 const SUM_TOLERANCE: f64 = 1e-6;
@@ -42,16 +42,12 @@ const EXCERPT: usize = 200;
 
 /// A predictor answered by external programs speaking JSON Lines (docs/simulate.md).
 ///
-/// `fit` does nothing: the programs never see answers. `predict_many` sends one request per
-/// person and repeat, and turns the answers into probabilities: as given (averaged over
-/// repeats), or, for sampled answers, their frequencies with `smoothing` added to every option.
+/// `fit` does nothing: the programs never see answers. `predict` sends one request per person
+/// and repeat, and turns the answers into probabilities: as given (averaged over repeats), or,
+/// for sampled answers, their frequencies with `smoothing` added to every option, keeping the
+/// samples as the prediction's draws. The programs start at the first question and run as
+/// long as the predictor lives.
 pub struct External {
-    name: String,
-    inner: Mutex<Inner>,
-}
-
-/// The predictor's settings and state.
-struct Inner {
     name: String,
     command: PathBuf,
     args: Vec<String>,
@@ -66,40 +62,40 @@ struct Inner {
 }
 
 impl External {
-    /// The predictor of an external spec entry; with `cache_dir`, answers are kept in
-    /// `cache_dir/NAME.jsonl` and reused when the same request comes again.
+    /// The external predictor named `name`, running `params.command` (as given: relative
+    /// paths resolve against the current folder) when first asked; with `cache_dir`, answers
+    /// are kept in `cache_dir/NAME.jsonl` and reused when the same request comes again.
     ///
     /// # Errors
-    /// [`Error::Input`] for a template that does not compile or a damaged cache file;
+    /// [`Error::Input`] naming the predictor for an empty name or command or a parameter out of
+    /// range, and for a template that does not compile or a damaged cache file;
     /// [`Error::Read`] when either cannot be read.
-    pub fn new(spec: &PredictorSpec, cache_dir: Option<&Path>) -> Result<External> {
-        let command = spec.command.clone().ok_or_else(|| {
-            Error::Inconsistent(format!("predictor \"{}\" of kind = \"external\" needs a command", spec.name))
-        })?;
-        let template = match &spec.template {
+    pub fn new(name: impl Into<String>, params: ExternalParams, cache_dir: Option<&Path>) -> Result<External> {
+        let name = checked_name(name)?;
+        params.validate().map_err(|m| predictor_error(&name, m))?;
+        let template = match &params.template {
             Some(path) => CardTemplate::from_file(path)?,
             None => CardTemplate::default(),
         };
         Cards::new(&template, &Domain::default())?;
-        let timeout = Duration::try_from_secs_f64(spec.timeout_seconds.unwrap_or(60.0)).unwrap_or(MAX_TIMEOUT);
+        let timeout = Duration::try_from_secs_f64(params.timeout_seconds).unwrap_or(MAX_TIMEOUT);
         let cache = match cache_dir {
-            Some(dir) => Cache::open(dir.join(cache_file_name(&spec.name)))?,
+            Some(dir) => Cache::open(dir.join(cache_file_name(&name)))?,
             None => Cache::default(),
         };
-        let inner = Inner {
-            name: spec.name.clone(),
-            command,
-            args: spec.args.clone().unwrap_or_default(),
+        Ok(External {
+            name,
+            command: params.command,
+            args: params.args,
             timeout: timeout.min(MAX_TIMEOUT),
-            repeats: spec.repeats.unwrap_or(1).max(1),
-            concurrency: spec.concurrency.unwrap_or(1).max(1),
-            persona: spec.persona.unwrap_or(true),
-            smoothing: spec.smoothing.unwrap_or(0.5),
+            repeats: params.repeats,
+            concurrency: params.concurrency,
+            persona: params.persona,
+            smoothing: params.smoothing,
             template,
             cache,
             pool: None,
-        };
-        Ok(External { name: spec.name.clone(), inner: Mutex::new(inner) })
+        })
     }
 }
 
@@ -107,16 +103,14 @@ impl Predictor for External {
     fn name(&self) -> &str {
         &self.name
     }
+    fn kind(&self) -> PredictorKind {
+        PredictorKind::External
+    }
     fn fit(&mut self, _: &Dataset, _: &[usize], _: usize) -> Result<()> {
         Ok(())
     }
-    fn predict(&self, data: &Dataset, person: usize, item: usize) -> Result<Vec<f64>> {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let mut predictions = inner.predict(data, &[person], item)?;
-        Ok(predictions.pop().map(|p| p.probabilities).unwrap_or_default())
-    }
-    fn predict_many(&mut self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Prediction>> {
-        self.inner.get_mut().unwrap_or_else(|e| e.into_inner()).predict(data, persons, item)
+    fn predict(&mut self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Prediction>> {
+        self.ask(data, persons, item)
     }
 }
 
@@ -127,8 +121,9 @@ struct Request {
     hash: String,
 }
 
-impl Inner {
-    fn predict(&mut self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Prediction>> {
+impl External {
+    /// Asks about `persons` and `item`: cached answers first, the programs for the rest.
+    fn ask(&mut self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Prediction>> {
         let options = &data.items[item].column.levels;
         let requests = self.requests(data, persons, item)?;
         let mut answers: Vec<Option<Answer>> = Vec::with_capacity(requests.len());
@@ -154,7 +149,7 @@ impl Inner {
         for (i, chunk) in answers.chunks(self.repeats).enumerate() {
             let given: Vec<&Answer> = chunk.iter().flatten().collect();
             out.push(combine(&given, options.len(), self.smoothing).map_err(|m| {
-                failure(
+                predictor_error(
                     &self.name,
                     format!("person \"{}\", item \"{}\": {m}", data.ids[persons[i]], data.items[item].column.name),
                 )
@@ -185,7 +180,7 @@ impl Inner {
             for r in 0..self.repeats {
                 let id = format!("{}/{}/{r}", data.ids[p], column.name);
                 if !ids.insert(id.clone()) {
-                    return Err(failure(&self.name, format!("two requests would share the id \"{id}\" (ids are PERSON/ITEM/REPEAT; a person id or item name with a \"/\" can collide)")));
+                    return Err(predictor_error(&self.name, format!("two requests would share the id \"{id}\" (ids are PERSON/ITEM/REPEAT; a person id or item name with a \"/\" can collide)")));
                 }
                 let line =
                     json!({"id": id, "persona": persona, "item": column.name, "options": column.levels, "repeat": r})
@@ -243,7 +238,7 @@ impl Inner {
                 Ok(event) => event,
                 Err(RecvTimeoutError::Timeout) if Instant::now() < deadline => continue,
                 Err(RecvTimeoutError::Timeout) => {
-                    return Err(failure(
+                    return Err(predictor_error(
                         &self.name,
                         format!(
                             "{} timed out: {} gave no answer for {} s (timeout_seconds) with {} request(s) waiting; \
@@ -266,7 +261,7 @@ impl Inner {
                     }
                     let at = format!("line {} of {}'s output", pool.workers[w].lines, pool.describe(w));
                     let (id, body) = parse_response(&bytes).map_err(|m| {
-                        failure(
+                        predictor_error(
                             &self.name,
                             format!(
                                 "{at} is not a response ({m}) while {} was waiting: {}",
@@ -276,7 +271,7 @@ impl Inner {
                         )
                     })?;
                     let Some((j, owner)) = pending.remove(id.as_str()) else {
-                        return Err(failure(
+                        return Err(predictor_error(
                             &self.name,
                             format!(
                                 "{at} answers the unknown request id \"{id}\" (never sent, or already answered): {}",
@@ -286,7 +281,7 @@ impl Inner {
                     };
                     open[owner].remove(&j);
                     let answer = resolve(&body, options).map_err(|m| {
-                        failure(&self.name, format!("request \"{id}\": {m} ({at}: {})", excerpt(&bytes)))
+                        predictor_error(&self.name, format!("request \"{id}\": {m} ({at}: {})", excerpt(&bytes)))
                     })?;
                     self.cache.put(&id, &requests[j].hash, &body)?;
                     answers[j] = Some(answer);
@@ -298,7 +293,7 @@ impl Inner {
                     }
                     let report = pool.exit_report(w);
                     let why = why.map(|f| format!(" ({f})")).unwrap_or_default();
-                    return Err(failure(
+                    return Err(predictor_error(
                         &self.name,
                         format!(
                             "{} stopped{why} before answering {} ({} request(s) unanswered): {report}",
@@ -312,11 +307,6 @@ impl Inner {
         }
         Ok(())
     }
-}
-
-/// An error of predictor `name`.
-fn failure(name: &str, message: String) -> Error {
-    Error::input(Location::file(format!("predictor \"{name}\"")), message)
 }
 
 /// The cards of `persons`: the template sees their profile attributes; `person_id` is the row
@@ -605,7 +595,7 @@ impl Pool {
                         std::io::ErrorKind::PermissionDenied => "permission denied (is it executable?)".to_string(),
                         _ => e.to_string(),
                     };
-                    failure(name, format!("cannot start the command \"{}\": {why}", command.display()))
+                    predictor_error(name, format!("cannot start the command \"{}\": {why}", command.display()))
                 })?;
             let (Some(stdin), Some(stdout), Some(stderr)) =
                 (child.stdin.take(), child.stdout.take(), child.stderr.take())

@@ -1,599 +1,280 @@
 //! Does conditioning on a persona improve predictions of individuals, or only of populations?
 //!
-//! [`evaluate`] reads an [`ExperimentSpec`], cross-fits every [`Predictor`] over seeded folds
-//! of persons (nobody is predicted by a model that saw them), scores the held-out predictions
-//! at the individual level (NLL, Brier, accuracy, pseudo-R², paired differences against the
-//! population baseline) and at the population level (total variation, Jensen–Shannon,
-//! Wasserstein-1 between predicted and observed answer distributions, overall and per group),
-//! attaches percentile bootstrap CIs over persons, and applies the spec's decision rule.
-//! [`world`] generates known-truth datasets to validate all this.
+//! An [`Experiment`] cross-fits every [`Predictor`] over seeded folds of persons (nobody is
+//! predicted by a model that saw them), scores the held-out predictions at the individual
+//! level (NLL, Brier, accuracy, pseudo-R², paired differences against the population
+//! baseline) and at the population level (total variation, Jensen–Shannon, Wasserstein-1
+//! between predicted and observed answer distributions, overall and per group), attaches
+//! percentile bootstrap CIs over persons, applies the decision rule, and measures how well
+//! each predictor's simulated answers replicate the real profile effects. The result is an
+//! [`Evaluation`]: typed, and serialized as `evaluation.json` (docs/evaluate.md).
+//!
+//! [`evaluate`] runs the experiment an [`ExperimentSpec`] (TOML) describes. In code, build
+//! the predictors — the built-in [`Population`], [`Profile`], [`Cell`], [`History`] and
+//! [`External`], or any type implementing [`Predictor`] — and run them on a [`Dataset`] read
+//! from a file or any reader. [`world`] generates known-truth data to validate all this:
+//!
+//! ```
+//! use populace::evaluation::world::WorldSpec;
+//! use populace::evaluation::{
+//!     DataSpec, Dataset, EvaluationSpec, Experiment, Population, PopulationParams, Prediction, Predictor, Profile,
+//!     ProfileParams, Verdict,
+//! };
+//!
+//! /// Every option equally likely, whoever is asked.
+//! struct Uniform;
+//!
+//! impl Predictor for Uniform {
+//!     fn name(&self) -> &str {
+//!         "uniform"
+//!     }
+//!     fn fit(&mut self, _: &Dataset, _: &[usize], _: usize) -> populace::Result<()> {
+//!         Ok(())
+//!     }
+//!     fn predict(&mut self, data: &Dataset, persons: &[usize], item: usize) -> populace::Result<Vec<Prediction>> {
+//!         let k = data.items[item].column.levels.len();
+//!         Ok(persons.iter().map(|_| Prediction::new(vec![1.0 / k as f64; k])).collect())
+//!     }
+//! }
+//!
+//! // 400 persons whose answers depend on their profile (age group, sex, education, region).
+//! let world = WorldSpec { persons: 400, ..WorldSpec::default() };
+//! let columns = DataSpec::new("world", "person_id", ["age_group", "sex", "education", "region"], ["q1", "choice"]);
+//! let data = Dataset::from_reader(&world.to_csv()[..], &columns.ordinal(["q1"]), &[])?;
+//!
+//! let result = Experiment::new()
+//!     .with_predictor(Box::new(Population::new("population", PopulationParams::default())?))
+//!     .with_predictor(Box::new(Profile::new("profile", ProfileParams::default())?))
+//!     .with_predictor(Box::new(Uniform))
+//!     .with_evaluation(EvaluationSpec::default().bootstrap(200))
+//!     .run(&data, &mut |_| {})?;
+//! assert_eq!(result.predictors["profile"].verdict, Verdict::ImprovesIndividuals);
+//! assert_eq!(result.predictors["uniform"].verdict, Verdict::Neither);
+//! // Ignoring the answers' distribution costs: the uniform guess is worse than the baseline.
+//! assert!(result.predictors["uniform"].individual.overall.pseudo_r2.ci_high < 0.0);
+//! # Ok::<(), populace::Error>(())
+//! ```
 
+mod crossfit;
 mod data;
 pub mod effects;
 mod external;
+mod factory;
 mod logistic;
+mod params;
 mod plot;
 pub mod pools;
 mod predictor;
 pub mod replication;
-mod report;
+pub mod report;
+mod scoring;
 pub mod simulation;
 mod spec;
 pub mod stats;
+mod summary;
 pub mod variance;
 pub mod world;
 
+pub use crossfit::{assign_folds, cross_fit, Predictions};
 pub use data::{Column, Dataset, Item};
 pub use external::External;
+pub use factory::build;
 pub use logistic::Logistic;
-pub use plot::evaluation_panels;
-pub use predictor::{build, Cell, History, Population, Prediction, Predictor, Profile};
-pub use report::summary_markdown;
-pub use spec::{
-    DataSpec, EvaluationSpec, ExperimentSpec, PoolSpec, PopulationSpec, PredictorKind, PredictorSpec, SimulationSpec,
+pub use params::{
+    CellParams, ExternalParams, HistoryParams, PopulationParams, PredictorKind, PredictorParams, ProfileParams,
 };
+pub use plot::evaluation_panels;
+pub use predictor::{Cell, History, Population, Prediction, Predictor, Profile};
+pub use report::{Estimate, Evaluation, Verdict};
+pub use spec::{DataSpec, EvaluationSpec, ExperimentSpec, PoolSpec, PopulationSpec, PredictorSpec, SimulationSpec};
+pub use summary::summary_markdown;
 
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use serde_json::{json, Map, Value};
+use indexmap::IndexMap;
 
-use crate::error::Result;
+use crate::error::{Error, Location, Result};
+use params::predictor_error;
+use report::{DataSummary, ItemSummary, PredictorReport, Rule, Settings, SimulationReport, SimulationSettings};
 
-/// The three verdicts of the decision rule.
-pub const VERDICTS: [&str; 3] = ["improves individuals", "improves populations only", "neither"];
-
-/// Key separator in flat metric names (a control character, never in column values).
-const SEP: char = '\u{1f}';
-
-/// Held-out predictions: `[predictor][item][person]`, `None` where the answer is missing.
-pub type Predictions = Vec<Vec<Vec<Option<Prediction>>>>;
-
-/// The outcome of an evaluation.
-#[derive(Debug, Clone)]
-pub struct Evaluation {
-    /// The whole report, as written to `evaluation.json` (schema in docs/evaluate.md).
-    pub json: Value,
-    /// Each non-baseline predictor's name and verdict.
-    pub verdicts: Vec<(String, String)>,
-    /// Warnings from reading the data.
-    pub warnings: Vec<String>,
-}
-
-/// Assigns persons to `folds` folds by a seeded shuffle (ChaCha8): fold sizes differ by at
-/// most one.
-pub fn assign_folds(persons: usize, folds: usize, seed: u64) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..persons).collect();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let mut fold = vec![0; persons];
-    for (i, &p) in order.iter().enumerate() {
-        fold[p] = i % folds;
-    }
-    fold
-}
-
-/// Cross-fits `predictors` on `data`: for every fold and item, fits on the other folds and
-/// predicts the fold's persons who answered the item.
-pub fn cross_fit(
-    data: &Dataset,
-    predictors: &mut [Box<dyn Predictor>],
-    folds: usize,
-    seed: u64,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Predictions> {
-    let n = data.persons();
-    let fold = assign_folds(n, folds, seed);
-    let mut out: Predictions = vec![vec![vec![None; n]; data.items.len()]; predictors.len()];
-    for f in 0..folds {
-        let train: Vec<usize> = (0..n).filter(|&p| fold[p] != f).collect();
-        let test: Vec<usize> = (0..n).filter(|&p| fold[p] == f).collect();
-        for (i, item) in data.items.iter().enumerate() {
-            for (m, predictor) in predictors.iter_mut().enumerate() {
-                progress(&format!("fold {}/{folds}, item {}, {}", f + 1, item.column.name, predictor.name()));
-                predictor.fit(data, &train, i)?;
-                let answered: Vec<usize> = test.iter().copied().filter(|&p| item.column.values[p].is_some()).collect();
-                for (p, prediction) in answered.iter().zip(predictor.predict_many(data, &answered, i)?) {
-                    out[m][i][*p] = Some(prediction);
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Runs the experiment a spec describes.
+/// Runs the experiment a spec describes on its responses file.
+///
+/// # Errors
+/// Everything [`Dataset::load`], [`Experiment::from_spec`] and [`Experiment::run`] report.
 pub fn evaluate(spec: &ExperimentSpec, progress: &mut dyn FnMut(&str)) -> Result<Evaluation> {
     let data = Dataset::load(&spec.data, &spec.population.groups)?;
-    let mut predictors: Vec<Box<dyn Predictor>> =
-        spec.predictors.iter().map(|p| build(p, spec.cache_dir.as_deref())).collect::<Result<_>>()?;
-    let e = &spec.evaluation;
-    if data.persons() < 2 * e.folds {
-        return Err(crate::Error::input(
-            crate::error::Location::file(spec.data.file.display().to_string()),
-            format!("{} persons are too few for {} folds (need at least 2 per fold)", data.persons(), e.folds),
-        ));
-    }
-    let preds = cross_fit(&data, &mut predictors, e.folds, e.seed, progress)?;
-    progress("bootstrap");
-    let baseline = spec.predictors.iter().position(|p| p.kind == PredictorKind::Population).unwrap_or(0);
-    let names: Vec<String> = spec.predictors.iter().map(|p| p.name.clone()).collect();
-    let mut evaluation = score(&data, &names, baseline, &preds, spec);
-    progress("effect replication and run-to-run variance");
-    simulate(&data, &names, &preds, spec, &mut evaluation.json);
-    if !spec.pools.is_empty() {
-        progress("persona pools");
-        let usable: Vec<bool> = spec.predictors.iter().map(|p| p.kind != PredictorKind::History).collect();
-        evaluation.json["pools"] =
-            pools::score_pools(&data, &spec.pools, &mut predictors, &usable, e.bootstrap, e.seed, e.alpha)?;
-    }
-    Ok(evaluation)
+    Experiment::from_spec(spec)?.run(&data, progress)
 }
 
-/// Adds each predictor's effect replication and run-to-run variance to the report.
-fn simulate(data: &Dataset, names: &[String], preds: &Predictions, spec: &ExperimentSpec, json: &mut Value) {
-    let sim = &spec.simulation;
-    let (draws, sources) = simulation::draws(preds, sim);
-    let real = replication::RealEffects::estimate(data);
-    for (m, name) in names.iter().enumerate() {
-        let block = json!({
-            "draws": sources[m],
-            "replication": replication::replication(data, &real, &draws[m], sim.alpha),
-            "variance": run_to_run(data, &draws[m], &spec.evaluation),
-        });
-        if let Some(Value::Object(p)) = json["predictors"].get_mut(name) {
-            p.insert("simulation".into(), block);
-        }
-    }
-    json["simulation"] = json!({"repeats": sim.repeats, "alpha": sim.alpha, "seed": sim.seed});
+/// Predictors and settings, ready to run on a [`Dataset`].
+///
+/// [`Experiment::from_spec`] builds a spec's predictors; [`Experiment::with_predictor`] adds
+/// any other, built-in or your own. Exactly one must be of kind
+/// [`PredictorKind::Population`]: the baseline. See the [module documentation](self) for an
+/// example.
+pub struct Experiment {
+    predictors: Vec<Box<dyn Predictor>>,
+    evaluation: EvaluationSpec,
+    simulation: SimulationSpec,
+    pools: Vec<PoolSpec>,
 }
 
-/// Within-person, between-persona variance and ICC per item and averaged over items, with
-/// bootstrap CIs over persons; null without two draws per person.
-fn run_to_run(data: &Dataset, draws: &[Vec<Vec<usize>>], e: &EvaluationSpec) -> Value {
-    let items: Vec<variance::ItemDraws> =
-        (0..data.items.len()).map(|i| variance::ItemDraws::new(data, i, &draws[i])).collect();
-    let repeats = items.iter().map(variance::ItemDraws::repeats).min().unwrap_or(0);
-    if repeats < 2 {
-        return Value::Null;
-    }
-    let statistic = |w: &[f64]| -> Vec<f64> {
-        let per_item: Vec<[f64; 3]> = items.iter().map(|it| it.decompose(w)).collect();
-        let mut out: Vec<f64> =
-            (0..3).map(|k| per_item.iter().map(|v| v[k]).sum::<f64>() / per_item.len() as f64).collect();
-        out.extend(per_item.iter().flatten());
-        out
-    };
-    let (point, reps) = stats::bootstrap(data.persons(), e.bootstrap, e.seed, statistic);
-    let block = |k: usize| {
-        let (lo, hi) = stats::percentile_interval(&reps[k], e.alpha);
-        json!({"estimate": num(point[k]), "ci_low": num(lo), "ci_high": num(hi)})
-    };
-    let names = ["within", "between", "icc"];
-    let triple = |base: usize| names.iter().enumerate().map(|(k, n)| (n.to_string(), block(base + k))).collect();
-    let mut by_item = Map::new();
-    for (i, item) in data.items.iter().enumerate() {
-        by_item.insert(item.column.name.clone(), Value::Object(triple(3 + 3 * i)));
-    }
-    let mut overall: Map<String, Value> = triple(0);
-    overall.insert("repeats".into(), json!(repeats));
-    overall.insert("items".into(), Value::Object(by_item));
-    Value::Object(overall)
-}
-
-/// Per-person losses of one predictor on one item: (nll, brier, correct), NaN when missing.
-struct Losses {
-    nll: Vec<f64>,
-    brier: Vec<f64>,
-    correct: Vec<f64>,
-}
-
-fn losses(data: &Dataset, item: usize, preds: &[Option<Prediction>]) -> Losses {
-    let column = &data.items[item].column;
-    let n = data.persons();
-    let mut l = Losses { nll: vec![f64::NAN; n], brier: vec![f64::NAN; n], correct: vec![f64::NAN; n] };
-    for (p, pred) in preds.iter().enumerate() {
-        if let (Some(a), Some(Prediction { probabilities: q, .. })) = (column.values[p], pred) {
-            l.nll[p] = -q[a].max(1e-300).ln();
-            l.brier[p] = q.iter().enumerate().map(|(k, v)| (v - f64::from(u8::from(k == a))).powi(2)).sum();
-            let best = (0..q.len()).max_by(|&x, &y| q[x].total_cmp(&q[y]).then(y.cmp(&x))).unwrap_or(0);
-            l.correct[p] = f64::from(u8::from(best == a));
-        }
-    }
-    l
-}
-
-/// Flat metrics: names (path segments joined by [`SEP`]) and values.
-#[derive(Default)]
-struct Flat {
-    keys: Vec<String>,
-    values: Vec<f64>,
-}
-
-impl Flat {
-    fn push(&mut self, path: &[&str], value: f64) {
-        self.keys.push(path.join(&SEP.to_string()));
-        self.values.push(value);
+impl Default for Experiment {
+    fn default() -> Self {
+        Experiment::new()
     }
 }
 
-/// Individual-level metrics of predictor `m` against the baseline from per-person totals.
-fn individual(flat: &mut Flat, prefix: &[&str], w: &[f64], model: [&[f64]; 4], base: [&[f64]; 2]) {
-    let [nll, brier, correct, count] = model;
-    let [base_nll, _] = base;
-    let (mut sw, mut s_nll, mut s_brier, mut s_correct, mut s_base) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    let (mut persons, mut diff, mut improved) = (0.0, 0.0, 0.0);
-    let (mut ma, mut mb, mut qa, mut qb) = (0.0, 0.0, 0.0, 0.0);
-    for p in 0..w.len() {
-        if count[p] == 0.0 || w[p] == 0.0 {
-            continue;
-        }
-        let wp = w[p];
-        sw += wp * count[p];
-        s_nll += wp * nll[p];
-        s_brier += wp * brier[p];
-        s_correct += wp * correct[p];
-        s_base += wp * base_nll[p];
-        let (a, b) = (nll[p] / count[p], base_nll[p] / count[p]);
-        persons += wp;
-        diff += wp * (b - a);
-        improved += wp * f64::from(u8::from(a < b));
-        ma += wp * a;
-        mb += wp * b;
-        qa += wp * a * a;
-        qb += wp * b * b;
-    }
-    let path = |k: &'static str| [prefix, &[k]].concat();
-    flat.push(&path("nll"), s_nll / sw);
-    flat.push(&path("brier"), s_brier / sw);
-    flat.push(&path("accuracy"), s_correct / sw);
-    flat.push(&path("pseudo_r2"), 1.0 - s_nll / s_base);
-    flat.push(&path("nll_gain_per_person"), diff / persons);
-    flat.push(&path("share_improved"), improved / persons);
-    let (ma, mb) = (ma / persons, mb / persons);
-    let var = |q: f64, m: f64| (q / persons - m * m).max(0.0) * persons / (persons - 1.0).max(1.0);
-    let pooled = ((var(qa, ma) + var(qb, mb)) / 2.0).sqrt();
-    flat.push(&path("d"), if pooled > 0.0 { (ma - mb) / pooled } else { 0.0 });
-}
-
-/// One predictor's per-person losses summed over items, `[nll, brier, correct, items]`.
-type Totals = [Vec<f64>; 4];
-
-/// Per-person losses of one item with missing ones as 0, `[nll, brier, correct, answered]`.
-type ItemLosses = [Vec<f64>; 4];
-
-/// What the metrics need besides the bootstrap weights; everything that does not depend on
-/// the weights is computed once here rather than per resample.
-struct Scored<'a> {
-    data: &'a Dataset,
-    names: &'a [String],
-    baseline: usize,
-    /// `[predictor]`.
-    totals: Vec<Totals>,
-    /// `[predictor][item]`.
-    items: Vec<Vec<ItemLosses>>,
-    population: PopulationData<'a>,
-}
-
-impl<'a> Scored<'a> {
-    fn new(
-        data: &'a Dataset,
-        names: &'a [String],
-        baseline: usize,
-        preds: &Predictions,
-        population: PopulationData<'a>,
-    ) -> Self {
-        let all: Vec<Vec<Losses>> = preds
-            .iter()
-            .map(|per_item| (0..data.items.len()).map(|i| losses(data, i, &per_item[i])).collect())
-            .collect();
-        let totals = all.iter().map(|per_item| totals(data.persons(), per_item)).collect();
-        let zero = |v: &[f64]| v.iter().map(|x| if x.is_finite() { *x } else { 0.0 }).collect::<Vec<f64>>();
-        let items = all
-            .iter()
-            .map(|per_item| {
-                per_item
-                    .iter()
-                    .map(|l| {
-                        let count = l.nll.iter().map(|x| f64::from(u8::from(x.is_finite()))).collect();
-                        [zero(&l.nll), zero(&l.brier), zero(&l.correct), count]
-                    })
-                    .collect()
-            })
-            .collect();
-        Scored { data, names, baseline, totals, items, population }
-    }
-}
-
-/// Sums a predictor's per-item losses per person.
-fn totals(n: usize, per_item: &[Losses]) -> Totals {
-    let mut t = [vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]];
-    for l in per_item {
-        for (p, &nll) in l.nll.iter().enumerate() {
-            if nll.is_finite() {
-                t[0][p] += nll;
-                t[1][p] += l.brier[p];
-                t[2][p] += l.correct[p];
-                t[3][p] += 1.0;
-            }
-        }
-    }
-    t
-}
-
-/// Computes every metric for bootstrap weights `w`.
-fn metrics(s: &Scored, w: &[f64]) -> Flat {
-    let Scored { data, names, baseline, ref totals, ref items, ref population } = *s;
-    let mut flat = Flat::default();
-    for (m, name) in names.iter().enumerate() {
-        let t = &totals[m];
-        let b = &totals[baseline];
-        individual(&mut flat, &[name, "individual"], w, [&t[0], &t[1], &t[2], &t[3]], [&b[0], &b[3]]);
-        for (i, item) in data.items.iter().enumerate() {
-            let [nll, brier, correct, count] = &items[m][i];
-            individual(
-                &mut flat,
-                &[name, "individual", "items", &item.column.name],
-                w,
-                [nll, brier, correct, count],
-                [&items[baseline][i][0], count],
-            );
-        }
-    }
-    population.metrics(names, baseline, w, &mut flat);
-    flat
-}
-
-/// Each person's (group, fold) cell per grouping, `None` outside every group.
-type Cells = Vec<Vec<Option<usize>>>;
-
-/// The groupings of the population metrics, the whole sample first.
-fn groupings(data: &Dataset) -> Vec<(&str, Vec<String>)> {
-    let mut out = vec![("all", vec!["all".to_string()])];
-    out.extend(data.groups.iter().map(|g| (g.name.as_str(), g.levels.clone())));
-    out
-}
-
-/// Each person's cell `group · folds + fold` in every grouping of [`groupings`].
-fn cells(data: &Dataset, fold: &[usize], folds: usize) -> Cells {
-    let everyone = vec![Some(0); data.persons()];
-    std::iter::once(&everyone[..])
-        .chain(data.groups.iter().map(|g| &g.values[..]))
-        .map(|values| values.iter().zip(fold).map(|(g, f)| g.map(|g| g * folds + f)).collect())
-        .collect()
-}
-
-/// What population metrics need, computed once: each person's cell in every grouping, and per
-/// predictor and item the persons predicted with their answers and probabilities, contiguous.
-struct PopulationData<'a> {
-    data: &'a Dataset,
-    groupings: Vec<(&'a str, Vec<String>)>,
-    folds: usize,
-    cells: Cells,
-    /// `[predictor][item]`: the persons with an answer and a prediction.
-    persons: Vec<Vec<Vec<usize>>>,
-    /// `[predictor][item]`: their probabilities, the item's options per person.
-    probabilities: Vec<Vec<Vec<f64>>>,
-}
-
-/// Weighted sums over one grouping's (group, fold) cells for one predictor and item.
-struct CellSums {
-    pred: Vec<Vec<f64>>,
-    obs: Vec<Vec<f64>>,
-    size: Vec<f64>,
-}
-
-impl<'a> PopulationData<'a> {
-    fn new(data: &'a Dataset, preds: &Predictions, fold: &[usize], folds: usize) -> Self {
-        let mut persons = Vec::new();
-        let mut probabilities = Vec::new();
-        for per_item in preds {
-            let (mut ps, mut qs) = (Vec::new(), Vec::new());
-            for (item, per_person) in data.items.iter().zip(per_item) {
-                let (mut p_i, mut q_i) = (Vec::new(), Vec::new());
-                for (p, pred) in per_person.iter().enumerate() {
-                    if let (Some(_), Some(pred)) = (item.column.values[p], pred) {
-                        p_i.push(p);
-                        q_i.extend_from_slice(&pred.probabilities);
-                    }
-                }
-                ps.push(p_i);
-                qs.push(q_i);
-            }
-            persons.push(ps);
-            probabilities.push(qs);
-        }
-        PopulationData {
-            data,
-            groupings: groupings(data),
-            folds,
-            cells: cells(data, fold, folds),
-            persons,
-            probabilities,
+impl Experiment {
+    /// No predictors, the default settings, no pools.
+    pub fn new() -> Experiment {
+        Experiment {
+            predictors: Vec::new(),
+            evaluation: EvaluationSpec::default(),
+            simulation: SimulationSpec::default(),
+            pools: Vec::new(),
         }
     }
 
-    /// Sums with weights `w` over the cells of grouping `g` for predictor `m` and item `i`, in
-    /// person order.
-    fn sums(&self, m: usize, i: usize, g: usize, w: &[f64]) -> CellSums {
-        let column = &self.data.items[i].column;
-        let k = column.levels.len();
-        let cells = self.groupings[g].1.len() * self.folds;
-        let mut s =
-            CellSums { pred: vec![vec![0.0; k]; cells], obs: vec![vec![0.0; k]; cells], size: vec![0.0; cells] };
-        let probabilities = self.probabilities[m][i].chunks_exact(k);
-        for (&p, q) in self.persons[m][i].iter().zip(probabilities) {
-            if let (Some(c), Some(a)) = (self.cells[g][p], column.values[p]) {
-                s.size[c] += w[p];
-                s.obs[c][a] += w[p];
-                s.pred[c].iter_mut().zip(q).for_each(|(s, v)| *s += w[p] * v);
-            }
-        }
-        s
-    }
-
-    /// Population-level metrics: for the whole sample and each group of each grouping.
-    fn metrics(&self, names: &[String], baseline: usize, w: &[f64], flat: &mut Flat) {
-        let (data, groupings) = (self.data, &self.groupings);
-        // score[m][grouping] = size-weighted mean TV over groups and items.
-        let mut score = vec![vec![0.0; groupings.len()]; names.len()];
-        for (m, name) in names.iter().enumerate() {
-            for (gi, (gname, levels)) in groupings.iter().enumerate() {
-                let mut group_tv = vec![(0.0, 0.0); levels.len()];
-                for (i, item) in data.items.iter().enumerate() {
-                    let k = item.column.levels.len();
-                    // Cells are (group, fold): each fold's predictions come from a model that saw
-                    // no person of that fold, so the comparison is out of sample.
-                    let CellSums { pred, obs, size } = self.sums(m, i, gi, w);
-                    for g in 0..levels.len() {
-                        let mut d = [0.0; 4];
-                        let mut total = 0.0;
-                        for c in g * self.folds..(g + 1) * self.folds {
-                            if size[c] == 0.0 {
-                                continue;
-                            }
-                            let pr: Vec<f64> = pred[c].iter().map(|v| v / size[c]).collect();
-                            let ob: Vec<f64> = obs[c].iter().map(|v| v / size[c]).collect();
-                            total += size[c];
-                            d[0] += size[c] * stats::total_variation(&pr, &ob);
-                            d[1] += size[c] * stats::jensen_shannon(&pr, &ob);
-                            d[2] += size[c] * stats::wasserstein1(&pr, &ob);
-                        }
-                        if total == 0.0 {
-                            continue;
-                        }
-                        d.iter_mut().for_each(|v| *v /= total);
-                        d[3] = 1.0 - d[2] / (k - 1) as f64;
-                        group_tv[g].0 += total * d[0];
-                        group_tv[g].1 += total;
-                        let path = [name.as_str(), "population", "items", &item.column.name, gname, &levels[g]];
-                        let at = |k: &'static str| [&path[..], &[k]].concat();
-                        flat.push(&at("tv"), d[0]);
-                        flat.push(&at("js"), d[1]);
-                        if item.ordinal {
-                            flat.push(&at("w1"), d[2]);
-                            flat.push(&at("representativeness"), d[3]);
-                        }
-                    }
-                }
-                let (mut num, mut den) = (0.0, 0.0);
-                for (g, level) in levels.iter().enumerate() {
-                    let (s, c) = group_tv[g];
-                    num += s;
-                    den += c;
-                    if gi > 0 {
-                        flat.push(
-                            &[name, "population", "tv", "groups", gname, level],
-                            if c > 0.0 { s / c } else { f64::NAN },
-                        );
-                    }
-                }
-                score[m][gi] = num / den;
-                if gi == 0 {
-                    flat.push(&[name, "population", "tv", "overall"], num / den);
-                } else {
-                    flat.push(&[name, "population", "tv", "groupings", gname, "mean"], num / den);
-                }
-            }
-        }
-        for (m, name) in names.iter().enumerate() {
-            for (gi, (gname, _)) in groupings.iter().enumerate().skip(1) {
-                flat.push(
-                    &[name, "population", "tv", "groupings", gname, "relative_gain"],
-                    1.0 - score[m][gi] / score[baseline][gi],
-                );
-            }
-            // The verdict's population score: mean over groupings (the whole sample if none).
-            let pick = |s: &[f64]| if s.len() > 1 { s[1..].iter().sum::<f64>() / (s.len() - 1) as f64 } else { s[0] };
-            flat.push(&[name, "population", "tv_score"], pick(&score[m]));
-            flat.push(&[name, "population", "relative_gain"], 1.0 - pick(&score[m]) / pick(&score[baseline]));
-        }
-    }
-}
-
-/// Scores cross-fitted predictions: metrics with bootstrap CIs, and the verdicts.
-pub fn score(
-    data: &Dataset,
-    names: &[String],
-    baseline: usize,
-    preds: &Predictions,
-    spec: &ExperimentSpec,
-) -> Evaluation {
-    let e = &spec.evaluation;
-    let fold = assign_folds(data.persons(), e.folds, e.seed);
-    let scored = Scored::new(data, names, baseline, preds, PopulationData::new(data, preds, &fold, e.folds));
-    let keys = metrics(&scored, &vec![1.0; data.persons()]).keys;
-    let (point, reps) = stats::bootstrap(data.persons(), e.bootstrap, e.seed, |w| metrics(&scored, w).values);
-    let mut root = Map::new();
-    let mut lookup = std::collections::HashMap::new();
-    for ((key, est), sorted) in keys.iter().zip(&point).zip(&reps) {
-        let (lo, hi) = stats::percentile_interval(sorted, e.alpha);
-        lookup.insert(key.clone(), (*est, lo, hi));
-        insert(&mut root, key, json!({"estimate": num(*est), "ci_low": num(lo), "ci_high": num(hi)}));
-    }
-    let mut verdicts = Vec::new();
-    for (m, name) in names.iter().enumerate() {
-        let entry = root.entry(name.clone()).or_insert_with(|| json!({}));
-        let get = |k: &[&str]| lookup.get(&[&[name.as_str()], k].concat().join(&SEP.to_string())).copied();
-        let verdict = if m == baseline {
-            json!("baseline")
-        } else {
-            let r2 = get(&["individual", "pseudo_r2"]).unwrap_or((f64::NAN, f64::NAN, f64::NAN));
-            let gain = get(&["population", "relative_gain"]).unwrap_or((f64::NAN, f64::NAN, f64::NAN));
-            let v = if r2.1 > e.individual_min_pseudo_r2 {
-                VERDICTS[0]
-            } else if gain.0 >= e.population_min_relative_tv_gain && gain.1 > 0.0 {
-                VERDICTS[1]
-            } else {
-                VERDICTS[2]
-            };
-            verdicts.push((name.clone(), v.to_string()));
-            json!({
-                "verdict": v,
-                "pseudo_r2": {"estimate": num(r2.0), "ci_low": num(r2.1), "ci_high": num(r2.2)},
-                "population_relative_gain": {"estimate": num(gain.0), "ci_low": num(gain.1), "ci_high": num(gain.2)},
-            })
-        };
-        if let Value::Object(o) = entry {
-            o.insert("kind".into(), serde_json::to_value(spec.predictors[m].kind).unwrap_or(Value::Null));
-            o.insert("verdict".into(), verdict);
-        }
-    }
-    let items: Vec<Value> = data
-        .items
-        .iter()
-        .map(|it| {
-            json!({"name": it.column.name, "ordinal": it.ordinal, "options": it.column.levels,
-                   "answers": data.persons() - it.missing, "missing": it.missing})
+    /// The predictors (built; external ones keep their answers in `spec.cache_dir`), settings
+    /// and pools of a spec.
+    ///
+    /// # Errors
+    /// What [`build`] reports for a predictor.
+    pub fn from_spec(spec: &ExperimentSpec) -> Result<Experiment> {
+        let predictors = spec.predictors.iter().map(|p| build(p, spec.cache_dir.as_deref())).collect::<Result<_>>()?;
+        Ok(Experiment {
+            predictors,
+            evaluation: spec.evaluation.clone(),
+            simulation: spec.simulation.clone(),
+            pools: spec.pools.clone(),
         })
-        .collect();
-    let json = json!({
-        "data": {"file": spec.data.file.display().to_string(), "persons": data.persons(), "items": items,
-                 "profile": spec.data.profile, "groups": spec.population.groups},
-        "evaluation": {"folds": e.folds, "bootstrap": e.bootstrap, "seed": e.seed, "alpha": e.alpha,
-                       "baseline": names[baseline],
-                       "rule": {"individual_min_pseudo_r2": e.individual_min_pseudo_r2,
-                                "population_min_relative_tv_gain": e.population_min_relative_tv_gain}},
-        "predictors": Value::Object(root),
-        "warnings": data.warnings,
-    });
-    Evaluation { json, verdicts, warnings: data.warnings.clone() }
-}
-
-/// A JSON number, or null when `v` is not finite.
-pub(crate) fn num(v: f64) -> Value {
-    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
-}
-
-/// Inserts `value` at the [`SEP`]-separated path `key`.
-fn insert(root: &mut Map<String, Value>, key: &str, value: Value) {
-    let parts: Vec<&str> = key.split(SEP).collect();
-    let mut node = root;
-    for part in &parts[..parts.len() - 1] {
-        let next = node.entry(part.to_string()).or_insert_with(|| json!({}));
-        node = match next {
-            Value::Object(o) => o,
-            _ => return,
-        };
     }
-    node.insert(parts[parts.len() - 1].to_string(), value);
+
+    /// With one more predictor, after those already there; it is cross-fitted, scored and
+    /// judged like every other.
+    pub fn with_predictor(mut self, predictor: Box<dyn Predictor>) -> Experiment {
+        self.predictors.push(predictor);
+        self
+    }
+
+    /// With these cross-fitting, bootstrap and decision-rule settings.
+    pub fn with_evaluation(mut self, evaluation: EvaluationSpec) -> Experiment {
+        self.evaluation = evaluation;
+        self
+    }
+
+    /// With these simulation settings.
+    pub fn with_simulation(mut self, simulation: SimulationSpec) -> Experiment {
+        self.simulation = simulation;
+        self
+    }
+
+    /// With one more persona pool.
+    pub fn with_pool(mut self, pool: PoolSpec) -> Experiment {
+        self.pools.push(pool);
+        self
+    }
+
+    /// The settings, predictors, pools and groupings make sense together.
+    fn check(&self, data: &Dataset) -> Result<()> {
+        let settings = |m: String| Error::input(Location::file("experiment"), m);
+        self.evaluation.validate().map_err(settings)?;
+        self.simulation.validate().map_err(settings)?;
+        let predictors: Vec<(&str, PredictorKind)> = self.predictors.iter().map(|p| (p.name(), p.kind())).collect();
+        if let Some((name, _)) = predictors.iter().find(|(name, _)| name.is_empty()) {
+            return Err(predictor_error(name, "the name is empty"));
+        }
+        spec::check_predictors(&predictors).map_err(settings)?;
+        spec::check_pools(&self.pools, &predictors).map_err(settings)?;
+        let groups: Vec<&str> = data.groups.iter().map(|g| g.name.as_str()).collect();
+        spec::check_groups(&groups).map_err(|m| Error::input(Location::file(&data.source), m))?;
+        let folds = self.evaluation.folds;
+        if data.persons() < 2 * folds {
+            return Err(Error::input(
+                Location::file(&data.source),
+                format!("{} persons are too few for {folds} folds (need at least 2 per fold)", data.persons()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Cross-fits and scores every predictor on `data`, reporting each step to `progress`.
+    ///
+    /// # Errors
+    /// [`Error::Input`] for settings out of range, predictors without exactly one baseline
+    /// or with a name used twice, pools naming unknown predictors or ones that need answers,
+    /// groupings named twice or `all`, fewer than 2 persons per fold, or predictions that are
+    /// not one distribution over the options per person asked; and whatever a predictor's
+    /// `fit` or `predict` reports.
+    pub fn run(&mut self, data: &Dataset, progress: &mut dyn FnMut(&str)) -> Result<Evaluation> {
+        self.check(data)?;
+        let e = &self.evaluation;
+        let preds = cross_fit(data, &mut self.predictors, e.folds, e.seed, progress)?;
+        progress("bootstrap");
+        let baseline = self.predictors.iter().position(|p| p.kind() == PredictorKind::Population).unwrap_or(0);
+        let scores = scoring::score(data, &preds, baseline, e.folds, e.bootstrap, e.seed, e.alpha);
+        progress("effect replication and run-to-run variance");
+        let sim = &self.simulation;
+        let (draws, sources) = simulation::draws(&preds, sim);
+        let real = replication::RealEffects::estimate(data);
+        let rule = Rule {
+            individual_min_pseudo_r2: e.individual_min_pseudo_r2,
+            population_min_relative_tv_gain: e.population_min_relative_tv_gain,
+        };
+        let mut reports = IndexMap::new();
+        for (m, ((individual, population), (p, draws))) in
+            scores.into_iter().zip(self.predictors.iter().zip(draws)).enumerate()
+        {
+            let verdict = if m == baseline {
+                Verdict::Baseline
+            } else {
+                rule.verdict(&individual.overall.pseudo_r2, &population.relative_gain)
+            };
+            let simulation = SimulationReport {
+                draws: sources[m],
+                replication: replication::replication(data, &real, &draws, sim.alpha),
+                variance: variance::run_to_run(data, &draws, e.bootstrap, e.seed, e.alpha),
+            };
+            let report = PredictorReport { individual, population, kind: p.kind(), verdict, simulation };
+            reports.insert(p.name().to_string(), report);
+        }
+        let pools = if self.pools.is_empty() {
+            IndexMap::new()
+        } else {
+            progress("persona pools");
+            let usable: Vec<bool> = self.predictors.iter().map(|p| p.kind() != PredictorKind::History).collect();
+            pools::score_pools(data, &self.pools, &mut self.predictors, &usable, e.bootstrap, e.seed, e.alpha)?
+        };
+        let items = data
+            .items
+            .iter()
+            .map(|it| ItemSummary {
+                name: it.column.name.clone(),
+                ordinal: it.ordinal,
+                options: it.column.levels.clone(),
+                answers: data.persons() - it.missing,
+                missing: it.missing,
+            })
+            .collect();
+        Ok(Evaluation {
+            data: DataSummary {
+                file: data.source.clone(),
+                persons: data.persons(),
+                items,
+                profile: data.profile.iter().map(|a| a.name.clone()).collect(),
+                groups: data.groups.iter().map(|g| g.name.clone()).collect(),
+            },
+            evaluation: Settings {
+                folds: e.folds,
+                bootstrap: e.bootstrap,
+                seed: e.seed,
+                alpha: e.alpha,
+                baseline: self.predictors[baseline].name().to_string(),
+                rule,
+            },
+            predictors: reports,
+            warnings: data.warnings.clone(),
+            simulation: SimulationSettings { repeats: sim.repeats, alpha: sim.alpha, seed: sim.seed },
+            pools,
+        })
+    }
 }

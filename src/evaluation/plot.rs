@@ -2,45 +2,31 @@
 //! TV gain of every predictor against the baseline, effect replication rates and the ICC of
 //! simulated answers, all with their CIs.
 
-use serde_json::Value;
-
 use crate::reports::chart::{Interval, IntervalPanel};
 
-/// Every predictor's name in report order (the baseline too, so each keeps its colour in
-/// every panel).
-fn predictors(json: &Value) -> Vec<String> {
-    json["predictors"].as_object().map_or(Vec::new(), |o| o.keys().cloned().collect())
-}
+use super::report::{Estimate, Evaluation};
 
-/// Reads `{estimate, ci_low, ci_high}` at `path` under predictor `name`.
-fn interval(json: &Value, name: &str, path: &[&str], row: usize, series: usize) -> Option<Interval> {
-    let mut v = &json["predictors"][name];
-    for p in path {
-        v = &v[*p];
-    }
-    Some(Interval {
+/// The point of `estimate` at `row` of `series`, if all three numbers are finite.
+fn interval(estimate: &Estimate, row: usize, series: usize) -> Option<Interval> {
+    estimate.is_finite().then_some(Interval {
         row,
         series,
-        estimate: v["estimate"].as_f64()?,
-        low: v["ci_low"].as_f64()?,
-        high: v["ci_high"].as_f64()?,
+        estimate: estimate.estimate,
+        low: estimate.ci_low,
+        high: estimate.ci_high,
     })
 }
 
-/// Panels from `evaluation.json`: pseudo-R² overall and per item; the relative TV gain per
+/// Panels of an evaluation: pseudo-R² overall and per item; the relative TV gain per
 /// grouping and for the verdict's score (zero marks "no better than the baseline"); effect
 /// replication rates; where runs were repeated, the ICC overall and per item; and with pools,
 /// each pool's distance from the respondents' answers.
-pub fn evaluation_panels(json: &Value) -> Vec<IntervalPanel> {
-    let series = predictors(json);
-    let items: Vec<String> = json["data"]["items"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|i| i["name"].as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    let groups: Vec<String> = json["data"]["groups"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|g| g.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
+pub fn evaluation_panels(evaluation: &Evaluation) -> Vec<IntervalPanel> {
+    // Every predictor in report order (the baseline too, so each keeps its colour in every
+    // panel).
+    let series: Vec<String> = evaluation.predictors.keys().cloned().collect();
+    let items: Vec<&str> = evaluation.data.items.iter().map(|i| i.name.as_str()).collect();
+    let groups = &evaluation.data.groups;
     let mut individual = IntervalPanel {
         title: "Individuals: held-out pseudo-R² against the baseline".into(),
         axis: "pseudo-R² = 1 − NLL / NLL(baseline)   (> 0: better than the baseline)".into(),
@@ -57,17 +43,6 @@ pub fn evaluation_panels(json: &Value) -> Vec<IntervalPanel> {
         points: Vec::new(),
         reference: Some(0.0),
     };
-    for (s, name) in series.iter().enumerate() {
-        individual.points.extend(interval(json, name, &["individual", "pseudo_r2"], 0, s));
-        for (r, item) in items.iter().enumerate() {
-            individual.points.extend(interval(json, name, &["individual", "items", item, "pseudo_r2"], r + 1, s));
-        }
-        population.points.extend(interval(json, name, &["population", "relative_gain"], 0, s));
-        for (r, g) in groups.iter().enumerate() {
-            let path = ["population", "tv", "groupings", g, "relative_gain"];
-            population.points.extend(interval(json, name, &path, r + 1, s));
-        }
-    }
     let mut replication = IntervalPanel {
         title: "Simulated answers: share of real effects replicated (same sign, significant)".into(),
         axis: "share (Wilson CI); false positives: share of real-null effects found in the simulation".into(),
@@ -84,31 +59,38 @@ pub fn evaluation_panels(json: &Value) -> Vec<IntervalPanel> {
         points: Vec::new(),
         reference: Some(0.0),
     };
-    for (s, name) in series.iter().enumerate() {
-        for (r, key) in ["main", "interaction", "false_positive"].iter().enumerate() {
-            replication.points.extend(interval(json, name, &["simulation", "replication", key, "rate"], r, s));
+    for (s, p) in evaluation.predictors.values().enumerate() {
+        individual.points.extend(interval(&p.individual.overall.pseudo_r2, 0, s));
+        for (r, item) in p.individual.items.values().enumerate() {
+            individual.points.extend(interval(&item.pseudo_r2, r + 1, s));
         }
-        icc.points.extend(interval(json, name, &["simulation", "variance", "icc"], 0, s));
-        for (r, item) in items.iter().enumerate() {
-            icc.points.extend(interval(json, name, &["simulation", "variance", "items", item, "icc"], r + 1, s));
+        population.points.extend(interval(&p.population.relative_gain, 0, s));
+        for (r, grouping) in p.population.tv.groupings.values().enumerate() {
+            population.points.extend(interval(&grouping.relative_gain, r + 1, s));
+        }
+        let r = &p.simulation.replication;
+        for (row, rate) in [&r.main.rate, &r.interaction.rate, &r.false_positive.rate].into_iter().enumerate() {
+            replication.points.extend(interval(rate, row, s));
+        }
+        if let Some(v) = &p.simulation.variance {
+            icc.points.extend(interval(&v.overall.icc, 0, s));
+            for (r, item) in v.items.values().enumerate() {
+                icc.points.extend(interval(&item.icc, r + 1, s));
+            }
         }
     }
-    let pools: Vec<String> = json["pools"].as_object().map_or(Vec::new(), |o| o.keys().cloned().collect());
     let mut pool_panel = IntervalPanel {
         title: "Persona pools: distance of the pool's predicted answers from the respondents'".into(),
         axis: "total variation, mean over items and groupings (lower is better)".into(),
-        rows: pools.iter().map(|p| format!("pool {p}")).collect(),
+        rows: evaluation.pools.keys().map(|p| format!("pool {p}")).collect(),
         series: series.clone(),
         points: Vec::new(),
         reference: None,
     };
-    for (r, pool) in pools.iter().enumerate() {
+    for (r, pool) in evaluation.pools.values().enumerate() {
         for (s, name) in series.iter().enumerate() {
-            let v = &json["pools"][pool]["predictors"][name]["tv_score"];
-            if let (Some(estimate), Some(low), Some(high)) =
-                (v["estimate"].as_f64(), v["ci_low"].as_f64(), v["ci_high"].as_f64())
-            {
-                pool_panel.points.push(Interval { row: r, series: s, estimate, low, high });
+            if let Some(score) = pool.predictors.get(name) {
+                pool_panel.points.extend(interval(&score.tv_score, r, s));
             }
         }
     }

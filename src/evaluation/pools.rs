@@ -12,13 +12,14 @@
 
 use std::path::Path;
 
+use indexmap::IndexMap;
 use rayon::prelude::*;
-use serde_json::{json, Map, Value};
 
 use super::data::{Column, Dataset, Item};
-use super::predictor::Predictor;
+use super::predictor::{predict_checked, Predictor};
+use super::report::{Estimate, PoolReport, PoolScore, PoolTv};
 use super::spec::PoolSpec;
-use super::{num, stats};
+use super::stats;
 use crate::error::{Error, Location, Result};
 use crate::inputs::CsvFile;
 
@@ -68,7 +69,7 @@ pub fn read_pool(path: &Path, data: &Dataset) -> Result<Dataset> {
             missing: n,
         })
         .collect();
-    Ok(Dataset { ids, profile, groups: Vec::new(), items, warnings: Vec::new() })
+    Ok(Dataset { source: display, ids, profile, groups: Vec::new(), items, warnings: Vec::new() })
 }
 
 /// The groupings shared by the respondents and the pools: the profile attributes among the
@@ -87,7 +88,8 @@ fn predict_pool(predictor: &mut dyn Predictor, data: &Dataset, pool: &Dataset) -
     (0..data.items.len())
         .map(|i| {
             predictor.fit(data, &everyone, i)?;
-            Ok(predictor.predict_many(pool, &persons, i)?.into_iter().map(|p| p.probabilities).collect())
+            let predictions = predict_checked(predictor, pool, &persons, i)?;
+            Ok(predictions.into_iter().map(|p| p.probabilities).collect())
         })
         .collect()
 }
@@ -153,8 +155,8 @@ fn statistics(
     out
 }
 
-/// Scores every pool through the predictors the spec names for it (default: all but history
-/// ones, which need answers); returns the `pools` block of `evaluation.json`.
+/// Scores every pool through the predictors the spec names for it (default: the `usable`
+/// ones, all but those that need answers), by pool name.
 pub fn score_pools(
     data: &Dataset,
     specs: &[PoolSpec],
@@ -163,7 +165,7 @@ pub fn score_pools(
     bootstrap: usize,
     seed: u64,
     alpha: f64,
-) -> Result<Value> {
+) -> Result<IndexMap<String, PoolReport>> {
     let pools: Vec<Dataset> = specs.iter().map(|s| read_pool(&s.file, data)).collect::<Result<_>>()?;
     let names: Vec<String> = predictors.iter().map(|p| p.name().to_string()).collect();
     let chosen = |spec: &PoolSpec, m: usize| spec.predictors.as_ref().map_or(usable[m], |l| l.contains(&names[m]));
@@ -202,7 +204,7 @@ pub fn score_pools(
         let mut sorted: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
         sorted.sort_by(f64::total_cmp);
         let (lo, hi) = stats::percentile_interval(&sorted, alpha);
-        json!({"estimate": num(estimate), "ci_low": num(lo), "ci_high": num(hi)})
+        Estimate::new(estimate, lo, hi)
     };
     let column = |at: usize| replicates.iter().map(|r| r[at]).collect::<Vec<f64>>();
     // Offsets of each (pool, predictor) block in the statistics.
@@ -216,33 +218,31 @@ pub fn score_pools(
             }
         }
     }
-    let mut out = Map::new();
+    let mut out = IndexMap::new();
     for (k, (spec, pool)) in specs.iter().zip(&pools).enumerate() {
-        let mut by_predictor = Map::new();
+        let mut by_predictor = IndexMap::new();
         for (m, name) in names.iter().enumerate() {
             let Some(at) = offset[k][m] else { continue };
-            let mut groupings_json = Map::new();
-            for (g, &a) in groupings.iter().enumerate() {
-                groupings_json.insert(data.profile[a].name.clone(), interval(column(at + 1 + g), point[at + 1 + g]));
-            }
+            let groupings = groupings
+                .iter()
+                .enumerate()
+                .map(|(g, &a)| (data.profile[a].name.clone(), interval(column(at + 1 + g), point[at + 1 + g])))
+                .collect();
             let score = at + per - 1;
-            let mut block = json!({
-                "tv": {"overall": interval(column(at), point[at]), "groupings": groupings_json},
-                "tv_score": interval(column(score), point[score]),
+            let difference_from_first = offset[0][m].filter(|_| k > 0).map(|first| {
+                let reference = first + per - 1;
+                let diff: Vec<f64> = replicates.iter().map(|r| r[score] - r[reference]).collect();
+                interval(diff, point[score] - point[reference])
             });
-            if k > 0 {
-                if let Some(first) = offset[0][m] {
-                    let reference = first + per - 1;
-                    let diff: Vec<f64> = replicates.iter().map(|r| r[score] - r[reference]).collect();
-                    block["difference_from_first"] = interval(diff, point[score] - point[reference]);
-                }
-            }
-            by_predictor.insert(name.clone(), block);
+            let tv = PoolTv { overall: interval(column(at), point[at]), groupings };
+            by_predictor.insert(
+                name.clone(),
+                PoolScore { tv, tv_score: interval(column(score), point[score]), difference_from_first },
+            );
         }
-        out.insert(
-            spec.name.clone(),
-            json!({"file": spec.file.display().to_string(), "persons": pool.persons(), "predictors": by_predictor}),
-        );
+        let report =
+            PoolReport { file: spec.file.display().to_string(), persons: pool.persons(), predictors: by_predictor };
+        out.insert(spec.name.clone(), report);
     }
-    Ok(Value::Object(out))
+    Ok(out)
 }

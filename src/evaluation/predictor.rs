@@ -1,43 +1,49 @@
 //! Predictors behind one trait: fitted on training persons for one item, they give each
-//! held-out person a probability distribution over the item's options.
+//! held-out person a probability distribution over the item's options. The built-in ones
+//! (population baseline, profile, cell, history) are here; external programs are in
+//! `external.rs`.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use crate::error::{Error, Result};
 
 use super::data::Dataset;
-use super::external::External;
 use super::logistic::Logistic;
-use super::spec::{PredictorKind, PredictorSpec};
+use super::params::{
+    checked_name, predictor_error, CellParams, HistoryParams, PopulationParams, PredictorKind, ProfileParams,
+};
 
-/// A predictor of one person's answer to one item.
+/// A predictor of persons' answers to an item.
 ///
-/// `evaluate` calls [`Predictor::fit`] once per fold and item with the persons of the other
-/// folds, then [`Predictor::predict_many`] with the fold's persons who answered the item. An
-/// external predictor (a process answering JSON lines) fits behind the same calls: `fit` may do
-/// nothing, and `predict_many` may ask many questions at once and return sampled answers with
-/// their smoothed frequencies.
+/// [`evaluate`](super::evaluate) (and [`Experiment::run`](super::Experiment::run)) calls
+/// [`Predictor::fit`] once per fold and item with the persons of the other folds, then
+/// [`Predictor::predict`] with the fold's persons who answered the item, and once more per
+/// item with everybody for persona pools. Both take `&mut self`: a predictor may keep state
+/// between the calls, such as the programs an external predictor runs, which fit does not
+/// start and predict asks many questions at once.
+///
+/// Implement it to evaluate a predictor of your own next to the built-in ones; see the
+/// [module documentation](super) for an example.
 pub trait Predictor: Send {
-    /// The name shown in the outputs.
+    /// The name shown in the outputs (unique among an experiment's predictors).
     fn name(&self) -> &str;
+    /// What the predictor is. The one predictor of kind [`PredictorKind::Population`] is the
+    /// baseline; [`PredictorKind::History`] ones condition on answers, which persona pools do
+    /// not have. The default, [`PredictorKind::Custom`], is right for a predictor of your own.
+    fn kind(&self) -> PredictorKind {
+        PredictorKind::Custom
+    }
     /// Fits the predictor for `item` on the persons `train` (indices into `data`); persons
     /// without an answer to the item are the predictor's to skip or use.
     fn fit(&mut self, data: &Dataset, train: &[usize], item: usize) -> Result<()>;
-    /// Probabilities over the item's options (summing to 1) for person `person`.
-    fn predict(&self, data: &Dataset, person: usize, item: usize) -> Result<Vec<f64>>;
-    /// Predictions for several persons; the default calls [`Predictor::predict`] for each and
-    /// samples nothing.
-    fn predict_many(&mut self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Prediction>> {
-        persons
-            .iter()
-            .map(|&p| Ok(Prediction { probabilities: self.predict(data, p, item)?, draws: Vec::new() }))
-            .collect()
-    }
+    /// One prediction per person of `persons`, in order: probabilities over the item's
+    /// options (`data.items[item].column.levels`), summing to 1.
+    fn predict(&mut self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Prediction>>;
 }
 
 /// One person's prediction for one item.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Prediction {
     /// Probabilities over the item's options, summing to 1.
     pub probabilities: Vec<f64>,
@@ -46,27 +52,60 @@ pub struct Prediction {
     pub draws: Vec<usize>,
 }
 
-/// Builds the predictor a spec entry describes; external predictors keep their answers in
-/// `cache_dir` (see [`External::new`]).
-pub fn build(spec: &PredictorSpec, cache_dir: Option<&Path>) -> Result<Box<dyn Predictor>> {
-    let name = spec.name.clone();
-    let smoothing = spec.smoothing.unwrap_or(0.5);
-    let l2 = spec.l2.unwrap_or(1.0);
-    Ok(match spec.kind {
-        PredictorKind::Population => Box::new(Population { name, smoothing, p: Vec::new() }),
-        PredictorKind::Profile => {
-            Box::new(Profile { name, l2, interactions: spec.interactions.unwrap_or(false), model: None })
-        }
-        PredictorKind::Cell => Box::new(Cell {
-            name,
-            smoothing,
-            prior_strength: spec.prior_strength.unwrap_or(5.0),
-            base: Vec::new(),
-            counts: Vec::new(),
-        }),
-        PredictorKind::History => Box::new(History { name, l2, model: None }),
-        PredictorKind::External => Box::new(External::new(spec, cache_dir)?),
-    })
+impl Prediction {
+    /// A prediction given as probabilities over the item's options (populace draws
+    /// simulated answers from them).
+    pub fn new(probabilities: Vec<f64>) -> Prediction {
+        Prediction { probabilities, draws: Vec::new() }
+    }
+
+    /// With the answers the predictor sampled itself (option indices, one per repeat).
+    pub fn with_draws(mut self, draws: Vec<usize>) -> Prediction {
+        self.draws = draws;
+        self
+    }
+}
+
+/// Asks `predictor` about `persons` and `item`, and checks the answer: one prediction per
+/// person, each a probability per option summing to 1 (within 1e-6), draws among the options.
+pub(super) fn predict_checked(
+    predictor: &mut dyn Predictor,
+    data: &Dataset,
+    persons: &[usize],
+    item: usize,
+) -> Result<Vec<Prediction>> {
+    let predictions = predictor.predict(data, persons, item)?;
+    let column = &data.items[item].column;
+    let wrong = |message: String| predictor_error(predictor.name(), message);
+    if predictions.len() != persons.len() {
+        return Err(wrong(format!(
+            "asked about {} persons for item \"{}\", it gave {} predictions",
+            persons.len(),
+            column.name,
+            predictions.len()
+        )));
+    }
+    let options = column.levels.len();
+    for (&p, prediction) in persons.iter().zip(&predictions) {
+        let q = &prediction.probabilities;
+        let sum: f64 = q.iter().sum();
+        let problem = if q.len() != options {
+            format!("{} probabilities for {options} options", q.len())
+        } else if !q.iter().all(|v| v.is_finite() && *v >= 0.0) || (sum - 1.0).abs() > 1e-6 {
+            format!("probabilities must be non-negative and sum to 1, got {q:?}")
+        } else if let Some(d) = prediction.draws.iter().find(|&&d| d >= options) {
+            format!("draw {d} is not an option index (0 to {})", options - 1)
+        } else {
+            continue;
+        };
+        return Err(wrong(format!("person \"{}\", item \"{}\": {problem}", data.ids[p], column.name)));
+    }
+    Ok(predictions)
+}
+
+/// Predictions of `persons`, one at a time.
+fn each(persons: &[usize], mut one: impl FnMut(usize) -> Result<Vec<f64>>) -> Result<Vec<Prediction>> {
+    persons.iter().map(|&p| Ok(Prediction::new(one(p)?))).collect()
 }
 
 /// Answer counts of `item` among `persons`, plus `alpha` in each option.
@@ -95,16 +134,32 @@ pub struct Population {
     p: Vec<f64>,
 }
 
+impl Population {
+    /// The baseline named `name`.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the predictor for an empty name or a smoothing that is not
+    /// positive.
+    pub fn new(name: impl Into<String>, params: PopulationParams) -> Result<Population> {
+        let name = checked_name(name)?;
+        params.validate().map_err(|m| predictor_error(&name, m))?;
+        Ok(Population { name, smoothing: params.smoothing, p: Vec::new() })
+    }
+}
+
 impl Predictor for Population {
     fn name(&self) -> &str {
         &self.name
+    }
+    fn kind(&self) -> PredictorKind {
+        PredictorKind::Population
     }
     fn fit(&mut self, data: &Dataset, train: &[usize], item: usize) -> Result<()> {
         self.p = normalized(counts(data, train, item, self.smoothing));
         Ok(())
     }
-    fn predict(&self, _: &Dataset, _: usize, _: usize) -> Result<Vec<f64>> {
-        Ok(self.p.clone())
+    fn predict(&mut self, _: &Dataset, persons: &[usize], _: usize) -> Result<Vec<Prediction>> {
+        each(persons, |_| Ok(self.p.clone()))
     }
 }
 
@@ -159,18 +214,33 @@ pub struct Profile {
     model: Option<Logistic>,
 }
 
+impl Profile {
+    /// The profile model named `name`.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the predictor for an empty name or an `l2` that is not positive.
+    pub fn new(name: impl Into<String>, params: ProfileParams) -> Result<Profile> {
+        let name = checked_name(name)?;
+        params.validate().map_err(|m| predictor_error(&name, m))?;
+        Ok(Profile { name, l2: params.l2, interactions: params.interactions, model: None })
+    }
+}
+
 impl Predictor for Profile {
     fn name(&self) -> &str {
         &self.name
+    }
+    fn kind(&self) -> PredictorKind {
+        PredictorKind::Profile
     }
     fn fit(&mut self, data: &Dataset, train: &[usize], item: usize) -> Result<()> {
         let inter = self.interactions;
         self.model = Some(fit_logistic(data, train, item, self.l2, |p| profile_features(data, p, inter))?);
         Ok(())
     }
-    fn predict(&self, data: &Dataset, person: usize, _: usize) -> Result<Vec<f64>> {
+    fn predict(&mut self, data: &Dataset, persons: &[usize], _: usize) -> Result<Vec<Prediction>> {
         let model = fitted(&self.model, &self.name)?;
-        Ok(model.predict(&profile_features(data, person, self.interactions).0))
+        each(persons, |p| Ok(model.predict(&profile_features(data, p, self.interactions).0)))
     }
 }
 
@@ -191,9 +261,26 @@ fn profile_of(data: &Dataset, person: usize) -> Vec<usize> {
     data.profile.iter().map(|a| a.values[person].unwrap_or(0)).collect()
 }
 
+impl Cell {
+    /// The cell predictor named `name`.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the predictor for an empty name or a prior strength or
+    /// smoothing that is not positive.
+    pub fn new(name: impl Into<String>, params: CellParams) -> Result<Cell> {
+        let name = checked_name(name)?;
+        params.validate().map_err(|m| predictor_error(&name, m))?;
+        let (smoothing, prior_strength) = (params.smoothing, params.prior_strength);
+        Ok(Cell { name, smoothing, prior_strength, base: Vec::new(), counts: Vec::new() })
+    }
+}
+
 impl Predictor for Cell {
     fn name(&self) -> &str {
         &self.name
+    }
+    fn kind(&self) -> PredictorKind {
+        PredictorKind::Cell
     }
     fn fit(&mut self, data: &Dataset, train: &[usize], item: usize) -> Result<()> {
         self.base = normalized(counts(data, train, item, self.smoothing));
@@ -210,18 +297,20 @@ impl Predictor for Cell {
         }
         Ok(())
     }
-    fn predict(&self, data: &Dataset, person: usize, _: usize) -> Result<Vec<f64>> {
-        let profile = profile_of(data, person);
-        let mut p = self.base.clone();
-        for (j, map) in self.counts.iter().enumerate() {
-            if let Some(c) = map.get(&profile[..=j]) {
-                let n: f64 = c.iter().sum();
-                for (pk, ck) in p.iter_mut().zip(c) {
-                    *pk = (ck + self.prior_strength * *pk) / (n + self.prior_strength);
+    fn predict(&mut self, data: &Dataset, persons: &[usize], _: usize) -> Result<Vec<Prediction>> {
+        each(persons, |person| {
+            let profile = profile_of(data, person);
+            let mut p = self.base.clone();
+            for (j, map) in self.counts.iter().enumerate() {
+                if let Some(c) = map.get(&profile[..=j]) {
+                    let n: f64 = c.iter().sum();
+                    for (pk, ck) in p.iter_mut().zip(c) {
+                        *pk = (ck + self.prior_strength * *pk) / (n + self.prior_strength);
+                    }
                 }
             }
-        }
-        Ok(p)
+            Ok(p)
+        })
     }
 }
 
@@ -247,17 +336,32 @@ fn history_features(data: &Dataset, person: usize, item: usize) -> (Vec<usize>, 
     (row, offset)
 }
 
+impl History {
+    /// The answer-history model named `name`.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the predictor for an empty name or an `l2` that is not positive.
+    pub fn new(name: impl Into<String>, params: HistoryParams) -> Result<History> {
+        let name = checked_name(name)?;
+        params.validate().map_err(|m| predictor_error(&name, m))?;
+        Ok(History { name, l2: params.l2, model: None })
+    }
+}
+
 impl Predictor for History {
     fn name(&self) -> &str {
         &self.name
+    }
+    fn kind(&self) -> PredictorKind {
+        PredictorKind::History
     }
     fn fit(&mut self, data: &Dataset, train: &[usize], item: usize) -> Result<()> {
         self.model = Some(fit_logistic(data, train, item, self.l2, |p| history_features(data, p, item))?);
         Ok(())
     }
-    fn predict(&self, data: &Dataset, person: usize, item: usize) -> Result<Vec<f64>> {
+    fn predict(&mut self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Prediction>> {
         let model = fitted(&self.model, &self.name)?;
-        Ok(model.predict(&history_features(data, person, item).0))
+        each(persons, |p| Ok(model.predict(&history_features(data, p, item).0)))
     }
 }
 

@@ -8,26 +8,25 @@
 //! false-positive rate is the share of real-null effects (p ≥ alpha) significant in the
 //! simulation; and replication is binned by the real effect's p-value.
 
-use serde_json::{json, Value};
-
 use super::data::Dataset;
 use super::effects::{self, Effect, EffectKind};
-use super::num;
+use super::report::{
+    EffectEstimate, EffectReplication, Estimate, FalsePositives, Replication, ReplicationRate, StrengthBin,
+};
 
 /// Bins of the real p-value for replication by effect strength.
 const STRENGTH_BINS: [(f64, f64); 3] = [(0.0, 0.001), (0.001, 0.01), (0.01, 0.05)];
 
-/// The Wilson score interval of a proportion `k/n` at level 1 − alpha, as
-/// `{estimate, ci_low, ci_high}` (nulls when n = 0).
-pub fn wilson(k: usize, n: usize, alpha: f64) -> Value {
+/// The Wilson score interval of a proportion `k/n` at level 1 − alpha (NaN when n = 0).
+pub fn wilson(k: usize, n: usize, alpha: f64) -> Estimate {
     if n == 0 {
-        return json!({"estimate": null, "ci_low": null, "ci_high": null});
+        return Estimate::new(f64::NAN, f64::NAN, f64::NAN);
     }
     let z = normal_quantile(1.0 - alpha / 2.0);
     let (n, p) = (n as f64, k as f64 / n as f64);
     let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
     let half = z / (1.0 + z * z / n) * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
-    json!({"estimate": p, "ci_low": (centre - half).max(0.0), "ci_high": (centre + half).min(1.0)})
+    Estimate::new(p, (centre - half).max(0.0), (centre + half).min(1.0))
 }
 
 /// The standard normal quantile, by bisection on the complementary error function.
@@ -72,12 +71,12 @@ impl RealEffects {
     }
 }
 
-fn effect_json(e: &Effect) -> Value {
-    json!({"estimate": num(e.estimate), "se": num(e.se), "p": num(e.p)})
+fn effect_estimate(e: &Effect) -> EffectEstimate {
+    EffectEstimate { estimate: e.estimate, se: e.se, p: e.p }
 }
 
-/// The replication block of one predictor, from its draws `[item][person]`.
-pub fn replication(data: &Dataset, real: &RealEffects, draws: &[Vec<Vec<usize>>], alpha: f64) -> Value {
+/// The effect replication of one predictor, from its draws `[item][person]`.
+pub fn replication(data: &Dataset, real: &RealEffects, draws: &[Vec<Vec<usize>>], alpha: f64) -> Replication {
     let mut list = Vec::new();
     // (real significant, replicated) per kind; (real null, significant in simulation).
     let mut tally = [(0usize, 0usize); 2];
@@ -109,23 +108,41 @@ pub fn replication(data: &Dataset, real: &RealEffects, draws: &[Vec<Vec<usize>>]
                 nulls.0 += 1;
                 nulls.1 += usize::from(sim_significant);
             }
-            list.push(json!({
-                "item": data.items[i].column.name, "kind": e.kind, "term": e.term, "contrast": e.contrast,
-                "real": effect_json(e), "simulated": s.map_or(Value::Null, effect_json), "replicated": replicated,
-            }));
+            list.push(EffectReplication {
+                item: data.items[i].column.name.clone(),
+                kind: e.kind,
+                term: e.term.clone(),
+                contrast: e.contrast.clone(),
+                real: effect_estimate(e),
+                simulated: s.map(effect_estimate),
+                replicated,
+            });
         }
     }
-    let rate = |(n, k): (usize, usize)| json!({"real_significant": n, "replicated": k, "rate": wilson(k, n, alpha)});
-    json!({
-        "alpha": alpha,
-        "main": rate(tally[0]),
-        "interaction": rate(tally[1]),
-        "false_positive": {"real_null": nulls.0, "significant": nulls.1, "rate": wilson(nulls.1, nulls.0, alpha)},
-        "by_strength": STRENGTH_BINS.iter().zip(bins).map(|(&(lo, hi), (n, k))| json!({
-            "p_from": lo, "p_below": hi, "real_significant": n, "replicated": k, "rate": wilson(k, n, alpha)
-        })).collect::<Vec<_>>(),
-        "effects": list,
-    })
+    let rate =
+        |(n, k): (usize, usize)| ReplicationRate { real_significant: n, replicated: k, rate: wilson(k, n, alpha) };
+    Replication {
+        alpha,
+        main: rate(tally[0]),
+        interaction: rate(tally[1]),
+        false_positive: FalsePositives {
+            real_null: nulls.0,
+            significant: nulls.1,
+            rate: wilson(nulls.1, nulls.0, alpha),
+        },
+        by_strength: STRENGTH_BINS
+            .iter()
+            .zip(bins)
+            .map(|(&(lo, hi), (n, k))| StrengthBin {
+                p_from: lo,
+                p_below: hi,
+                real_significant: n,
+                replicated: k,
+                rate: wilson(k, n, alpha),
+            })
+            .collect(),
+        effects: list,
+    }
 }
 
 #[cfg(test)]
@@ -136,9 +153,10 @@ mod tests {
     fn wilson_matches_the_textbook_example() {
         // 8 of 10 at 95%: (0.490, 0.943) (Newcombe 1998, method 3).
         let v = wilson(8, 10, 0.05);
-        assert!((v["ci_low"].as_f64().unwrap() - 0.4902).abs() < 1e-3);
-        assert!((v["ci_high"].as_f64().unwrap() - 0.9433).abs() < 1e-3);
-        assert!(wilson(0, 0, 0.05)["estimate"].is_null());
+        assert_eq!(v.estimate, 0.8);
+        assert!((v.ci_low - 0.4902).abs() < 1e-3);
+        assert!((v.ci_high - 0.9433).abs() < 1e-3);
+        assert!(wilson(0, 0, 0.05).estimate.is_nan());
     }
 
     #[test]

@@ -11,7 +11,8 @@ use rand::distr::Distribution;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Predictions, SimulationSpec};
+use super::crossfit::Predictions;
+use super::spec::SimulationSpec;
 
 /// Sampled answers `[predictor][item][person]`; empty where there is no prediction.
 pub type Draws = Vec<Vec<Vec<Vec<usize>>>>;
@@ -19,6 +20,7 @@ pub type Draws = Vec<Vec<Vec<Vec<usize>>>>;
 /// Where a predictor's draws came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum DrawSource {
     /// The predictor sampled them itself.
     Predictor,

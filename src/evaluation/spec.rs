@@ -6,13 +6,19 @@ use serde::Deserialize;
 
 use crate::error::{Error, Location, Result};
 
+use super::params::{predictor_error, PredictorKind, PredictorParams};
+
 /// The most bootstrap replicates a spec may ask for: each keeps a vector of every metric, and
 /// percentile CIs need no more.
 pub const MAX_BOOTSTRAP: usize = 100_000;
 
 /// A parsed experiment spec; relative paths are already resolved against the spec's folder.
+///
+/// [`ExperimentSpec::from_path`] reads the TOML of docs/evaluate.md;
+/// [`ExperimentSpec::new`] starts one in code from the data's columns, with the defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ExperimentSpec {
     /// The responses file and its columns.
     pub data: DataSpec,
@@ -40,6 +46,7 @@ pub struct ExperimentSpec {
 /// `[data]`: the responses CSV.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct DataSpec {
     /// The responses CSV (relative to the spec's folder).
     pub file: PathBuf,
@@ -54,68 +61,165 @@ pub struct DataSpec {
     pub ordinal: Vec<String>,
 }
 
+/// The strings of `names`.
+fn strings<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Vec<String> {
+    names.into_iter().map(Into::into).collect()
+}
+
+impl DataSpec {
+    /// Responses in `file` with person ids in column `id`, the `profile` attributes and the
+    /// `items`, all nominal.
+    pub fn new<P, I>(
+        file: impl Into<PathBuf>,
+        id: impl Into<String>,
+        profile: impl IntoIterator<Item = P>,
+        items: impl IntoIterator<Item = I>,
+    ) -> DataSpec
+    where
+        P: Into<String>,
+        I: Into<String>,
+    {
+        DataSpec {
+            file: file.into(),
+            id: id.into(),
+            profile: strings(profile),
+            items: strings(items),
+            ordinal: Vec::new(),
+        }
+    }
+
+    /// With the items whose answers are ordinal.
+    pub fn ordinal<S: Into<String>>(mut self, items: impl IntoIterator<Item = S>) -> DataSpec {
+        self.ordinal = strings(items);
+        self
+    }
+
+    /// The first problem with the columns named.
+    pub(super) fn validate(&self) -> std::result::Result<(), String> {
+        if self.profile.is_empty() {
+            return Err("[data] profile is empty: name at least one profile column".into());
+        }
+        if self.items.is_empty() {
+            return Err("[data] items is empty: name at least one item column".into());
+        }
+        let mut seen: Vec<&String> = vec![&self.id];
+        for c in self.profile.iter().chain(&self.items) {
+            if seen.contains(&c) {
+                return Err(format!("column \"{c}\" is named twice among id, profile and items"));
+            }
+            seen.push(c);
+        }
+        for o in &self.ordinal {
+            if !self.items.contains(o) {
+                return Err(format!("ordinal \"{o}\" is not one of the items"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `[population]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PopulationSpec {
     /// Columns whose values define groups; each grouping is one column.
     #[serde(default)]
     pub groups: Vec<String>,
 }
 
-/// The kind of a predictor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PredictorKind {
-    /// Each item's smoothed answer distribution in the training folds.
-    Population,
-    /// L2-regularized multinomial logistic regression on one-hot profile attributes.
-    Profile,
-    /// Smoothed distribution within the person's profile cell, shrunk toward coarser cells.
-    Cell,
-    /// Multinomial logistic regression on the person's answers to the other items.
-    History,
-    /// A program answering JSON Lines requests (an LLM simulator, say); see docs/simulate.md.
-    External,
+/// Grouping columns are named once each, and not `all` (the whole sample's key).
+pub(super) fn check_groups<S: AsRef<str>>(groups: &[S]) -> std::result::Result<(), String> {
+    for (i, g) in groups.iter().enumerate() {
+        let g = g.as_ref();
+        if groups[..i].iter().any(|h| h.as_ref() == g) {
+            return Err(format!("[population] groups names \"{g}\" twice"));
+        }
+        if g == "all" {
+            return Err("[population] groups: \"all\" stands for the whole sample; rename the column".into());
+        }
+    }
+    Ok(())
 }
 
-/// `[[predictor]]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Exactly one predictor is the population baseline, and names are unique.
+pub(super) fn check_predictors(predictors: &[(&str, PredictorKind)]) -> std::result::Result<(), String> {
+    if predictors.iter().filter(|(_, k)| *k == PredictorKind::Population).count() != 1 {
+        return Err("exactly one [[predictor]] must have kind = \"population\" (the baseline)".into());
+    }
+    for (i, (name, _)) in predictors.iter().enumerate() {
+        if predictors[..i].iter().any(|(n, _)| n == name) {
+            return Err(format!("predictor name \"{name}\" is used twice"));
+        }
+    }
+    Ok(())
+}
+
+/// Pool names are unique, and the predictors a pool names exist and do not need answers.
+pub(super) fn check_pools(pools: &[PoolSpec], predictors: &[(&str, PredictorKind)]) -> std::result::Result<(), String> {
+    for (i, pool) in pools.iter().enumerate() {
+        if pools[..i].iter().any(|q| q.name == pool.name) {
+            return Err(format!("pool name \"{}\" is used twice", pool.name));
+        }
+        for name in pool.predictors.iter().flatten() {
+            match predictors.iter().find(|(p, _)| p == name) {
+                None => return Err(format!("pool \"{}\": no predictor is named \"{name}\"", pool.name)),
+                Some((_, PredictorKind::History)) => {
+                    return Err(format!(
+                        "pool \"{}\": predictor \"{name}\" conditions on answers, which pool persons do not have",
+                        pool.name
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `[[predictor]]`: a name and a built-in kind with its parameters.
+///
+/// In TOML, `kind` selects the parameters and every other field must be one of that kind's
+/// (docs/evaluate.md): a field of another kind is an error naming the predictor and the
+/// field. [`PredictorSpec::new`] checks the values, as reading a spec does.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PredictorSpec {
     /// Name shown in the outputs (unique).
     pub name: String,
-    /// What the predictor conditions on.
-    pub kind: PredictorKind,
-    /// L2 penalty of the logistic kinds (default 1.0).
-    pub l2: Option<f64>,
-    /// Profile kind: add pairwise interactions of the profile attributes (default false).
-    pub interactions: Option<bool>,
-    /// Cell kind: prior strength of the shrinkage toward the parent cell (default 5.0).
-    pub prior_strength: Option<f64>,
-    /// Population, cell and external kinds: additive smoothing of counts (default 0.5).
-    pub smoothing: Option<f64>,
-    /// External kind: the program to run; a relative path with a `/` resolves against the
-    /// spec's folder, a bare name is looked up on `PATH`.
-    pub command: Option<PathBuf>,
-    /// External kind: the program's arguments.
-    pub args: Option<Vec<String>>,
-    /// External kind: the longest wait for the next answer while requests are unanswered, in
-    /// seconds (default 60).
-    pub timeout_seconds: Option<f64>,
-    /// External kind: how often each person is asked each item (default 1).
-    pub repeats: Option<usize>,
-    /// External kind: how many copies of the program run in parallel (default 1).
-    pub concurrency: Option<usize>,
-    /// External kind: send the persona (default true); false is the unconditioned arm.
-    pub persona: Option<bool>,
-    /// External kind: the persona card template (MiniJinja; default: the default card).
-    pub template: Option<PathBuf>,
+    /// The kind and its parameters.
+    pub params: PredictorParams,
+}
+
+impl PredictorSpec {
+    /// A predictor entry with checked parameters.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the predictor for an empty name or a parameter out of range.
+    pub fn new(name: impl Into<String>, params: impl Into<PredictorParams>) -> Result<PredictorSpec> {
+        let spec = PredictorSpec { name: name.into(), params: params.into() };
+        spec.validate().map_err(|m| predictor_error(&spec.name, m))?;
+        Ok(spec)
+    }
+
+    /// What the predictor is.
+    pub fn kind(&self) -> PredictorKind {
+        self.params.kind()
+    }
+
+    /// The first problem with the entry, as a message without the predictor's name.
+    pub(super) fn validate(&self) -> std::result::Result<(), String> {
+        if self.name.is_empty() {
+            return Err("the name is empty".into());
+        }
+        self.params.validate()
+    }
 }
 
 /// `[evaluation]`: cross-fitting, bootstrap and the decision rule, all with defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct EvaluationSpec {
     /// Number of cross-fitting folds (default 5).
     pub folds: usize,
@@ -131,9 +235,77 @@ pub struct EvaluationSpec {
     pub population_min_relative_tv_gain: f64,
 }
 
+impl Default for EvaluationSpec {
+    fn default() -> Self {
+        EvaluationSpec {
+            folds: 5,
+            bootstrap: 1000,
+            seed: 1,
+            alpha: 0.05,
+            individual_min_pseudo_r2: 0.0,
+            population_min_relative_tv_gain: 0.05,
+        }
+    }
+}
+
+impl EvaluationSpec {
+    /// With `n` cross-fitting folds (at least 2).
+    pub fn folds(mut self, n: usize) -> Self {
+        self.folds = n;
+        self
+    }
+
+    /// With `n` bootstrap replicates (10 to 100,000).
+    pub fn bootstrap(mut self, n: usize) -> Self {
+        self.bootstrap = n;
+        self
+    }
+
+    /// With the seed of the folds and the bootstrap.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// With CIs at level 1 − `alpha` (in (0, 1)).
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.alpha = alpha;
+        self
+    }
+
+    /// With the decision rule's thresholds on the pseudo-R² CI lower bound and the relative
+    /// TV gain.
+    pub fn rule(mut self, individual_min_pseudo_r2: f64, population_min_relative_tv_gain: f64) -> Self {
+        self.individual_min_pseudo_r2 = individual_min_pseudo_r2;
+        self.population_min_relative_tv_gain = population_min_relative_tv_gain;
+        self
+    }
+
+    /// The first problem with the settings.
+    pub(super) fn validate(&self) -> std::result::Result<(), String> {
+        if self.folds < 2 {
+            return Err(format!("[evaluation] folds must be at least 2, got {}", self.folds));
+        }
+        if !(10..=MAX_BOOTSTRAP).contains(&self.bootstrap) {
+            return Err(format!(
+                "[evaluation] bootstrap must be between 10 and {MAX_BOOTSTRAP}, got {}",
+                self.bootstrap
+            ));
+        }
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(format!("[evaluation] alpha must be in (0, 1), got {}", self.alpha));
+        }
+        if !self.individual_min_pseudo_r2.is_finite() || !self.population_min_relative_tv_gain.is_finite() {
+            return Err("[evaluation] decision thresholds must be finite".into());
+        }
+        Ok(())
+    }
+}
+
 /// `[[pool]]`: a persona pool (a CSV from `populace generate` with the profile attributes).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PoolSpec {
     /// Name shown in the outputs (unique).
     pub name: String,
@@ -143,9 +315,23 @@ pub struct PoolSpec {
     pub predictors: Option<Vec<String>>,
 }
 
+impl PoolSpec {
+    /// The pool in `file`, asked through every predictor that does not need answers.
+    pub fn new(name: impl Into<String>, file: impl Into<PathBuf>) -> PoolSpec {
+        PoolSpec { name: name.into(), file: file.into(), predictors: None }
+    }
+
+    /// Asked through the predictors named.
+    pub fn predictors<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> PoolSpec {
+        self.predictors = Some(strings(names));
+        self
+    }
+}
+
 /// `[simulation]`: how simulated answers are drawn and tested, all with defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct SimulationSpec {
     /// Answers drawn per person from a predictor that gives probabilities (default 5; at
     /// least 2 for run-to-run variance). Predictors that sample use their own draws.
@@ -162,21 +348,57 @@ impl Default for SimulationSpec {
     }
 }
 
-impl Default for EvaluationSpec {
-    fn default() -> Self {
-        EvaluationSpec {
-            folds: 5,
-            bootstrap: 1000,
-            seed: 1,
-            alpha: 0.05,
-            individual_min_pseudo_r2: 0.0,
-            population_min_relative_tv_gain: 0.05,
+impl SimulationSpec {
+    /// Drawing `n` answers per person (1 to 1000).
+    pub fn repeats(mut self, n: usize) -> Self {
+        self.repeats = n;
+        self
+    }
+
+    /// With Wald tests at level `alpha` (in (0, 1)).
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.alpha = alpha;
+        self
+    }
+
+    /// With the seed of the draws.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The first problem with the settings.
+    pub(super) fn validate(&self) -> std::result::Result<(), String> {
+        if !(1..=1000).contains(&self.repeats) {
+            return Err(format!("[simulation] repeats must be between 1 and 1000, got {}", self.repeats));
         }
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(format!("[simulation] alpha must be in (0, 1), got {}", self.alpha));
+        }
+        Ok(())
     }
 }
 
 impl ExperimentSpec {
+    /// A spec for the data `data` with the default settings, no groupings, no predictors and
+    /// no pools.
+    pub fn new(data: DataSpec) -> ExperimentSpec {
+        ExperimentSpec {
+            data,
+            population: PopulationSpec::default(),
+            predictors: Vec::new(),
+            cache_dir: None,
+            evaluation: EvaluationSpec::default(),
+            simulation: SimulationSpec::default(),
+            pools: Vec::new(),
+        }
+    }
+
     /// Reads and validates a spec; relative paths resolve against its folder.
+    ///
+    /// # Errors
+    /// [`Error::Read`] when the file cannot be read; [`Error::Input`] naming the file (and
+    /// the line where known) for anything invalid.
     pub fn from_path(path: &Path) -> Result<ExperimentSpec> {
         let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
         let location = Location::file(path.display().to_string());
@@ -203,131 +425,368 @@ impl ExperimentSpec {
             pool.file = folder.join(&pool.file);
         }
         for p in &mut spec.predictors {
-            if let Some(c) = p.command.as_mut().filter(|c| c.is_relative() && c.components().count() > 1) {
-                *c = folder.join(&*c);
-            }
-            if let Some(t) = p.template.as_mut().filter(|t| t.is_relative()) {
-                *t = folder.join(&*t);
+            if let PredictorParams::External(e) = &mut p.params {
+                if e.command.is_relative() && e.command.components().count() > 1 {
+                    e.command = folder.join(&e.command);
+                }
+                if let Some(t) = e.template.as_mut().filter(|t| t.is_relative()) {
+                    *t = folder.join(&*t);
+                }
             }
         }
         spec.validate().map_err(|m| Error::input(location, m))?;
         Ok(spec)
     }
 
+    /// The first problem with the spec.
     fn validate(&self) -> std::result::Result<(), String> {
-        let d = &self.data;
-        if d.profile.is_empty() {
-            return Err("[data] profile is empty: name at least one profile column".into());
+        self.data.validate()?;
+        check_groups(&self.population.groups)?;
+        let predictors: Vec<(&str, PredictorKind)> =
+            self.predictors.iter().map(|p| (p.name.as_str(), p.kind())).collect();
+        check_predictors(&predictors)?;
+        for p in &self.predictors {
+            p.validate().map_err(|m| format!("predictor \"{}\": {m}", p.name))?;
         }
-        if d.items.is_empty() {
-            return Err("[data] items is empty: name at least one item column".into());
-        }
-        let mut seen: Vec<&String> = vec![&d.id];
-        for c in d.profile.iter().chain(&d.items) {
-            if seen.contains(&c) {
-                return Err(format!("column \"{c}\" is named twice among id, profile and items"));
-            }
-            seen.push(c);
-        }
-        for o in &d.ordinal {
-            if !d.items.contains(o) {
-                return Err(format!("ordinal \"{o}\" is not one of the items"));
-            }
-        }
-        if self.predictors.iter().filter(|p| p.kind == PredictorKind::Population).count() != 1 {
-            return Err("exactly one [[predictor]] must have kind = \"population\" (the baseline)".into());
-        }
-        for (i, p) in self.predictors.iter().enumerate() {
-            if self.predictors[..i].iter().any(|q| q.name == p.name) {
-                return Err(format!("predictor name \"{}\" is used twice", p.name));
-            }
-            p.validate_external()?;
-            let timeout = ("timeout_seconds", p.timeout_seconds);
-            for (what, v) in [("l2", p.l2), ("prior_strength", p.prior_strength), ("smoothing", p.smoothing), timeout] {
-                if let Some(v) = v {
-                    if !(v.is_finite() && v > 0.0) {
-                        return Err(format!("predictor \"{}\": {what} must be positive, got {v}", p.name));
-                    }
-                }
-            }
-        }
-        let e = &self.evaluation;
-        if e.folds < 2 {
-            return Err(format!("[evaluation] folds must be at least 2, got {}", e.folds));
-        }
-        if !(10..=MAX_BOOTSTRAP).contains(&e.bootstrap) {
-            return Err(format!("[evaluation] bootstrap must be between 10 and {MAX_BOOTSTRAP}, got {}", e.bootstrap));
-        }
-        if !(e.alpha > 0.0 && e.alpha < 1.0) {
-            return Err(format!("[evaluation] alpha must be in (0, 1), got {}", e.alpha));
-        }
-        if !e.individual_min_pseudo_r2.is_finite() || !e.population_min_relative_tv_gain.is_finite() {
-            return Err("[evaluation] decision thresholds must be finite".into());
-        }
-        for (i, pool) in self.pools.iter().enumerate() {
-            if self.pools[..i].iter().any(|q| q.name == pool.name) {
-                return Err(format!("pool name \"{}\" is used twice", pool.name));
-            }
-            for name in pool.predictors.iter().flatten() {
-                match self.predictors.iter().find(|p| &p.name == name) {
-                    None => return Err(format!("pool \"{}\": no predictor is named \"{name}\"", pool.name)),
-                    Some(p) if p.kind == PredictorKind::History => {
-                        return Err(format!(
-                            "pool \"{}\": predictor \"{name}\" conditions on answers, which pool persons do not have",
-                            pool.name
-                        ))
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        let sim = &self.simulation;
-        if !(1..=1000).contains(&sim.repeats) {
-            return Err(format!("[simulation] repeats must be between 1 and 1000, got {}", sim.repeats));
-        }
-        if !(sim.alpha > 0.0 && sim.alpha < 1.0) {
-            return Err(format!("[simulation] alpha must be in (0, 1), got {}", sim.alpha));
-        }
-        Ok(())
+        self.evaluation.validate()?;
+        check_pools(&self.pools, &predictors)?;
+        self.simulation.validate()
     }
 }
 
-impl PredictorSpec {
-    /// External fields only on the external kind, which needs a command and no model fields.
-    fn validate_external(&self) -> std::result::Result<(), String> {
-        let name = &self.name;
-        let external = [
-            ("command", self.command.is_some()),
-            ("args", self.args.is_some()),
-            ("timeout_seconds", self.timeout_seconds.is_some()),
-            ("repeats", self.repeats.is_some()),
-            ("concurrency", self.concurrency.is_some()),
-            ("persona", self.persona.is_some()),
-            ("template", self.template.is_some()),
-        ];
-        let model = [
-            ("l2", self.l2.is_some()),
-            ("interactions", self.interactions.is_some()),
-            ("prior_strength", self.prior_strength.is_some()),
-        ];
-        if self.kind != PredictorKind::External {
-            if let Some((field, _)) = external.iter().find(|(_, set)| *set) {
-                return Err(format!("predictor \"{name}\": {field} is only for kind = \"external\""));
+/// Reading `[[predictor]]` tables: `name`, `kind`, then only that kind's parameters.
+mod predictor_toml {
+    use std::fmt;
+    use std::path::PathBuf;
+
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+    use serde::Deserialize;
+
+    use super::PredictorSpec;
+    use crate::evaluation::params::{
+        CellParams, ExternalParams, HistoryParams, PopulationParams, PredictorKind, PredictorParams, ProfileParams,
+    };
+
+    /// Every field of a `[[predictor]]`, and the kinds whose parameter it is (empty: all).
+    const FIELDS: [(&str, &[PredictorKind]); 13] = {
+        use PredictorKind::{Cell, External, History, Population, Profile};
+        [
+            ("name", &[]),
+            ("kind", &[]),
+            ("l2", &[Profile, History]),
+            ("interactions", &[Profile]),
+            ("prior_strength", &[Cell]),
+            ("smoothing", &[Population, Cell, External]),
+            ("command", &[External]),
+            ("args", &[External]),
+            ("timeout_seconds", &[External]),
+            ("repeats", &[External]),
+            ("concurrency", &[External]),
+            ("persona", &[External]),
+            ("template", &[External]),
+        ]
+    };
+    const NAMES: &[&str] = &[
+        "name",
+        "kind",
+        "l2",
+        "interactions",
+        "prior_strength",
+        "smoothing",
+        "command",
+        "args",
+        "timeout_seconds",
+        "repeats",
+        "concurrency",
+        "persona",
+        "template",
+    ];
+    const KINDS: &[&str] = &["population", "profile", "cell", "history", "external"];
+
+    /// Why field `f` (an index into [`FIELDS`]) cannot be given for `kind`, if it cannot.
+    fn misplaced(f: usize, kind: PredictorKind) -> Option<String> {
+        let (field, kinds) = FIELDS[f];
+        if kinds.is_empty() || kinds.contains(&kind) {
+            return None;
+        }
+        let takes: Vec<&str> = FIELDS.iter().filter(|(_, k)| k.contains(&kind)).map(|(n, _)| *n).collect();
+        let why = match kinds {
+            [only] => format!("{field} is only for kind = \"{only}\""),
+            _ => format!("{field} is not used by kind = \"{kind}\""),
+        };
+        Some(format!("{why} (kind = \"{kind}\" takes {})", takes.join(", ")))
+    }
+
+    /// A field name, checked as it is read, so that an error points at its line: unknown
+    /// names, and names of another kind's parameters once the name and kind are known.
+    struct Key<'a> {
+        name: Option<&'a str>,
+        kind: Option<Kind>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Key<'_> {
+        type Value = usize;
+
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+            let key = String::deserialize(deserializer)?;
+            let f = FIELDS.iter().position(|(n, _)| *n == key).ok_or_else(|| de::Error::unknown_field(&key, NAMES))?;
+            if let (Some(name), Some(kind)) = (self.name, self.kind) {
+                if let Some(why) = misplaced(f, kind.kind()) {
+                    return Err(de::Error::custom(format!("predictor \"{name}\": {why}")));
+                }
             }
-            return Ok(());
+            Ok(f)
         }
-        if let Some((field, _)) = model.iter().find(|(_, set)| *set) {
-            return Err(format!("predictor \"{name}\": {field} is not used by kind = \"external\""));
+    }
+
+    /// The `kind` value: a built-in kind.
+    #[derive(Clone, Copy)]
+    enum Kind {
+        Population,
+        Profile,
+        Cell,
+        History,
+        External,
+    }
+
+    impl Kind {
+        fn kind(self) -> PredictorKind {
+            match self {
+                Kind::Population => PredictorKind::Population,
+                Kind::Profile => PredictorKind::Profile,
+                Kind::Cell => PredictorKind::Cell,
+                Kind::History => PredictorKind::History,
+                Kind::External => PredictorKind::External,
+            }
         }
-        if self.command.as_ref().is_none_or(|c| c.as_os_str().is_empty()) {
-            return Err(format!("predictor \"{name}\" of kind = \"external\" needs a command (the simulator to run)"));
+    }
+
+    impl<'de> Deserialize<'de> for Kind {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Kind, D::Error> {
+            let kind = String::deserialize(deserializer)?;
+            [Kind::Population, Kind::Profile, Kind::Cell, Kind::History, Kind::External]
+                .into_iter()
+                .find(|k| k.kind().as_str() == kind)
+                .ok_or_else(|| de::Error::unknown_variant(&kind, KINDS))
         }
-        if self.repeats == Some(0) {
-            return Err(format!("predictor \"{name}\": repeats must be at least 1"));
+    }
+
+    /// The values given, each read as its field's type.
+    #[derive(Default)]
+    struct Given {
+        name: Option<String>,
+        kind: Option<Kind>,
+        l2: Option<f64>,
+        interactions: Option<bool>,
+        prior_strength: Option<f64>,
+        smoothing: Option<f64>,
+        command: Option<PathBuf>,
+        args: Option<Vec<String>>,
+        timeout_seconds: Option<f64>,
+        repeats: Option<usize>,
+        concurrency: Option<usize>,
+        persona: Option<bool>,
+        template: Option<PathBuf>,
+        /// The fields in the order given.
+        fields: Vec<usize>,
+    }
+
+    impl Given {
+        /// The kind's parameters: its defaults, overridden by what was given.
+        fn params(self, kind: Kind, name: &str) -> Result<PredictorParams, String> {
+            Ok(match kind {
+                Kind::Population => {
+                    let d = PopulationParams::default();
+                    PopulationParams { smoothing: self.smoothing.unwrap_or(d.smoothing) }.into()
+                }
+                Kind::Profile => {
+                    let d = ProfileParams::default();
+                    ProfileParams {
+                        l2: self.l2.unwrap_or(d.l2),
+                        interactions: self.interactions.unwrap_or(d.interactions),
+                    }
+                    .into()
+                }
+                Kind::Cell => {
+                    let d = CellParams::default();
+                    CellParams {
+                        prior_strength: self.prior_strength.unwrap_or(d.prior_strength),
+                        smoothing: self.smoothing.unwrap_or(d.smoothing),
+                    }
+                    .into()
+                }
+                Kind::History => HistoryParams { l2: self.l2.unwrap_or(HistoryParams::default().l2) }.into(),
+                Kind::External => {
+                    let command = self.command.filter(|c| !c.as_os_str().is_empty()).ok_or_else(|| {
+                        format!("predictor \"{name}\" of kind = \"external\" needs a command (the simulator to run)")
+                    })?;
+                    let d = ExternalParams::new(command);
+                    ExternalParams {
+                        args: self.args.unwrap_or(d.args),
+                        timeout_seconds: self.timeout_seconds.unwrap_or(d.timeout_seconds),
+                        repeats: self.repeats.unwrap_or(d.repeats),
+                        concurrency: self.concurrency.unwrap_or(d.concurrency),
+                        persona: self.persona.unwrap_or(d.persona),
+                        template: self.template.or(d.template),
+                        smoothing: self.smoothing.unwrap_or(d.smoothing),
+                        command: d.command,
+                    }
+                    .into()
+                }
+            })
         }
-        if self.concurrency == Some(0) {
-            return Err(format!("predictor \"{name}\": concurrency must be at least 1"));
+    }
+
+    struct PredictorVisitor;
+
+    impl<'de> Visitor<'de> for PredictorVisitor {
+        type Value = PredictorSpec;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a [[predictor]] table with a name, a kind and the kind's parameters")
         }
-        Ok(())
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PredictorSpec, A::Error> {
+            let mut g = Given::default();
+            while let Some(f) = map.next_key_seed(Key { name: g.name.as_deref(), kind: g.kind })? {
+                match FIELDS[f].0 {
+                    "name" => g.name = Some(map.next_value()?),
+                    "kind" => g.kind = Some(map.next_value()?),
+                    "l2" => g.l2 = Some(map.next_value()?),
+                    "interactions" => g.interactions = Some(map.next_value()?),
+                    "prior_strength" => g.prior_strength = Some(map.next_value()?),
+                    "smoothing" => g.smoothing = Some(map.next_value()?),
+                    "command" => g.command = Some(map.next_value()?),
+                    "args" => g.args = Some(map.next_value()?),
+                    "timeout_seconds" => g.timeout_seconds = Some(map.next_value()?),
+                    "repeats" => g.repeats = Some(map.next_value()?),
+                    "concurrency" => g.concurrency = Some(map.next_value()?),
+                    "persona" => g.persona = Some(map.next_value()?),
+                    _ => g.template = Some(map.next_value()?),
+                }
+                g.fields.push(f);
+            }
+            let name = g.name.take().ok_or_else(|| de::Error::missing_field("name"))?;
+            let kind = g.kind.ok_or_else(|| de::Error::missing_field("kind"))?;
+            // Fields given before the name and kind were known.
+            if let Some(why) = g.fields.iter().find_map(|&f| misplaced(f, kind.kind())) {
+                return Err(de::Error::custom(format!("predictor \"{name}\": {why}")));
+            }
+            let params = g.params(kind, &name).map_err(de::Error::custom)?;
+            let spec = PredictorSpec { name, params };
+            spec.validate().map_err(|m| de::Error::custom(format!("predictor \"{}\": {m}", spec.name)))?;
+            Ok(spec)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for PredictorSpec {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<PredictorSpec, D::Error> {
+            deserializer.deserialize_map(PredictorVisitor)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluation::params::{CellParams, ExternalParams, PopulationParams, ProfileParams};
+
+    const DATA: &str = "[data]\nfile = \"r.csv\"\nid = \"id\"\nprofile = [\"age\"]\nitems = [\"q1\"]\n";
+
+    /// Reads a spec with `predictors` after the population baseline.
+    fn read(predictors: &str) -> Result<ExperimentSpec> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exp.toml");
+        let text = format!("{DATA}[[predictor]]\nname = \"population\"\nkind = \"population\"\n{predictors}");
+        std::fs::write(&path, text).unwrap();
+        ExperimentSpec::from_path(&path)
+    }
+
+    fn message(predictors: &str) -> String {
+        let e = read(predictors).unwrap_err().to_string();
+        let (file, rest) = e.split_once(": ").unwrap();
+        assert!(file.ends_with("exp.toml") || file.contains("exp.toml, line"), "{e}");
+        rest.to_string()
+    }
+
+    fn line(predictors: &str) -> Option<u64> {
+        match read(predictors).unwrap_err() {
+            Error::Input { location, .. } => location.line,
+            e => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn each_kind_reads_its_parameters_with_defaults() {
+        let spec = read(
+            "[[predictor]]\nname = \"profile\"\nkind = \"profile\"\ninteractions = true\n\
+             [[predictor]]\nname = \"cell\"\nkind = \"cell\"\nsmoothing = 0.25\n\
+             [[predictor]]\nname = \"sim\"\nkind = \"external\"\ncommand = \"./sim.py\"\nrepeats = 3\n",
+        )
+        .unwrap();
+        let expected = [
+            PredictorSpec::new("population", PopulationParams::default()).unwrap(),
+            PredictorSpec::new("profile", ProfileParams::default().interactions(true)).unwrap(),
+            PredictorSpec::new("cell", CellParams::default().smoothing(0.25)).unwrap(),
+        ];
+        assert_eq!(spec.predictors[..3], expected);
+        let PredictorParams::External(sim) = &spec.predictors[3].params else { panic!("{:?}", spec.predictors[3]) };
+        // A relative command with a folder resolves against the spec's folder.
+        assert!(sim.command.is_absolute() && sim.command.ends_with("sim.py"), "{:?}", sim.command);
+        assert_eq!(*sim, ExternalParams::new(&sim.command).repeats(3));
+    }
+
+    #[test]
+    fn a_field_of_another_kind_names_the_predictor_the_field_and_its_line() {
+        let m = message("[[predictor]]\nname = \"p\"\nkind = \"profile\"\ncommand = \"x\"\n");
+        assert_eq!(
+            m,
+            "predictor \"p\": command is only for kind = \"external\" (kind = \"profile\" takes l2, interactions)"
+        );
+        assert_eq!(line("[[predictor]]\nname = \"p\"\nkind = \"profile\"\ncommand = \"x\"\n"), Some(12));
+        let m = message("[[predictor]]\nname = \"c\"\nkind = \"cell\"\nl2 = 2.0\n");
+        assert!(m.starts_with("predictor \"c\": l2 is not used by kind = \"cell\" (kind = \"cell\" takes"), "{m}");
+        let m = message("[[predictor]]\nname = \"h\"\nkind = \"history\"\ninteractions = true\n");
+        assert!(m.starts_with("predictor \"h\": interactions is only for kind = \"profile\""), "{m}");
+        let m = message("[[predictor]]\nname = \"s\"\nkind = \"external\"\ncommand = \"x\"\nl2 = 1.0\n");
+        assert!(m.starts_with("predictor \"s\": l2 is not used by kind = \"external\""), "{m}");
+        // A field before the kind is judged once the table is read: the line of its header.
+        let early = "[[predictor]]\nsmoothing = 1.0\nname = \"p\"\nkind = \"profile\"\n";
+        assert!(message(early).starts_with("predictor \"p\": smoothing is not used by kind = \"profile\""), "{early}");
+        assert_eq!(line(early), Some(9));
+    }
+
+    #[test]
+    fn unknown_fields_and_kinds_and_bad_values_are_errors() {
+        let m = message("[[predictor]]\nname = \"p\"\nkind = \"profile\"\nl3 = 1.0\n");
+        assert!(m.starts_with("unknown field `l3`, expected one of `name`, `kind`, `l2`"), "{m}");
+        assert_eq!(line("[[predictor]]\nname = \"p\"\nkind = \"profile\"\nl3 = 1.0\n"), Some(12));
+        let m = message("[[predictor]]\nname = \"p\"\nkind = \"linear\"\n");
+        assert!(m.starts_with("unknown variant `linear`, expected one of `population`"), "{m}");
+        assert_eq!(line("[[predictor]]\nname = \"p\"\nkind = \"linear\"\n"), Some(11));
+        assert_eq!(message("[[predictor]]\nname = \"p\"\n"), "missing field `kind`");
+        let m = message("[[predictor]]\nname = \"p\"\nkind = \"profile\"\nl2 = -1.0\n");
+        assert_eq!(m, "predictor \"p\": l2 must be positive, got -1");
+        let m = message("[[predictor]]\nname = \"p\"\nkind = \"profile\"\nl2 = \"big\"\n");
+        assert!(m.contains("invalid type: string \"big\", expected f64"), "{m}");
+        assert_eq!(line("[[predictor]]\nname = \"p\"\nkind = \"profile\"\nl2 = \"big\"\n"), Some(12));
+        let m = message("[[predictor]]\nname = \"s\"\nkind = \"external\"\n");
+        assert_eq!(m, "predictor \"s\" of kind = \"external\" needs a command (the simulator to run)");
+        let m = message("[[predictor]]\nname = \"s\"\nkind = \"external\"\ncommand = \"x\"\nconcurrency = 0\n");
+        assert_eq!(m, "predictor \"s\": concurrency must be at least 1");
+    }
+
+    #[test]
+    fn groups_are_named_once_and_not_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exp.toml");
+        for (groups, expected) in [("\"age\", \"age\"", "names \"age\" twice"), ("\"all\"", "\"all\" stands for")] {
+            let text = format!(
+                "{DATA}[population]\ngroups = [{groups}]\n[[predictor]]\nname = \"b\"\nkind = \"population\"\n"
+            );
+            std::fs::write(&path, text).unwrap();
+            let m = ExperimentSpec::from_path(&path).unwrap_err().to_string();
+            assert!(m.contains(expected), "{m}");
+        }
     }
 }

@@ -43,6 +43,10 @@ pub fn resample_weights(n: usize, seed: u64, rep: usize) -> Vec<f64> {
 
 /// Runs `statistic` on the full sample (all weights 1) and on `reps` resamples, in parallel;
 /// returns the point estimates and, per statistic, the sorted finite replicate values.
+///
+/// # Panics
+/// When a resample's statistics are not as many as the full sample's: `statistic` must give
+/// the same statistics, in the same order, whatever the weights.
 pub fn bootstrap<F>(n: usize, reps: usize, seed: u64, statistic: F) -> (Vec<f64>, Vec<Vec<f64>>)
 where
     F: Fn(&[f64]) -> Vec<f64> + Sync,
@@ -52,6 +56,7 @@ where
         (0..reps).into_par_iter().map(|r| statistic(&resample_weights(n, seed, r))).collect();
     let mut columns = vec![Vec::with_capacity(reps); point.len()];
     for rep in &replicates {
+        assert_eq!(rep.len(), point.len(), "a bootstrap replicate has a value for every statistic");
         for (c, v) in columns.iter_mut().zip(rep) {
             if v.is_finite() {
                 c.push(*v);

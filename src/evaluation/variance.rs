@@ -7,7 +7,48 @@
 //! categorical analysis of variance). Both use the unbiased n/(n−1) corrections, so with pure
 //! run noise the ICC is 0 in expectation (and may come out slightly negative).
 
+use indexmap::IndexMap;
+
 use super::data::Dataset;
+use super::report::{Estimate, Variance, VarianceComponents};
+use super::stats;
+
+/// Within-person, between-persona variance and ICC per item and averaged over items, from
+/// draws `[item][person]`, with percentile bootstrap CIs over persons; `None` without two draws
+/// per person.
+pub fn run_to_run(
+    data: &Dataset,
+    draws: &[Vec<Vec<usize>>],
+    bootstrap: usize,
+    seed: u64,
+    alpha: f64,
+) -> Option<Variance> {
+    let items: Vec<ItemDraws> = (0..data.items.len()).map(|i| ItemDraws::new(data, i, &draws[i])).collect();
+    let repeats = items.iter().map(ItemDraws::repeats).min().unwrap_or(0);
+    if repeats < 2 {
+        return None;
+    }
+    let statistic = |w: &[f64]| -> Vec<f64> {
+        let per_item: Vec<[f64; 3]> = items.iter().map(|it| it.decompose(w)).collect();
+        let mut out: Vec<f64> =
+            (0..3).map(|k| per_item.iter().map(|v| v[k]).sum::<f64>() / per_item.len() as f64).collect();
+        out.extend(per_item.iter().flatten());
+        out
+    };
+    let (point, reps) = stats::bootstrap(data.persons(), bootstrap, seed, statistic);
+    let estimate = |k: usize| {
+        let (lo, hi) = stats::percentile_interval(&reps[k], alpha);
+        Estimate::new(point[k], lo, hi)
+    };
+    let components = |base: usize| VarianceComponents {
+        within: estimate(base),
+        between: estimate(base + 1),
+        icc: estimate(base + 2),
+    };
+    let by_item: IndexMap<String, VarianceComponents> =
+        data.items.iter().enumerate().map(|(i, item)| (item.column.name.clone(), components(3 + 3 * i))).collect();
+    Some(Variance { overall: components(0), repeats, items: by_item })
+}
 
 /// Per-person summaries of an item's draws, for weighted (bootstrap) aggregation; computed
 /// once, so that a resample costs one pass over persons.

@@ -270,19 +270,30 @@ impl WorldSpec {
         (header, rows)
     }
 
+    /// Generates the world as CSV text: the header and one row per person.
+    ///
+    /// ```
+    /// use populace::evaluation::world::WorldSpec;
+    ///
+    /// let world = WorldSpec { persons: 3, ..WorldSpec::default() };
+    /// let csv = String::from_utf8(world.to_csv()).unwrap();
+    /// assert_eq!(csv.lines().next(), Some("person_id,age_group,sex,education,region,q1,q2,q3,choice"));
+    /// assert_eq!(csv.lines().count(), 4);
+    /// ```
+    pub fn to_csv(&self) -> Vec<u8> {
+        let (header, rows) = self.generate();
+        let mut out = csv::Writer::from_writer(Vec::new());
+        // Writing to memory cannot fail, and the rows are as long as the header.
+        for record in std::iter::once(&header).chain(&rows) {
+            let _ = out.write_record(record);
+        }
+        out.into_inner().unwrap_or_default()
+    }
+
     /// Generates the world and writes it as CSV, atomically.
     pub fn write_csv(&self, path: &Path) -> Result<()> {
-        let (header, rows) = self.generate();
-        write_atomic(path, |w| {
-            let mut out = csv::Writer::from_writer(w);
-            out.write_record(&header)?;
-            for r in &rows {
-                out.write_record(r)?;
-            }
-            out.flush()?;
-            drop(out);
-            Ok(())
-        })
+        let csv = self.to_csv();
+        write_atomic(path, |w| w.write_all(&csv))
     }
 }
 

@@ -188,9 +188,9 @@ pub fn world_attribute(name: &str, levels: usize) -> populace::evaluation::world
 }
 
 /// Writes the experiment `spec` to `dir/spec.toml`, evaluates it in this process, and returns
-/// the evaluation as its JSON document (`evaluation.json`).
-pub fn evaluate_spec(dir: &Path, spec: &str) -> serde_json::Value {
+/// the evaluation.
+pub fn evaluate_spec(dir: &Path, spec: &str) -> populace::evaluation::Evaluation {
     std::fs::write(dir.join("spec.toml"), spec).unwrap();
     let spec = populace::evaluation::ExperimentSpec::from_path(&dir.join("spec.toml")).unwrap();
-    populace::evaluation::evaluate(&spec, &mut |_| {}).unwrap().json
+    populace::evaluation::evaluate(&spec, &mut |_| {}).unwrap()
 }

@@ -13,7 +13,10 @@ use std::time::Instant;
 
 use populace::comparison::{compare, CompareOptions, Comparison, ReadOptions, Table as CompareTable};
 use populace::error::{Error, Result};
-use populace::evaluation::{evaluate, evaluation_panels, summary_markdown, Evaluation, ExperimentSpec};
+use populace::evaluation::report::{PredictorReport, ReplicationRate};
+use populace::evaluation::{
+    evaluate, evaluation_panels, summary_markdown, Evaluation, ExperimentSpec, PredictorKind, Verdict,
+};
 use populace::fitting::{fit_dense, DenseFit};
 use populace::generation::{GenerateOptions, GenerateSummary, Mode, Pool, Source};
 use populace::inputs::{LoadOptions, Problem, Spec};
@@ -21,7 +24,6 @@ use populace::metrics::{fit_quality, FitQuality};
 use populace::reports::chart::{interval_svg, write_interval_svg, Interval, IntervalPanel};
 use populace::reports::{write_atomic, write_joint_csv, write_json, FitReport};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::report::{Block, DataTable, Figure, Report, Section};
 
@@ -214,7 +216,7 @@ pub fn run(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Demo> {
     warnings.extend(acs.warnings.iter().chain(&anes.warnings).cloned());
 
     progress("writing the report");
-    let findings = findings(&comparison, &anes.json)?;
+    let findings = findings(&comparison, &anes)?;
     let seconds = start.elapsed().as_secs_f64();
     let context = Context {
         dir,
@@ -224,8 +226,8 @@ pub fn run(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Demo> {
         pools: &pools,
         comparison: &comparison,
         compare_svg,
-        acs: &acs.json,
-        anes: &anes.json,
+        acs: &acs,
+        anes: &anes,
         seconds,
     };
     let report = report(&context, &findings)?;
@@ -249,11 +251,11 @@ fn run_experiment(spec: &ExperimentSpec, out: &Path, what: &str, progress: &mut 
     progress(what);
     let result = evaluate(spec, &mut |step| progress(&format!("{what}: {step}")))?;
     std::fs::create_dir_all(out).map_err(|e| Error::write(out, e))?;
-    write_json(&out.join("evaluation.json"), &result.json)?;
-    write_interval_svg(&evaluation_panels(&result.json), &out.join("evaluation.svg"))?;
+    write_json(&out.join("evaluation.json"), &result)?;
+    write_interval_svg(&evaluation_panels(&result), &out.join("evaluation.svg"))?;
     let markdown = format!(
         "{}\n![Pseudo-R² and relative TV gain against the baseline, with CIs](evaluation.svg)\n",
-        summary_markdown(&result.json)
+        summary_markdown(&result)
     );
     write_atomic(&out.join("summary.md"), |w| w.write_all(markdown.as_bytes()))?;
     Ok(result)
@@ -309,8 +311,8 @@ fn margin_fit(problem: &Problem, fit: &DenseFit) -> Result<Vec<MarginRow>> {
     Ok(rows)
 }
 
-fn estimate(v: &Value) -> Option<Estimate> {
-    Some(Estimate { estimate: v["estimate"].as_f64()?, ci_low: v["ci_low"].as_f64()?, ci_high: v["ci_high"].as_f64()? })
+fn estimate(v: &populace::evaluation::Estimate) -> Option<Estimate> {
+    v.is_finite().then_some(Estimate { estimate: v.estimate, ci_low: v.ci_low, ci_high: v.ci_high })
 }
 
 /// A number with `digits` decimals and a real minus sign.
@@ -324,7 +326,7 @@ fn num(x: f64, digits: usize) -> String {
 }
 
 /// `0.0035 [−0.0060, 0.0126]`, or `–` when missing.
-fn ci(v: &Value, digits: usize) -> String {
+fn ci(v: &populace::evaluation::Estimate, digits: usize) -> String {
     estimate(v).map_or("–".into(), |e| {
         format!("{} [{}, {}]", num(e.estimate, digits), num(e.ci_low, digits), num(e.ci_high, digits))
     })
@@ -334,16 +336,17 @@ fn missing(what: &str) -> Error {
     Error::Inconsistent(format!("the demo's results lack {what}"))
 }
 
-/// The first predictor of a kind in an evaluation's JSON.
-fn predictor_of_kind<'a>(json: &'a Value, kind: &str) -> Result<(&'a str, &'a Value)> {
-    json["predictors"]
-        .as_object()
-        .and_then(|o| o.iter().find(|(_, p)| p["kind"] == kind))
+/// The first predictor of a kind in an evaluation.
+fn predictor_of_kind(evaluation: &Evaluation, kind: PredictorKind) -> Result<(&str, &PredictorReport)> {
+    evaluation
+        .predictors
+        .iter()
+        .find(|(_, p)| p.kind == kind)
         .map(|(n, p)| (n.as_str(), p))
         .ok_or_else(|| missing(&format!("a {kind} predictor")))
 }
 
-fn findings(comparison: &Comparison, anes: &Value) -> Result<Findings> {
+fn findings(comparison: &Comparison, anes: &Evaluation) -> Result<Findings> {
     let pool = |name: &str| {
         comparison.pools.iter().find(|p| p.name == name).ok_or_else(|| missing(&format!("the {name} pool")))
     };
@@ -371,18 +374,18 @@ fn findings(comparison: &Comparison, anes: &Value) -> Result<Findings> {
         calibrated_mean_abs_dv: cv,
         naive_mean_abs_dv: nv,
     };
-    let individual = |kind: &str| -> Result<PredictorFinding> {
+    let individual = |kind: PredictorKind| -> Result<(PredictorFinding, String)> {
         let (name, p) = predictor_of_kind(anes, kind)?;
-        Ok(PredictorFinding {
+        let finding = PredictorFinding {
             predictor: name.to_string(),
-            pseudo_r2: estimate(&p["individual"]["pseudo_r2"]).ok_or_else(|| missing("a pseudo-R²"))?,
-            verdict: p["verdict"]["verdict"].as_str().ok_or_else(|| missing("a verdict"))?.to_string(),
-        })
+            pseudo_r2: estimate(&p.individual.overall.pseudo_r2).ok_or_else(|| missing("a pseudo-R²"))?,
+            verdict: p.verdict.to_string(),
+        };
+        Ok((finding, ci(&p.individual.overall.pseudo_r2, 4)))
     };
-    let (profile, history) = (individual("profile")?, individual("history")?);
+    let ((profile, profile_ci), (history, history_ci)) =
+        (individual(PredictorKind::Profile)?, individual(PredictorKind::History)?);
     let does = |f: &PredictorFinding| if f.verdict == "improves individuals" { "improves" } else { "does not improve" };
-    let profile_ci = ci(&anes["predictors"][&profile.predictor]["individual"]["pseudo_r2"], 4);
-    let history_ci = ci(&anes["predictors"][&history.predictor]["individual"]["pseudo_r2"], 4);
     let conditioning = ConditioningFinding {
         headline: format!(
             "Conditioning on the profile (ANES 1996): held-out pseudo-R² {profile_ci} — {} predictions of \
@@ -396,11 +399,11 @@ fn findings(comparison: &Comparison, anes: &Value) -> Result<Findings> {
         profile,
         history,
     };
-    let (name, p) = predictor_of_kind(anes, "profile")?;
-    let r = &p["simulation"]["replication"];
-    let count = |v: &Value| v.as_u64().ok_or_else(|| missing("effect replication counts"));
-    let (mr, mn) = (count(&r["main"]["replicated"])?, count(&r["main"]["real_significant"])?);
-    let (ir, inn) = (count(&r["interaction"]["replicated"])?, count(&r["interaction"]["real_significant"])?);
+    let (name, p) = predictor_of_kind(anes, PredictorKind::Profile)?;
+    let r = &p.simulation.replication;
+    let count = |n: usize| n as u64;
+    let (mr, mn) = (count(r.main.replicated), count(r.main.real_significant));
+    let (ir, inn) = (count(r.interaction.replicated), count(r.interaction.real_significant));
     let replication = ReplicationFinding {
         headline: format!(
             "A main-effects simulator (the {name} predictor's simulated ANES answers) replicates {mr}/{mn} of the \
@@ -424,8 +427,8 @@ struct Context<'a> {
     pools: &'a [(&'static str, PathBuf, GenerateSummary)],
     comparison: &'a Comparison,
     compare_svg: String,
-    acs: &'a Value,
-    anes: &'a Value,
+    acs: &'a Evaluation,
+    anes: &'a Evaluation,
     seconds: f64,
 }
 
@@ -442,20 +445,20 @@ fn block(heading: Option<&str>, figure: Option<Figure>, table: Option<DataTable>
 }
 
 /// The panel of `evaluation_panels` whose title starts with `prefix`.
-fn panels(json: &Value, prefixes: &[&str]) -> Vec<IntervalPanel> {
-    evaluation_panels(json).into_iter().filter(|p| prefixes.iter().any(|x| p.title.starts_with(x))).collect()
+fn panels(evaluation: &Evaluation, prefixes: &[&str]) -> Vec<IntervalPanel> {
+    evaluation_panels(evaluation).into_iter().filter(|p| prefixes.iter().any(|x| p.title.starts_with(x))).collect()
 }
 
-fn panel_figure(json: &Value, prefixes: &[&str], name: &str, caption: &str) -> Result<Option<Figure>> {
-    let chosen = panels(json, prefixes);
+fn panel_figure(evaluation: &Evaluation, prefixes: &[&str], name: &str, caption: &str) -> Result<Option<Figure>> {
+    let chosen = panels(evaluation, prefixes);
     if chosen.iter().all(|p| p.points.is_empty()) {
         return Ok(None);
     }
     Ok(figure(name, interval_svg(&chosen)?, caption))
 }
 
-fn predictors(json: &Value) -> Vec<(&str, &Value)> {
-    json["predictors"].as_object().map_or(Vec::new(), |o| o.iter().map(|(k, v)| (k.as_str(), v)).collect())
+fn predictors(evaluation: &Evaluation) -> impl Iterator<Item = (&str, &PredictorReport)> {
+    evaluation.predictors.iter().map(|(k, v)| (k.as_str(), v))
 }
 
 fn report(c: &Context, f: &Findings) -> Result<Report> {
@@ -463,11 +466,11 @@ fn report(c: &Context, f: &Findings) -> Result<Report> {
         ("ANES 1996 (real survey answers)", "anes1996", c.anes),
         ("ACS 2012 (employment and marital status)", "acs2012", c.acs),
     ];
-    let e = &c.anes["evaluation"];
-    let rule = &e["rule"];
-    let alpha = e["alpha"].as_f64().unwrap_or(0.05);
-    let level = format!("{:.0}%", 100.0 * (1.0 - alpha));
-    let bootstrap = |j: &Value| j["evaluation"]["bootstrap"].as_u64().unwrap_or(0);
+    let e = &c.anes.evaluation;
+    let rule = &e.rule;
+    let level = format!("{:.0}%", 100.0 * (1.0 - e.alpha));
+    let bootstrap = |j: &Evaluation| j.evaluation.bootstrap;
+    let json_number = |x: f64| serde_json::Value::from(x).to_string();
 
     // 1. Margin fit.
     let seed = c.problem.seed.as_ref();
@@ -632,19 +635,19 @@ fn report(c: &Context, f: &Findings) -> Result<Report> {
 
     // 3. Pools predicting the population (ACS experiment).
     let mut pool_rows = Vec::new();
-    for (pool, b) in c.acs["pools"].as_object().into_iter().flatten() {
-        for (predictor, p) in b["predictors"].as_object().into_iter().flatten() {
+    for (pool, b) in &c.acs.pools {
+        for (predictor, p) in &b.predictors {
             pool_rows.push(vec![
                 pool.clone(),
-                b["persons"].to_string(),
+                b.persons.to_string(),
                 predictor.clone(),
-                ci(&p["tv"]["overall"], 4),
-                ci(&p["tv_score"], 4),
-                ci(&p["difference_from_first"], 4),
+                ci(&p.tv.overall, 4),
+                ci(&p.tv_score, 4),
+                p.difference_from_first.as_ref().map_or("–".into(), |d| ci(d, 4)),
             ]);
         }
     }
-    let first_pool = c.acs["pools"].as_object().and_then(|o| o.keys().next().cloned()).unwrap_or_default();
+    let first_pool = c.acs.pools.keys().next().cloned().unwrap_or_default();
     let pools_predict = Section {
         id: "pool-predictions".into(),
         title: "Persona pools predicting the population".into(),
@@ -652,8 +655,8 @@ fn report(c: &Context, f: &Findings) -> Result<Report> {
             "Which pool stands in for the ACS 2012 population better? Each predictor of the ACS 2012 experiment, fitted on \
              all {} persons, predicts employment and marital status for every persona of each pool; a pool's prediction \
              for a group (by {}) is the mean over its personas in that group, compared with the real answers.",
-            c.acs["data"]["persons"],
-            c.acs["data"]["groups"].as_array().map_or(String::new(), |g| g.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+            c.acs.data.persons,
+            c.acs.data.groups.join(", ")
         )],
         rule: Some(format!(
             "Total variation (TV) between the pool's predicted and the observed answer distributions; score: mean over \
@@ -675,20 +678,20 @@ fn report(c: &Context, f: &Findings) -> Result<Report> {
          pseudo-R² (1 − NLL / NLL of the population baseline) exceeds {}; otherwise it improves populations only if its \
          relative TV gain (1 − TV / TV of the baseline, over groups) is at least {} with a CI lower bound above 0; \
          otherwise neither. CIs: percentile bootstrap over persons.",
-        rule["individual_min_pseudo_r2"], rule["population_min_relative_tv_gain"]
+        json_number(rule.individual_min_pseudo_r2),
+        json_number(rule.population_min_relative_tv_gain)
     );
     let mut gains = Vec::new();
     for (heading, key, json) in experiments {
         let rows = predictors(json)
-            .into_iter()
-            .filter(|(_, p)| p["verdict"].is_object())
+            .filter(|(_, p)| p.verdict != Verdict::Baseline)
             .map(|(name, p)| {
                 vec![
                     name.to_string(),
-                    p["verdict"]["verdict"].as_str().unwrap_or("").to_string(),
-                    ci(&p["individual"]["pseudo_r2"], 4),
-                    ci(&p["individual"]["share_improved"], 3),
-                    ci(&p["population"]["relative_gain"], 4),
+                    p.verdict.to_string(),
+                    ci(&p.individual.overall.pseudo_r2, 4),
+                    ci(&p.individual.overall.share_improved, 3),
+                    ci(&p.population.relative_gain, 4),
                 ]
             })
             .collect();
@@ -698,9 +701,9 @@ fn report(c: &Context, f: &Findings) -> Result<Report> {
             table(&["predictor", "verdict", "pseudo-R²", "share of persons improved", "relative TV gain"], rows),
             Some(format!(
                 "{} persons, items: {}; {} folds, {} bootstrap resamples.",
-                json["data"]["persons"],
-                json["data"]["items"].as_array().map_or(String::new(), |a| a.iter().filter_map(|i| i["name"].as_str()).collect::<Vec<_>>().join(", ")),
-                json["evaluation"]["folds"],
+                json.data.persons,
+                json.data.items.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "),
+                json.evaluation.folds,
                 bootstrap(json)
             )),
         ));
@@ -724,16 +727,13 @@ fn report(c: &Context, f: &Findings) -> Result<Report> {
     let mut replication = Vec::new();
     let mut variance = Vec::new();
     for (heading, key, json) in experiments {
-        let rate = |v: &Value| {
-            let n = v["real_significant"].as_u64().or(v["real_null"].as_u64()).unwrap_or(0);
-            let k = v["replicated"].as_u64().or(v["significant"].as_u64()).unwrap_or(0);
-            format!("{k}/{n} = {}", ci(&v["rate"], 3))
-        };
+        let rate = |r: &ReplicationRate| format!("{}/{} = {}", r.replicated, r.real_significant, ci(&r.rate, 3));
         let rows = predictors(json)
-            .into_iter()
             .map(|(name, p)| {
-                let r = &p["simulation"]["replication"];
-                vec![name.to_string(), rate(&r["main"]), rate(&r["interaction"]), rate(&r["false_positive"])]
+                let r = &p.simulation.replication;
+                let f = &r.false_positive;
+                let false_positives = format!("{}/{} = {}", f.significant, f.real_null, ci(&f.rate, 3));
+                vec![name.to_string(), rate(&r.main), rate(&r.interaction), false_positives]
             })
             .collect();
         replication.push(block(
@@ -748,17 +748,15 @@ fn report(c: &Context, f: &Findings) -> Result<Report> {
             None,
         ));
         let rows: Vec<Vec<String>> = predictors(json)
-            .into_iter()
-            .filter(|(_, p)| p["simulation"]["variance"].is_object())
-            .map(|(name, p)| {
-                let v = &p["simulation"]["variance"];
-                vec![
+            .filter_map(|(name, p)| {
+                let v = p.simulation.variance.as_ref()?;
+                Some(vec![
                     name.to_string(),
-                    v["repeats"].to_string(),
-                    ci(&v["within"], 3),
-                    ci(&v["between"], 3),
-                    ci(&v["icc"], 3),
-                ]
+                    v.repeats.to_string(),
+                    ci(&v.overall.within, 3),
+                    ci(&v.overall.between, 3),
+                    ci(&v.overall.icc, 3),
+                ])
             })
             .collect();
         let note = rows.is_empty().then(|| "No predictor was sampled more than once per persona.".to_string());
@@ -779,7 +777,7 @@ fn report(c: &Context, f: &Findings) -> Result<Report> {
             note,
         ));
     }
-    let sim = &c.anes["simulation"];
+    let sim = &c.anes.simulation;
     let replication_section = Section {
         id: "replication".into(),
         title: "Effect replication: main against interaction effects".into(),
@@ -787,14 +785,14 @@ fn report(c: &Context, f: &Findings) -> Result<Report> {
             "Would a simulation built on the predictor reproduce the findings of the real survey? Each predictor's \
              simulated answers ({} draws per person from its held-out probabilities) are tested for the effects of the \
              profile found in the real answers: main effects of each attribute, and interactions of pairs.",
-            sim["repeats"]
+            sim.repeats
         )],
         rule: Some(format!(
             "An effect replicates if it is significant (Wald test at {}) with the same sign in the simulated answers. \
              False positives: effects that are null in the real answers but significant in the simulated ones. Rates \
              with Wilson {level} CIs. A simulator that knows only main effects replicates main effects but no \
              interactions.",
-            sim["alpha"]
+            json_number(sim.alpha)
         )),
         blocks: replication,
     };
