@@ -11,7 +11,8 @@
 //!
 //! 1. [`error`] (typed errors), [`memory`] (large buffers), [`iteration`] (the
 //!    [`Solver`](iteration::Solver)/[`Runner`](iteration::Runner)/[`Observer`](iteration::Observer)
-//!    protocol every fitting and calibration method follows) and [`metrics`] (fit quality).
+//!    protocol every fitting and calibration method follows) and [`metrics`] (fit, distribution
+//!    and association measures).
 //! 2. [`inputs`]: the spec, marginal tables, the seed and the zones, read and validated into a
 //!    [`Problem`](inputs::Problem).
 //! 3. [`integerize`]: integer counts from real weights (truncate-replicate-sample, the

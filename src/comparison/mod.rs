@@ -99,11 +99,9 @@
 //! # Ok::<(), populace::Error>(())
 //! ```
 
-mod association;
 mod plot;
 mod table;
 
-pub use association::cramers_v;
 pub use table::{ReadOptions, Table, TableKind};
 
 use std::collections::HashMap;
@@ -114,7 +112,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::error::{Error, Location, Result};
-use crate::metrics;
+use crate::metrics::{self, cramers_v};
 use table::quoted;
 
 /// A column with more distinct values than this in the truth is not compared unless named.

@@ -22,6 +22,7 @@ use super::spec::PoolSpec;
 use super::stats;
 use crate::error::{Error, Location, Result};
 use crate::inputs::CsvFile;
+use crate::metrics;
 
 /// A pool read against the respondents' profile: a dataset with the same attributes and levels
 /// and no answers.
@@ -120,7 +121,7 @@ fn tv(data: &Dataset, pool: &Dataset, preds: &[Vec<Vec<f64>>], grouping: Option<
             }
             let o: Vec<f64> = observed[g].iter().map(|x| x / n_obs).collect();
             let q: Vec<f64> = predicted[g].iter().map(|x| x / n_pred).collect();
-            total += n_obs * stats::total_variation(&q, &o);
+            total += n_obs * metrics::total_variation(&q, &o);
             weight += n_obs;
         }
     }

@@ -12,6 +12,7 @@ use super::data::Dataset;
 use super::predictor::Prediction;
 use super::report::{ByGroup, Distances, Estimate, GroupingTv, Individual, IndividualMetrics, Population, Tv};
 use super::stats;
+use crate::metrics;
 
 /// One predictor's metrics.
 type Scores<T> = (Individual<T>, Population<T>);
@@ -318,9 +319,9 @@ impl<'a> PopulationData<'a> {
                 let pr: Vec<f64> = pred[c].iter().map(|v| v / size[c]).collect();
                 let ob: Vec<f64> = obs[c].iter().map(|v| v / size[c]).collect();
                 total += size[c];
-                d[0] += size[c] * stats::total_variation(&pr, &ob);
-                d[1] += size[c] * stats::jensen_shannon(&pr, &ob);
-                d[2] += size[c] * stats::wasserstein1(&pr, &ob);
+                d[0] += size[c] * metrics::total_variation(&pr, &ob);
+                d[1] += size[c] * metrics::jensen_shannon(&pr, &ob);
+                d[2] += size[c] * metrics::wasserstein1(&pr, &ob);
             }
             if total == 0.0 {
                 // A resample without the group's persons.

@@ -1,33 +1,9 @@
-//! Distances between distributions and the percentile bootstrap.
+//! The percentile bootstrap over persons (distances between distributions are in
+//! [`metrics::distribution`](crate::metrics::distribution)).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-
-/// Total variation distance: half the L1 distance.
-pub fn total_variation(p: &[f64], q: &[f64]) -> f64 {
-    0.5 * p.iter().zip(q).map(|(a, b)| (a - b).abs()).sum::<f64>()
-}
-
-/// Jensen–Shannon divergence in bits (between 0 and 1).
-pub fn jensen_shannon(p: &[f64], q: &[f64]) -> f64 {
-    let kl = |a: &[f64], m: &[f64]| -> f64 {
-        a.iter().zip(m).filter(|(x, _)| **x > 0.0).map(|(x, y)| x * (x / y).log2()).sum()
-    };
-    let m: Vec<f64> = p.iter().zip(q).map(|(a, b)| 0.5 * (a + b)).collect();
-    (0.5 * kl(p, &m) + 0.5 * kl(q, &m)).max(0.0)
-}
-
-/// Wasserstein-1 distance between distributions on the ordered points 0, 1, …, K−1.
-pub fn wasserstein1(p: &[f64], q: &[f64]) -> f64 {
-    let (mut cp, mut cq, mut total) = (0.0, 0.0, 0.0);
-    for (a, b) in p.iter().zip(q).take(p.len().saturating_sub(1)) {
-        cp += a;
-        cq += b;
-        total += (cp - cq).abs();
-    }
-    total
-}
 
 /// The multiplicities of one bootstrap resample of `n` persons: replicate `rep` of `seed`,
 /// drawn from its own ChaCha8 stream so results do not depend on the thread count.

@@ -1,4 +1,4 @@
-//! Cramér's V of a two-way table.
+//! Association between two categorical variables: Cramér's V of their two-way table.
 
 /// Cramér's V of an r × c table of non-negative counts held row-major in `counts` with
 /// `columns` columns: V = √(χ² / (N · (min(r, c) − 1))), with Pearson's
@@ -13,7 +13,7 @@
 /// negative, NaN or infinite.
 ///
 /// ```
-/// use populace::comparison::cramers_v;
+/// use populace::metrics::cramers_v;
 ///
 /// // χ² = 25/3 on N = 50: V = √(1/6).
 /// let v = cramers_v(&[20.0, 10.0, 5.0, 15.0], 2).unwrap();

@@ -1,4 +1,4 @@
-//! Fit-quality metrics between an estimated table and a reference ("truth") table.
+//! Fit quality: how far an estimated table of counts is from a reference ("truth") table.
 //!
 //! `populace` uses these to compare a fitted joint, a persona pool or any other estimate with
 //! a table treated as the truth. Both tables are flat slices over the **same cells in the same
