@@ -12,7 +12,7 @@
 //! 1. [`error`] (typed errors), [`memory`] (large buffers), [`iteration`] (the
 //!    [`Solver`](iteration::Solver)/[`Runner`](iteration::Runner)/[`Observer`](iteration::Observer)
 //!    protocol every fitting and calibration method follows) and [`metrics`] (fit, distribution
-//!    and association measures).
+//!    and association measures), [`specfile`] (every TOML spec read the same way).
 //! 2. [`inputs`]: the spec, marginal tables, the seed and the zones, read and validated into a
 //!    [`Problem`](inputs::Problem).
 //! 3. [`integerize`]: integer counts from real weights (truncate-replicate-sample, the
@@ -61,5 +61,6 @@ pub mod iteration;
 pub mod memory;
 pub mod metrics;
 pub mod reports;
+pub mod specfile;
 
 pub use error::{Error, Result};

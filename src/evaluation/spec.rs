@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Location, Result};
+use crate::specfile;
 
 use super::params::{predictor_error, PredictorKind, PredictorParams};
 
@@ -400,23 +401,8 @@ impl ExperimentSpec {
     /// [`Error::Read`] when the file cannot be read; [`Error::Input`] naming the file (and
     /// the line where known) for anything invalid.
     pub fn from_path(path: &Path) -> Result<ExperimentSpec> {
-        let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+        let mut spec: ExperimentSpec = specfile::read(path)?;
         let location = Location::file(path.display().to_string());
-        let text = String::from_utf8(bytes).map_err(|e| {
-            Error::input(
-                location.clone(),
-                format!("the spec is not valid UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
-            )
-        })?;
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        let mut spec: ExperimentSpec = toml::from_str(text).map_err(|e| {
-            let mut at = location.clone();
-            if let Some(span) = e.span() {
-                let before = &text.as_bytes()[..span.start.min(text.len())];
-                at.line = Some(1 + before.iter().filter(|&&b| b == b'\n').count() as u64);
-            }
-            Error::input(at, e.message().to_string())
-        })?;
         let folder = path.parent().unwrap_or(Path::new(""));
         if spec.data.file.is_relative() {
             spec.data.file = folder.join(&spec.data.file);

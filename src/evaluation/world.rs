@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Location, Result};
 use crate::reports::write_atomic;
+use crate::specfile;
 
 /// A world spec (TOML); every field has a default.
 #[derive(Debug, Clone, Deserialize)]
@@ -131,11 +132,8 @@ impl Default for WorldSpec {
 impl WorldSpec {
     /// Reads a world spec; unknown fields are errors.
     pub fn from_path(path: &Path) -> Result<WorldSpec> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
-        let location = Location::file(path.display().to_string());
-        let spec: WorldSpec =
-            toml::from_str(&text).map_err(|e| Error::input(location.clone(), e.message().to_string()))?;
-        spec.validate().map_err(|m| Error::input(location, m))?;
+        let spec: WorldSpec = specfile::read(path)?;
+        spec.validate().map_err(|m| Error::input(Location::file(path.display().to_string()), m))?;
         Ok(spec)
     }
 

@@ -19,6 +19,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use crate::error::{Error, Location, Result};
+use crate::specfile;
 
 /// A parsed fit spec.
 #[derive(Debug, Clone, Deserialize)]
@@ -218,14 +219,8 @@ fn default_random_seed() -> u64 {
 impl Spec {
     /// Reads and validates a spec file. Relative paths inside it resolve against its folder.
     pub fn from_path(path: &Path) -> Result<Spec> {
-        let text = std::fs::read(path).map_err(|e| Error::read(path, e))?;
-        let text = String::from_utf8(text).map_err(|e| {
-            Error::input(
-                Location::file(path.display().to_string()),
-                format!("the spec is not valid UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
-            )
-        })?;
-        let mut spec = Spec::from_toml_str(&text, &path.display().to_string())?;
+        let mut spec: Spec = specfile::read(path)?;
+        spec.checked(&path.display().to_string())?;
         spec.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok(spec)
     }
@@ -233,18 +228,16 @@ impl Spec {
     /// Parses and validates spec text; `name` is used in error messages. Paths stay relative
     /// to the current folder.
     pub fn from_toml_str(text: &str, name: &str) -> Result<Spec> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut spec: Spec = toml::from_str(text).map_err(|e| {
-            let mut location = Location::file(name);
-            if let Some(span) = e.span() {
-                let before = &text.as_bytes()[..span.start.min(text.len())];
-                location.line = Some(1 + before.iter().filter(|&&b| b == b'\n').count() as u64);
-            }
-            Error::input(location, e.message().to_string())
-        })?;
-        spec.validate(name)?;
-        spec.source = name.to_string();
+        let mut spec: Spec = specfile::parse(text, name)?;
+        spec.checked(name)?;
         Ok(spec)
+    }
+
+    /// Validates a parsed spec named `name` and records its name.
+    fn checked(&mut self, name: &str) -> Result<()> {
+        self.validate(name)?;
+        self.source = name.to_string();
+        Ok(())
     }
 
     /// Resolves a path named in the spec against the spec's folder.
