@@ -10,7 +10,8 @@
 //! pools and cards) → [`comparison`] (pools against a truth) → [`evaluation`] (does
 //! conditioning on a persona predict individuals or only populations; simulation fidelity) →
 //! [`reports`] (output files written atomically, charts, the demo report). [`metrics`] scores
-//! fit quality; [`demo`] runs the whole pipeline on the embedded data.
+//! fit quality; [`frame`] is the categorical table the seed and the compared tables are
+//! stored in; [`demo`] runs the whole pipeline on the embedded data.
 //!
 //! ```
 //! use populace::fitting::{fit_dense, Table};
@@ -37,6 +38,7 @@ pub mod demo;
 pub mod error;
 pub mod evaluation;
 pub mod fitting;
+pub mod frame;
 pub mod generation;
 pub mod inputs;
 pub mod integerize;
