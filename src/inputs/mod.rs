@@ -17,7 +17,7 @@ mod zones;
 pub(crate) use csvfile::CsvFile;
 pub use domain::{Attribute, Domain};
 pub use margin::MarginTable;
-pub use seed::{Code, Codes, RecordIds, Seed};
+pub use seed::{RecordIds, Seed};
 pub use spec::{FitSpec, Integerize, MarginSpec, Method, SeedSpec, Spec, ZonesSpec};
 pub use zones::stream_seed;
 
@@ -96,7 +96,7 @@ impl Problem {
                     id: s.id.as_deref(),
                     region: spec.zones.as_ref().and_then(|z| z.seed_region.as_deref()),
                 };
-                Some(seed::read(&path, &path.display().to_string(), columns, &all, &domain)?)
+                Some(seed::read(&path, &path.display().to_string(), columns, &domain)?)
             }
             None => None,
         };
