@@ -79,13 +79,12 @@ impl Problem {
         for m in &spec.margins {
             let path = spec.resolve(&m.file);
             let how = margin::MarginRead {
-                path: &path,
                 display: &path.display().to_string(),
                 count: &m.count,
                 importance: m.importance,
                 zone: zone_column,
             };
-            raw.push(margin::read(how, &mut domain, &mut zone_names)?);
+            raw.push(margin::read(&path, how, &mut domain, &mut zone_names)?);
         }
         let all: Vec<usize> = (0..domain.attributes().len()).collect();
         let seed = match &spec.seed {
