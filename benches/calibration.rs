@@ -1,7 +1,8 @@
 //! Seed re-weighting kernels on synthetic microdata: raking, linear, bounded logit and entropy
 //! calibration of 100k and 1M records over four attributes (6, 2, 5, 9 levels) to one-way
 //! totals, margin-preserving integerization of 100k weights, and seed raking as `populace fit`
-//! runs it (records grouped by their seed codes; 1M and 10M records read once from a CSV).
+//! runs it (records grouped by their seed codes; 1M and 10M records read once from a CSV), and
+//! the loading of those seeds from their CSV files (`read_seed`).
 //! Run with `cargo bench --bench calibration`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -77,8 +78,8 @@ fn integerize(c: &mut Criterion) {
 }
 
 /// A rake spec over a seed of `records` records (the same attributes and tilt as [`problem`])
-/// written to `dir` and loaded.
-fn seed_problem(dir: &std::path::Path, records: usize) -> Problem {
+/// written to `dir`; returns the spec.
+fn seed_spec(dir: &std::path::Path, records: usize) -> Spec {
     use std::fmt::Write as _;
     let mut rng = ChaCha8Rng::seed_from_u64(2026);
     let mut seed = String::from("a,b,c,d,weight\n");
@@ -102,8 +103,7 @@ fn seed_problem(dir: &std::path::Path, records: usize) -> Problem {
     }
     spec.push_str("\n[fit]\nmethod = \"rake\"\ntolerance = 1e-6\n");
     std::fs::write(dir.join("spec.toml"), spec).expect("write spec");
-    let spec = Spec::from_path(&dir.join("spec.toml")).expect("spec");
-    Problem::load(&spec, LoadOptions::default()).expect("problem")
+    Spec::from_path(&dir.join("spec.toml")).expect("spec")
 }
 
 fn seed_raking(c: &mut Criterion) {
@@ -111,10 +111,21 @@ fn seed_raking(c: &mut Criterion) {
     memory::retain_freed_memory();
     let mut group = c.benchmark_group("fit_microdata");
     group.sample_size(10);
+    let mut specs = Vec::new();
     for records in [1_000_000, 10_000_000] {
         let dir = tempfile::tempdir().expect("temporary folder");
-        let problem = seed_problem(dir.path(), records);
+        let spec = seed_spec(dir.path(), records);
+        let problem = Problem::load(&spec, LoadOptions::default()).expect("problem");
         group.bench_function(format!("rake/{records}"), |b| b.iter(|| fit_microdata(&problem, &mut []).expect("fits")));
+        specs.push((records, spec, dir));
+    }
+    group.finish();
+    let mut group = c.benchmark_group("read_seed");
+    group.sample_size(10);
+    for (records, spec, _dir) in &specs {
+        group.bench_function(format!("{records}"), |b| {
+            b.iter(|| Problem::load(spec, LoadOptions::default()).expect("problem"))
+        });
     }
     group.finish();
 }

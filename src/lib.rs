@@ -11,8 +11,9 @@
 //!
 //! 1. [`error`] (typed errors), [`memory`] (large buffers), [`iteration`] (the
 //!    [`Solver`](iteration::Solver)/[`Runner`](iteration::Runner)/[`Observer`](iteration::Observer)
-//!    protocol every fitting and calibration method follows) and [`metrics`] (fit, distribution
-//!    and association measures), [`specfile`] (every TOML spec read the same way).
+//!    protocol every fitting and calibration method follows), [`metrics`] (fit, distribution and
+//!    association measures), [`specfile`] (every TOML spec read the same way) and [`frame`] (the
+//!    dictionary-encoded categorical table that seeds, compared tables and responses are held in).
 //! 2. [`inputs`]: the spec, marginal tables, the seed and the zones, read and validated into a
 //!    [`Problem`](inputs::Problem).
 //! 3. [`integerize`]: integer counts from real weights (truncate-replicate-sample, the
@@ -54,6 +55,7 @@ pub mod comparison;
 pub mod error;
 pub mod evaluation;
 pub mod fitting;
+pub mod frame;
 pub mod generation;
 pub mod inputs;
 pub mod integerize;

@@ -102,6 +102,11 @@ impl KeyScratch {
 
     /// Keys the chunk of records that starts at record `first` (design weights `design`) with
     /// `key`, writing each record's key into `keys`, and sums the design weights per key.
+    ///
+    /// Never inlined: as an argument, `key` is known not to alias the sums and keys written, so
+    /// the loop keeps what it captures in registers (inlined into its caller, it reloaded them
+    /// after every store, 1.6× slower at 10M records).
+    #[inline(never)]
     fn chunk(
         &mut self,
         first: usize,

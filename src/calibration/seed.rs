@@ -13,7 +13,8 @@ use serde::Serialize;
 use super::cells::{Cells, WeightSums};
 use super::{solve, Constraints, Method as CalMethod};
 use crate::error::{Error, Result};
-use crate::inputs::{stream_seed, Code, Codes, Integerize, MarginTable, Method, Problem, Seed, Zone};
+use crate::frame::{Code, Codes};
+use crate::inputs::{stream_seed, Integerize, MarginTable, Method, Problem, Seed, Zone};
 use crate::integerize::{margin_errors, margin_preserving, round_margins, trs};
 use crate::iteration::{Convergence, Observer};
 
@@ -235,7 +236,7 @@ fn group(problem: &Problem, seed: &Seed, zone: &Zone, records: Option<&[usize]>,
         Some(product) => {
             let keyer = Keyer::new(seed.attributes.len(), &used, &used_sizes);
             let m = zone.margins.len();
-            match &seed.codes {
+            match seed.frame.codes() {
                 Codes::U8(codes) => keyed(&keyer, codes, records, design, product, m, row),
                 Codes::U16(codes) => keyed(&keyer, codes, records, design, product, m, row),
                 Codes::U32(codes) => keyed(&keyer, codes, records, design, product, m, row),

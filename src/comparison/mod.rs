@@ -112,6 +112,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::error::{Error, Location, Result};
+use crate::frame::{Code, Codes};
 use crate::metrics::{self, cramers_v};
 use table::quoted;
 
@@ -534,7 +535,7 @@ fn select(truth: &Table, pools: &[Table], options: &CompareOptions) -> Result<Se
             return Err(Error::Inconsistent("the list of attributes is empty".into()));
         }
         for t in std::iter::once(truth).chain(pools) {
-            if let Some(a) = attributes.iter().find(|a| t.column(a).is_none()) {
+            if let Some(a) = attributes.iter().find(|a| t.frame.column(a).is_none()) {
                 return Err(Error::input(
                     Location::file(&t.file).at_line(1).at_column(a),
                     format!("missing attribute column \"{a}\"; the header has {}", quoted(&t.column_names())),
@@ -545,24 +546,19 @@ fn select(truth: &Table, pools: &[Table], options: &CompareOptions) -> Result<Se
     }
 
     let mut selection = Selection { attributes: Vec::new(), excluded: Vec::new(), notes: Vec::new() };
-    for column in &truth.columns {
-        let name = &column.name;
+    for column in truth.frame.columns() {
+        let name = column.name();
+        let categories = column.levels().len();
         let reason = if excluded_by_name(name) {
             Some((false, "an id, zone, card, count or weight column (by name)".to_string()))
-        } else if let Some(pool) = pools.iter().find(|p| p.column(name).is_none()) {
+        } else if let Some(pool) = pools.iter().find(|p| p.frame.column(name).is_none()) {
             Some((true, format!("not a column of pool {}", pool.file)))
-        } else if column.categories.len() > MAX_CATEGORIES {
+        } else if categories > MAX_CATEGORIES {
             Some((
                 true,
-                format!(
-                    "{} distinct values in the truth, more than {MAX_CATEGORIES} (name it to compare it anyway)",
-                    column.categories.len()
-                ),
+                format!("{categories} distinct values in the truth, more than {MAX_CATEGORIES} (name it to compare it anyway)"),
             ))
-        } else if truth.kind == TableKind::Microdata
-            && truth.rows() >= ID_MIN_ROWS
-            && column.categories.len() == truth.rows()
-        {
+        } else if truth.kind == TableKind::Microdata && truth.rows() >= ID_MIN_ROWS && categories == truth.rows() {
             Some((true, "looks like an id: every row of the truth has a different value".to_string()))
         } else {
             None
@@ -572,9 +568,9 @@ fn select(truth: &Table, pools: &[Table], options: &CompareOptions) -> Result<Se
                 if note {
                     selection.notes.push(format!("column \"{name}\" is not compared: {reason}"));
                 }
-                selection.excluded.push(Excluded { column: name.clone(), reason });
+                selection.excluded.push(Excluded { column: name.to_string(), reason });
             }
-            None => selection.attributes.push(name.clone()),
+            None => selection.attributes.push(name.to_string()),
         }
     }
     if selection.attributes.is_empty() {
@@ -597,7 +593,7 @@ fn categories(truth: &Table, pools: &[Table], names: &[String]) -> (Vec<Vec<Stri
         let mut categories: Vec<String> = Vec::new();
         let mut index: HashMap<String, u32> = HashMap::new();
         for (t, table) in tables.iter().enumerate() {
-            let local = table.column(name).map_or(&[][..], |c| &c.categories);
+            let local = table.frame.column(name).map_or(&[][..], |c| table.frame.levels(c));
             let map = local
                 .iter()
                 .map(|c| {
@@ -617,12 +613,24 @@ fn categories(truth: &Table, pools: &[Table], names: &[String]) -> (Vec<Vec<Stri
 /// The table's sparse joint over `names`, in the union's codes (`codes[a]` maps the table's
 /// codes of attribute `a`).
 fn joint(table: &Table, names: &[String], codes: &[Vec<u32>]) -> Cells {
-    let columns: Vec<&[u32]> = names.iter().map(|n| table.column(n).map_or(&[][..], |c| &c.codes[..])).collect();
+    // `select` made sure every table has the compared columns
+    let columns: Vec<usize> = names.iter().filter_map(|n| table.frame.column(n)).collect();
+    let width = table.frame.columns().len();
+    match table.frame.codes() {
+        Codes::U8(all) => joint_of(all, width, &columns, codes, &table.weights),
+        Codes::U16(all) => joint_of(all, width, &columns, codes, &table.weights),
+        Codes::U32(all) => joint_of(all, width, &columns, codes, &table.weights),
+    }
+}
+
+/// [`joint`] over a table's codes `all` (`width` per row) read in place. The tables' readers
+/// encode every value, the empty one included, so no code is missing.
+fn joint_of<C: Code>(all: &[C], width: usize, columns: &[usize], codes: &[Vec<u32>], weights: &[f64]) -> Cells {
     let mut cells = Cells::new();
-    let mut key = vec![0u32; names.len()];
-    for (row, &weight) in table.weights.iter().enumerate() {
-        for ((k, column), map) in key.iter_mut().zip(&columns).zip(codes) {
-            *k = map[column[row] as usize];
+    let mut key = vec![0u32; columns.len()];
+    for (row, &weight) in weights.iter().enumerate() {
+        for ((k, &column), map) in key.iter_mut().zip(columns).zip(codes) {
+            *k = map[all[row * width + column].into() as usize];
         }
         match cells.get_mut(&key[..]) {
             Some(w) => *w += weight,

@@ -1,12 +1,13 @@
 //! Reading a truth or a pool: microdata (one row per person) or a count table (one row per
 //! cell with its count), dictionary-encoded column by column.
 
-use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 
 use csv::ByteRecord;
 
 use crate::error::{Error, Location, Result};
+use crate::frame::{Dictionary, Frame, FrameBuilder, Rejected};
 use crate::inputs::CsvFile;
 
 /// What one row of a [`Table`] stands for.
@@ -39,25 +40,17 @@ impl Default for ReadOptions {
     }
 }
 
-/// One categorical column: its categories in order of first appearance and every row's code.
-#[derive(Debug, Clone)]
-pub(crate) struct Column {
-    pub(crate) name: String,
-    pub(crate) categories: Vec<String>,
-    pub(crate) codes: Vec<u32>,
-}
-
-/// A truth or a pool to compare: named categorical columns and a weight per row.
+/// A truth or a pool to compare: named categorical columns ([`Frame`]) and a weight per row.
 ///
-/// Built by [`Table::read`] from a CSV file or by [`Table::from_rows`] from memory. Every column
-/// but the count or weight column is kept as categorical text, trimmed of surrounding spaces (an
-/// empty value is a category of its own); which of them are compared is decided by
-/// [`compare`](super::compare).
+/// Built by [`Table::read`] from a CSV file, by [`Table::from_reader`] from CSV text in memory, or
+/// by [`Table::from_rows`] from values. Every column but the count or weight column is kept as
+/// categorical text, trimmed of surrounding spaces (an empty value is a category of its own);
+/// which of them are compared is decided by [`compare`](super::compare).
 #[derive(Debug, Clone)]
 pub struct Table {
     pub(crate) file: String,
     pub(crate) kind: TableKind,
-    pub(crate) columns: Vec<Column>,
+    pub(crate) frame: Frame,
     pub(crate) weights: Vec<f64>,
 }
 
@@ -67,14 +60,36 @@ impl Table {
     ///
     /// # Errors
     ///
-    /// [`Error::Read`] if the file cannot be opened, and [`Error::Input`] naming file, line,
-    /// column and value for: an empty file, a header without rows, an empty or repeated column
-    /// name, a ragged row, invalid UTF-8, a missing required count or weight column, a count
-    /// table with a weight column, and a count or weight that is missing, not a number,
-    /// negative, NaN or infinite.
+    /// [`Error::Read`] if the file cannot be opened, and the errors of [`Table::from_reader`].
     pub fn read(path: &Path, options: &ReadOptions) -> Result<Table> {
         let display = path.display().to_string();
-        let mut csv = CsvFile::open(path, &display)?;
+        Table::from_csv(CsvFile::open(path, &display)?, options)
+    }
+
+    /// Reads comma-separated UTF-8 text with a header from `reader`, as [`Table::read`] reads a
+    /// file; `name` names the table in messages and reports.
+    ///
+    /// ```
+    /// use populace::comparison::{ReadOptions, Table, TableKind};
+    ///
+    /// let t = Table::from_reader("sex,count\nf,2.5\nm,3\n".as_bytes(), "cells", &ReadOptions::default())?;
+    /// assert_eq!((t.kind(), t.rows(), t.total()), (TableKind::Counts, 2, 5.5));
+    /// assert_eq!(t.frame().levels(0), ["f", "m"]);
+    /// # Ok::<(), populace::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Read`] if the reader fails, and [`Error::Input`] naming the table, line, column
+    /// and value for: empty text, a header without rows, an empty or repeated column name, a
+    /// ragged row, invalid UTF-8, a missing required count or weight column, a count table with
+    /// a weight column, and a count or weight that is missing, not a number, negative, NaN or
+    /// infinite.
+    pub fn from_reader(reader: impl Read, name: &str, options: &ReadOptions) -> Result<Table> {
+        Table::from_csv(CsvFile::from_reader(reader, name)?, options)
+    }
+
+    fn from_csv(mut csv: CsvFile, options: &ReadOptions) -> Result<Table> {
         let headers = csv.headers().to_vec();
         let count = headers.iter().position(|h| *h == options.count);
         if count.is_none() && options.count_required {
@@ -95,52 +110,41 @@ impl Table {
         let kind = if count.is_some() { TableKind::Counts } else { TableKind::Microdata };
         let what = if count.is_some() { "count" } else { "weight" };
 
-        let mut columns: Vec<(Column, HashMap<String, u32>)> = headers
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != value_column)
-            .map(|(_, name)| (Column { name: name.clone(), categories: Vec::new(), codes: Vec::new() }, HashMap::new()))
-            .collect();
+        let categorical: Vec<usize> = (0..headers.len()).filter(|&i| Some(i) != value_column).collect();
+        let mut frame = FrameBuilder::new(categorical.iter().map(|&i| (headers[i].as_str(), Dictionary::learned())))?;
         let mut weights = Vec::new();
         let mut record = ByteRecord::new();
         while let Some(line) = csv.next(&mut record)? {
-            let mut attribute = 0;
-            for (i, name) in headers.iter().enumerate() {
-                if Some(i) == value_column {
-                    weights.push(csv.count(&record, line, i, what)?);
-                    continue;
+            // The first field that is not UTF-8 ends the row; errors are reported in column order.
+            let mut failure = None;
+            let fields = categorical.iter().map_while(|&i| match csv.field(&record, line, i) {
+                Ok(value) => Some(Some(value)),
+                Err(e) => {
+                    failure = Some((i, e));
+                    None
                 }
-                let text = csv.field(&record, line, i)?;
-                let (column, index) = &mut columns[attribute];
-                attribute += 1;
-                let code = match index.get(text) {
-                    Some(&code) => code,
-                    None => {
-                        let code = u32::try_from(column.categories.len()).map_err(|_| {
-                            Error::input(
-                                csv.location().at_line(line).at_column(name),
-                                "the column has more than 2^32 distinct values",
-                            )
-                        })?;
-                        column.categories.push(text.to_string());
-                        index.insert(text.to_string(), code);
-                        code
-                    }
-                };
-                column.codes.push(code);
+            });
+            let pushed = frame.push(fields);
+            let weight = match value_column {
+                Some(i) if failure.as_ref().is_none_or(|(at, _)| i < *at) => csv.count(&record, line, i, what)?,
+                _ => 1.0,
+            };
+            if let Some((_, e)) = failure {
+                return Err(e);
             }
-            if value_column.is_none() {
-                weights.push(1.0);
-            }
+            pushed
+                .map_err(|rejected| too_many_values(csv.location().at_line(line), &headers, &categorical, rejected))?;
+            weights.push(weight);
         }
         if weights.is_empty() {
             return Err(Error::input(csv.location().clone(), "the file has a header but no rows"));
         }
-        Ok(Table { file: display, kind, columns: columns.into_iter().map(|(c, _)| c).collect(), weights })
+        Ok(Table { file: csv.location().file.clone(), kind, frame: frame.finish(), weights })
     }
 
     /// Builds unweighted microdata from memory: `name` names the table in reports, `columns`
-    /// are the column names and every row of `rows` holds one value per column.
+    /// are the column names and every row of `rows` holds one value per column (trimmed of
+    /// surrounding spaces; an empty value is a category of its own).
     ///
     /// ```
     /// use populace::comparison::Table;
@@ -165,10 +169,7 @@ impl Table {
         if rows.is_empty() {
             return Err(Error::input(location, "the table has no rows"));
         }
-        let mut built: Vec<(Column, HashMap<String, u32>)> = columns
-            .iter()
-            .map(|c| (Column { name: c.to_string(), categories: Vec::new(), codes: Vec::new() }, HashMap::new()))
-            .collect();
+        let mut frame = FrameBuilder::new(columns.iter().map(|&c| (c, Dictionary::learned())))?;
         for (r, row) in rows.iter().enumerate() {
             if row.len() != columns.len() {
                 return Err(Error::input(
@@ -176,25 +177,22 @@ impl Table {
                     format!("row {} has {} values but there are {} columns", r + 1, row.len(), columns.len()),
                 ));
             }
-            for ((column, index), value) in built.iter_mut().zip(row) {
-                let value = value.as_ref().trim();
-                let next = column.categories.len() as u32;
-                let code = *index.entry(value.to_string()).or_insert(next);
-                if code == next {
-                    column.categories.push(value.to_string());
-                }
-                column.codes.push(code);
+            if let Err(rejected) = frame.push(row.iter().map(|v| Some(v.as_ref().trim()))) {
+                let names: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+                let all: Vec<usize> = (0..columns.len()).collect();
+                return Err(too_many_values(location, &names, &all, rejected));
             }
         }
         Ok(Table {
             file: name.to_string(),
             kind: TableKind::Microdata,
-            columns: built.into_iter().map(|(c, _)| c).collect(),
+            frame: frame.finish(),
             weights: vec![1.0; rows.len()],
         })
     }
 
-    /// The file name as given (or the name passed to [`Table::from_rows`]).
+    /// The file name as given (or the name passed to [`Table::from_rows`] or
+    /// [`Table::from_reader`]).
     pub fn file(&self) -> &str {
         &self.file
     }
@@ -216,13 +214,30 @@ impl Table {
 
     /// The categorical columns' names in file order (the count or weight column left out).
     pub fn column_names(&self) -> Vec<&str> {
-        self.columns.iter().map(|c| c.name.as_str()).collect()
+        self.frame.names().collect()
     }
 
-    /// The categorical column named `name`.
-    pub(crate) fn column(&self, name: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| c.name == name)
+    /// The categorical columns: their categories in order of first appearance and every row's
+    /// code.
+    pub fn frame(&self) -> &Frame {
+        &self.frame
     }
+
+    /// Each row's weight: 1, its weight, or its count.
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
+    }
+}
+
+/// The error for a row the frame builder rejected: a column of learned categories only rejects
+/// a value when it already has as many categories as codes can name (`columns` maps the
+/// builder's columns to the header's).
+fn too_many_values(location: Location, headers: &[String], columns: &[usize], rejected: Rejected) -> Error {
+    let column = match rejected {
+        Rejected::Full { column } | Rejected::Unknown { column } => &headers[columns[column]],
+        _ => return Error::input(location, "the row does not have one value per column"),
+    };
+    Error::input(location.at_column(column), "the column has more distinct values than codes can name (2^32 - 1)")
 }
 
 /// `"a", "b", "c"`, for messages.
@@ -248,9 +263,9 @@ mod tests {
         assert_eq!(t.column_names(), ["sex", "age"]);
         assert_eq!(t.rows(), 3);
         assert_eq!(t.total(), 3.0);
-        let sex = t.column("sex").unwrap();
-        assert_eq!(sex.categories, ["f", "m"]);
-        assert_eq!(sex.codes, [0, 1, 0]);
+        let sex = t.frame().column("sex").unwrap();
+        assert_eq!(t.frame().levels(sex), ["f", "m"]);
+        assert_eq!(t.frame().column_codes(sex).collect::<Vec<_>>(), [Some(0), Some(1), Some(0)]);
 
         let t = read("sex,n\nf,2.5\nm,3\n", &ReadOptions { count: "n".into(), ..ReadOptions::default() }).unwrap();
         assert_eq!(t.kind(), TableKind::Counts);
@@ -262,7 +277,7 @@ mod tests {
     fn weights_and_their_errors() {
         let options = ReadOptions { weight: Some("w".into()), ..ReadOptions::default() };
         let t = read("sex,w\nf,2\nm,0.5\n", &options).unwrap();
-        assert_eq!(t.weights, [2.0, 0.5]);
+        assert_eq!(t.weights(), [2.0, 0.5]);
         let message = read("sex,w\nf,2\nm,-1\n", &options).unwrap_err().to_string();
         assert!(message.contains("line 3, column \"w\": weight is negative: \"-1\""), "{message}");
         let message = read("sex\nf\n", &options).unwrap_err().to_string();
@@ -285,6 +300,37 @@ mod tests {
         let required = ReadOptions { count_required: true, ..ReadOptions::default() };
         let m = read("sex\nf\n", &required).unwrap_err().to_string();
         assert!(m.contains("missing count column \"count\""), "{m}");
+    }
+
+    #[test]
+    fn text_in_memory_reads_as_the_same_file_would() {
+        let text = "sex,count,age\nf,2,old\n m ,1,\nf,3,young\n";
+        let options = ReadOptions::default();
+        let file = read(text, &options).unwrap();
+        let memory = Table::from_reader(text.as_bytes(), "t.csv", &options).unwrap();
+        assert!(file.file().ends_with("t.csv") && memory.file() == "t.csv");
+        assert_eq!((memory.kind, &memory.frame, &memory.weights), (file.kind, &file.frame, &file.weights));
+        // the empty value is a category, not a missing value
+        assert_eq!(memory.frame().levels(1), ["old", "", "young"]);
+        assert_eq!(memory.frame().value(1, 0), Some("m"));
+
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk on fire"))
+            }
+        }
+        let m = Table::from_reader(Failing, "broken", &options).unwrap_err().to_string();
+        assert_eq!(m, "cannot read broken: disk on fire");
+    }
+
+    #[test]
+    fn a_row_reports_its_first_bad_field_in_column_order() {
+        let o = ReadOptions::default();
+        let count_first = Table::from_reader(&b"sex,count,age\nf,x,\xff\n"[..], "t", &o).unwrap_err().to_string();
+        assert!(count_first.contains("column \"count\": count is not a number"), "{count_first}");
+        let text_first = Table::from_reader(&b"sex,age,count\nf,\xff,x\n"[..], "t", &o).unwrap_err().to_string();
+        assert!(text_first.contains("column \"age\": value \"\u{fffd}\" is not valid UTF-8"), "{text_first}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! every core (the seed), and gives true line numbers (the `csv` crate's record positions
 //! precede the blank lines it skips).
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 use csv::ByteRecord;
@@ -23,6 +23,13 @@ impl CsvFile {
     /// Reads `path` (shown as `display` in messages) and its header.
     pub fn open(path: &Path, display: &str) -> Result<CsvFile> {
         let data = crate::memory::read_file(path).map_err(|e| Error::read(display, e))?;
+        CsvFile::from_bytes(data, display)
+    }
+
+    /// Reads all of `reader` (named `display` in messages) and its header.
+    pub fn from_reader(mut reader: impl Read, display: &str) -> Result<CsvFile> {
+        let mut data = Vec::new();
+        reader.read_to_end(&mut data).map_err(|e| Error::read(display, e))?;
         CsvFile::from_bytes(data, display)
     }
 

@@ -77,7 +77,7 @@ impl MarginTable {
 
 /// How to read one margin file.
 pub(crate) struct MarginRead<'a> {
-    pub path: &'a Path,
+    /// The file's name in messages.
     pub display: &'a str,
     pub count: &'a str,
     pub importance: Option<f64>,
@@ -85,11 +85,22 @@ pub(crate) struct MarginRead<'a> {
     pub zone: Option<&'a str>,
 }
 
-/// Reads one marginal table, learning new categories of undeclared attributes into `domain`
-/// and new zones into `zones`.
-pub(crate) fn read(how: MarginRead, domain: &mut Domain, zones: &mut ZoneNames) -> Result<RawMargin> {
+/// Reads the margin file `path`: see [`from_bytes`].
+pub(crate) fn read(path: &Path, how: MarginRead, domain: &mut Domain, zones: &mut ZoneNames) -> Result<RawMargin> {
+    let data = crate::memory::read_file(path).map_err(|e| Error::read(how.display, e))?;
+    from_bytes(data, how, domain, zones)
+}
+
+/// Reads one marginal table from the CSV text `data`, learning new categories of undeclared
+/// attributes into `domain` and new zones into `zones`.
+pub(crate) fn from_bytes(
+    data: Vec<u8>,
+    how: MarginRead,
+    domain: &mut Domain,
+    zones: &mut ZoneNames,
+) -> Result<RawMargin> {
     let (display, count) = (how.display, how.count);
-    let mut csv = CsvFile::open(how.path, display)?;
+    let mut csv = CsvFile::from_bytes(data, display)?;
     let count_col = csv.column(count, "count")?;
     let zone_col = how.zone.map(|z| csv.column(z, "zone")).transpose()?;
     let attr_cols: Vec<usize> = (0..csv.headers().len()).filter(|&c| c != count_col && Some(c) != zone_col).collect();
@@ -179,5 +190,48 @@ impl RawMargin {
                 targets,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn how<'a>(zone: Option<&'a str>) -> MarginRead<'a> {
+        MarginRead { display: "m.csv", count: "n", importance: None, zone }
+    }
+
+    #[test]
+    fn margins_read_from_memory_teach_the_domain_and_the_zones() {
+        let declared = [("sex".to_string(), vec!["m".to_string(), "f".to_string()])];
+        let mut domain = Domain::declared(declared.iter().map(|(n, c)| (n, c)));
+        let mut zones = ZoneNames::default();
+        let text = "zone,age,sex,n\nB,old,f,2\nA,young,m,3\nA,old,f,1\n";
+        let raw = from_bytes(text.as_bytes().to_vec(), how(Some("zone")), &mut domain, &mut zones).unwrap();
+        assert_eq!(zones.names, ["B", "A"]);
+        assert_eq!(domain.index_of("age"), Some(1));
+        assert_eq!(domain.attribute(1).categories(), ["old", "young"]);
+        let tables = raw.finish(&domain, zones.names.len());
+        assert_eq!(tables.len(), 2);
+        assert_eq!(tables[0].attributes, [1, 0]);
+        // age × sex (m, f), last fastest
+        assert_eq!(tables[0].targets, [0.0, 2.0, 0.0, 0.0]);
+        assert_eq!(tables[1].targets, [0.0, 1.0, 3.0, 0.0]);
+    }
+
+    #[test]
+    fn errors_in_memory_name_the_margin() {
+        let declared = [("sex".to_string(), vec!["m".to_string(), "f".to_string()])];
+        let mut domain = Domain::declared(declared.iter().map(|(n, c)| (n, c)));
+        let mut read = |text: &str| {
+            from_bytes(text.as_bytes().to_vec(), how(None), &mut domain, &mut ZoneNames::default())
+                .unwrap_err()
+                .to_string()
+        };
+        let m = read("sex,n\nx,1\n");
+        assert!(m.starts_with("m.csv, line 2, column \"sex\": category \"x\" is not among"), "{m}");
+        let m = read("sex,n\nm,1\nm,2\n");
+        assert!(m.contains("line 3: duplicate cell (sex=m): it already appears on line 2"), "{m}");
+        assert!(read("sex,count\nm,1\n").contains("missing count column \"n\""));
     }
 }

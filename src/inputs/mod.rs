@@ -20,7 +20,7 @@ mod zones;
 pub(crate) use csvfile::CsvFile;
 pub use domain::{Attribute, Domain};
 pub use margin::MarginTable;
-pub use seed::{Code, Codes, RecordIds, Seed};
+pub use seed::{RecordIds, Seed};
 pub use spec::{FitSpec, Integerize, MarginSpec, Method, SeedSpec, Spec, ZonesSpec};
 pub use zones::{for_each_chunk, stream_seed, Selection, Shard};
 
@@ -82,13 +82,12 @@ impl Problem {
         for m in &spec.margins {
             let path = spec.resolve(&m.file);
             let how = margin::MarginRead {
-                path: &path,
                 display: &path.display().to_string(),
                 count: &m.count,
                 importance: m.importance,
                 zone: zone_column,
             };
-            raw.push(margin::read(how, &mut domain, &mut zone_names)?);
+            raw.push(margin::read(&path, how, &mut domain, &mut zone_names)?);
         }
         let all: Vec<usize> = (0..domain.attributes().len()).collect();
         let seed = match &spec.seed {
@@ -99,7 +98,7 @@ impl Problem {
                     id: s.id.as_deref(),
                     region: spec.zones.as_ref().and_then(|z| z.seed_region.as_deref()),
                 };
-                Some(seed::read(&path, &path.display().to_string(), columns, &all, &domain)?)
+                Some(seed::read(&path, &path.display().to_string(), columns, &domain)?)
             }
             None => None,
         };

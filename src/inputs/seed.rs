@@ -6,9 +6,11 @@
 //! `csv` crate one record at a time. Both paths decode a record with the same [`Decoder`], so
 //! they accept the same files and report the same first error.
 //!
-//! Codes are stored in the narrowest unsigned type that holds every attribute's categories
-//! ([`Codes`]): one byte per value for most surveys, a quarter of the memory and of the
-//! traffic of 32-bit codes when the seed is grouped or aggregated.
+//! Codes are stored as a [`Frame`], in the narrowest unsigned type that holds every
+//! attribute's categories ([`Codes`]): one byte per value for most surveys, a quarter of the
+//! memory and of the traffic of 32-bit codes when the seed is grouped or aggregated.
+//!
+//! [`Codes`]: crate::frame::Codes
 
 use std::path::Path;
 
@@ -19,6 +21,7 @@ use super::csvfile::{parse_count, ragged, CsvFile};
 use super::domain::{Attribute, Domain};
 use super::plain::{self, Chunk};
 use crate::error::{Error, Location, Result};
+use crate::frame::{Code, Codes, Column, Dictionary, Frame};
 
 /// Seed records coded against the domain.
 #[derive(Debug, Clone)]
@@ -27,8 +30,9 @@ pub struct Seed {
     pub file: String,
     /// Domain positions of the coded attributes (every attribute of the problem, in order).
     pub attributes: Vec<usize>,
-    /// Category codes, record by record (`records × attributes.len()`).
-    pub codes: Codes,
+    /// Category codes, record by record: one column per attribute of `attributes`, named after
+    /// it, whose levels are its categories. A seed has no missing values.
+    pub frame: Frame,
     /// Design weight of each record (1 without a weight column).
     pub weights: Vec<f64>,
     /// Record identifiers from the id column, else 1-based row numbers.
@@ -75,97 +79,16 @@ impl Seed {
 
     /// The codes of record `i`, attribute by attribute.
     pub fn record(&self, i: usize) -> impl ExactSizeIterator<Item = u32> + '_ {
-        let k = self.attributes.len();
-        (i * k..(i + 1) * k).map(|j| self.codes.get(j))
+        self.frame.record(i).map(|c| c.expect(NO_MISSING))
     }
 
     /// The code of record `i` on its `a`-th attribute.
     pub fn code(&self, i: usize, a: usize) -> u32 {
-        self.codes.get(i * self.attributes.len() + a)
+        self.frame.codes().get(i * self.attributes.len() + a).expect(NO_MISSING)
     }
 }
 
-/// Category codes of seed records, row-major, in the narrowest unsigned type that holds every
-/// attribute's categories.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Codes {
-    /// Every attribute has at most 256 categories.
-    U8(Vec<u8>),
-    /// Every attribute has at most 65,536 categories.
-    U16(Vec<u16>),
-    /// Some attribute has more.
-    U32(Vec<u32>),
-}
-
-impl Codes {
-    /// Number of codes.
-    pub fn len(&self) -> usize {
-        match self {
-            Codes::U8(c) => c.len(),
-            Codes::U16(c) => c.len(),
-            Codes::U32(c) => c.len(),
-        }
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The `j`-th code.
-    pub fn get(&self, j: usize) -> u32 {
-        match self {
-            Codes::U8(c) => c[j].into(),
-            Codes::U16(c) => c[j].into(),
-            Codes::U32(c) => c[j],
-        }
-    }
-}
-
-/// An unsigned type [`Codes`] come in.
-pub trait Code: Copy + Default + Send + Sync + Into<u32> + 'static {
-    /// The largest number of categories whose codes fit.
-    const CATEGORIES: usize;
-
-    /// `code`, which must be below [`Code::CATEGORIES`].
-    fn narrow(code: u32) -> Self;
-
-    /// The codes of a seed stored in this type.
-    fn wrap(codes: Vec<Self>) -> Codes;
-}
-
-macro_rules! code {
-    ($t:ty, $variant:ident) => {
-        impl Code for $t {
-            const CATEGORIES: usize = 1 << <$t>::BITS;
-
-            #[inline]
-            fn narrow(code: u32) -> Self {
-                debug_assert!((code as usize) < Self::CATEGORIES);
-                code as $t
-            }
-
-            fn wrap(codes: Vec<Self>) -> Codes {
-                Codes::$variant(codes)
-            }
-        }
-    };
-}
-code!(u8, U8);
-code!(u16, U16);
-
-impl Code for u32 {
-    const CATEGORIES: usize = 1 << 32;
-
-    #[inline]
-    fn narrow(code: u32) -> Self {
-        code
-    }
-
-    fn wrap(codes: Vec<Self>) -> Codes {
-        Codes::U32(codes)
-    }
-}
+const NO_MISSING: &str = "the seed reader refuses missing categories";
 
 /// The seed's special columns.
 pub(crate) struct SeedColumns<'a> {
@@ -174,51 +97,60 @@ pub(crate) struct SeedColumns<'a> {
     pub region: Option<&'a str>,
 }
 
-/// Reads the seed. Every attribute in `attributes` must be a column; its values must be
-/// categories the domain already knows (declared, or seen in a margin).
-pub(crate) fn read(
-    path: &Path,
-    display: &str,
-    columns: SeedColumns,
-    attributes: &[usize],
-    domain: &Domain,
-) -> Result<Seed> {
+/// Reads the seed file `path` (named `display` in messages): see [`from_bytes`].
+pub(crate) fn read(path: &Path, display: &str, columns: SeedColumns, domain: &Domain) -> Result<Seed> {
     let data = crate::memory::read_file(path).map_err(|e| Error::read(display, e))?;
-    decode(data, display, columns, attributes, domain, true)
+    from_bytes(data, display, columns, domain)
+}
+
+/// Reads a seed from the CSV text `data`, named `display` in messages. Every attribute of the
+/// domain must be a column; its values must be categories the domain already knows (declared,
+/// or seen in a margin).
+pub(crate) fn from_bytes(data: Vec<u8>, display: &str, columns: SeedColumns, domain: &Domain) -> Result<Seed> {
+    decode(data, display, columns, domain, true)
 }
 
 /// Decodes a seed file's bytes; `allow_plain` = false forces the `csv` crate path.
-fn decode(
-    data: Vec<u8>,
-    display: &str,
-    columns: SeedColumns,
-    attributes: &[usize],
-    domain: &Domain,
-    allow_plain: bool,
-) -> Result<Seed> {
+fn decode(data: Vec<u8>, display: &str, columns: SeedColumns, domain: &Domain, allow_plain: bool) -> Result<Seed> {
     let mut csv = CsvFile::from_bytes(data, display)?;
-    let decoder = Decoder::new(&csv, columns, attributes, domain)?;
-    let categories = attributes.iter().map(|&a| domain.attribute(a).categories().len()).max().unwrap_or(0);
-    let mut seed = if categories <= u8::CATEGORIES {
+    let decoder = Decoder::new(&csv, columns, domain)?;
+    let categories = domain.attributes().iter().map(|a| a.categories().len()).max().unwrap_or(0);
+    let body = if categories <= u8::LEVELS {
         read_body::<u8>(&decoder, &mut csv, allow_plain)?
-    } else if categories <= u16::CATEGORIES {
+    } else if categories <= u16::LEVELS {
         read_body::<u16>(&decoder, &mut csv, allow_plain)?
     } else {
         read_body::<u32>(&decoder, &mut csv, allow_plain)?
     };
-    seed.file = display.to_string();
-    seed.attributes = attributes.to_vec();
-    if seed.is_empty() {
+    let Body { codes, weights, ids, regions } = body;
+    if weights.is_empty() {
         return Err(Error::input(decoder.location.clone(), "the seed has a header but no rows"));
     }
-    if !seed.weights.iter().sum::<f64>().is_finite() {
+    if !weights.iter().sum::<f64>().is_finite() {
         return Err(Error::input(decoder.location.clone(), "the seed's weights sum to infinity"));
     }
-    Ok(seed)
+    let frame_columns =
+        domain.attributes().iter().map(|a| Column::new(a.name().to_string(), a.categories().to_vec())).collect();
+    Ok(Seed {
+        file: display.to_string(),
+        attributes: (0..domain.attributes().len()).collect(),
+        frame: Frame::from_parts(frame_columns, weights.len(), codes),
+        weights,
+        ids,
+        regions,
+    })
+}
+
+/// What the body of a seed file holds.
+struct Body {
+    codes: Codes,
+    weights: Vec<f64>,
+    ids: RecordIds,
+    regions: Vec<String>,
 }
 
 /// The body of the seed file, with codes of type `C`.
-fn read_body<C: Code>(decoder: &Decoder, csv: &mut CsvFile, allow_plain: bool) -> Result<Seed> {
+fn read_body<C: Code>(decoder: &Decoder, csv: &mut CsvFile, allow_plain: bool) -> Result<Body> {
     let (start, first_line) = csv.body_start();
     let body = csv.bytes().get(start..).unwrap_or_default();
     if allow_plain && plain::is_plain(body) {
@@ -229,7 +161,7 @@ fn read_body<C: Code>(decoder: &Decoder, csv: &mut CsvFile, allow_plain: bool) -
 }
 
 /// A plain body, decoded chunk by chunk on every core into preallocated arrays.
-fn read_plain<C: Code>(decoder: &Decoder, body: &[u8], first_line: u64) -> Result<Seed> {
+fn read_plain<C: Code>(decoder: &Decoder, body: &[u8], first_line: u64) -> Result<Body> {
     let chunks = plain::chunks(body, first_line);
     let n: usize = chunks.iter().map(|c| c.records).sum();
     let k = decoder.attributes.len();
@@ -266,14 +198,7 @@ fn read_plain<C: Code>(decoder: &Decoder, body: &[u8], first_line: u64) -> Resul
         return Err(e.1);
     }
     let regions = decoder.region.map(|_| read_regions(&chunks, decoder)).unwrap_or_default();
-    Ok(Seed {
-        file: String::new(),
-        attributes: Vec::new(),
-        codes: C::wrap(codes),
-        weights,
-        ids: ids.unwrap_or(RecordIds::Rows),
-        regions,
-    })
+    Ok(Body { codes: C::wrap(codes), weights, ids: ids.unwrap_or(RecordIds::Rows), regions })
 }
 
 /// Every record's region, read in a second, sequential pass (regional seeds are small).
@@ -313,17 +238,11 @@ fn merge_ids(parts: &[Part]) -> RecordIds {
 }
 
 /// Any other body, record by record through the `csv` crate.
-fn read_records<C: Code>(decoder: &Decoder, csv: &mut CsvFile) -> Result<Seed> {
+fn read_records<C: Code>(decoder: &Decoder, csv: &mut CsvFile) -> Result<Body> {
     let k = decoder.attributes.len();
     let mut codes: Vec<C> = Vec::new();
-    let mut seed = Seed {
-        file: String::new(),
-        attributes: Vec::new(),
-        codes: Codes::U8(Vec::new()),
-        weights: Vec::new(),
-        ids: RecordIds::Rows,
-        regions: Vec::new(),
-    };
+    let mut body =
+        Body { codes: Codes::U8(Vec::new()), weights: Vec::new(), ids: RecordIds::Rows, regions: Vec::new() };
     let (mut id_text, mut id_ends, mut lines) = (String::new(), Vec::new(), Vec::new());
     let mut record = ByteRecord::new();
     let mut failure = None;
@@ -340,14 +259,14 @@ fn read_records<C: Code>(decoder: &Decoder, csv: &mut CsvFile) -> Result<Seed> {
         codes.resize(start + k, C::default());
         match decoder.record(|c| &record[c], line, &mut codes[start..]) {
             Ok(row) => {
-                seed.weights.push(row.weight);
+                body.weights.push(row.weight);
                 if let Some(id) = row.id {
                     id_text.push_str(id);
                     id_ends.push(id_text.len());
                     lines.push(line);
                 }
                 if let Some(region) = row.region {
-                    seed.regions.push(region.to_string());
+                    body.regions.push(region.to_string());
                 }
             }
             Err(e) => {
@@ -358,17 +277,17 @@ fn read_records<C: Code>(decoder: &Decoder, csv: &mut CsvFile) -> Result<Seed> {
     }
     if decoder.id.is_some() {
         let ids = RecordIds::Column { text: id_text, ends: id_ends };
-        if let Some(e) = decoder.duplicate_id(&ids, seed.weights.len(), |r| lines[r]) {
+        if let Some(e) = decoder.duplicate_id(&ids, body.weights.len(), |r| lines[r]) {
             return Err(e);
         }
-        seed.ids = ids;
+        body.ids = ids;
     }
     match failure {
         Some(e) => Err(e),
         None => {
-            codes.truncate(seed.weights.len() * k);
-            seed.codes = C::wrap(codes);
-            Ok(seed)
+            codes.truncate(body.weights.len() * k);
+            body.codes = C::wrap(codes);
+            Ok(body)
         }
     }
 }
@@ -396,20 +315,21 @@ struct Decoder<'a> {
     location: Location,
     headers: Vec<String>,
     width: usize,
-    attributes: Vec<(usize, &'a Attribute, Lookup<'a>)>,
+    attributes: Vec<(usize, &'a Attribute, Dictionary)>,
     weight: Option<usize>,
     id: Option<usize>,
     region: Option<usize>,
 }
 
 impl<'a> Decoder<'a> {
-    fn new(csv: &CsvFile, columns: SeedColumns, attributes: &[usize], domain: &'a Domain) -> Result<Self> {
+    fn new(csv: &CsvFile, columns: SeedColumns, domain: &'a Domain) -> Result<Self> {
         let SeedColumns { weight, id, region } = columns;
-        let attributes = attributes
+        let attributes = domain
+            .attributes()
             .iter()
-            .map(|&a| {
-                let attribute = domain.attribute(a);
-                Ok((csv.column(attribute.name(), "attribute")?, attribute, Lookup::new(attribute)))
+            .map(|attribute| {
+                let column = csv.column(attribute.name(), "attribute")?;
+                Ok((column, attribute, Dictionary::fixed(attribute.categories())?))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Decoder {
@@ -458,9 +378,9 @@ impl<'a> Decoder<'a> {
 
     /// Decodes one record whose fields `field(column)` gives (trimmed), writing its codes.
     fn record<'r, C: Code>(&self, field: impl Fn(usize) -> &'r [u8], line: u64, codes: &mut [C]) -> Result<Row<'r>> {
-        for ((col, attribute, lookup), code) in self.attributes.iter().zip(codes.iter_mut()) {
+        for ((col, attribute, dictionary), code) in self.attributes.iter().zip(codes.iter_mut()) {
             let bytes = field(*col);
-            *code = match lookup.code(bytes) {
+            *code = match dictionary.code(bytes) {
                 Some(c) => C::narrow(c),
                 None => return Err(self.unknown_category(line, *col, attribute, bytes)),
             };
@@ -537,82 +457,6 @@ impl<'a> Decoder<'a> {
     }
 }
 
-/// Category codes by their bytes: categories of at most 7 bytes packed into integers in a
-/// small open-addressing table (one multiply and usually one probe), a hash map otherwise.
-enum Lookup<'a> {
-    /// Slots of (packed category, code); `EMPTY` marks a free slot. A power of two at least
-    /// four times the number of categories.
-    Packed {
-        slots: Vec<(u64, u32)>,
-        shift: u32,
-    },
-    Map(foldhash::HashMap<&'a [u8], u32>),
-}
-
-/// A free slot: no packed category has all bits set (its top byte, the length, is below 8).
-const EMPTY: u64 = u64::MAX;
-
-/// Most categories put in a packed table.
-const PACKED_MAX: usize = 1024;
-
-/// A category of at most 7 bytes as one integer: its bytes, and its length in the top byte.
-#[inline]
-fn pack(bytes: &[u8]) -> Option<u64> {
-    if bytes.len() > 7 {
-        return None;
-    }
-    // A shift loop: a variable-length copy into a buffer would call memcpy per field.
-    let value = bytes.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-    Some(value | (bytes.len() as u64) << 56)
-}
-
-#[inline]
-fn slot(key: u64, shift: u32) -> usize {
-    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> shift) as usize
-}
-
-impl<'a> Lookup<'a> {
-    fn new(attribute: &'a Attribute) -> Self {
-        let packed: Option<Vec<u64>> = attribute.categories().iter().map(|c| pack(c.as_bytes())).collect();
-        match packed {
-            Some(packed) if packed.len() <= PACKED_MAX => {
-                let size = (4 * packed.len()).next_power_of_two().max(8);
-                let shift = 64 - size.trailing_zeros();
-                let mut slots = vec![(EMPTY, 0); size];
-                for (code, &key) in packed.iter().enumerate() {
-                    let mut i = slot(key, shift);
-                    while slots[i].0 != EMPTY {
-                        i = (i + 1) & (size - 1);
-                    }
-                    slots[i] = (key, code as u32);
-                }
-                Lookup::Packed { slots, shift }
-            }
-            _ => {
-                Lookup::Map(attribute.categories().iter().enumerate().map(|(i, c)| (c.as_bytes(), i as u32)).collect())
-            }
-        }
-    }
-
-    #[inline]
-    fn code(&self, bytes: &[u8]) -> Option<u32> {
-        match self {
-            Lookup::Packed { slots, shift } => {
-                let key = pack(bytes)?;
-                let mut i = slot(key, *shift);
-                loop {
-                    match slots[i] {
-                        (k, code) if k == key => return Some(code),
-                        (EMPTY, _) => return None,
-                        _ => i = (i + 1) & (slots.len() - 1),
-                    }
-                }
-            }
-            Lookup::Map(map) => map.get(bytes).copied(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -633,26 +477,17 @@ mod tests {
     ) -> (std::result::Result<Seed, String>, std::result::Result<Seed, String>) {
         let domain = domain();
         let columns = || SeedColumns { weight: Some("w"), id: id.then_some("id"), region: region.then_some("reg") };
-        let run = |plain| {
-            decode(text.as_bytes().to_vec(), "seed.csv", columns(), &[0, 1], &domain, plain).map_err(|e| e.to_string())
-        };
+        let run =
+            |plain| decode(text.as_bytes().to_vec(), "seed.csv", columns(), &domain, plain).map_err(|e| e.to_string());
         (run(true), run(false))
     }
 
     fn same(a: &std::result::Result<Seed, String>, b: &std::result::Result<Seed, String>) -> bool {
         match (a, b) {
-            (Ok(a), Ok(b)) => a.codes == b.codes && a.weights == b.weights && a.ids == b.ids && a.regions == b.regions,
+            (Ok(a), Ok(b)) => a.frame == b.frame && a.weights == b.weights && a.ids == b.ids && a.regions == b.regions,
             (Err(a), Err(b)) => a == b,
             _ => false,
         }
-    }
-
-    #[test]
-    fn packed_categories_differ_by_bytes_and_length() {
-        assert_eq!(pack(b"a"), pack(b"a"));
-        assert_ne!(pack(b"a"), pack(b"a\0"));
-        assert_ne!(pack(b""), pack(b"\0"));
-        assert!(pack(b"1234567").is_some() && pack(b"12345678").is_none());
     }
 
     #[test]
@@ -661,7 +496,7 @@ mod tests {
         let (plain, records) = both(text, true, true);
         assert!(same(&plain, &records), "{plain:?} vs {records:?}");
         let seed = plain.unwrap();
-        assert_eq!(seed.codes, Codes::U8(vec![0, 3, 1, 39, 1, 0]));
+        assert_eq!(seed.frame.codes(), &Codes::U8(vec![0, 3, 1, 39, 1, 0]));
         assert_eq!(seed.weights, vec![1.5, 2.0, 0.0]);
         assert_eq!((seed.ids.get(0), seed.ids.get(2)), (Some("a"), Some("c")));
         assert_eq!(seed.regions, vec!["north", "south", "north"]);
@@ -723,21 +558,40 @@ mod tests {
     }
 
     #[test]
-    fn codes_take_the_narrowest_type_that_holds_every_category() {
-        let declared: Vec<(String, Vec<String>)> = vec![
-            ("sex".into(), vec!["f".into(), "m".into()]),
-            ("zip".into(), (0..300).map(|i| format!("z{i}")).collect()),
-        ];
-        let domain = Domain::declared(declared.iter().map(|(n, c)| (n, c)));
+    fn codes_take_the_narrowest_type_that_holds_every_category_and_the_missing_code() {
+        let domain = |zips: usize| {
+            let declared: Vec<(String, Vec<String>)> = vec![
+                ("sex".into(), vec!["f".into(), "m".into()]),
+                ("zip".into(), (0..zips).map(|i| format!("z{i}")).collect()),
+            ];
+            Domain::declared(declared.iter().map(|(n, c)| (n, c)))
+        };
         let columns = || SeedColumns { weight: None, id: None, region: None };
-        let text = "sex,zip\nm,z299\nf,z7\n";
         for plain in [true, false] {
-            let seed = decode(text.as_bytes().to_vec(), "s.csv", columns(), &[0, 1], &domain, plain).unwrap();
-            assert_eq!(seed.codes, Codes::U16(vec![1, 299, 0, 7]));
+            let read = |text: &str, zips| decode(text.as_bytes().to_vec(), "s.csv", columns(), &domain(zips), plain);
+            let seed = read("sex,zip\nm,z299\nf,z7\n", 300).unwrap();
+            assert_eq!(seed.frame.codes(), &Codes::U16(vec![1, 299, 0, 7]));
             assert_eq!(seed.record(0).collect::<Vec<_>>(), [1, 299]);
-            let only_sex = decode(text.as_bytes().to_vec(), "s.csv", columns(), &[0], &domain, plain).unwrap();
-            assert_eq!(only_sex.codes, Codes::U8(vec![1, 0]));
+            let seed = read("sex,zip\nm,z254\nf,z7\n", 255).unwrap();
+            assert_eq!(seed.frame.codes(), &Codes::U8(vec![1, 254, 0, 7]));
+            let seed = read("sex,zip\nm,z255\nf,z7\n", 256).unwrap();
+            assert_eq!(seed.frame.codes(), &Codes::U16(vec![1, 255, 0, 7]));
         }
+    }
+
+    #[test]
+    fn a_seed_read_from_memory_is_a_frame_over_the_domain() {
+        let columns = SeedColumns { weight: Some("w"), id: None, region: None };
+        let seed = from_bytes(b"zip,w,age\nz2,1,old\nz0,3,very old\n".to_vec(), "memory", columns, &domain()).unwrap();
+        assert_eq!((seed.file.as_str(), seed.len(), &seed.attributes[..]), ("memory", 2, &[0, 1][..]));
+        assert_eq!(seed.frame.names().collect::<Vec<_>>(), ["age", "zip"]);
+        assert_eq!(seed.frame.levels(0), ["young", "old", "very old"]);
+        assert_eq!(seed.frame.levels(1).len(), 40);
+        assert_eq!((seed.frame.value(1, 0), seed.frame.value(1, 1)), (Some("very old"), Some("z0")));
+        assert_eq!(seed.weights, [1.0, 3.0]);
+        let columns = SeedColumns { weight: None, id: None, region: None };
+        let m = from_bytes(b"age,zip\nold,\n".to_vec(), "memory", columns, &domain()).unwrap_err().to_string();
+        assert!(m.contains("memory, line 2, column \"zip\": empty category"), "{m}");
     }
 
     #[test]
@@ -749,10 +603,10 @@ mod tests {
         text.push_str("old,z41,1\n");
         let domain = domain();
         let columns = || SeedColumns { weight: Some("w"), id: None, region: None };
-        let err = decode(text.as_bytes().to_vec(), "s.csv", columns(), &[0, 1], &domain, true).unwrap_err().to_string();
+        let err = decode(text.as_bytes().to_vec(), "s.csv", columns(), &domain, true).unwrap_err().to_string();
         assert!(err.contains("line 200002") && err.contains("z41"), "{err}");
         let ok = text.replace("old,z41,1\n", "");
-        let seed = decode(ok.into_bytes(), "s.csv", columns(), &[0, 1], &domain, true).unwrap();
+        let seed = decode(ok.into_bytes(), "s.csv", columns(), &domain, true).unwrap();
         assert_eq!(seed.len(), 200_000);
         assert_eq!(seed.record(199_999).collect::<Vec<_>>(), [0, 199_999 % 40]);
         assert_eq!(seed.code(199_999, 1), 199_999 % 40);
