@@ -44,6 +44,8 @@
 //! assert!(fit.convergence.converged);
 //! let Table { values, .. } = &fit.joint; // age × sex × job, last attribute fastest
 //! assert!((values[0] - 30.0 * 35.0 / 55.0).abs() < 1e-9); // young, f, yes
+//! let age_job = fit.marginal(&["age", "job"]).unwrap();
+//! assert!((age_job.values[0] - 30.0 * 35.0 / 55.0 - 20.0 * 30.0 / 45.0).abs() < 1e-9); // young, yes
 //! ```
 
 #![warn(missing_docs)]

@@ -5,22 +5,10 @@
 
 use serde::Serialize;
 
-use super::{FactoredIpf, Ipf};
-use crate::error::{Error, Result};
-use crate::inputs::{MarginTable, Problem};
+use super::{FactoredIpf, Ipf, Table};
+use crate::error::{Error, Location, Result};
+use crate::inputs::{Domain, MarginTable, Problem};
 use crate::iteration::{Convergence, Observer, Runner};
-
-/// A dense table over some attributes of a domain, row-major (last attribute fastest), every
-/// attribute's categories in domain order.
-#[derive(Debug, Clone)]
-pub struct Table {
-    /// Domain positions of the attributes, in order.
-    pub attributes: Vec<usize>,
-    /// Categories per attribute.
-    pub sizes: Vec<usize>,
-    /// Cell values.
-    pub values: Vec<f64>,
-}
 
 /// How well a fitted table meets one margin.
 #[derive(Debug, Clone, Serialize)]
@@ -38,12 +26,38 @@ pub struct MarginFit {
 /// The outcome of a dense fit.
 #[derive(Debug, Clone)]
 pub struct DenseFit {
-    /// The fitted joint over every attribute of the problem.
+    /// The fitted joint over every attribute of the domain, in domain order.
     pub joint: Table,
+    /// The domain the joint's attributes belong to: their names and categories.
+    pub domain: Domain,
     /// Iterations, convergence and timing.
     pub convergence: Convergence,
     /// Per-margin deviations of the final table.
     pub margins: Vec<MarginFit>,
+}
+
+impl DenseFit {
+    /// The joint summed onto the attributes named, in that order (see [`Table::marginal`]):
+    /// `fit.marginal(&["age_group", "married"])`. The result's attributes are positions in
+    /// [`DenseFit::domain`].
+    ///
+    /// # Errors
+    /// [`Error::Input`] for a name that is not an attribute of the domain, or a name given twice.
+    pub fn marginal(&self, names: &[&str]) -> Result<Table> {
+        let attributes = names
+            .iter()
+            .map(|&name| {
+                self.domain.index_of(name).ok_or_else(|| {
+                    let known: Vec<&str> = self.domain.attributes().iter().map(|a| a.name()).collect();
+                    Error::input(
+                        Location::file("marginal"),
+                        format!("no attribute \"{name}\" in the joint (it has {})", known.join(", ")),
+                    )
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        self.joint.marginal(&attributes)
+    }
 }
 
 /// Fits the dense joint of `problem` by IPF.
@@ -110,7 +124,7 @@ pub fn fit_dense(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Resu
             max_rel_deviation: rel,
         })
         .collect();
-    Ok(DenseFit { joint: Table { attributes, sizes, values }, convergence, margins })
+    Ok(DenseFit { joint: Table { attributes, sizes, values }, domain: domain.clone(), convergence, margins })
 }
 
 fn cell_labels(problem: &Problem, margin: &MarginTable) -> Vec<String> {

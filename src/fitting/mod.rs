@@ -1,7 +1,9 @@
 //! Fitting a dense joint table to margins: iterative proportional fitting on the table ([`Ipf`]),
 //! on the margins' cliques ([`FactoredIpf`], a junction tree), and [`fit_dense`], which picks one
 //! for a [`Problem`](crate::inputs::Problem). Each method is a [`Solver`](crate::iteration::Solver)
-//! driven by a [`Runner`](crate::iteration::Runner).
+//! driven by a [`Runner`](crate::iteration::Runner). The fitted joint is a [`Table`], summed onto
+//! any of its attributes by [`Table::marginal`] (by domain position) or [`DenseFit::marginal`]
+//! (by name).
 //!
 //! ```
 //! use populace::fitting::Ipf;
@@ -18,10 +20,12 @@ mod factored;
 mod ipf;
 mod junction;
 mod layout;
+mod table;
 
-pub use dense::{fit_dense, DenseFit, MarginFit, Table};
+pub use dense::{fit_dense, DenseFit, MarginFit};
 pub use factored::FactoredIpf;
 pub use ipf::{Ipf, Unsupported};
+pub use table::Table;
 
 /// Names margin cell `(margin, cell)` in messages.
 type Describe = Box<dyn Fn(usize, usize) -> String + Send + Sync>;

@@ -63,21 +63,13 @@ pub fn write_joint_csv(path: &Path, domain: &Domain, table: &Table) -> Result<()
         let mut header: Vec<&str> = attrs.iter().map(|a| a.name()).collect();
         header.push("count");
         out.write_record(&header)?;
-        let mut codes = vec![0usize; attrs.len()];
         let mut number = ryu::Buffer::new();
-        for &value in &table.values {
-            for (a, &c) in attrs.iter().zip(&codes) {
-                out.write_field(&a.categories()[c])?;
+        for (codes, value) in table.cells() {
+            for (a, c) in attrs.iter().zip(codes) {
+                out.write_field(&a.categories()[c as usize])?;
             }
             out.write_field(number.format(value))?;
             out.write_record(None::<&[u8]>)?;
-            for d in (0..codes.len()).rev() {
-                codes[d] += 1;
-                if codes[d] < table.sizes[d] {
-                    break;
-                }
-                codes[d] = 0;
-            }
         }
         out.flush()?;
         drop(out);

@@ -276,26 +276,13 @@ fn margin_fit(problem: &Problem, fit: &DenseFit) -> Result<Vec<MarginRow>> {
     let mut rows = Vec::new();
     for m in &problem.single_zone().margins {
         let sizes = domain.sizes(&m.attributes);
-        let index = |codes: &dyn Fn(usize) -> usize| {
-            m.attributes.iter().zip(&sizes).fold(0, |acc, (&a, &s)| acc * s + codes(a))
-        };
         let mut before = vec![0.0; m.targets.len()];
         for i in 0..seed.len() {
-            before[index(&|a| seed.code(i, a) as usize)] += seed.weights[i];
+            let cell = m.attributes.iter().zip(&sizes).fold(0, |acc, (&a, &s)| acc * s + seed.code(i, a) as usize);
+            before[cell] += seed.weights[i];
         }
-        let mut after = vec![0.0; m.targets.len()];
-        let mut codes = vec![0usize; joint.sizes.len()];
-        for &value in &joint.values {
-            // The fitted joint spans every attribute in domain order.
-            after[index(&|a| codes[a])] += value;
-            for d in (0..codes.len()).rev() {
-                codes[d] += 1;
-                if codes[d] < joint.sizes[d] {
-                    break;
-                }
-                codes[d] = 0;
-            }
-        }
+        // the fitted joint spans every attribute in domain order
+        let after = joint.marginal(&m.attributes)?.values;
         let quality = |estimate: &[f64]| {
             fit_quality(estimate, &m.targets).map_err(|e| Error::Inconsistent(format!("{}: {e}", m.file)))
         };
