@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use populace::fitting::{FactoredIpf, Ipf, Table};
-use populace::iteration::{Runner, Solver};
+use populace::iteration::{Runner, Solver, Stopping};
 
 /// Deterministic pseudo-random numbers in [1, 2).
 fn noise(n: usize, mut state: u64) -> Vec<f64> {
@@ -65,7 +65,7 @@ fn small_fit(c: &mut Criterion) {
     c.bench_function("ipf_fit_5x4x6x3", |b| {
         b.iter_batched(
             || Ipf::new(sizes.clone(), seed.clone(), margins.clone()),
-            |mut ipf| Runner::new(1e-8, 10_000).run(&mut ipf).unwrap(),
+            |mut ipf| Runner::new(Stopping::new(1e-8, 10_000).expect("a valid stopping rule")).run(&mut ipf).unwrap(),
             BatchSize::SmallInput,
         )
     });

@@ -3,7 +3,7 @@
 //! ratios that no margin constrains are those of the seed.
 
 use populace::fitting::{Ipf, Table};
-use populace::iteration::Runner;
+use populace::iteration::{Runner, Stopping};
 use proptest::prelude::*;
 
 /// Brute-force sums of a row-major table onto `dims` (in that order).
@@ -30,7 +30,7 @@ fn decode(sizes: &[usize], mut i: usize) -> Vec<usize> {
 fn fit(sizes: &[usize], seed: &[f64], margins: &[(Vec<usize>, Vec<f64>)]) -> Vec<f64> {
     let mut ipf = Ipf::new(sizes.to_vec(), seed.to_vec(), margins.to_vec());
     assert!(ipf.check_support().is_empty());
-    let outcome = Runner::new(1e-11, 20_000).run(&mut ipf).unwrap();
+    let outcome = Runner::new(Stopping::new(1e-11, 20_000).unwrap()).run(&mut ipf).unwrap();
     assert!(outcome.converged, "not converged: {outcome:?}");
     ipf.into_table()
 }

@@ -677,7 +677,7 @@ impl Solver for DualNewton<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::iteration::Runner;
+    use crate::iteration::{Runner, Stopping};
     use argmin::solver::newton::Newton;
 
     fn problem() -> (Constraints, Vec<f64>) {
@@ -696,7 +696,7 @@ mod tests {
         let cells = Cells::aggregate(&design, c.membership(), c.margin_sizes());
         let layout = Layout::new(&c);
         let mut ours = DualNewton::new(&cells, &c, &layout, Method::Entropy).unwrap();
-        assert!(Runner::new(1e-12, 50).run(&mut ours).unwrap().converged);
+        assert!(Runner::new(Stopping::new(1e-12, 50).unwrap()).run(&mut ours).unwrap().converged);
 
         let problem = DualProblem { dual: &ours.dual };
         let start = DVector::zeros(ours.dual.p());

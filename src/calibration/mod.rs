@@ -179,7 +179,7 @@ pub use seed::{
 };
 
 use crate::error::{Error, Location, Result};
-use crate::iteration::{Convergence, Observer, Runner};
+use crate::iteration::{Convergence, Observer, Runner, Stopping};
 use cells::Cells;
 use dual::DualNewton;
 use rake::Rake;
@@ -511,8 +511,8 @@ fn closest_margins(c: &Constraints, layout: &Layout, achieved: &[f64]) -> String
 /// # Errors
 /// * [`Error::Inconsistent`] if `design` does not have one weight per record, or a soft margin
 ///   is given to a method other than [`Method::Entropy`].
-/// * [`Error::Input`] for a design weight that is negative or not finite, a tolerance that is
-///   negative or NaN, or logit bounds that are not finite with `L < 1 < U`.
+/// * [`Error::Input`] for a design weight that is negative or not finite, a stopping rule
+///   [`Stopping::new`] refuses, or logit bounds that are not finite with `L < 1 < U`.
 /// * [`Error::Infeasible`] when no weights of the method's form can meet the hard margins
 ///   (see the [module documentation](self#infeasibility)); the message lists the worst cells'
 ///   targets and the totals reached.
@@ -594,9 +594,6 @@ fn solve(
     max_iterations: usize,
     observers: &mut [&mut dyn Observer],
 ) -> Result<Solved> {
-    if tolerance.is_nan() || tolerance < 0.0 {
-        return Err(Error::input(argument("tolerance"), format!("tolerance {tolerance} is negative or NaN")));
-    }
     if let Method::Logit { lower, upper } = method {
         if !(lower.is_finite() && upper.is_finite() && lower < 1.0 && upper > 1.0) {
             return Err(Error::input(
@@ -615,7 +612,7 @@ fn solve(
     }
 
     let layout = Layout::new(constraints);
-    let mut runner = Runner::new(tolerance, max_iterations);
+    let mut runner = Runner::new(Stopping::new(tolerance, max_iterations)?);
     for o in observers.iter_mut() {
         runner = runner.observe(&mut **o);
     }

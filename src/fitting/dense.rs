@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{FactoredIpf, Ipf, Table};
 use crate::error::{Error, Location, Result};
 use crate::inputs::{Domain, MarginTable, Problem};
-use crate::iteration::{Convergence, Observer, Runner};
+use crate::iteration::{Convergence, Observer, Runner, Stopping};
 
 /// How well a fitted table meets one margin.
 #[derive(Debug, Clone, Serialize)]
@@ -72,7 +72,7 @@ pub fn fit_dense(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Resu
     let labels: Vec<(String, Vec<String>)> =
         zone.margins.iter().map(|m| (m.file.clone(), cell_labels(problem, m))).collect();
     let describe = move |m: usize, c: usize| format!("cell ({}) of {}", labels[m].1[c], labels[m].0);
-    let mut runner = Runner::new(problem.fit.tolerance, problem.fit.max_iterations);
+    let mut runner = Runner::new(Stopping::new(problem.fit.tolerance, problem.fit.max_iterations)?);
     for o in observers.iter_mut() {
         runner = runner.observe(&mut **o);
     }

@@ -7,10 +7,10 @@
 //!
 //! ```
 //! use populace::fitting::Ipf;
-//! use populace::iteration::Runner;
+//! use populace::iteration::{Runner, Stopping};
 //! // a 2×2 table raked to row totals (30, 70) and column totals (40, 60), uniform start
 //! let mut ipf = Ipf::new(vec![2, 2], vec![1.0; 4], vec![(vec![0], vec![30.0, 70.0]), (vec![1], vec![40.0, 60.0])]);
-//! let outcome = Runner::new(1e-10, 100).run(&mut ipf).unwrap();
+//! let outcome = Runner::new(Stopping::new(1e-10, 100).unwrap()).run(&mut ipf).unwrap();
 //! assert!(outcome.converged);
 //! assert!((ipf.table()[0] - 12.0).abs() < 1e-9); // 30 × 40 / 100
 //! ```
