@@ -5,9 +5,10 @@
 //! Run with `cargo bench --bench calibration`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use populace::calibration::{calibrate, fit_microdata, Constraints, Method};
-use populace::inputs::{LoadOptions, Problem, Spec};
+use populace::calibration::{calibrate, fit_microdata, Calibration, Constraints};
+use populace::inputs::{FitOptions, LoadOptions, Problem, Spec};
 use populace::integerize::{margin_preserving, round_preserving_total};
+use populace::iteration::Stopping;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -16,6 +17,11 @@ use rand_chacha::ChaCha8Rng;
 mod memory;
 
 const LEVELS: [usize; 4] = [6, 2, 5, 9];
+
+/// Tolerance 1e-8, at most 1000 iterations.
+fn stopping() -> Stopping {
+    Stopping::new(1e-8, 1000).expect("a valid stopping rule")
+}
 
 /// Records with random categories and design weights in [1, 3); targets are the weighted
 /// totals of a re-weighting tilted by category (factors 0.8 to 1.2 per attribute).
@@ -50,13 +56,13 @@ fn methods(c: &mut Criterion) {
     for records in [100_000, 1_000_000] {
         let (design, constraints) = problem(records);
         for (name, method) in [
-            ("rake", Method::Rake),
-            ("linear", Method::Linear),
-            ("logit_0.7_1.5", Method::Logit { lower: 0.7, upper: 1.5 }),
-            ("entropy", Method::Entropy),
+            ("rake", Calibration::Rake),
+            ("linear", Calibration::Linear),
+            ("logit_0.7_1.5", Calibration::logit(0.7, 1.5).expect("valid bounds")),
+            ("entropy", Calibration::Entropy),
         ] {
             group.bench_function(format!("{name}/{records}"), |b| {
-                b.iter(|| calibrate(&design, &constraints, method, 1e-8, 1000, &mut []).expect("converges"))
+                b.iter(|| calibrate(&design, &constraints, method, stopping(), &mut []).expect("converges"))
             });
         }
     }
@@ -65,7 +71,7 @@ fn methods(c: &mut Criterion) {
 
 fn integerize(c: &mut Criterion) {
     let (design, constraints) = problem(100_000);
-    let calibrated = calibrate(&design, &constraints, Method::Rake, 1e-8, 1000, &mut []).expect("converges");
+    let calibrated = calibrate(&design, &constraints, Calibration::Rake, stopping(), &mut []).expect("converges");
     let targets: Vec<Vec<u64>> = constraints.targets().iter().map(|t| round_preserving_total(t)).collect();
     c.bench_function("integerize_margins/100000", |b| {
         b.iter(|| {
@@ -77,8 +83,8 @@ fn integerize(c: &mut Criterion) {
 }
 
 /// A rake spec over a seed of `records` records (the same attributes and tilt as [`problem`])
-/// written to `dir` and loaded.
-fn seed_problem(dir: &std::path::Path, records: usize) -> Problem {
+/// written to `dir` and loaded, with its fit options.
+fn seed_problem(dir: &std::path::Path, records: usize) -> (Problem, FitOptions) {
     use std::fmt::Write as _;
     let mut rng = ChaCha8Rng::seed_from_u64(2026);
     let mut seed = String::from("a,b,c,d,weight\n");
@@ -103,7 +109,7 @@ fn seed_problem(dir: &std::path::Path, records: usize) -> Problem {
     spec.push_str("\n[fit]\nmethod = \"rake\"\ntolerance = 1e-6\n");
     std::fs::write(dir.join("spec.toml"), spec).expect("write spec");
     let spec = Spec::from_path(&dir.join("spec.toml")).expect("spec");
-    Problem::load(&spec, LoadOptions::default()).expect("problem")
+    (Problem::load(&spec, LoadOptions::default()).expect("problem"), spec.fit)
 }
 
 fn seed_raking(c: &mut Criterion) {
@@ -113,8 +119,10 @@ fn seed_raking(c: &mut Criterion) {
     group.sample_size(10);
     for records in [1_000_000, 10_000_000] {
         let dir = tempfile::tempdir().expect("temporary folder");
-        let problem = seed_problem(dir.path(), records);
-        group.bench_function(format!("rake/{records}"), |b| b.iter(|| fit_microdata(&problem, &mut []).expect("fits")));
+        let (problem, options) = seed_problem(dir.path(), records);
+        group.bench_function(format!("rake/{records}"), |b| {
+            b.iter(|| fit_microdata(&problem, Calibration::Rake, &options, &mut []).expect("fits"))
+        });
     }
     group.finish();
 }

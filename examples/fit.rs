@@ -10,7 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("calibration/acs2012.toml");
     let spec = Spec::from_path(&path)?;
     let problem = Problem::load(&spec, LoadOptions::default())?;
-    let fit = fit_dense(&problem, &mut [])?;
+    let fit = fit_dense(&problem, &spec.fit, &mut [])?;
     println!(
         "converged: {} after {} sweeps (max margin deviation {:.2e})",
         fit.convergence.converged, fit.convergence.iterations, fit.convergence.max_deviation

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::atomic::write_atomic;
 use crate::error::Result;
 use crate::fitting::{DenseFit, MarginFit, Table};
-use crate::inputs::{Domain, Problem};
+use crate::inputs::{Domain, Method, Problem};
 use crate::iteration::Convergence;
 
 /// The content of `report.json` for a dense fit.
@@ -40,7 +40,7 @@ impl FitReport {
     /// Builds the report of a dense fit; `seconds` is the command's wall time so far.
     pub fn new(problem: &Problem, fit: &DenseFit, seconds: f64) -> Self {
         FitReport {
-            method: problem.fit.method.name(),
+            method: Method::Ipf.name(),
             convergence: fit.convergence.clone(),
             seconds,
             total: fit.joint.values.iter().sum(),

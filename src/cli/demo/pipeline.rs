@@ -14,7 +14,7 @@ use std::time::Instant;
 use populace::comparison::{compare, CompareOptions, Comparison, ReadOptions, Table as CompareTable};
 use populace::error::{Error, Result};
 use populace::evaluation::{evaluate, evaluation_panels, summary_markdown, Evaluation, ExperimentSpec};
-use populace::fitting::{fit_dense, DenseFit};
+use populace::fitting::{fit, DenseFit, Fitted};
 use populace::generation::{GenerateOptions, GenerateSummary, Mode, Pool, Source};
 use populace::inputs::{LoadOptions, Problem, Spec};
 use populace::metrics::{fit_quality, FitQuality};
@@ -155,26 +155,28 @@ pub fn run(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Demo> {
     let problem = Problem::load(&spec, LoadOptions::default())?;
     warnings.extend(problem.warnings.iter().cloned());
     let fit_start = Instant::now();
-    let fit = fit_dense(&problem, &mut [])?;
+    let fitted = fit(&problem, &spec.fit, &mut [])?;
+    let Fitted::Joint(fit) = &fitted else {
+        return Err(Error::Inconsistent("the ACS 2012 spec does not fit a dense joint (method = \"ipf\")".into()));
+    };
     let fit_dir = dir.join("fit");
     std::fs::create_dir_all(&fit_dir).map_err(|e| Error::write(&fit_dir, e))?;
     write_joint_csv(&fit_dir.join("joint.csv"), &problem.domain, &fit.joint)?;
-    write_json(&fit_dir.join("report.json"), &FitReport::new(&problem, &fit, fit_start.elapsed().as_secs_f64()))?;
-    let margins = margin_fit(&problem, &fit)?;
+    write_json(&fit_dir.join("report.json"), &FitReport::new(&problem, fit, fit_start.elapsed().as_secs_f64()))?;
+    let margins = margin_fit(&problem, fit)?;
     write_json(&fit_dir.join("margins.json"), &margins)?;
 
     let pools_dir = dir.join("pools");
     let mut pools = Vec::new();
     for (name, source) in [("naive", Source::Independent), ("calibrated", Source::Calibrated)] {
         progress(&format!("drawing the {name} pool of {POOL_PERSONS} persons"));
-        let options = GenerateOptions {
-            persons: Some(POOL_PERSONS),
-            mode: Mode::Exact,
-            source,
-            seed: POOL_SEED,
-            ..Default::default()
+        let options =
+            GenerateOptions::default().persons(Some(POOL_PERSONS)).mode(Mode::Exact).source(source).seed(POOL_SEED);
+        // the calibrated pool is drawn from the fit above; the naive one fits its own stand-in
+        let pool = match source {
+            Source::Calibrated => Pool::from_fitted(&problem, &fitted, &options)?,
+            _ => Pool::new(&problem, &spec.fit, &options, &mut [])?,
         };
-        let pool = Pool::new(&problem, &options, &mut [])?;
         warnings.extend(pool.warnings().iter().cloned());
         let path = pools_dir.join(format!("{name}.csv"));
         create_parent(&path)?;
@@ -219,7 +221,7 @@ pub fn run(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Demo> {
     let context = Context {
         dir,
         problem: &problem,
-        fit: &fit,
+        fit,
         margins: &margins,
         pools: &pools,
         comparison: &comparison,
