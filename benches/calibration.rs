@@ -6,9 +6,10 @@
 //! Run with `cargo bench --bench calibration`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use populace::calibration::{calibrate, fit_microdata, Constraints, Method};
+use populace::calibration::{calibrate, fit_microdata, Calibration, Constraints};
 use populace::inputs::{LoadOptions, Problem, Spec};
 use populace::integerize::{margin_preserving, round_preserving_total};
+use populace::iteration::Stopping;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -17,6 +18,11 @@ use rand_chacha::ChaCha8Rng;
 mod memory;
 
 const LEVELS: [usize; 4] = [6, 2, 5, 9];
+
+/// Tolerance 1e-8, at most 1000 iterations.
+fn stopping() -> Stopping {
+    Stopping::new(1e-8, 1000).expect("a valid stopping rule")
+}
 
 /// Records with random categories and design weights in [1, 3); targets are the weighted
 /// totals of a re-weighting tilted by category (factors 0.8 to 1.2 per attribute).
@@ -51,13 +57,13 @@ fn methods(c: &mut Criterion) {
     for records in [100_000, 1_000_000] {
         let (design, constraints) = problem(records);
         for (name, method) in [
-            ("rake", Method::Rake),
-            ("linear", Method::Linear),
-            ("logit_0.7_1.5", Method::Logit { lower: 0.7, upper: 1.5 }),
-            ("entropy", Method::Entropy),
+            ("rake", Calibration::Rake),
+            ("linear", Calibration::Linear),
+            ("logit_0.7_1.5", Calibration::logit(0.7, 1.5).expect("valid bounds")),
+            ("entropy", Calibration::Entropy),
         ] {
             group.bench_function(format!("{name}/{records}"), |b| {
-                b.iter(|| calibrate(&design, &constraints, method, 1e-8, 1000, &mut []).expect("converges"))
+                b.iter(|| calibrate(&design, &constraints, method, stopping(), &mut []).expect("converges"))
             });
         }
     }
@@ -66,7 +72,7 @@ fn methods(c: &mut Criterion) {
 
 fn integerize(c: &mut Criterion) {
     let (design, constraints) = problem(100_000);
-    let calibrated = calibrate(&design, &constraints, Method::Rake, 1e-8, 1000, &mut []).expect("converges");
+    let calibrated = calibrate(&design, &constraints, Calibration::Rake, stopping(), &mut []).expect("converges");
     let targets: Vec<Vec<u64>> = constraints.targets().iter().map(|t| round_preserving_total(t)).collect();
     c.bench_function("integerize_margins/100000", |b| {
         b.iter(|| {
@@ -116,7 +122,9 @@ fn seed_raking(c: &mut Criterion) {
         let dir = tempfile::tempdir().expect("temporary folder");
         let spec = seed_spec(dir.path(), records);
         let problem = Problem::load(&spec, LoadOptions::default()).expect("problem");
-        group.bench_function(format!("rake/{records}"), |b| b.iter(|| fit_microdata(&problem, &mut []).expect("fits")));
+        group.bench_function(format!("rake/{records}"), |b| {
+            b.iter(|| fit_microdata(&problem, Calibration::Rake, &spec.fit, &mut []).expect("fits"))
+        });
         specs.push((records, spec, dir));
     }
     group.finish();

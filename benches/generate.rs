@@ -7,18 +7,19 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use populace::generation::{Format, GenerateOptions, Mode, Pool};
-use populace::inputs::{LoadOptions, Problem, Spec};
+use populace::inputs::{FitOptions, LoadOptions, Problem, Spec};
 
 const PERSONS: u64 = 1_000_000;
 
-fn acs() -> Problem {
+fn acs() -> (Problem, FitOptions) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("calibration/acs2012.toml");
-    Problem::load(&Spec::from_path(&path).expect("the shipped spec reads"), LoadOptions::default())
-        .expect("the shipped spec loads")
+    let spec = Spec::from_path(&path).expect("the shipped spec reads");
+    (Problem::load(&spec, LoadOptions::default()).expect("the shipped spec loads"), spec.fit)
 }
 
 fn encode(c: &mut Criterion) {
-    let problem = acs();
+    let (problem, fit) = acs();
+    let fitted = populace::fitting::fit(&problem, &fit, &mut []).expect("the spec fits");
     let mut group = c.benchmark_group("generate");
     group.sample_size(10).warm_up_time(std::time::Duration::from_millis(500));
     // Parquet is several times slower per person: fewer of them keep the run short
@@ -26,13 +27,11 @@ fn encode(c: &mut Criterion) {
     for (cards, format, fraction) in runs {
         let persons = PERSONS / fraction;
         group.throughput(Throughput::Elements(persons));
-        let options = GenerateOptions {
-            persons: Some(persons),
-            mode: Mode::Exact,
-            card: if cards { GenerateOptions::default().card } else { None },
-            ..GenerateOptions::default()
-        };
-        let pool = Pool::new(&problem, &options, &mut []).expect("the pool fits");
+        let mut options = GenerateOptions::default().persons(Some(persons)).mode(Mode::Exact);
+        if !cards {
+            options.card = None;
+        }
+        let pool = Pool::from_fitted(&problem, &fitted, &options).expect("the pool plans");
         let name = format!("{format:?}{}", if cards { "" } else { " without cards" }).to_lowercase();
         group.bench_function(BenchmarkId::new("acs2012", name), |b| {
             b.iter(|| pool.write_to(format, std::io::sink(), Path::new("sink"), &mut |_| {}).expect("writes"))

@@ -4,8 +4,8 @@
 //! Run with `cargo bench --bench ipf`.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use populace::fitting::{FactoredIpf, Ipf};
-use populace::iteration::{Runner, Solver};
+use populace::fitting::{FactoredIpf, Ipf, Table};
+use populace::iteration::{Runner, Solver, Stopping};
 
 /// Deterministic pseudo-random numbers in [1, 2).
 fn noise(n: usize, mut state: u64) -> Vec<f64> {
@@ -21,19 +21,8 @@ fn noise(n: usize, mut state: u64) -> Vec<f64> {
 
 /// Sums of a table onto two dimensions.
 fn two_way(sizes: &[usize], table: &[f64], x: usize, y: usize) -> Vec<f64> {
-    let mut out = vec![0.0; sizes[x] * sizes[y]];
-    let mut codes = vec![0usize; sizes.len()];
-    for v in table {
-        out[codes[x] * sizes[y] + codes[y]] += v;
-        for d in (0..sizes.len()).rev() {
-            codes[d] += 1;
-            if codes[d] < sizes[d] {
-                break;
-            }
-            codes[d] = 0;
-        }
-    }
-    out
+    let table = Table { attributes: (0..sizes.len()).collect(), sizes: sizes.to_vec(), values: table.to_vec() };
+    table.marginal(&[x, y]).expect("two of the table's dimensions").values
 }
 
 /// Five two-way margins forming a cycle over the first five dimensions (and the sixth on
@@ -76,7 +65,7 @@ fn small_fit(c: &mut Criterion) {
     c.bench_function("ipf_fit_5x4x6x3", |b| {
         b.iter_batched(
             || Ipf::new(sizes.clone(), seed.clone(), margins.clone()),
-            |mut ipf| Runner::new(1e-8, 10_000).run(&mut ipf).unwrap(),
+            |mut ipf| Runner::new(Stopping::new(1e-8, 10_000).expect("a valid stopping rule")).run(&mut ipf).unwrap(),
             BatchSize::SmallInput,
         )
     });

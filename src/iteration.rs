@@ -1,9 +1,9 @@
 //! The iteration protocol every fitting and calibration method follows: a [`Solver`] advances
-//! one iteration at a time, a [`Runner`] iterates it to convergence (or an iteration limit) and
+//! one iteration at a time, a [`Runner`] iterates it until the [`Stopping`] rule says stop and
 //! tells [`Observer`]s about each iteration, and a [`Convergence`] says how the run ended.
 //!
 //! ```
-//! use populace::iteration::{Runner, Solver};
+//! use populace::iteration::{Runner, Solver, Stopping};
 //!
 //! /// Halves the distance to a target each iteration.
 //! struct Halving {
@@ -22,7 +22,7 @@
 //! }
 //!
 //! let mut solver = Halving { x: 0.0, target: 1.0 };
-//! let outcome = Runner::new(1e-3, 100).run(&mut solver).unwrap();
+//! let outcome = Runner::new(Stopping::new(1e-3, 100).unwrap()).run(&mut solver).unwrap();
 //! assert!(outcome.converged);
 //! assert_eq!(outcome.iterations, 10); // 2⁻¹⁰ < 10⁻³ < 2⁻⁹
 //! ```
@@ -31,7 +31,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Location, Result};
 
 /// A fitting method, advanced one iteration at a time by a [`Runner`].
 pub trait Solver {
@@ -77,6 +77,59 @@ pub struct Convergence {
     pub algorithm: Option<&'static str>,
 }
 
+/// The stopping rule of a run: converged when the largest absolute margin deviation is at most
+/// `tolerance` (or the solver's round-off floor, if larger); given up after `max_iterations`
+/// iterations. Checked when made, so a run never sees a tolerance that is negative or NaN, or
+/// an iteration limit of zero.
+///
+/// ```
+/// use populace::iteration::Stopping;
+/// let stopping = Stopping::new(1e-8, 200).unwrap();
+/// assert_eq!((stopping.tolerance(), stopping.max_iterations()), (1e-8, 200));
+/// assert_eq!(Stopping::default(), Stopping::new(1e-10, 1000).unwrap());
+/// assert!(Stopping::new(f64::NAN, 200).is_err() && Stopping::new(1e-8, 0).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stopping {
+    tolerance: f64,
+    max_iterations: usize,
+}
+
+impl Stopping {
+    /// An absolute tolerance (finite, at least 0: a tolerance of 0 stops at the solver's
+    /// round-off floor) and an iteration limit (at least 1).
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming the value out of range.
+    pub fn new(tolerance: f64, max_iterations: usize) -> Result<Stopping> {
+        let bad = |message: String| Err(Error::input(Location::file("stopping rule"), message));
+        if !(tolerance.is_finite() && tolerance >= 0.0) {
+            return bad(format!("tolerance must be a finite non-negative number, found {tolerance}"));
+        }
+        if max_iterations == 0 {
+            return bad("max_iterations must be at least 1".into());
+        }
+        Ok(Stopping { tolerance, max_iterations })
+    }
+
+    /// The absolute tolerance on the largest margin deviation.
+    pub fn tolerance(&self) -> f64 {
+        self.tolerance
+    }
+
+    /// The iteration limit.
+    pub fn max_iterations(&self) -> usize {
+        self.max_iterations
+    }
+}
+
+impl Default for Stopping {
+    /// Tolerance `1e-10`, at most 1000 iterations (the spec's `[fit]` defaults).
+    fn default() -> Self {
+        Stopping { tolerance: 1e-10, max_iterations: 1000 }
+    }
+}
+
 /// Runs a solver until the largest absolute margin deviation is at most the tolerance, or
 /// the iteration limit is reached.
 pub struct Runner<'o> {
@@ -86,9 +139,9 @@ pub struct Runner<'o> {
 }
 
 impl<'o> Runner<'o> {
-    /// A runner with an absolute tolerance and an iteration limit.
-    pub fn new(tolerance: f64, max_iterations: usize) -> Self {
-        Runner { tolerance, max_iterations, observers: Vec::new() }
+    /// A runner that stops as `stopping` says.
+    pub fn new(stopping: Stopping) -> Self {
+        Runner { tolerance: stopping.tolerance, max_iterations: stopping.max_iterations, observers: Vec::new() }
     }
 
     /// Adds an observer.

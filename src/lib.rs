@@ -15,17 +15,22 @@
 //!    association measures), [`specfile`] (every TOML spec read the same way) and [`frame`] (the
 //!    dictionary-encoded categorical table that seeds, compared tables and responses are held in).
 //! 2. [`inputs`]: the spec, marginal tables, the seed and the zones, read and validated into a
-//!    [`Problem`](inputs::Problem).
+//!    [`Problem`](inputs::Problem); and what a fit is asked to do, the
+//!    [`Method`](inputs::Method) (with the [`Calibration`](inputs::Calibration) it may carry) and
+//!    the [`FitOptions`](inputs::FitOptions), here because the spec reads them and both fitting
+//!    stages take them.
 //! 3. [`integerize`]: integer counts from real weights (truncate-replicate-sample, the
 //!    margin-preserving search) and integer targets from real ones.
-//! 4. [`fitting`] (a dense joint table by IPF, on the table or on a junction tree) and
-//!    [`calibration`] (raking, linear, logit, entropy; seed re-weighting of a `Problem`, zone by
-//!    zone), independent of each other.
+//! 4. [`calibration`] (raking, linear, logit, entropy; seed re-weighting of a `Problem`, zone by
+//!    zone), then [`fitting`] (a dense joint table by IPF, on the table or on a junction tree),
+//!    whose [`fit`](fitting::fit) dispatches on the method to either and returns a
+//!    [`Fitted`](fitting::Fitted) value.
 //! 5. [`reports`]: output files written atomically, the fit and calibration reports, charts,
 //!    and the layout of per-zone files.
-//! 6. [`generation`] (persona pools and cards), then [`comparison`] (pools against a truth) and
-//!    [`evaluation`] (does conditioning on a persona predict individuals or only populations;
-//!    simulation fidelity), which draws its pools through `generation`.
+//! 6. [`generation`] (persona pools and cards, drawn from a `Fitted` value), then
+//!    [`comparison`] (pools against a truth) and [`evaluation`] (does conditioning on a persona
+//!    predict individuals or only populations; simulation fidelity), which draws its pools
+//!    through `generation`.
 //!
 //! The `populace` command is built on the library with the `cli` feature (on by default); a
 //! library user with `default-features = false` compiles neither it nor its dependencies (clap,
@@ -42,10 +47,12 @@
 //!
 //! let spec = Spec::from_path(&dir.path().join("spec.toml")).unwrap();
 //! let problem = Problem::load(&spec, LoadOptions::default()).unwrap();
-//! let fit = fit_dense(&problem, &mut []).unwrap();
+//! let fit = fit_dense(&problem, &spec.fit, &mut []).unwrap(); // the spec's [fit]: ipf
 //! assert!(fit.convergence.converged);
 //! let Table { values, .. } = &fit.joint; // age × sex × job, last attribute fastest
 //! assert!((values[0] - 30.0 * 35.0 / 55.0).abs() < 1e-9); // young, f, yes
+//! let age_job = fit.marginal(&["age", "job"]).unwrap();
+//! assert!((age_job.values[0] - 30.0 * 35.0 / 55.0 - 20.0 * 30.0 / 45.0).abs() < 1e-9); // young, yes
 //! ```
 
 #![warn(missing_docs)]

@@ -10,7 +10,8 @@ mod common;
 use std::collections::HashMap;
 
 use common::{api_case, api_oracle, assert_every_api_case_tested, read_csv};
-use populace::calibration::{calibrate, Calibrated, Constraints, Method};
+use populace::calibration::{calibrate, Calibrated, Calibration, Constraints};
+use populace::iteration::Stopping;
 use populace::Error;
 
 /// An oracle file as its header and rows of strings.
@@ -71,8 +72,8 @@ fn max_rel_diff(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs() / y.abs()).fold(0.0, f64::max)
 }
 
-fn run(seed: &Seed, c: &Constraints, method: Method) -> Calibrated {
-    let out = calibrate(&seed.design, c, method, 1e-10, 10_000, &mut []).unwrap();
+fn run(seed: &Seed, c: &Constraints, method: Calibration) -> Calibrated {
+    let out = calibrate(&seed.design, c, method, Stopping::new(1e-10, 10_000).unwrap(), &mut []).unwrap();
     assert!(out.convergence.converged, "{method:?}: {:?}", out.convergence);
     for m in &out.margins {
         assert!(m.max_abs_deviation() <= out.convergence.effective_tolerance, "{method:?}: {m:?}");
@@ -92,12 +93,12 @@ fn weights_match_r_survey(case: &str, name: &str) {
     let c = constraints(&seed, &margins);
     let expected = r_weights(&seed, &weights_file);
     let method = match name {
-        "linear" => Method::Linear,
-        "rake" => Method::Rake,
-        "entropy" => Method::Entropy,
+        "linear" => Calibration::Linear,
+        "rake" => Calibration::Rake,
+        "entropy" => Calibration::Entropy,
         "logit" => {
             let (lower, upper) = bounds.expect("logit bounds");
-            Method::Logit { lower, upper }
+            Calibration::logit(lower, upper).unwrap()
         }
         _ => unreachable!(),
     };
@@ -154,8 +155,8 @@ fn entropy_with_all_margins_hard_equals_raking() {
     let seed = seed();
     let common::ApiCase { margins, weights_file: file, .. } = api_case("raking_oneway");
     let c = constraints(&seed, &margins);
-    let entropy = run(&seed, &c, Method::Entropy);
-    let rake = run(&seed, &c, Method::Rake);
+    let entropy = run(&seed, &c, Calibration::Entropy);
+    let rake = run(&seed, &c, Calibration::Rake);
     assert!(max_rel_diff(&entropy.weights, &r_weights(&seed, &file)) < 1e-8);
     assert!(max_rel_diff(&entropy.weights, &rake.weights) < 1e-8);
 }
@@ -166,7 +167,8 @@ fn logit_bounds_past_the_edge_of_feasibility_are_infeasible() {
     let seed = seed();
     let c = constraints(&seed, &["stype.csv", "sch_wide.csv", "awards.csv"]);
     for (lower, upper) in [(0.82, 1.06), (0.815, 1.05), (0.9, 1.06), (0.5, 1.01)] {
-        let err = calibrate(&seed.design, &c, Method::Logit { lower, upper }, 1e-10, 1000, &mut []).unwrap_err();
+        let err = calibrate(&seed.design, &c, Calibration::logit(lower, upper).unwrap(), Stopping::default(), &mut [])
+            .unwrap_err();
         let message = err.to_string();
         assert!(matches!(err, Error::Infeasible(_)), "({lower}, {upper}): {message}");
         assert!(message.contains("closest margins reached") || message.contains("reach only"), "{message}");
@@ -179,8 +181,9 @@ fn a_target_cell_without_seed_support_is_infeasible_for_every_method() {
     // enroll_band "unknown" (37 schools) has no seed record
     let seed = seed();
     let c = constraints(&seed, &["stype.csv", "enroll_band.csv"]);
-    for method in [Method::Rake, Method::Linear, Method::Entropy, Method::Logit { lower: 0.5, upper: 2.0 }] {
-        let err = calibrate(&seed.design, &c, method, 1e-10, 1000, &mut []).unwrap_err();
+    for method in [Calibration::Rake, Calibration::Linear, Calibration::Entropy, Calibration::logit(0.5, 2.0).unwrap()]
+    {
+        let err = calibrate(&seed.design, &c, method, Stopping::default(), &mut []).unwrap_err();
         assert!(matches!(err, Error::Infeasible(ref m) if m.contains("(unknown) of enroll_band")), "{method:?}: {err}");
     }
 }

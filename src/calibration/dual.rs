@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use super::calfun::{Calfun, Logit};
 use super::cells::Cells;
-use super::{closest_margins, num, Constraints, Layout, Method};
+use super::{closest_margins, num, Calibration, Constraints, Layout};
 use crate::error::{Error, Result};
 use crate::iteration::Solver;
 
@@ -119,11 +119,11 @@ struct Partial {
 }
 
 impl<'a> Dual<'a> {
-    fn new(cells: &'a Cells, c: &Constraints, layout: &'a Layout, method: Method) -> Result<Dual<'a>> {
+    fn new(cells: &'a Cells, c: &Constraints, layout: &'a Layout, method: Calibration) -> Result<Dual<'a>> {
         let calfun = match method {
-            Method::Linear => Calfun::Linear,
-            Method::Entropy | Method::Rake => Calfun::Exp,
-            Method::Logit { lower, upper } => Calfun::Logit(Logit::new(lower, upper)),
+            Calibration::Linear => Calfun::Linear,
+            Calibration::Entropy | Calibration::Rake => Calfun::Exp,
+            Calibration::Logit(bounds) => Calfun::Logit(Logit::new(bounds.lower(), bounds.upper())),
         };
         let m_count = c.margins();
         let mut dc = cells.design().to_vec();
@@ -473,7 +473,7 @@ impl<'a> DualNewton<'a> {
         cells: &'a Cells,
         constraints: &'a Constraints,
         layout: &'a Layout,
-        method: Method,
+        method: Calibration,
     ) -> Result<DualNewton<'a>> {
         let dual = Dual::new(cells, constraints, layout, method)?;
         let lambda = DVector::zeros(dual.p());
@@ -677,7 +677,7 @@ impl Solver for DualNewton<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::iteration::Runner;
+    use crate::iteration::{Runner, Stopping};
     use argmin::solver::newton::Newton;
 
     fn problem() -> (Constraints, Vec<f64>) {
@@ -695,8 +695,8 @@ mod tests {
         let (c, design) = problem();
         let cells = Cells::aggregate(&design, c.membership(), c.margin_sizes());
         let layout = Layout::new(&c);
-        let mut ours = DualNewton::new(&cells, &c, &layout, Method::Entropy).unwrap();
-        assert!(Runner::new(1e-12, 50).run(&mut ours).unwrap().converged);
+        let mut ours = DualNewton::new(&cells, &c, &layout, Calibration::Entropy).unwrap();
+        assert!(Runner::new(Stopping::new(1e-12, 50).unwrap()).run(&mut ours).unwrap().converged);
 
         let problem = DualProblem { dual: &ours.dual };
         let start = DVector::zeros(ours.dual.p());
@@ -713,7 +713,7 @@ mod tests {
         let (c, design) = problem();
         let cells = Cells::aggregate(&design, c.membership(), c.margin_sizes());
         let layout = Layout::new(&c);
-        for method in [Method::Linear, Method::Entropy, Method::Logit { lower: 0.3, upper: 2.5 }] {
+        for method in [Calibration::Linear, Calibration::Entropy, Calibration::logit(0.3, 2.5).unwrap()] {
             let dual = Dual::new(&cells, &c, &layout, method).unwrap();
             let p = dual.p();
             let at = DVector::from_iterator(p, (0..p).map(|k| 0.05 * (k as f64 - 1.5)));

@@ -1,9 +1,14 @@
 //! Calibration: re-weighting seed records so that weighted totals hit margin targets.
 //!
-//! [`calibrate`] re-weights records given as [`Constraints`] (membership codes and targets);
-//! [`fit_microdata`] re-weights the seed of a [`Problem`](crate::inputs::Problem) to every
-//! zone's margins with the spec's method, integerizes the weights when the spec asks
+//! [`calibrate`] re-weights records given as [`Constraints`] (membership codes and targets)
+//! with a [`Calibration`] method until a [`Stopping`] rule is met; [`fit_microdata`] re-weights
+//! the seed of a [`Problem`](crate::inputs::Problem) to every zone's margins, integerizes the
+//! weights when the [`FitOptions`](crate::inputs::FitOptions) ask
 //! ([`integerize`](crate::integerize)), and reports every zone ([`ZoneFit`], [`ZoneReport`]).
+//! [`fitting::fit`](crate::fitting::fit) calls it for a
+//! [`Method::Calibrate`](crate::inputs::Method::Calibrate); this module does not know
+//! `fitting`. The method types are defined with the spec, in [`inputs`](crate::inputs), and
+//! re-exported here.
 //!
 //! # Setting
 //!
@@ -14,11 +19,11 @@
 //! `Σᵢ wᵢ xᵢ = T` while staying close to `d` (Deville & Särndal 1992). Every method here has
 //! the form `gᵢ = F(xᵢ'λ)` for a *calibration function* `F` with `F(0) = 1`, `F'(0) = 1`:
 //!
-//! | [`Method`] | `F(u)` | distance minimised, `Σᵢ dᵢ G(wᵢ/dᵢ)` |
+//! | [`Calibration`] | `F(u)` | distance minimised, `Σᵢ dᵢ G(wᵢ/dᵢ)` |
 //! |---|---|---|
-//! | [`Method::Linear`] (GREG) | `1 + u` | chi-square, `G(g) = (g − 1)² / 2`; weights may be negative |
-//! | [`Method::Rake`], [`Method::Entropy`] | `eᵘ` | cross-entropy, `G(g) = g ln g − g + 1` |
-//! | [`Method::Logit`] `{ L, U }` | `[L(U−1) + U(1−L)e^{Au}] / [(U−1) + (1−L)e^{Au}]` | bounded logit distance; `L < g < U` |
+//! | [`Calibration::Linear`] (GREG) | `1 + u` | chi-square, `G(g) = (g − 1)² / 2`; weights may be negative |
+//! | [`Calibration::Rake`], [`Calibration::Entropy`] | `eᵘ` | cross-entropy, `G(g) = g ln g − g + 1` |
+//! | [`Calibration::Logit`] `[L, U]` | `[L(U−1) + U(1−L)e^{Au}] / [(U−1) + (1−L)e^{Au}]` | bounded logit distance; `L < g < U` |
 //!
 //! with `A = (U − L) / ((1 − L)(U − 1))` and `L < 1 < U` (Deville & Särndal 1992; Deville,
 //! Särndal & Sautory 1993). These are R `survey::calibrate`'s `calfun = "linear"`,
@@ -58,7 +63,7 @@
 //!
 //! ## Soft margins (entropy only)
 //!
-//! A margin with `importance = Some(ρ)` is soft. [`Method::Entropy`] minimises, over `w ≥ 0`
+//! A margin with `importance = Some(ρ)` is soft. [`Calibration::Entropy`] minimises, over `w ≥ 0`
 //! and relaxation factors `z > 0` (PopulationSim list balancing),
 //!
 //! `Σᵢ [wᵢ ln(wᵢ/dᵢ) − wᵢ + dᵢ] + Σ_{soft m} ρₘ Σ_{j ∈ m} Tⱼ [zⱼ ln zⱼ − zⱼ + 1]`
@@ -138,7 +143,8 @@
 //! # Example
 //!
 //! ```
-//! use populace::calibration::{calibrate, Constraints, Method};
+//! use populace::calibration::{calibrate, Calibration, Constraints};
+//! use populace::iteration::Stopping;
 //!
 //! // four records, two margins (sex: 2 cells, region: 2 cells), row-major membership codes
 //! let membership = vec![0, 0, 0, 1, 1, 0, 1, 1];
@@ -146,23 +152,23 @@
 //! let constraints = Constraints::new(membership, vec![2, 2], targets, vec![None, None]).unwrap();
 //! let design = [25.0; 4];
 //!
-//! let raked = calibrate(&design, &constraints, Method::Rake, 1e-10, 1000, &mut []).unwrap();
+//! let raked = calibrate(&design, &constraints, Calibration::Rake, Stopping::default(), &mut []).unwrap();
 //! assert!(raked.convergence.converged);
 //! assert!((raked.weights[0] + raked.weights[1] - 60.0).abs() < 1e-9); // sex = 0
 //! assert!((raked.weights[0] + raked.weights[2] - 30.0).abs() < 1e-9); // region = 0
 //!
-//! let entropy = calibrate(&design, &constraints, Method::Entropy, 1e-10, 100, &mut []).unwrap();
+//! let entropy = calibrate(&design, &constraints, Calibration::Entropy, Stopping::new(1e-10, 100).unwrap(), &mut []).unwrap();
 //! for (a, b) in raked.weights.iter().zip(&entropy.weights) {
 //!     assert!((a - b).abs() < 1e-8); // the same estimator, solved by Newton on the dual
 //! }
 //!
 //! // raking needs g from 0.72 to 1.68; logit keeps g within the bounds…
-//! let logit = Method::Logit { lower: 0.5, upper: 2.0 };
-//! let bounded = calibrate(&design, &constraints, logit, 1e-10, 100, &mut []).unwrap();
+//! let logit = Calibration::logit(0.5, 2.0).unwrap();
+//! let bounded = calibrate(&design, &constraints, logit, Stopping::new(1e-10, 100).unwrap(), &mut []).unwrap();
 //! assert!(bounded.g_min > 0.5 && bounded.g_max < 2.0);
 //! // …and says so when no weights within them can meet the margins
-//! let tight = Method::Logit { lower: 0.5, upper: 1.5 };
-//! let err = calibrate(&design, &constraints, tight, 1e-10, 100, &mut []).unwrap_err();
+//! let tight = Calibration::logit(0.5, 1.5).unwrap();
+//! let err = calibrate(&design, &constraints, tight, Stopping::new(1e-10, 100).unwrap(), &mut []).unwrap_err();
 //! assert!(matches!(err, populace::Error::Infeasible(_)));
 //! ```
 
@@ -179,7 +185,8 @@ pub use seed::{
 };
 
 use crate::error::{Error, Location, Result};
-use crate::iteration::{Convergence, Observer, Runner};
+pub use crate::inputs::{Bounds, Calibration};
+use crate::iteration::{Convergence, Observer, Runner, Stopping};
 use cells::Cells;
 use dual::DualNewton;
 use rake::Rake;
@@ -189,7 +196,7 @@ use rake::Rake;
 ///
 /// A multi-way margin is given as one margin whose cells are the combinations of its
 /// attributes' levels (in any order the caller likes). Margins without an importance are hard
-/// (met exactly); margins with one are soft, which only [`Method::Entropy`] accepts.
+/// (met exactly); margins with one are soft, which only [`Calibration::Entropy`] accepts.
 #[derive(Debug, Clone)]
 pub struct Constraints {
     records: usize,
@@ -356,27 +363,6 @@ impl Constraints {
     }
 }
 
-/// A calibration method; see the [module documentation](self) for the formulas.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub enum Method {
-    /// Iterative raking (IPF on the weights): minimum cross-entropy, `g = e^{x'λ}`. Margins
-    /// that contradict each other make it stop unconverged at the iteration limit (Entropy,
-    /// the same estimator, reports them as infeasible).
-    Rake,
-    /// Linear (GREG, chi-square distance): `g = 1 + x'λ`, closed form; weights may be negative.
-    Linear,
-    /// Bounded logit: `L < g < U`, `L < 1 < U`.
-    Logit {
-        /// Lower bound `L` on `g = w/d`.
-        lower: f64,
-        /// Upper bound `U` on `g = w/d`.
-        upper: f64,
-    },
-    /// Minimum cross-entropy by Newton on the dual, with soft margins (importance) allowed;
-    /// equal to [`Method::Rake`] when every margin is hard.
-    Entropy,
-}
-
 /// Targets and achieved totals of one margin after calibration.
 #[derive(Debug, Clone, Serialize)]
 pub struct MarginTotals {
@@ -409,7 +395,7 @@ pub struct Calibrated {
     /// Calibrated weights `wᵢ = dᵢ gᵢ`, in record order.
     pub weights: Vec<f64>,
     /// The method used.
-    pub method: Method,
+    pub method: Calibration,
     /// How the iterations ended (one iteration for linear calibration).
     pub convergence: Convergence,
     /// Per margin: targets, achieved totals and, for soft margins, relaxation factors.
@@ -501,27 +487,26 @@ fn closest_margins(c: &Constraints, layout: &Layout, achieved: &[f64]) -> String
 }
 
 /// Calibrates design weights to the constraints with `method`; iterates until the largest
-/// absolute deviation over hard margin cells is at most `tolerance` (or the solver's round-off
-/// floor, if larger) or `max_iterations` iterations have run, telling `observers` about every
-/// iteration.
+/// absolute deviation over hard margin cells is at most the tolerance of `stopping` (or the
+/// solver's round-off floor, if larger) or its iteration limit is reached, telling `observers`
+/// about every iteration.
 ///
 /// A run that stops at the iteration limit is not an error: the result says
 /// `convergence.converged == false`.
 ///
 /// # Errors
 /// * [`Error::Inconsistent`] if `design` does not have one weight per record, or a soft margin
-///   is given to a method other than [`Method::Entropy`].
-/// * [`Error::Input`] for a design weight that is negative or not finite, a tolerance that is
-///   negative or NaN, or logit bounds that are not finite with `L < 1 < U`.
+///   is given to a method other than [`Calibration::Entropy`].
+/// * [`Error::Input`] for a design weight that is negative or not finite (the method and the
+///   stopping rule were checked when they were made).
 /// * [`Error::Infeasible`] when no weights of the method's form can meet the hard margins
 ///   (see the [module documentation](self#infeasibility)); the message lists the worst cells'
 ///   targets and the totals reached.
 pub fn calibrate(
     design: &[f64],
     constraints: &Constraints,
-    method: Method,
-    tolerance: f64,
-    max_iterations: usize,
+    method: Calibration,
+    stopping: Stopping,
     observers: &mut [&mut dyn Observer],
 ) -> Result<Calibrated> {
     if design.len() != constraints.records() {
@@ -539,7 +524,7 @@ pub fn calibrate(
     }
     let cells = Cells::aggregate(design, &constraints.membership, &constraints.margin_sizes);
     let Solved { g, convergence, totals, relaxation, layout } =
-        solve(&cells, constraints, method, tolerance, max_iterations, observers)?;
+        solve(&cells, constraints, method, stopping, observers)?;
     let (weights, sums) = cells.expand(design, &g);
     let (mut g_min, mut g_max) = (f64::INFINITY, f64::NEG_INFINITY);
     for (&gc, &dc) in g.iter().zip(cells.design()) {
@@ -583,51 +568,39 @@ struct Solved {
 }
 
 /// Calibrates records already grouped into `cells` (their membership rows index the margins
-/// of `constraints`; the constraints' own membership is not used): checks the method's
-/// arguments, then runs the method's solver. [`calibrate`] is this plus grouping and
+/// of `constraints`; the constraints' own membership is not used): checks that only entropy
+/// gets soft margins, then runs the method's solver. [`calibrate`] is this plus grouping and
 /// expanding; seed re-weighting groups records by their attribute codes instead.
 fn solve(
     cells: &Cells,
     constraints: &Constraints,
-    method: Method,
-    tolerance: f64,
-    max_iterations: usize,
+    method: Calibration,
+    stopping: Stopping,
     observers: &mut [&mut dyn Observer],
 ) -> Result<Solved> {
-    if tolerance.is_nan() || tolerance < 0.0 {
-        return Err(Error::input(argument("tolerance"), format!("tolerance {tolerance} is negative or NaN")));
-    }
-    if let Method::Logit { lower, upper } = method {
-        if !(lower.is_finite() && upper.is_finite() && lower < 1.0 && upper > 1.0) {
-            return Err(Error::input(
-                argument("logit bounds"),
-                format!("bounds [{lower}, {upper}] must be finite with lower < 1 < upper"),
-            ));
-        }
-    }
-    if method != Method::Entropy {
+    if method != Calibration::Entropy {
         if let Some(m) = constraints.importance.iter().position(Option::is_some) {
             return Err(Error::Inconsistent(format!(
-                "margin {m} is soft (importance {}), but only Method::Entropy supports soft margins",
+                "margin {m} is soft (importance {}), but only Calibration::Entropy supports soft margins",
                 constraints.importance[m].unwrap_or_default()
             )));
         }
     }
 
     let layout = Layout::new(constraints);
-    let mut runner = Runner::new(tolerance, max_iterations);
+    let mut runner = Runner::new(stopping);
     for o in observers.iter_mut() {
         runner = runner.observe(&mut **o);
     }
 
     let (g, convergence, totals, relaxation) = match method {
-        Method::Rake => {
+        Calibration::Rake => {
             let mut solver = Rake::new(cells, constraints, &layout)?;
             let convergence = runner.run(&mut solver)?;
             let g = solver.g();
             (g, convergence, solver.totals(), None)
         }
-        Method::Linear | Method::Logit { .. } | Method::Entropy => {
+        Calibration::Linear | Calibration::Logit(_) | Calibration::Entropy => {
             let mut solver = DualNewton::new(cells, constraints, &layout, method)?;
             let convergence = runner.run(&mut solver)?;
             (solver.g(), convergence, solver.totals().to_vec(), Some(solver.relaxation()))
@@ -641,6 +614,14 @@ fn solve(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn logit(lower: f64, upper: f64) -> Calibration {
+        Calibration::logit(lower, upper).unwrap()
+    }
+
+    fn stop(tolerance: f64, max_iterations: usize) -> Stopping {
+        Stopping::new(tolerance, max_iterations).unwrap()
+    }
 
     /// A 2 × 3 design with one or more records per cell.
     fn small() -> (Constraints, Vec<f64>) {
@@ -697,28 +678,29 @@ mod tests {
     #[test]
     fn arguments_are_validated() {
         let (c, design) = small();
-        let err = |d: &[f64], m: Method, tol: f64| calibrate(d, &c, m, tol, 10, &mut []).unwrap_err();
-        assert!(matches!(err(&design[1..], Method::Rake, 1e-9), Error::Inconsistent(_)));
+        let err = |d: &[f64]| calibrate(d, &c, Calibration::Rake, stop(1e-9, 10), &mut []).unwrap_err();
+        assert!(matches!(err(&design[1..]), Error::Inconsistent(_)));
         let mut negative = design.clone();
         negative[3] = -1.0;
-        assert!(matches!(err(&negative, Method::Rake, 1e-9), Error::Input { .. }));
-        assert!(matches!(err(&design, Method::Rake, f64::NAN), Error::Input { .. }));
+        assert!(matches!(err(&negative), Error::Input { .. }));
+        // a stopping rule and logit bounds are checked when made, before any calibration
+        assert!(matches!(Stopping::new(f64::NAN, 10), Err(Error::Input { .. })));
         for (lower, upper) in [(1.0, 2.0), (0.5, 1.0), (0.5, f64::INFINITY), (f64::NAN, 2.0)] {
-            assert!(matches!(err(&design, Method::Logit { lower, upper }, 1e-9), Error::Input { .. }));
+            assert!(matches!(Calibration::logit(lower, upper), Err(Error::Input { .. })));
         }
         let soft =
             Constraints::new(c.membership().to_vec(), vec![2, 3], c.targets().to_vec(), vec![None, Some(2.0)]).unwrap();
-        for method in [Method::Rake, Method::Linear, Method::Logit { lower: 0.5, upper: 2.0 }] {
-            let e = calibrate(&design, &soft, method, 1e-9, 10, &mut []).unwrap_err();
-            assert!(e.to_string().contains("only Method::Entropy"), "{e}");
+        for method in [Calibration::Rake, Calibration::Linear, logit(0.5, 2.0)] {
+            let e = calibrate(&design, &soft, method, stop(1e-9, 10), &mut []).unwrap_err();
+            assert!(e.to_string().contains("only Calibration::Entropy"), "{e}");
         }
     }
 
     #[test]
     fn every_method_meets_the_targets_and_reports_them() {
         let (c, design) = small();
-        for method in [Method::Rake, Method::Linear, Method::Logit { lower: 0.5, upper: 1.8 }, Method::Entropy] {
-            let out = calibrate(&design, &c, method, 1e-11, 1000, &mut []).unwrap();
+        for method in [Calibration::Rake, Calibration::Linear, logit(0.5, 1.8), Calibration::Entropy] {
+            let out = calibrate(&design, &c, method, stop(1e-11, 1000), &mut []).unwrap();
             assert!(out.convergence.converged, "{method:?}");
             assert_meets(&c, &out.weights, 1e-9);
             assert_eq!(out.distinct_cells, 6);
@@ -744,7 +726,7 @@ mod tests {
             vec![None, None],
         )
         .unwrap();
-        let out = calibrate(&design, &skewed, Method::Linear, 1e-10, 5, &mut []).unwrap();
+        let out = calibrate(&design, &skewed, Calibration::Linear, stop(1e-10, 5), &mut []).unwrap();
         assert!(out.negative_weights > 0 && out.g_min < 0.0);
         assert_eq!(out.negative_weights, out.weights.iter().filter(|w| **w < 0.0).count());
         assert_eq!(out.convergence.iterations, 1);
@@ -764,8 +746,8 @@ mod tests {
             vec![None; 3],
         )
         .unwrap();
-        for method in [Method::Rake, Method::Linear, Method::Entropy, Method::Logit { lower: 0.1, upper: 3.0 }] {
-            let out = calibrate(&design, &ok, method, 1e-10, 1000, &mut []).unwrap();
+        for method in [Calibration::Rake, Calibration::Linear, Calibration::Entropy, logit(0.1, 3.0)] {
+            let out = calibrate(&design, &ok, method, stop(1e-10, 1000), &mut []).unwrap();
             assert!(out.convergence.converged, "{method:?}");
             assert_meets(&ok, &out.weights, 1e-9);
         }
@@ -777,11 +759,11 @@ mod tests {
             vec![None; 3],
         )
         .unwrap();
-        for method in [Method::Linear, Method::Entropy] {
-            let err = calibrate(&design, &bad, method, 1e-10, 1000, &mut []).unwrap_err();
+        for method in [Calibration::Linear, Calibration::Entropy] {
+            let err = calibrate(&design, &bad, method, stop(1e-10, 1000), &mut []).unwrap_err();
             assert!(matches!(err, Error::Infeasible(ref m) if m.contains("contradict")), "{method:?}: {err}");
         }
-        let rake = calibrate(&design, &bad, Method::Rake, 1e-10, 1000, &mut []).unwrap();
+        let rake = calibrate(&design, &bad, Calibration::Rake, stop(1e-10, 1000), &mut []).unwrap();
         assert!(!rake.convergence.converged);
         // sub-totals that differ by rounding (here 1e-8 of a total of 100) are tolerated: the
         // floor rises to cover them
@@ -793,8 +775,8 @@ mod tests {
             vec![None; 3],
         )
         .unwrap();
-        for method in [Method::Linear, Method::Entropy, Method::Logit { lower: 0.1, upper: 3.0 }] {
-            let out = calibrate(&design, &near, method, 1e-12, 100, &mut []).unwrap();
+        for method in [Calibration::Linear, Calibration::Entropy, logit(0.1, 3.0)] {
+            let out = calibrate(&design, &near, method, stop(1e-12, 100), &mut []).unwrap();
             assert!(out.convergence.converged, "{method:?}: {:?}", out.convergence);
             assert!(out.convergence.effective_tolerance < 1e-7 && out.convergence.max_deviation < 1e-7);
         }
@@ -810,15 +792,15 @@ mod tests {
             vec![None, None],
         )
         .unwrap();
-        for method in [Method::Rake, Method::Entropy, Method::Linear] {
-            let out = calibrate(&design, &zero, method, 1e-10, 1000, &mut []).unwrap();
+        for method in [Calibration::Rake, Calibration::Entropy, Calibration::Linear] {
+            let out = calibrate(&design, &zero, method, stop(1e-10, 1000), &mut []).unwrap();
             assert!(out.convergence.converged, "{method:?}");
             assert_meets(&zero, &out.weights, 1e-9);
-            if method != Method::Linear {
+            if method != Calibration::Linear {
                 assert_eq!(out.g_min, 0.0);
             }
         }
-        let err = calibrate(&design, &zero, Method::Logit { lower: 0.2, upper: 3.0 }, 1e-10, 100, &mut []);
+        let err = calibrate(&design, &zero, logit(0.2, 3.0), stop(1e-10, 100), &mut []);
         assert!(matches!(err, Err(Error::Infeasible(ref m)) if m.contains("reach only")), "{err:?}");
     }
 
@@ -831,13 +813,13 @@ mod tests {
         let design = vec![10.0; 4];
         let c = Constraints::new(membership, vec![2, 2], vec![vec![23.0, 17.0], vec![23.0, 17.0]], vec![None, None])
             .unwrap();
-        let err = calibrate(&design, &c, Method::Logit { lower: 0.8, upper: 1.25 }, 1e-10, 200, &mut []).unwrap_err();
+        let err = calibrate(&design, &c, logit(0.8, 1.25), stop(1e-10, 200), &mut []).unwrap_err();
         let message = err.to_string();
         assert!(matches!(err, Error::Infeasible(_)) && message.contains("closest margins reached"), "{message}");
         assert!(message.contains("proves it"), "{message}");
         // wider bounds, or no bounds, are fine
-        for method in [Method::Logit { lower: 0.5, upper: 1.6 }, Method::Entropy, Method::Rake, Method::Linear] {
-            assert!(calibrate(&design, &c, method, 1e-10, 1000, &mut []).unwrap().convergence.converged);
+        for method in [logit(0.5, 1.6), Calibration::Entropy, Calibration::Rake, Calibration::Linear] {
+            assert!(calibrate(&design, &c, method, stop(1e-10, 1000), &mut []).unwrap().convergence.converged);
         }
     }
 
@@ -848,11 +830,11 @@ mod tests {
         let design = vec![10.0; 4];
         let c = Constraints::new(membership, vec![2, 2], vec![vec![17.0, 23.0], vec![23.0, 17.0]], vec![None, None])
             .unwrap();
-        for method in [Method::Logit { lower: 0.5, upper: 2.0 }, Method::Entropy, Method::Linear] {
-            let err = calibrate(&design, &c, method, 1e-10, 200, &mut []).unwrap_err();
+        for method in [logit(0.5, 2.0), Calibration::Entropy, Calibration::Linear] {
+            let err = calibrate(&design, &c, method, stop(1e-10, 200), &mut []).unwrap_err();
             assert!(matches!(err, Error::Infeasible(_)), "{method:?}: {err}");
         }
-        let rake = calibrate(&design, &c, Method::Rake, 1e-10, 200, &mut []).unwrap();
+        let rake = calibrate(&design, &c, Calibration::Rake, stop(1e-10, 200), &mut []).unwrap();
         assert!(!rake.convergence.converged);
     }
 
@@ -868,7 +850,7 @@ mod tests {
                 vec![None, Some(rho)],
             )
             .unwrap();
-            let out = calibrate(&design, &s, Method::Entropy, 1e-10, 200, &mut []).unwrap();
+            let out = calibrate(&design, &s, Calibration::Entropy, stop(1e-10, 200), &mut []).unwrap();
             assert!(out.convergence.converged, "{rho}: {:?}", out.convergence);
             assert_meets(&s, &out.weights, 1e-9);
             assert!(out.weights.iter().all(|&w| w > 0.0));
@@ -887,7 +869,7 @@ mod tests {
         let hard_only =
             Constraints::new(c.membership().to_vec(), vec![2, 3], c.targets().to_vec(), vec![None, Some(1e-9)])
                 .unwrap();
-        let alone = calibrate(&design, &hard_only, Method::Entropy, 1e-10, 200, &mut []).unwrap();
+        let alone = calibrate(&design, &hard_only, Calibration::Entropy, stop(1e-10, 200), &mut []).unwrap();
         assert!(alone.convergence.converged);
     }
 
@@ -896,9 +878,9 @@ mod tests {
         let (c, design) = small();
         let s = Constraints::new(c.membership().to_vec(), vec![2, 3], c.targets().to_vec(), vec![Some(1e6), Some(1e6)])
             .unwrap();
-        let out = calibrate(&design, &s, Method::Entropy, 1e-10, 200, &mut []).unwrap();
+        let out = calibrate(&design, &s, Calibration::Entropy, stop(1e-10, 200), &mut []).unwrap();
         assert!(out.convergence.converged);
-        let hard = calibrate(&design, &small().0, Method::Entropy, 1e-10, 200, &mut []).unwrap();
+        let hard = calibrate(&design, &small().0, Calibration::Entropy, stop(1e-10, 200), &mut []).unwrap();
         for (a, b) in out.weights.iter().zip(&hard.weights) {
             assert!((a - b).abs() < 1e-3 * b, "{a} vs {b}");
         }
@@ -913,9 +895,9 @@ mod tests {
             }
         }
         let (c, design) = small();
-        for method in [Method::Rake, Method::Entropy, Method::Logit { lower: 0.5, upper: 1.8 }] {
+        for method in [Calibration::Rake, Calibration::Entropy, logit(0.5, 1.8)] {
             let mut count = Count(Vec::new());
-            let out = calibrate(&design, &c, method, 1e-10, 1000, &mut [&mut count]).unwrap();
+            let out = calibrate(&design, &c, method, stop(1e-10, 1000), &mut [&mut count]).unwrap();
             assert_eq!(count.0.len(), out.convergence.iterations);
             assert_eq!(
                 count.0.iter().map(|o| o.0).collect::<Vec<_>>(),
@@ -946,11 +928,11 @@ mod tests {
             })
             .collect();
         let c = Constraints::new(membership, sizes, targets, vec![None; 4]).unwrap();
-        let run = |threads: usize, method: Method| {
+        let run = |threads: usize, method: Calibration| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| calibrate(&design, &c, method, 1e-6, 1000, &mut []).unwrap())
+            pool.install(|| calibrate(&design, &c, method, stop(1e-6, 1000), &mut []).unwrap())
         };
-        for method in [Method::Entropy, Method::Linear, Method::Logit { lower: 0.2, upper: 5.0 }, Method::Rake] {
+        for method in [Calibration::Entropy, Calibration::Linear, logit(0.2, 5.0), Calibration::Rake] {
             let one = run(1, method);
             assert!(one.distinct_cells > 4096 && one.convergence.converged, "{method:?}");
             let four = run(4, method);
@@ -993,10 +975,10 @@ mod tests {
         fn hard_targets_are_met_with_positive_bounded_weights((c, design, lower, upper) in feasible()) {
             let total: f64 = c.targets()[0].iter().sum();
             let tol = 1e-10 * total;
-            let rake = calibrate(&design, &c, Method::Rake, tol, 200_000, &mut []).unwrap();
-            let entropy = calibrate(&design, &c, Method::Entropy, tol, 200, &mut []).unwrap();
-            let logit = calibrate(&design, &c, Method::Logit { lower, upper }, tol, 200, &mut []).unwrap();
-            let linear = calibrate(&design, &c, Method::Linear, tol, 5, &mut []).unwrap();
+            let rake = calibrate(&design, &c, Calibration::Rake, stop(tol, 200_000), &mut []).unwrap();
+            let entropy = calibrate(&design, &c, Calibration::Entropy, stop(tol, 200), &mut []).unwrap();
+            let logit = calibrate(&design, &c, logit(lower, upper), stop(tol, 200), &mut []).unwrap();
+            let linear = calibrate(&design, &c, Calibration::Linear, stop(tol, 5), &mut []).unwrap();
             for out in [&rake, &entropy, &logit, &linear] {
                 prop_assert!(out.convergence.converged, "{:?}: {:?}", out.method, out.convergence);
                 assert_meets(&c, &out.weights, out.convergence.effective_tolerance);
@@ -1014,7 +996,7 @@ mod tests {
         #[test]
         fn logit_bounds_inside_every_feasible_g_range_are_refused((c, design, _l, _u) in feasible()) {
             // bounds that exclude the exact design-weighted g of some cell with a pinned total
-            let out = calibrate(&design, &c, Method::Logit { lower: 0.99, upper: 1.01 }, 1e-9, 500, &mut []);
+            let out = calibrate(&design, &c, logit(0.99, 1.01), stop(1e-9, 500), &mut []);
             match out {
                 Ok(fit) => prop_assert!(fit.g_min > 0.99 && fit.g_max < 1.01),
                 Err(Error::Infeasible(m)) => prop_assert!(m.contains("logit bounds")),

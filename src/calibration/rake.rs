@@ -89,7 +89,7 @@ impl Solver for Rake<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::iteration::Runner;
+    use crate::iteration::{Runner, Stopping};
 
     fn setup(membership: Vec<u32>, sizes: Vec<usize>, targets: Vec<Vec<f64>>) -> Constraints {
         let n = sizes.len();
@@ -104,7 +104,7 @@ mod tests {
         let cells = Cells::aggregate(&design, c.membership(), c.margin_sizes());
         let layout = Layout::new(&c);
         let mut rake = Rake::new(&cells, &c, &layout).unwrap();
-        let outcome = Runner::new(1e-12, 100).run(&mut rake).unwrap();
+        let outcome = Runner::new(Stopping::new(1e-12, 100).unwrap()).run(&mut rake).unwrap();
         assert!(outcome.converged);
         let g = rake.g();
         assert!((g[0] - 12.0).abs() < 1e-10 && (g[3] - 42.0).abs() < 1e-10, "{g:?}");
@@ -118,7 +118,7 @@ mod tests {
         let cells = Cells::aggregate(&design, c.membership(), c.margin_sizes());
         let layout = Layout::new(&c);
         let mut rake = Rake::new(&cells, &c, &layout).unwrap();
-        let err = Runner::new(1e-12, 100).run(&mut rake).unwrap_err();
+        let err = Runner::new(Stopping::new(1e-12, 100).unwrap()).run(&mut rake).unwrap_err();
         assert!(matches!(err, Error::Infeasible(ref m) if m.contains("margin 1, cell 0")), "{err}");
     }
 }

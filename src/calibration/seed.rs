@@ -11,10 +11,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::cells::{Cells, WeightSums};
-use super::{solve, Constraints, Method as CalMethod};
+use super::{solve, Calibration, Constraints};
 use crate::error::{Error, Result};
 use crate::frame::{Code, Codes};
-use crate::inputs::{stream_seed, Integerize, MarginTable, Method, Problem, Seed, Zone};
+use crate::inputs::{stream_seed, FitOptions, Integerize, MarginTable, Problem, Seed, Zone};
 use crate::integerize::{margin_errors, margin_preserving, round_margins, trs};
 use crate::iteration::{Convergence, Observer};
 
@@ -118,21 +118,35 @@ pub struct IntegerizationReport {
     pub max_abs_margin_error: Vec<u64>,
 }
 
-/// Calibrates the seed's weights to every zone's margins with the spec's method.
+/// Calibrates the seed's weights to every zone's margins with `method`, stopping as
+/// `options` say and integerizing the weights when they ask (their method is not consulted:
+/// [`fitting::fit`](crate::fitting::fit) dispatches on it and calls this with its calibration).
 ///
 /// Zones run in parallel; each zone's integerization draws from its own random stream,
-/// derived from `[fit] random_seed` and the zone's name, so a zone's result does not depend
-/// on which other zones are fitted or on the thread count. `observers` see the iterations of
-/// a problem without zones.
-pub fn fit_microdata(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Result<Vec<ZoneFit>> {
+/// derived from the options' random seed and the zone's name, so a zone's result does not
+/// depend on which other zones are fitted or on the thread count. `observers` see the
+/// iterations of a problem without zones.
+pub fn fit_microdata(
+    problem: &Problem,
+    method: Calibration,
+    options: &FitOptions,
+    observers: &mut [&mut dyn Observer],
+) -> Result<Vec<ZoneFit>> {
     let seed = problem.seed.as_ref().ok_or_else(|| Error::Inconsistent("seed re-weighting needs a [seed]".into()))?;
     if problem.zones.len() == 1 {
-        return Ok(vec![fit_zone(problem, seed, &problem.zones[0], observers)?]);
+        return Ok(vec![fit_zone(problem, seed, &problem.zones[0], method, options, observers)?]);
     }
-    problem.zones.par_iter().map(|zone| fit_zone(problem, seed, zone, &mut [])).collect()
+    problem.zones.par_iter().map(|zone| fit_zone(problem, seed, zone, method, options, &mut [])).collect()
 }
 
-fn fit_zone(problem: &Problem, seed: &Seed, zone: &Zone, observers: &mut [&mut dyn Observer]) -> Result<ZoneFit> {
+fn fit_zone(
+    problem: &Problem,
+    seed: &Seed,
+    zone: &Zone,
+    method: Calibration,
+    options: &FitOptions,
+    observers: &mut [&mut dyn Observer],
+) -> Result<ZoneFit> {
     let records = zone.records.as_deref();
     let design: Cow<[f64]> = match records {
         Some(records) => Cow::Owned(records.iter().map(|&i| seed.weights[i]).collect()),
@@ -154,25 +168,13 @@ fn fit_zone(problem: &Problem, seed: &Seed, zone: &Zone, observers: &mut [&mut d
         zone.margins.iter().map(|m| m.file.clone()).collect(),
         zone.margins.iter().map(|m| (0..m.targets.len()).map(|c| label(problem, m, c)).collect()).collect(),
     )?;
-    let method = match problem.fit.method {
-        Method::Rake => CalMethod::Rake,
-        Method::Linear => CalMethod::Linear,
-        Method::Entropy => CalMethod::Entropy,
-        Method::Logit => {
-            let [lower, upper] = problem.fit.bounds.ok_or_else(|| Error::Inconsistent("logit needs bounds".into()))?;
-            CalMethod::Logit { lower, upper }
-        }
-        Method::Ipf => return Err(Error::Inconsistent("ipf fits a dense table, not seed weights".into())),
-    };
-    let solved = solve(&cells, &constraints, method, problem.fit.tolerance, problem.fit.max_iterations, observers)
-        .map_err(|e| with_zone(e, zone))?;
+    let solved = solve(&cells, &constraints, method, options.stopping(), observers).map_err(|e| with_zone(e, zone))?;
     let (weights, sums) = cells.expand(&design, &solved.g);
     let achieved = cells.margin_sums(&sums.cells, &solved.layout.offsets, solved.layout.cells);
     let margins = margin_cells(problem, zone, &achieved, &solved.layout.offsets, solved.relaxation.as_deref());
-    let counts = problem
-        .fit
-        .integerize
-        .map(|how| integerize(how, &weights, &cells.record_rows(), &sizes, problem, zone))
+    let counts = options
+        .integerize()
+        .map(|how| integerize(how, &weights, &cells.record_rows(), &sizes, problem, zone, options.random_seed()))
         .transpose()
         .map_err(|e| with_zone(e, zone))?;
     let integerization = counts.as_ref().map(|(how, counts, errors)| IntegerizationReport {
@@ -442,8 +444,8 @@ fn integerize(
     sizes: &[usize],
     problem: &Problem,
     zone: &Zone,
+    random_seed: u64,
 ) -> Result<Integerized> {
-    let random_seed = problem.fit.random_seed;
     let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(random_seed, zone.name.as_deref().unwrap_or("")));
     let attributes: Vec<&[usize]> = zone.margins.iter().map(|m| m.attributes.as_slice()).collect();
     let real: Vec<&[f64]> = zone.margins.iter().map(|m| m.targets.as_slice()).collect();

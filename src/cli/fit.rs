@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
-use populace::calibration::fit_microdata;
-use populace::fitting::fit_dense;
-use populace::inputs::{for_each_chunk, LoadOptions, Problem, Selection, Spec};
+use populace::calibration::{Calibration, ZoneFit};
+use populace::fitting::{fit, DenseFit, Fitted};
+use populace::inputs::{for_each_chunk, LoadOptions, Method, Problem, Selection, Spec};
 use populace::reports::{
     file_checksum, write_joint_csv, write_json, write_weights_csv, zone_folder, CalibrationReport, FitReport,
 };
@@ -63,24 +63,45 @@ pub fn run(args: FitArgs) -> Result<i32> {
     if let Some(selection) = selection {
         return run_sharded(&args, &spec, &problem, &selection, start);
     }
-    if problem.fit.method.is_microdata() {
-        return run_microdata(&args, &spec, &problem, start);
-    }
-    let mut spinner = Spinner::new("fitting", args.quiet);
-    let fit = fit_dense(&problem, &mut [&mut spinner]);
+    let what = if spec.fit.method() == Method::Ipf { "fitting" } else { "calibrating" };
+    let mut spinner = Spinner::new(what, args.quiet);
+    let fit_start = Instant::now();
+    let fitted = fit(&problem, &spec.fit, &mut [&mut spinner]);
+    let fit_seconds = fit_start.elapsed().as_secs_f64();
     spinner.finish();
-    let fit = fit.map_err(|e| report_infeasible(&args.out, e))?;
+    match fitted.map_err(|e| report_infeasible(&args.out, e))? {
+        Fitted::Joint(joint) => write_dense(&args, &problem, &joint, start),
+        fitted => {
+            let (method, zones) = weights(fitted)?;
+            write_microdata(&args, &spec, &problem, method, &zones, fit_seconds, start)
+        }
+    }
+}
+
+/// The method and zones of a fit of seed weights.
+fn weights(fitted: Fitted) -> populace::Result<(Calibration, Vec<ZoneFit>)> {
+    match fitted {
+        Fitted::Weights { method, zones } => Ok((method, zones)),
+        other => Err(populace::Error::Inconsistent(format!(
+            "method = \"{}\" makes no seed weights to write",
+            other.method().name()
+        ))),
+    }
+}
+
+/// Writes DIR/joint.csv and DIR/report.json of a dense fit.
+fn write_dense(args: &FitArgs, problem: &Problem, fit: &DenseFit, start: Instant) -> Result<i32> {
     std::fs::create_dir_all(&args.out).map_err(|e| populace::Error::write(&args.out, e))?;
     let joint = args.out.join("joint.csv");
     let report_path = args.out.join("report.json");
     write_joint_csv(&joint, &problem.domain, &fit.joint)?;
-    let report = FitReport::new(&problem, &fit, start.elapsed().as_secs_f64());
+    let report = FitReport::new(problem, fit, start.elapsed().as_secs_f64());
     write_json(&report_path, &report)?;
 
     if args.json {
         emit(&serde_json::to_string_pretty(&report)?);
     } else if !args.quiet {
-        emit(&summary(&args, &report, &[&joint, &report_path]));
+        emit(&summary(args, &report, &[&joint, &report_path]));
     }
     let c = &report.convergence;
     Ok(not_converged(c.converged, c.iterations, c.max_deviation, "the last iterate was"))
@@ -113,19 +134,22 @@ fn not_converged(converged: bool, iterations: usize, deviation: f64, what: &str)
     exit::NOT_CONVERGED
 }
 
-fn run_microdata(args: &FitArgs, spec: &Spec, problem: &Problem, start: Instant) -> Result<i32> {
-    let mut spinner = Spinner::new("calibrating", args.quiet);
-    let fit_start = Instant::now();
-    let fits = fit_microdata(problem, &mut [&mut spinner]);
-    let fit_seconds = fit_start.elapsed().as_secs_f64();
-    spinner.finish();
-    let fits = fits.map_err(|e| report_infeasible(&args.out, e))?;
+/// Writes DIR/weights.csv and DIR/report.json of calibrated seed weights.
+fn write_microdata(
+    args: &FitArgs,
+    spec: &Spec,
+    problem: &Problem,
+    method: Calibration,
+    fits: &[ZoneFit],
+    fit_seconds: f64,
+    start: Instant,
+) -> Result<i32> {
     std::fs::create_dir_all(&args.out).map_err(|e| populace::Error::write(&args.out, e))?;
     let weights = args.out.join("weights.csv");
     let report_path = args.out.join("report.json");
     let id = spec.seed.as_ref().and_then(|s| s.id.as_deref());
-    write_weights_csv(&weights, problem, id, &fits)?;
-    let report = CalibrationReport::new(problem, &fits, fit_seconds, start.elapsed().as_secs_f64());
+    write_weights_csv(&weights, problem, id, fits)?;
+    let report = CalibrationReport::new(problem, method, fits, fit_seconds, start.elapsed().as_secs_f64());
     write_json(&report_path, &report)?;
     if args.json {
         emit(&serde_json::to_string_pretty(&report)?);
@@ -154,7 +178,8 @@ fn run_sharded(args: &FitArgs, spec: &Spec, problem: &Problem, selection: &Selec
     let id = spec.seed.as_ref().and_then(|s| s.id.as_deref());
     let mut unconverged = Vec::new();
     for_each_chunk(problem, &zones, |sub, _| {
-        for fit in fit_microdata(sub, &mut [])? {
+        let (_, fits) = weights(fit(sub, &spec.fit, &mut [])?)?;
+        for fit in fits {
             let zone = fit.zone.as_deref().unwrap_or("");
             let folder = zone_folder(&args.out, zone);
             std::fs::create_dir_all(&folder).map_err(|e| populace::Error::write(&folder, e))?;
@@ -183,7 +208,7 @@ fn run_sharded(args: &FitArgs, spec: &Spec, problem: &Problem, selection: &Selec
         eprintln!(
             "populace fit {}: {} {} zones, {} weight files under {} ({:.2} s)",
             args.spec.display(),
-            problem.fit.method.name(),
+            spec.fit.method().name(),
             zones.len(),
             zones.len(),
             args.out.display(),

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use populace::error::Location;
 use populace::generation::partition::{self, PartitionSummary};
 use populace::generation::{CardTemplate, Format, GenerateOptions, GenerateSummary, Mode, Pool, Source};
-use populace::inputs::{LoadOptions, Problem, Selection, Spec};
+use populace::inputs::{FitOptions, LoadOptions, Problem, Selection, Spec};
 
 use super::emit;
 use super::exit;
@@ -122,25 +122,24 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
         (Some(path), false) => Some(CardTemplate::from_file(path)?),
         (None, false) => Some(CardTemplate::default()),
     };
-    let options = GenerateOptions {
-        persons: args.persons,
-        mode: match args.mode {
+    let options = GenerateOptions::default()
+        .persons(args.persons)
+        .mode(match args.mode {
             ModeArg::Exact => Mode::Exact,
             ModeArg::Random => Mode::Random,
-        },
-        source: match args.naive {
+        })
+        .source(match args.naive {
             None => Source::Calibrated,
             Some(NaiveArg::Independent) => Source::Independent,
             Some(NaiveArg::Seedless) => Source::Seedless,
-        },
-        seed: args.seed,
-        card,
-    };
+        })
+        .seed(args.seed)
+        .card(card);
     if partitioned {
-        return run_partitioned(&args, &problem, &options, selection);
+        return run_partitioned(&args, &problem, &spec.fit, &options, selection);
     }
     let mut spinner = Spinner::new("fitting", args.quiet);
-    let pool = Pool::new(&problem, &options, &mut [&mut spinner]);
+    let pool = Pool::new(&problem, &spec.fit, &options, &mut [&mut spinner]);
     spinner.finish();
     let pool = pool?;
     for w in pool.warnings() {
@@ -168,6 +167,7 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
 fn run_partitioned(
     args: &GenerateArgs,
     problem: &Problem,
+    fit: &FitOptions,
     options: &GenerateOptions,
     selection: Option<Selection>,
 ) -> Result<i32> {
@@ -202,6 +202,7 @@ fn run_partitioned(
     let bar = progress_bar(zones.iter().map(|&z| all[z]).sum(), args.quiet);
     let summary = partition::write_partitioned(
         problem,
+        fit,
         options,
         &zones,
         &args.out,

@@ -1,26 +1,14 @@
-//! Fitting a dense joint table from a [`Problem`]: refuses tables too large for memory before
+//! Fitting a dense joint table to margins: refuses tables too large for memory before
 //! allocating; without a seed, runs [`FactoredIpf`] on the margins' cliques when they are much
 //! smaller than the table, else builds the start table from the seed (or uniform), names
 //! unsupported cells, and runs [`Ipf`].
 
 use serde::Serialize;
 
-use super::{FactoredIpf, Ipf};
-use crate::error::{Error, Result};
-use crate::inputs::{MarginTable, Problem};
+use super::{FactoredIpf, Ipf, Table};
+use crate::error::{Error, Location, Result};
+use crate::inputs::{Domain, FitOptions, MarginTable, Problem, Seed};
 use crate::iteration::{Convergence, Observer, Runner};
-
-/// A dense table over some attributes of a domain, row-major (last attribute fastest), every
-/// attribute's categories in domain order.
-#[derive(Debug, Clone)]
-pub struct Table {
-    /// Domain positions of the attributes, in order.
-    pub attributes: Vec<usize>,
-    /// Categories per attribute.
-    pub sizes: Vec<usize>,
-    /// Cell values.
-    pub values: Vec<f64>,
-}
 
 /// How well a fitted table meets one margin.
 #[derive(Debug, Clone, Serialize)]
@@ -38,33 +26,85 @@ pub struct MarginFit {
 /// The outcome of a dense fit.
 #[derive(Debug, Clone)]
 pub struct DenseFit {
-    /// The fitted joint over every attribute of the problem.
+    /// The fitted joint over every attribute of the domain, in domain order.
     pub joint: Table,
+    /// The domain the joint's attributes belong to: their names and categories.
+    pub domain: Domain,
     /// Iterations, convergence and timing.
     pub convergence: Convergence,
     /// Per-margin deviations of the final table.
     pub margins: Vec<MarginFit>,
 }
 
-/// Fits the dense joint of `problem` by IPF.
-pub fn fit_dense(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Result<DenseFit> {
-    let domain = &problem.domain;
+impl DenseFit {
+    /// The joint summed onto the attributes named, in that order (see [`Table::marginal`]):
+    /// `fit.marginal(&["age_group", "married"])`. The result's attributes are positions in
+    /// [`DenseFit::domain`].
+    ///
+    /// # Errors
+    /// [`Error::Input`] for a name that is not an attribute of the domain, or a name given twice.
+    pub fn marginal(&self, names: &[&str]) -> Result<Table> {
+        let attributes = names
+            .iter()
+            .map(|&name| {
+                self.domain.index_of(name).ok_or_else(|| {
+                    let known: Vec<&str> = self.domain.attributes().iter().map(|a| a.name()).collect();
+                    Error::input(
+                        Location::file("marginal"),
+                        format!("no attribute \"{name}\" in the joint (it has {})", known.join(", ")),
+                    )
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        self.joint.marginal(&attributes)
+    }
+}
+
+/// Fits the dense joint of a problem without zones by IPF: [`fit_joint`] of its margins from
+/// its seed (uniform without one).
+///
+/// # Errors
+/// [`Error::Inconsistent`] for a problem with zones (fit those by calibration); those of
+/// [`fit_joint`].
+pub fn fit_dense(problem: &Problem, options: &FitOptions, observers: &mut [&mut dyn Observer]) -> Result<DenseFit> {
+    if problem.zones.len() > 1 || problem.zones[0].name.is_some() {
+        return Err(Error::Inconsistent(
+            "a dense fit is of one table: a problem with zones needs a method that re-weights the seed".into(),
+        ));
+    }
+    fit_joint(&problem.domain, &problem.zones[0].margins, problem.seed.as_ref(), options, observers)
+}
+
+/// Fits the dense joint over every attribute of `domain` to `margins` by IPF, starting from
+/// the seed's weighted cell counts (uniform without a seed), stopping as `options` say and
+/// refusing tables of more than their `max_cells` (their method is not consulted: this is how
+/// [`fit`](super::fit) fits [`Method::Ipf`](crate::inputs::Method::Ipf)). `observers` see every
+/// sweep.
+///
+/// # Errors
+/// [`Error::TooLarge`] for a table over the limit or beyond memory, before allocating;
+/// [`Error::Infeasible`] for a positive target without seed support, or one driven to zero.
+pub fn fit_joint(
+    domain: &Domain,
+    margins: &[MarginTable],
+    seed: Option<&Seed>,
+    options: &FitOptions,
+    observers: &mut [&mut dyn Observer],
+) -> Result<DenseFit> {
     let attributes: Vec<usize> = (0..domain.attributes().len()).collect();
     let sizes = domain.sizes(&attributes);
-    let cells = check_size(problem, &attributes)?;
-    let zone = problem.single_zone();
-    let margins: Vec<(Vec<usize>, Vec<f64>)> =
-        zone.margins.iter().map(|m| (m.attributes.clone(), m.targets.clone())).collect();
-    let labels: Vec<(String, Vec<String>)> =
-        zone.margins.iter().map(|m| (m.file.clone(), cell_labels(problem, m))).collect();
+    let cells = check_size(domain, &attributes, options.max_cells())?;
+    let targets: Vec<(Vec<usize>, Vec<f64>)> =
+        margins.iter().map(|m| (m.attributes.clone(), m.targets.clone())).collect();
+    let labels: Vec<(String, Vec<String>)> = margins.iter().map(|m| (m.file.clone(), cell_labels(domain, m))).collect();
     let describe = move |m: usize, c: usize| format!("cell ({}) of {}", labels[m].1[c], labels[m].0);
-    let mut runner = Runner::new(problem.fit.tolerance, problem.fit.max_iterations);
+    let mut runner = Runner::new(options.stopping());
     for o in observers.iter_mut() {
         runner = runner.observe(&mut **o);
     }
-    let dims: Vec<Vec<usize>> = margins.iter().map(|m| m.0.clone()).collect();
-    let (values, deviations, convergence) = if problem.seed.is_none() && FactoredIpf::pays(&sizes, &dims) {
-        let mut ipf = FactoredIpf::new(sizes.clone(), margins).describe_cells(describe);
+    let dims: Vec<Vec<usize>> = targets.iter().map(|m| m.0.clone()).collect();
+    let (values, deviations, convergence) = if seed.is_none() && FactoredIpf::pays(&sizes, &dims) {
+        let mut ipf = FactoredIpf::new(sizes.clone(), targets).describe_cells(describe);
         let mut convergence = runner.run(&mut ipf)?;
         convergence.algorithm = Some("junction-tree");
         let start = std::time::Instant::now();
@@ -72,7 +112,7 @@ pub fn fit_dense(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Resu
         convergence.fit_seconds += start.elapsed().as_secs_f64();
         (table, ipf.margin_deviations(), convergence)
     } else {
-        let start = match &problem.seed {
+        let start = match seed {
             Some(seed) => {
                 let mut table = vec![0.0; cells];
                 for i in 0..seed.len() {
@@ -83,15 +123,15 @@ pub fn fit_dense(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Resu
             }
             None => vec![1.0; cells],
         };
-        let mut ipf = Ipf::new(sizes.clone(), start, margins).describe_cells(describe);
+        let mut ipf = Ipf::new(sizes.clone(), start, targets).describe_cells(describe);
         if let Some(u) = ipf.check_support().first() {
-            let m = &zone.margins[u.margin];
+            let m = &margins[u.margin];
             return Err(Error::Infeasible(format!(
                 "{} has a positive target ({}) for cell ({}), but the seed has no weight in any cell under it; \
                  add seed records there, or collapse categories",
                 m.file,
                 m.targets[u.cell],
-                cell_labels(problem, m)[u.cell]
+                cell_labels(domain, m)[u.cell]
             )));
         }
         let mut convergence = runner.run(&mut ipf)?;
@@ -99,8 +139,7 @@ pub fn fit_dense(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Resu
         let deviations = ipf.margin_deviations();
         (ipf.into_table(), deviations, convergence)
     };
-    let margins = zone
-        .margins
+    let margins = margins
         .iter()
         .zip(deviations)
         .map(|(m, (abs, rel))| MarginFit {
@@ -110,20 +149,17 @@ pub fn fit_dense(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Resu
             max_rel_deviation: rel,
         })
         .collect();
-    Ok(DenseFit { joint: Table { attributes, sizes, values }, convergence, margins })
+    Ok(DenseFit { joint: Table { attributes, sizes, values }, domain: domain.clone(), convergence, margins })
 }
 
-fn cell_labels(problem: &Problem, margin: &MarginTable) -> Vec<String> {
-    let sizes = problem.domain.sizes(&margin.attributes);
-    (0..margin.targets.len())
-        .map(|i| problem.domain.label(&margin.attributes, &MarginTable::codes(&sizes, i)))
-        .collect()
+fn cell_labels(domain: &Domain, margin: &MarginTable) -> Vec<String> {
+    let sizes = domain.sizes(&margin.attributes);
+    (0..margin.targets.len()).map(|i| domain.label(&margin.attributes, &MarginTable::codes(&sizes, i))).collect()
 }
 
-/// Refuses, before allocating, a table with more cells than `[fit] max_cells` or than
-/// memory can hold.
-fn check_size(problem: &Problem, attributes: &[usize]) -> Result<usize> {
-    let domain = &problem.domain;
+/// Refuses, before allocating, a table with more cells than `max_cells` (`[fit] max_cells`) or
+/// than memory can hold.
+fn check_size(domain: &Domain, attributes: &[usize], max_cells: u64) -> Result<usize> {
     let names = attributes.iter().map(|&a| domain.attribute(a).name()).collect::<Vec<_>>().join(" × ");
     let cells = domain.cells(attributes);
     let advice = "fit fewer attributes or coarser categories, or re-weight the seed as microdata instead of fitting a dense table";
@@ -134,8 +170,8 @@ fn check_size(problem: &Problem, attributes: &[usize]) -> Result<usize> {
         )))
     };
     let Some(cells) = cells else { return too_large("the count overflows".into()) };
-    if cells > problem.fit.max_cells {
-        return too_large(format!("more than [fit] max_cells = {}", problem.fit.max_cells));
+    if cells > max_cells {
+        return too_large(format!("more than [fit] max_cells = {max_cells}"));
     }
     // the fitted table, plus room for the output
     let bytes = cells.saturating_mul(2 * std::mem::size_of::<f64>() as u64);

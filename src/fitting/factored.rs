@@ -208,20 +208,20 @@ mod tests {
     use super::*;
     use crate::error::Error;
     use crate::fitting::Ipf;
-    use crate::iteration::Runner;
+    use crate::iteration::{Runner, Stopping};
     use proptest::prelude::*;
 
     fn dense(sizes: &[usize], margins: &[(Vec<usize>, Vec<f64>)]) -> (Vec<f64>, usize) {
         let cells = sizes.iter().product();
         let mut ipf = Ipf::new(sizes.to_vec(), vec![1.0; cells], margins.to_vec());
-        let outcome = Runner::new(1e-11, 20_000).run(&mut ipf).unwrap();
+        let outcome = Runner::new(Stopping::new(1e-11, 20_000).unwrap()).run(&mut ipf).unwrap();
         assert!(outcome.converged);
         (ipf.into_table(), outcome.iterations)
     }
 
     fn factored(sizes: &[usize], margins: &[(Vec<usize>, Vec<f64>)]) -> (Vec<f64>, usize) {
         let mut ipf = FactoredIpf::new(sizes.to_vec(), margins.to_vec());
-        let outcome = Runner::new(1e-11, 20_000).run(&mut ipf).unwrap();
+        let outcome = Runner::new(Stopping::new(1e-11, 20_000).unwrap()).run(&mut ipf).unwrap();
         assert!(outcome.converged);
         (ipf.table(), outcome.iterations)
     }

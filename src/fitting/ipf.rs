@@ -173,7 +173,7 @@ pub(crate) fn deviations(sums: &[f64], targets: &[f64]) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::iteration::Runner;
+    use crate::iteration::{Runner, Stopping};
 
     #[test]
     fn bartlett_no_three_way_interaction_matches_the_published_fit() {
@@ -187,7 +187,7 @@ mod tests {
         };
         let margins = vec![(vec![1, 2], sum(&[1, 2])), (vec![0, 2], sum(&[0, 2])), (vec![0, 1], sum(&[0, 1]))];
         let mut ipf = Ipf::new(sizes.clone(), vec![1.0; 8], margins);
-        let outcome = Runner::new(1e-12, 10_000).run(&mut ipf).unwrap();
+        let outcome = Runner::new(Stopping::new(1e-12, 10_000).unwrap()).run(&mut ipf).unwrap();
         assert!(outcome.converged);
         assert!((ipf.table()[0] - 161.0961403).abs() < 1e-6, "{}", ipf.table()[0]);
     }

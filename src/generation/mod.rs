@@ -1,7 +1,8 @@
 //! Generation: persona pools drawn from a fitted population.
 //!
-//! A [`Pool`] fits a [`Problem`] (or a naive stand-in for it, see [`Source`]) and then streams
-//! persons, batch by batch, to a [`Sink`]: a CSV, JSON Lines or Parquet file through
+//! A [`Pool`] draws from a [`Fitted`] value ([`Pool::from_fitted`]: fit once, draw many pools),
+//! or fits a [`Problem`] itself ([`Pool::new`], also for the naive stand-ins of [`Source`]), and
+//! then streams persons, batch by batch, to a [`Sink`]: a CSV, JSON Lines or Parquet file through
 //! [`Pool::write_file`], or any closure taking a [`Batch`]. Memory does not grow with the number
 //! of persons.
 //!
@@ -42,24 +43,32 @@
 //! template (see [`cards`] for what a template sees and the default).
 //!
 //! ```
-//! use populace::generation::{generate, Batch, GenerateOptions, Mode};
+//! use populace::fitting::fit;
+//! use populace::generation::{Batch, GenerateOptions, Mode, Pool};
 //! use populace::inputs::{LoadOptions, Problem, Spec};
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! std::fs::write(dir.path().join("age_sex.csv"), "age_group,sex,count\n18-29,female,3\n18-29,male,2\n65+,female,3\n65+,male,2\n").unwrap();
 //! std::fs::write(dir.path().join("spec.toml"), "[[margin]]\nfile = \"age_sex.csv\"\n").unwrap();
-//! let problem = Problem::load(&Spec::from_path(&dir.path().join("spec.toml")).unwrap(), LoadOptions::default()).unwrap();
+//! let spec = Spec::from_path(&dir.path().join("spec.toml")).unwrap();
+//! let problem = Problem::load(&spec, LoadOptions::default()).unwrap();
 //!
-//! let options = GenerateOptions { mode: Mode::Exact, seed: 7, ..GenerateOptions::default() };
+//! let fitted = fit(&problem, &spec.fit, &mut []).unwrap(); // fit once…
+//! let options = GenerateOptions::default().mode(Mode::Exact).seed(7);
+//! let pool = Pool::from_fitted(&problem, &fitted, &options).unwrap(); // …draw as often as wanted
 //! let mut women = 0;
-//! let summary = generate(&problem, &options, &mut |batch: &Batch| {
-//!     for i in 0..batch.len() {
-//!         women += usize::from(batch.value(i, 1) == "female");
-//!         assert!(batch.card(i).unwrap().starts_with("You are a"));
-//!     }
-//!     Ok(())
-//! })
-//! .unwrap();
+//! let summary = pool
+//!     .write(
+//!         &mut |batch: &Batch| {
+//!             for i in 0..batch.len() {
+//!                 women += usize::from(batch.value(i, 1) == "female");
+//!                 assert!(batch.card(i).unwrap().starts_with("You are a"));
+//!             }
+//!             Ok(())
+//!         },
+//!         &mut |_| {},
+//!     )
+//!     .unwrap();
 //! assert_eq!((summary.persons, women), (10, 6)); // exact: the margins' total, margins met
 //! ```
 
@@ -70,6 +79,7 @@ pub mod partition;
 mod plan;
 mod sinks;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
@@ -83,7 +93,8 @@ pub use cards::{CardTemplate, DEFAULT_TEMPLATE};
 pub use sinks::Format;
 
 use crate::error::{Error, Result};
-use crate::inputs::{stream_seed, Domain, Problem};
+use crate::fitting::{self, Fitted};
+use crate::inputs::{stream_seed, Domain, FitOptions, Problem};
 use crate::iteration::Observer;
 use cards::Cards;
 use kinds::Kinds;
@@ -118,6 +129,7 @@ impl Mode {
 /// What the pool is drawn from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Source {
     /// The problem as specified: the fitted joint (ipf) or the calibrated seed.
     Calibrated,
@@ -138,8 +150,10 @@ impl Source {
     }
 }
 
-/// What to generate.
+/// What to generate: [`Default`], then what differs, field by field or chained
+/// (`GenerateOptions::default().persons(Some(100)).seed(7)`).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct GenerateOptions {
     /// Persons in all; `None`: each zone's target total, rounded (see the module docs).
     pub persons: Option<u64>,
@@ -163,6 +177,38 @@ impl Default for GenerateOptions {
             seed: 1,
             card: Some(CardTemplate::default()),
         }
+    }
+}
+
+impl GenerateOptions {
+    /// Sets [`GenerateOptions::persons`].
+    pub fn persons(mut self, persons: Option<u64>) -> Self {
+        self.persons = persons;
+        self
+    }
+
+    /// Sets [`GenerateOptions::mode`].
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Sets [`GenerateOptions::source`].
+    pub fn source(mut self, source: Source) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// Sets [`GenerateOptions::seed`].
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets [`GenerateOptions::card`].
+    pub fn card(mut self, card: Option<CardTemplate>) -> Self {
+        self.card = card;
+        self
     }
 }
 
@@ -313,38 +359,90 @@ pub struct Pool<'a> {
 }
 
 impl<'a> Pool<'a> {
-    /// Fits `problem` as `options.source` says (observers see the iterations of a fit without
-    /// zones), decides every zone's persons, integerizes in exact mode, and compiles the card
-    /// template.
+    /// Fits `problem` with `fit` (or a naive stand-in, as `options.source` says; observers see
+    /// the iterations of a fit without zones), decides every zone's persons, integerizes in
+    /// exact mode, and compiles the card template: [`fitting::fit`] then
+    /// [`Pool::from_fitted`], for a calibrated pool.
     ///
     /// # Errors
     /// The fit's errors; [`Error::Input`] for a template that does not compile (naming its file
     /// and line); [`Error::Inconsistent`] for an attribute named like an output column
     /// (`person_id`, `zone` with zones, `card` with cards).
-    pub fn new(problem: &'a Problem, options: &GenerateOptions, observers: &mut [&mut dyn Observer]) -> Result<Self> {
-        Self::with_persons(problem, options, plan::zone_persons(problem, options.persons), observers)
+    pub fn new(
+        problem: &'a Problem,
+        fit: &FitOptions,
+        options: &GenerateOptions,
+        observers: &mut [&mut dyn Observer],
+    ) -> Result<Self> {
+        Self::with_persons(problem, fit, options, plan::zone_persons(problem, options.persons), observers)
+    }
+
+    /// A calibrated pool drawn from `fitted`, a fit of `problem`: fit once, draw as many pools
+    /// (seeds, sizes, modes) as wanted.
+    ///
+    /// ```
+    /// use populace::fitting::fit;
+    /// use populace::generation::{GenerateOptions, Mode, Pool};
+    /// use populace::inputs::{LoadOptions, Problem, Spec};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(dir.path().join("sex.csv"), "sex,count\nf,6\nm,4\n").unwrap();
+    /// std::fs::write(dir.path().join("spec.toml"), "[[margin]]\nfile = \"sex.csv\"\n").unwrap();
+    /// let spec = Spec::from_path(&dir.path().join("spec.toml")).unwrap();
+    /// let problem = Problem::load(&spec, LoadOptions::default()).unwrap();
+    ///
+    /// let fitted = fit(&problem, &spec.fit, &mut []).unwrap();
+    /// for seed in 1..=3 {
+    ///     let options = GenerateOptions::default().persons(Some(20)).mode(Mode::Random).seed(seed);
+    ///     assert_eq!(Pool::from_fitted(&problem, &fitted, &options).unwrap().persons(), 20);
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Inconsistent`] when `fitted` is not a fit of `problem`'s zones and attributes,
+    /// or `options.source` asks for a naive pool (which [`Pool::new`] fits itself); as
+    /// [`Pool::new`] for the template and the output columns.
+    pub fn from_fitted(problem: &'a Problem, fitted: &Fitted, options: &GenerateOptions) -> Result<Self> {
+        let start = Instant::now();
+        if options.source != Source::Calibrated {
+            return Err(Error::Inconsistent(format!(
+                "a fitted value makes a calibrated pool, not a {} one: draw naive pools with Pool::new",
+                options.source.name()
+            )));
+        }
+        let cards = prepare(problem, options)?;
+        let basis = plan::calibrated(problem, Cow::Borrowed(fitted))?;
+        Self::planned(problem, options, plan::zone_persons(problem, options.persons), basis, cards, start)
     }
 
     /// [`Pool::new`] with every zone's persons decided by the caller, in zone order.
     fn with_persons(
         problem: &'a Problem,
+        fit: &FitOptions,
         options: &GenerateOptions,
         persons: Vec<u64>,
         observers: &mut [&mut dyn Observer],
     ) -> Result<Self> {
         let start = Instant::now();
-        let zoned = problem.zones[0].name.is_some();
-        let reserved = [("person_id", true), ("zone", zoned), ("card", options.card.is_some())];
-        for (column, used) in reserved {
-            if used && problem.domain.index_of(column).is_some() {
-                return Err(Error::Inconsistent(format!(
-                    "attribute \"{column}\" has the name of an output column of the pool; rename it in the margins and seed{}",
-                    if column == "card" { ", or leave the card out" } else { "" }
-                )));
-            }
-        }
-        let cards = options.card.as_ref().map(|t| Cards::new(t, &problem.domain)).transpose()?;
-        let planned = plan::plan(problem, options, persons, observers)?;
+        let cards = prepare(problem, options)?;
+        let basis = match options.source {
+            Source::Calibrated => plan::calibrated(problem, Cow::Owned(fitting::fit(problem, fit, observers)?))?,
+            Source::Seedless => plan::seedless(problem, fit, observers)?,
+            Source::Independent => plan::independent(problem)?,
+        };
+        Self::planned(problem, options, persons, basis, cards, start)
+    }
+
+    /// The pool that draws `persons` from `basis`.
+    fn planned(
+        problem: &'a Problem,
+        options: &GenerateOptions,
+        persons: Vec<u64>,
+        basis: plan::Basis<'a>,
+        cards: Option<Cards>,
+        start: Instant,
+    ) -> Result<Self> {
+        let planned = plan::plan(problem, basis, options, persons)?;
         Ok(Pool {
             problem,
             options: options.clone(),
@@ -570,10 +668,30 @@ struct Drawn {
     cards: Vec<Arc<str>>,
 }
 
-/// Fits `problem`, draws the pool `options` describe and hands it to `sink`: [`Pool::new`]
-/// then [`Pool::write`], without observers or progress.
-pub fn generate(problem: &Problem, options: &GenerateOptions, sink: &mut dyn Sink) -> Result<GenerateSummary> {
-    Pool::new(problem, options, &mut [])?.write(sink, &mut |_| {})
+/// Fits `problem` with `fit`, draws the pool `options` describe and hands it to `sink`:
+/// [`Pool::new`] then [`Pool::write`], without observers or progress.
+pub fn generate(
+    problem: &Problem,
+    fit: &FitOptions,
+    options: &GenerateOptions,
+    sink: &mut dyn Sink,
+) -> Result<GenerateSummary> {
+    Pool::new(problem, fit, options, &mut [])?.write(sink, &mut |_| {})
+}
+
+/// Refuses attributes named like an output column, and compiles the card template.
+fn prepare(problem: &Problem, options: &GenerateOptions) -> Result<Option<Cards>> {
+    let zoned = problem.zones[0].name.is_some();
+    let reserved = [("person_id", true), ("zone", zoned), ("card", options.card.is_some())];
+    for (column, used) in reserved {
+        if used && problem.domain.index_of(column).is_some() {
+            return Err(Error::Inconsistent(format!(
+                "attribute \"{column}\" has the name of an output column of the pool; rename it in the margins and seed{}",
+                if column == "card" { ", or leave the card out" } else { "" }
+            )));
+        }
+    }
+    options.card.as_ref().map(|t| Cards::new(t, &problem.domain)).transpose()
 }
 
 /// The random stream of a zone: [`stream_seed`] of the seed and the zone's name (`""` without

@@ -33,14 +33,17 @@
 //! std::fs::write(dir.path().join("seed.csv"), "sex\nf\nm\n").unwrap();
 //! let spec = "[seed]\nfile = \"seed.csv\"\n[[margin]]\nfile = \"sex.csv\"\n[fit]\nmethod = \"rake\"\n[zones]\ncolumn = \"tract\"\n";
 //! std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
-//! let problem = Problem::load(&Spec::from_path(&dir.path().join("spec.toml")).unwrap(), LoadOptions::default()).unwrap();
+//! let spec = Spec::from_path(&dir.path().join("spec.toml")).unwrap();
+//! let problem = Problem::load(&spec, LoadOptions::default()).unwrap();
 //!
 //! let zones = Selection::Shard("2/2".parse::<Shard>().unwrap()).zones(&problem, "spec.toml").unwrap();
 //! assert_eq!(zones, vec![1]); // t2
 //! let out = dir.path().join("pool");
 //! let mut lines = Vec::new();
-//! let options = GenerateOptions { card: None, ..GenerateOptions::default() };
-//! let summary = write_partitioned(&problem, &options, &zones, &out, Format::Csv, &mut |l| lines.push(l.clone()), &mut |_| {}).unwrap();
+//! let options = GenerateOptions::default().card(None);
+//! let summary =
+//!     write_partitioned(&problem, &spec.fit, &options, &zones, &out, Format::Csv, &mut |l| lines.push(l.clone()), &mut |_| {})
+//!         .unwrap();
 //! assert_eq!((summary.persons, lines[0].persons), (5, 5));
 //! assert!(lines[0].checksum.starts_with("sha256:"));
 //! assert!(out.join("zone=t2/part-0.csv").is_file());
@@ -56,7 +59,7 @@ use tempfile::NamedTempFile;
 use super::sinks::FileSink;
 use super::{plan, Batch, Format, GenerateOptions, Pool, Sink};
 use crate::error::{Error, Result};
-use crate::inputs::{for_each_chunk, Problem};
+use crate::inputs::{for_each_chunk, FitOptions, Problem};
 use crate::reports::{zone_folder, Hashing};
 
 /// One line of a sharded run's manifest, printed as JSON when a zone's file is complete.
@@ -103,15 +106,18 @@ pub fn zone_persons(problem: &Problem, persons: Option<u64>) -> Vec<u64> {
     plan::zone_persons(problem, persons)
 }
 
-/// Draws the zones at positions `zones` of `problem` and writes each to
-/// `dir/zone=ID/part-0.EXT` in `format`; `manifest` gets each zone's line as its file is
-/// complete, `progress` the persons of every batch. Zones without persons get a file without
-/// rows. Persons per zone are decided over all of `problem`'s zones.
+/// Fits (with `fit`) and draws the zones at positions `zones` of `problem`, a chunk of zones at
+/// a time, and writes each to `dir/zone=ID/part-0.EXT` in `format`; `manifest` gets each zone's
+/// line as its file is complete, `progress` the persons of every batch. Zones without persons
+/// get a file without rows. Persons per zone are decided over all of `problem`'s zones.
 ///
 /// # Errors
 /// Those of [`for_each_chunk`], [`Pool::new`] and [`Pool::write_file`].
+// The fit options and the generation options stay apart, as everywhere else in the library.
+#[allow(clippy::too_many_arguments)]
 pub fn write_partitioned(
     problem: &Problem,
+    fit: &FitOptions,
     options: &GenerateOptions,
     zones: &[usize],
     dir: &Path,
@@ -133,7 +139,7 @@ pub fn write_partitioned(
         seconds: 0.0,
     };
     for_each_chunk(problem, zones, |sub, chunk| {
-        let pool = Pool::with_persons(sub, options, chunk.iter().map(|&z| persons[z]).collect(), &mut [])?;
+        let pool = Pool::with_persons(sub, fit, options, chunk.iter().map(|&z| persons[z]).collect(), &mut [])?;
         let file = format!("part-0.{}", extension(format));
         let mut bytes = 0;
         let mut sink = Partitioner {

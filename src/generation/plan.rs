@@ -1,17 +1,18 @@
 //! Planning a pool: the fit (or naive stand-in) of every zone, the persons each zone gets, and
 //! in exact mode the integer counts; then drawing persons from the plan.
 
+use std::borrow::Cow;
+
 use rand::distr::weighted::WeightedIndex;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::draw::{Choice, Picker};
 use super::kinds::Kinds;
-use super::{zone_rng, GenerateOptions, Mode, Source};
-use crate::calibration::fit_microdata;
+use super::{zone_rng, GenerateOptions, Mode};
 use crate::error::{Error, Result};
-use crate::fitting::{fit_dense, Table};
-use crate::inputs::{FitSpec, MarginTable, Method, Problem, Seed, Zone};
+use crate::fitting::{fit_joint, DenseFit, Fitted, Table};
+use crate::inputs::{FitOptions, MarginTable, Problem, Seed, Zone};
 use crate::integerize::{margin_preserving, round_margins, round_preserving_total, trs};
 use crate::iteration::Observer;
 
@@ -66,87 +67,171 @@ impl Units<'_> {
 }
 
 /// A zone's fitted counts, before the persons are decided.
-enum Fitted<'a> {
+enum Counts<'a> {
     /// Units with their (non-negative) weights.
     Units(Units<'a>, Vec<f64>),
     /// One-way distributions, one per attribute.
     OneWay(Vec<Vec<f64>>),
 }
 
-/// Fits and integerizes as `options` say, drawing `persons[z]` persons in zone `z` (see
-/// [`zone_persons`]).
-pub(crate) fn plan<'a>(
-    problem: &'a Problem,
-    options: &GenerateOptions,
-    persons: Vec<u64>,
-    observers: &mut [&mut dyn Observer],
-) -> Result<Planned<'a>> {
+/// What a pool draws from, zone by zone, before the persons are decided: the fit of the
+/// problem, or a naive stand-in for it.
+pub(crate) struct Basis<'a> {
+    /// Every zone's counts, in zone order.
+    zones: Vec<Counts<'a>>,
+    /// What the persons are drawn from (see [`GenerateSummary::method`](super::GenerateSummary::method)).
+    method: String,
+    converged: bool,
+    warnings: Vec<String>,
+}
+
+/// The basis of a calibrated pool: the fitted joint's cells, or each zone's seed records with
+/// their calibrated weights (negative weights count as zero). An owned fit gives its weights
+/// up, so a pool fitted for itself holds them once.
+///
+/// # Errors
+/// [`Error::Inconsistent`] when `fitted` is not a fit of `problem`'s zones and attributes.
+pub(crate) fn calibrated<'a>(problem: &'a Problem, fitted: Cow<'_, Fitted>) -> Result<Basis<'a>> {
+    let warnings = check_fitted(problem, &fitted)?;
+    let (method, converged) = (fitted.method().name().to_string(), fitted.converged());
+    let records = |records, weights| match &problem.seed {
+        Some(seed) => Ok(Counts::Units(Units::Records { seed, records }, weights)),
+        None => Err(Error::Inconsistent("seed re-weighting needs a [seed]".into())),
+    };
+    let zones = match fitted {
+        Cow::Borrowed(Fitted::Joint(fit)) => vec![cells(&fit.joint)],
+        Cow::Owned(Fitted::Joint(fit)) => vec![cells(&fit.joint)],
+        Cow::Borrowed(Fitted::Weights { zones, .. }) => zones
+            .iter()
+            .map(|f| records(f.records.clone(), f.weights.iter().map(|&w| w.max(0.0)).collect()))
+            .collect::<Result<_>>()?,
+        Cow::Owned(Fitted::Weights { zones, .. }) => zones
+            .into_iter()
+            .map(|f| {
+                let mut weights = f.weights;
+                weights.iter_mut().for_each(|w| *w = w.max(0.0));
+                records(f.records, weights)
+            })
+            .collect::<Result<_>>()?,
+    };
+    Ok(Basis { zones, method, converged, warnings })
+}
+
+/// Refuses a fit of other zones or attributes than `problem`'s; the warnings about the fit
+/// (non-convergence, negative weights).
+fn check_fitted(problem: &Problem, fitted: &Fitted) -> Result<Vec<String>> {
+    let mismatch =
+        |what: String| Err(Error::Inconsistent(format!("the fitted value is not a fit of the problem: {what}")));
     let mut warnings = Vec::new();
-    let mut converged = true;
-    let (fitted, method): (Vec<Fitted<'a>>, String) = match options.source {
-        Source::Calibrated if problem.fit.method.is_microdata() => {
+    match fitted {
+        Fitted::Joint(fit) => {
+            if problem.zones.len() != 1 {
+                return mismatch(format!("one dense joint for {} zones", problem.zones.len()));
+            }
+            if fit.joint.sizes != problem.domain.all_sizes() {
+                return mismatch(format!(
+                    "a joint of sizes {:?} over attributes of sizes {:?}",
+                    fit.joint.sizes,
+                    problem.domain.all_sizes()
+                ));
+            }
+            if !fit.convergence.converged {
+                warnings.push(not_converged(problem, &[""]));
+            }
+        }
+        Fitted::Weights { zones: fits, .. } => {
             let seed =
                 problem.seed.as_ref().ok_or_else(|| Error::Inconsistent("seed re-weighting needs a [seed]".into()))?;
-            let fits = fit_microdata(problem, observers)?;
+            if fits.len() != problem.zones.len() {
+                return mismatch(format!("{} zones fitted for {}", fits.len(), problem.zones.len()));
+            }
+            for (fit, zone) in fits.iter().zip(&problem.zones) {
+                let records = zone.records.as_ref().map_or(seed.len(), Vec::len);
+                if fit.zone != zone.name || fit.weights.len() != records {
+                    return mismatch(format!(
+                        "{} weights of zone {:?} for {records} records of zone {:?}",
+                        fit.weights.len(),
+                        fit.zone,
+                        zone.name
+                    ));
+                }
+            }
             let unconverged: Vec<&str> = fits
                 .iter()
                 .filter(|f| !f.report.convergence.converged)
                 .map(|f| f.zone.as_deref().unwrap_or(""))
                 .collect();
             if !unconverged.is_empty() {
-                converged = false;
                 warnings.push(not_converged(problem, &unconverged));
             }
             let negative: usize = fits.iter().map(|f| f.weights.iter().filter(|&&w| w < 0.0).count()).sum();
             if negative > 0 {
                 warnings.push(format!("{negative} negative calibrated weights count as zero"));
             }
-            let fitted = fits
-                .into_iter()
-                .map(|f| {
-                    let weights = f.weights.iter().map(|&w| w.max(0.0)).collect();
-                    Fitted::Units(Units::Records { seed, records: f.records }, weights)
-                })
-                .collect();
-            (fitted, problem.fit.method.name().to_string())
         }
-        Source::Calibrated => {
-            let fit = fit_dense(problem, observers)?;
-            if !fit.convergence.converged {
-                converged = false;
-                warnings.push(not_converged(problem, &[""]));
-            }
-            (vec![cells(fit.joint)], "ipf".to_string())
-        }
-        Source::Seedless => {
-            let (fitted, unconverged) = seedless(problem, observers)?;
-            if !unconverged.is_empty() {
-                converged = false;
-                let names: Vec<&str> = unconverged.iter().map(String::as_str).collect();
-                warnings.push(not_converged(problem, &names));
-            }
-            for (a, attribute) in problem.domain.attributes().iter().enumerate() {
-                if !problem.zones[0].margins.iter().any(|m| m.attributes.contains(&a)) {
-                    warnings.push(format!(
-                        "naive seedless: {} is in no margin, so it is drawn uniformly over its categories",
-                        attribute.name()
-                    ));
-                }
-            }
-            (fitted, "ipf".to_string())
-        }
-        Source::Independent => {
-            let fitted =
-                problem.zones.iter().map(|z| one_way(problem, z).map(Fitted::OneWay)).collect::<Result<_>>()?;
-            (fitted, "one-way margins".to_string())
-        }
+    }
+    Ok(warnings)
+}
+
+/// The basis of the naive seedless pool: IPF on every zone's margins from a uniform start,
+/// stopping as `options` say (their method is not consulted).
+pub(crate) fn seedless<'a>(
+    problem: &'a Problem,
+    options: &FitOptions,
+    observers: &mut [&mut dyn Observer],
+) -> Result<Basis<'a>> {
+    let fit_zone = |zone: &Zone, observers: &mut [&mut dyn Observer]| {
+        fit_joint(&problem.domain, &zone.margins, None, options, observers).map_err(|e| in_zone(e, zone))
     };
+    let fits: Vec<DenseFit> = if problem.zones.len() == 1 {
+        vec![fit_zone(&problem.zones[0], observers)?]
+    } else {
+        problem.zones.par_iter().map(|z| fit_zone(z, &mut [])).collect::<Result<_>>()?
+    };
+    let mut warnings = Vec::new();
+    let unconverged: Vec<&str> = fits
+        .iter()
+        .zip(&problem.zones)
+        .filter(|(f, _)| !f.convergence.converged)
+        .map(|(_, z)| z.name.as_deref().unwrap_or(""))
+        .collect();
+    let converged = unconverged.is_empty();
+    if !converged {
+        warnings.push(not_converged(problem, &unconverged));
+    }
+    for (a, attribute) in problem.domain.attributes().iter().enumerate() {
+        if !problem.zones[0].margins.iter().any(|m| m.attributes.contains(&a)) {
+            warnings.push(format!(
+                "naive seedless: {} is in no margin, so it is drawn uniformly over its categories",
+                attribute.name()
+            ));
+        }
+    }
+    let zones = fits.iter().map(|f| cells(&f.joint)).collect();
+    Ok(Basis { zones, method: "ipf".to_string(), converged, warnings })
+}
+
+/// The basis of the naive independent pool: every attribute's one-way distribution per zone.
+pub(crate) fn independent(problem: &Problem) -> Result<Basis<'_>> {
+    let zones = problem.zones.iter().map(|z| one_way(problem, z).map(Counts::OneWay)).collect::<Result<_>>()?;
+    Ok(Basis { zones, method: "one-way margins".to_string(), converged: true, warnings: Vec::new() })
+}
+
+/// Decides every zone's draws from `basis`: `persons[z]` persons in zone `z` (see
+/// [`zone_persons`]), integerized in exact mode.
+pub(crate) fn plan<'a>(
+    problem: &'a Problem,
+    basis: Basis<'a>,
+    options: &GenerateOptions,
+    persons: Vec<u64>,
+) -> Result<Planned<'a>> {
+    let Basis { zones: counts, method, converged, mut warnings } = basis;
     let zones: Vec<ZonePlan<'a>> = problem
         .zones
         .par_iter()
-        .zip(fitted)
+        .zip(counts)
         .zip(persons)
-        .map(|((zone, fitted), persons)| build(problem, zone, fitted, persons, options))
+        .map(|((zone, counts), persons)| build(problem, zone, counts, persons, options))
         .collect::<Result<_>>()?;
     for (z, zone) in zones.iter().zip(&problem.zones) {
         if options.mode == Mode::Exact && z.margin_error > 0 {
@@ -178,33 +263,10 @@ fn not_converged(problem: &Problem, zones: &[&str]) -> String {
 }
 
 /// The positive cells of a fitted joint, as units.
-fn cells<'a>(joint: Table) -> Fitted<'a> {
+fn cells<'a>(joint: &Table) -> Counts<'a> {
     let (cells, weights): (Vec<usize>, Vec<f64>) =
         joint.values.iter().enumerate().filter(|(_, &v)| v > 0.0).map(|(i, &v)| (i, v)).unzip();
-    Fitted::Units(Units::Cells { sizes: joint.sizes, cells }, weights)
-}
-
-/// IPF on every zone's margins from a uniform start; also the zones that did not converge.
-fn seedless<'a>(problem: &Problem, observers: &mut [&mut dyn Observer]) -> Result<(Vec<Fitted<'a>>, Vec<String>)> {
-    let fit_zone = |zone: &Zone, observers: &mut [&mut dyn Observer]| {
-        let alone = Problem {
-            domain: problem.domain.clone(),
-            zones: vec![Zone { name: zone.name.clone(), margins: zone.margins.clone(), records: None }],
-            seed: None,
-            fit: FitSpec { method: Method::Ipf, bounds: None, integerize: None, ..problem.fit.clone() },
-            warnings: Vec::new(),
-        };
-        let fit = fit_dense(&alone, observers).map_err(|e| in_zone(e, zone))?;
-        let unconverged = (!fit.convergence.converged).then(|| zone.name.clone().unwrap_or_default());
-        Ok((cells(fit.joint), unconverged))
-    };
-    let fits: Vec<(Fitted<'a>, Option<String>)> = if problem.zones.len() == 1 {
-        vec![fit_zone(&problem.zones[0], observers)?]
-    } else {
-        problem.zones.par_iter().map(|z| fit_zone(z, &mut [])).collect::<Result<_>>()?
-    };
-    let unconverged = fits.iter().filter_map(|f| f.1.clone()).collect();
-    Ok((fits.into_iter().map(|f| f.0).collect(), unconverged))
+    Counts::Units(Units::Cells { sizes: joint.sizes.clone(), cells }, weights)
 }
 
 fn in_zone(e: Error, zone: &Zone) -> Error {
@@ -267,7 +329,7 @@ pub(crate) fn zone_persons(problem: &Problem, persons: Option<u64>) -> Vec<u64> 
 fn build<'a>(
     problem: &Problem,
     zone: &Zone,
-    fitted: Fitted<'a>,
+    counts: Counts<'a>,
     persons: u64,
     options: &GenerateOptions,
 ) -> Result<ZonePlan<'a>> {
@@ -286,8 +348,8 @@ fn build<'a>(
     if persons == 0 {
         return Ok(plan);
     }
-    match fitted {
-        Fitted::OneWay(dists) => {
+    match counts {
+        Counts::OneWay(dists) => {
             for dist in dists {
                 let total: f64 = dist.iter().sum();
                 if total <= 0.0 {
@@ -301,7 +363,7 @@ fn build<'a>(
                 });
             }
         }
-        Fitted::Units(units, weights) => {
+        Counts::Units(units, weights) => {
             let total: f64 = weights.iter().sum();
             if total <= 0.0 || !total.is_finite() {
                 return Err(nothing());
@@ -421,7 +483,8 @@ mod tests {
     use super::*;
     use crate::inputs::{LoadOptions, Spec};
 
-    fn problem(zones: bool) -> Problem {
+    /// A problem and the fit options of its spec.
+    fn problem(zones: bool) -> (Problem, FitOptions) {
         let dir = tempfile::tempdir().unwrap();
         let (zone_col, rows) =
             if zones { ("zone,", vec!["a,x,10", "a,y,5", "b,x,2", "b,y,2"]) } else { ("", vec!["x,10", "y,5"]) };
@@ -431,16 +494,22 @@ mod tests {
             if zones { "[zones]\ncolumn = \"zone\"\n[fit]\nmethod = \"rake\"\n[seed]\nfile = \"s.csv\"\n" } else { "" };
         std::fs::write(dir.path().join("s.csv"), "kind\nx\ny\n").unwrap();
         std::fs::write(dir.path().join("spec.toml"), format!("[[margin]]\nfile = \"m.csv\"\n{zones_block}")).unwrap();
-        Problem::load(&Spec::from_path(&dir.path().join("spec.toml")).unwrap(), LoadOptions::default()).unwrap()
+        let spec = Spec::from_path(&dir.path().join("spec.toml")).unwrap();
+        (Problem::load(&spec, LoadOptions::default()).unwrap(), spec.fit)
+    }
+
+    /// The calibrated basis of `problem`, fitted with `options`.
+    fn basis<'a>(problem: &'a Problem, options: &FitOptions) -> Basis<'a> {
+        calibrated(problem, Cow::Owned(crate::fitting::fit(problem, options, &mut []).unwrap())).unwrap()
     }
 
     #[test]
     fn persons_default_to_each_zone_total_and_split_in_proportion() {
-        let p = problem(true);
+        let (p, _) = problem(true);
         assert_eq!(zone_persons(&p, None), vec![15, 4]);
         assert_eq!(zone_persons(&p, Some(38)), vec![30, 8]);
         assert_eq!(zone_persons(&p, Some(1)), vec![1, 0]);
-        assert_eq!(zone_persons(&problem(false), None), vec![15]);
+        assert_eq!(zone_persons(&problem(false).0, None), vec![15]);
     }
 
     #[test]
@@ -455,9 +524,9 @@ mod tests {
 
     #[test]
     fn exact_plans_meet_the_scaled_margin() {
-        let p = problem(false);
+        let (p, fit) = problem(false);
         let options = GenerateOptions { persons: Some(30), ..GenerateOptions::default() };
-        let planned = plan(&p, &options, zone_persons(&p, options.persons), &mut []).unwrap();
+        let planned = plan(&p, basis(&p, &fit), &options, zone_persons(&p, options.persons)).unwrap();
         let zone = &planned.zones[0];
         assert_eq!((zone.persons, zone.margin_error), (30, 0));
         let (mut kinds, mut numbered) = (Kinds::new(1, 2), Vec::new());
@@ -467,9 +536,9 @@ mod tests {
 
     #[test]
     fn an_empty_zone_draws_nothing() {
-        let p = problem(true);
+        let (p, fit) = problem(true);
         let options = GenerateOptions { persons: Some(1), ..GenerateOptions::default() };
-        let planned = plan(&p, &options, zone_persons(&p, options.persons), &mut []).unwrap();
+        let planned = plan(&p, basis(&p, &fit), &options, zone_persons(&p, options.persons)).unwrap();
         assert_eq!(planned.zones.iter().map(|z| z.persons).collect::<Vec<_>>(), vec![1, 0]);
     }
 }

@@ -1,4 +1,6 @@
-//! Inputs: the spec, marginal tables and the seed, read and validated into a [`Problem`].
+//! Inputs: the spec, marginal tables and the seed, read and validated into a [`Problem`]; the
+//! spec's `[fit]`, read into [`FitOptions`] (the [`Method`] and what it reads), which fitting
+//! takes next to the problem.
 //!
 //! Every check names the file, line, column and value at fault. Loading enforces:
 //! categories belong to their declared lists; counts and weights are finite and
@@ -12,6 +14,7 @@
 mod csvfile;
 mod domain;
 mod margin;
+mod options;
 mod plain;
 mod seed;
 mod spec;
@@ -20,8 +23,9 @@ mod zones;
 pub(crate) use csvfile::CsvFile;
 pub use domain::{Attribute, Domain};
 pub use margin::MarginTable;
+pub use options::{Bounds, Calibration, FitOptions, FitParams, Integerize, Method};
 pub use seed::{RecordIds, Seed};
-pub use spec::{FitSpec, Integerize, MarginSpec, Method, SeedSpec, Spec, ZonesSpec};
+pub use spec::{MarginSpec, SeedSpec, Spec, ZonesSpec};
 pub use zones::{for_each_chunk, stream_seed, Selection, Shard};
 
 use crate::error::{Error, Location, Result};
@@ -34,7 +38,9 @@ pub struct LoadOptions {
     pub rescale: bool,
 }
 
-/// Everything a fit needs, validated.
+/// The data a fit is asked to meet, validated: attributes, zones with their margins, and the
+/// seed. How to fit it ([`FitOptions`]) is given to the fit alongside, so one problem can be
+/// fitted several ways.
 #[derive(Debug, Clone)]
 pub struct Problem {
     /// Attributes of the joint, in output order (declared first, then first appearance).
@@ -43,8 +49,6 @@ pub struct Problem {
     pub zones: Vec<Zone>,
     /// The seed, if the spec names one.
     pub seed: Option<Seed>,
-    /// Method and stopping rule.
-    pub fit: FitSpec,
     /// Things the user should know that did not stop the load (rescaled margins, say).
     pub warnings: Vec<String>,
 }
@@ -73,7 +77,9 @@ impl Zone {
 }
 
 impl Problem {
-    /// Loads and validates every input named by `spec`.
+    /// Loads and validates every input named by `spec`, reconciling margins to within its
+    /// `consistency_tolerance`. Its [`Spec::fit`] says how to fit the problem; it is passed to
+    /// the fit alongside.
     pub fn load(spec: &Spec, options: LoadOptions) -> Result<Problem> {
         let mut domain = Domain::declared(&spec.attributes);
         let mut zone_names = margin::ZoneNames::default();
@@ -127,11 +133,11 @@ impl Problem {
             .collect();
         let mut warnings = Vec::new();
         for zone in &mut zones {
-            reconcile_totals(zone, spec.fit.consistency_tolerance, options.rescale, &mut warnings)?;
-            check_shared_margins(&domain, zone, spec.fit.consistency_tolerance)?;
+            reconcile_totals(zone, spec.consistency_tolerance, options.rescale, &mut warnings)?;
+            check_shared_margins(&domain, zone, spec.consistency_tolerance)?;
         }
         check_tolerance(spec, &zones, &mut warnings)?;
-        Ok(Problem { domain, zones, seed, fit: spec.fit.clone(), warnings })
+        Ok(Problem { domain, zones, seed, warnings })
     }
 
     /// The only zone of a problem without `[zones]`.
@@ -195,7 +201,7 @@ fn reconcile_totals(zone: &mut Zone, tolerance: f64, rescale: bool, warnings: &m
 /// The tolerance is absolute: refuses one that every target is within (any weights, even all
 /// zero, would "converge"), and warns when it exceeds a millionth of a zone's total.
 fn check_tolerance(spec: &Spec, zones: &[Zone], warnings: &mut Vec<String>) -> Result<()> {
-    let tolerance = spec.fit.tolerance;
+    let tolerance = spec.fit.stopping().tolerance();
     let mut coarse: Option<(&Zone, f64)> = None;
     let mut count = 0;
     for zone in zones {

@@ -1,16 +1,27 @@
 //! The fit spec: a TOML file naming the marginal tables, the optional seed, declared categories
-//! and the fitting method. Relative paths resolve against the spec's own folder.
+//! and the fitting method. Relative paths resolve against the spec's own folder. Its `[fit]` is
+//! read into [`FitOptions`]: `method` (with `bounds` for logit) into a [`Method`], the rest
+//! into the options' fields of the same names, except `consistency_tolerance`, which loading
+//! uses ([`Spec::consistency_tolerance`]).
 //!
 //! ```
-//! let spec = populace::inputs::Spec::from_toml_str(r#"
+//! use populace::inputs::{Calibration, Method, Spec};
+//!
+//! let spec = Spec::from_toml_str(r#"
 //!     [attributes]
 //!     sex = ["female", "male"]
+//!     [seed]
+//!     file = "persons.csv"
 //!     [[margin]]
 //!     file = "age_sex.csv"
 //!     [fit]
-//!     method = "ipf"
+//!     method = "logit"
+//!     bounds = [0.5, 2.0]
+//!     tolerance = 1e-8
 //! "#, "spec.toml").unwrap();
 //! assert_eq!(spec.margins[0].count, "count");
+//! assert_eq!(spec.fit.method(), Method::Calibrate(Calibration::logit(0.5, 2.0).unwrap()));
+//! assert_eq!(spec.fit.stopping().tolerance(), 1e-8);
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -18,36 +29,50 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+use super::options::{Bounds, Calibration, FitOptions, Integerize, Method};
 use crate::error::{Error, Location, Result};
 use crate::specfile;
 
 /// A parsed fit spec.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Spec {
     /// Declared attributes and their categories, in order. Declared order fixes the column
     /// order of the fitted joint; an attribute declared here but in no margin is taken from
     /// the seed.
-    #[serde(default)]
     pub attributes: IndexMap<String, Vec<String>>,
     /// The seed: microdata (one row per record) or a dense table (one row per cell).
-    #[serde(default)]
     pub seed: Option<SeedSpec>,
     /// The marginal tables, one `[[margin]]` block each.
-    #[serde(rename = "margin", default)]
     pub margins: Vec<MarginSpec>,
-    /// How to fit.
-    #[serde(default)]
-    pub fit: FitSpec,
+    /// `[fit]`: how to fit (`method` with its `bounds`, the stopping rule, `max_cells`,
+    /// `integerize`, `random_seed`).
+    pub fit: FitOptions,
+    /// `[fit] consistency_tolerance`: margins' totals, and the sub-margins that overlapping
+    /// margins share, must agree to within this fraction of the total when the problem is
+    /// loaded.
+    pub consistency_tolerance: f64,
     /// Zones: margins with a zone column are fitted zone by zone.
-    #[serde(default)]
     pub zones: Option<ZonesSpec>,
     /// The folder relative paths resolve against (the spec's folder, as the user typed it).
-    #[serde(skip)]
     pub base: PathBuf,
     /// The spec's name in messages (its path as the user typed it).
-    #[serde(skip)]
     pub source: String,
+}
+
+/// The spec as written, before its `[fit]` is checked and made typed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    #[serde(default)]
+    attributes: IndexMap<String, Vec<String>>,
+    #[serde(default)]
+    seed: Option<SeedSpec>,
+    #[serde(rename = "margin", default)]
+    margins: Vec<MarginSpec>,
+    #[serde(default)]
+    fit: RawFit,
+    #[serde(default)]
+    zones: Option<ZonesSpec>,
 }
 
 /// `[seed]`: the sample to start from.
@@ -93,95 +118,59 @@ pub struct ZonesSpec {
     pub map: Option<PathBuf>,
 }
 
-/// How calibrated weights are turned into integer counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+/// `method = "…"` as written; with `bounds`, it makes a [`Method`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Integerize {
-    /// Truncate, replicate, sample (Lovelace & Ballas 2013).
-    Trs,
-    /// Integer counts that meet integer margin targets exactly where feasible.
-    Margins,
-}
-
-impl Integerize {
-    /// The name used in specs and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Integerize::Trs => "trs",
-            Integerize::Margins => "margins",
-        }
-    }
-}
-
-/// The fitting method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// Iterative proportional fitting of a dense contingency table (Deming–Stephan).
+enum MethodName {
     Ipf,
-    /// Raking of the seed's weights (IPF on the weights).
     Rake,
-    /// Linear (GREG) calibration of the seed's weights.
     Linear,
-    /// Bounded logit calibration of the seed's weights.
     Logit,
-    /// Minimum cross-entropy calibration with optional soft margins.
     Entropy,
 }
 
-impl Method {
-    /// The name used in specs and reports.
-    pub fn name(self) -> &'static str {
+impl MethodName {
+    fn name(self) -> &'static str {
         match self {
-            Method::Ipf => "ipf",
-            Method::Rake => "rake",
-            Method::Linear => "linear",
-            Method::Logit => "logit",
-            Method::Entropy => "entropy",
+            MethodName::Ipf => "ipf",
+            MethodName::Rake => "rake",
+            MethodName::Linear => "linear",
+            MethodName::Logit => "logit",
+            MethodName::Entropy => "entropy",
         }
     }
 
-    /// Whether the method re-weights seed records (rather than fitting a dense table).
-    pub fn is_microdata(self) -> bool {
-        self != Method::Ipf
+    fn is_microdata(self) -> bool {
+        self != MethodName::Ipf
     }
 }
 
-/// `[fit]`: method and stopping rule.
+/// `[fit]` as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FitSpec {
-    /// Fitting method.
+struct RawFit {
     #[serde(default = "default_method")]
-    pub method: Method,
-    /// Convergence when the largest absolute deviation between a fitted margin cell and its
-    /// target is at most this.
+    method: MethodName,
     #[serde(default = "default_tolerance")]
-    pub tolerance: f64,
-    /// Give up (and report non-convergence) after this many sweeps.
+    tolerance: f64,
     #[serde(default = "default_max_iterations")]
-    pub max_iterations: usize,
-    /// Margins' totals, and the sub-margins that overlapping margins share, must agree to
-    /// within this fraction of the total.
+    max_iterations: usize,
     #[serde(default = "default_consistency_tolerance")]
-    pub consistency_tolerance: f64,
-    /// Refuse dense tables with more cells than this.
+    consistency_tolerance: f64,
     #[serde(default = "default_max_cells")]
-    pub max_cells: u64,
-    /// `[L, U]` bounds on g = w/d for `method = "logit"`, with L < 1 < U.
+    max_cells: u64,
+    /// `[L, U]` for `method = "logit"`.
     #[serde(default)]
-    pub bounds: Option<[f64; 2]>,
-    /// Turn calibrated weights into integer counts.
+    bounds: Option<[f64; 2]>,
     #[serde(default)]
-    pub integerize: Option<Integerize>,
-    /// Seed of the random stream used by integerization.
+    integerize: Option<Integerize>,
     #[serde(default = "default_random_seed")]
-    pub random_seed: u64,
+    random_seed: u64,
 }
 
-impl Default for FitSpec {
+impl Default for RawFit {
     fn default() -> Self {
-        FitSpec {
+        RawFit {
             method: default_method(),
             tolerance: default_tolerance(),
             max_iterations: default_max_iterations(),
@@ -197,30 +186,30 @@ impl Default for FitSpec {
 fn default_count() -> String {
     "count".to_string()
 }
-fn default_method() -> Method {
-    Method::Ipf
+fn default_method() -> MethodName {
+    MethodName::Ipf
 }
 fn default_tolerance() -> f64 {
-    1e-10
+    FitOptions::default().stopping().tolerance()
 }
 fn default_max_iterations() -> usize {
-    1000
+    FitOptions::default().stopping().max_iterations()
 }
 fn default_consistency_tolerance() -> f64 {
     1e-6
 }
 fn default_max_cells() -> u64 {
-    1 << 30
+    FitOptions::default().max_cells()
 }
 fn default_random_seed() -> u64 {
-    1
+    FitOptions::default().random_seed()
 }
 
 impl Spec {
     /// Reads and validates a spec file. Relative paths inside it resolve against its folder.
     pub fn from_path(path: &Path) -> Result<Spec> {
-        let mut spec: Spec = specfile::read(path)?;
-        spec.checked(&path.display().to_string())?;
+        let raw: RawSpec = specfile::read(path)?;
+        let mut spec = raw.checked(&path.display().to_string())?;
         spec.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok(spec)
     }
@@ -228,16 +217,7 @@ impl Spec {
     /// Parses and validates spec text; `name` is used in error messages. Paths stay relative
     /// to the current folder.
     pub fn from_toml_str(text: &str, name: &str) -> Result<Spec> {
-        let mut spec: Spec = specfile::parse(text, name)?;
-        spec.checked(name)?;
-        Ok(spec)
-    }
-
-    /// Validates a parsed spec named `name` and records its name.
-    fn checked(&mut self, name: &str) -> Result<()> {
-        self.validate(name)?;
-        self.source = name.to_string();
-        Ok(())
+        specfile::parse::<RawSpec>(text, name)?.checked(name)
     }
 
     /// Resolves a path named in the spec against the spec's folder.
@@ -248,8 +228,26 @@ impl Spec {
             self.base.join(file)
         }
     }
+}
 
-    fn validate(&self, name: &str) -> Result<()> {
+impl RawSpec {
+    /// The spec named `name`, checked, with its `[fit]` typed; paths stay relative.
+    fn checked(self, name: &str) -> Result<Spec> {
+        let fit = self.validate(name)?;
+        Ok(Spec {
+            attributes: self.attributes,
+            seed: self.seed,
+            margins: self.margins,
+            fit,
+            consistency_tolerance: self.fit.consistency_tolerance,
+            zones: self.zones,
+            base: PathBuf::new(),
+            source: name.to_string(),
+        })
+    }
+
+    /// Checks the spec and makes its `[fit]` typed.
+    fn validate(&self, name: &str) -> Result<FitOptions> {
         let bad = |message: String| Err(Error::input(Location::file(name), message));
         if self.margins.is_empty() {
             return bad("the spec has no [[margin]] block: at least one marginal table is needed".into());
@@ -278,25 +276,40 @@ impl Spec {
                 fit.consistency_tolerance
             ));
         }
-        self.validate_method(name)
+        let method = self.validate_method(name)?;
+        FitOptions::params()
+            .method(method)
+            .tolerance(fit.tolerance)
+            .max_iterations(fit.max_iterations)
+            .max_cells(fit.max_cells)
+            .integerize(fit.integerize)
+            .random_seed(fit.random_seed)
+            .check()
     }
 
-    fn validate_method(&self, name: &str) -> Result<()> {
+    /// Checks the method against the rest of the spec and makes it typed.
+    fn validate_method(&self, name: &str) -> Result<Method> {
         let bad = |message: String| Err(Error::input(Location::file(name), message));
         let method = self.fit.method;
-        match (method, self.fit.bounds) {
-            (Method::Logit, None) => return bad("method = \"logit\" needs [fit] bounds = [L, U] with L < 1 < U".into()),
-            (Method::Logit, Some([l, u])) if !(u.is_finite() && (0.0..1.0).contains(&l) && 1.0 < u) => {
+        let typed = match (method, self.fit.bounds) {
+            (MethodName::Logit, None) => {
+                return bad("method = \"logit\" needs [fit] bounds = [L, U] with L < 1 < U".into())
+            }
+            (MethodName::Logit, Some([l, u])) if !(u.is_finite() && (0.0..1.0).contains(&l) && 1.0 < u) => {
                 return bad(format!("[fit] bounds = [{l}, {u}]: need 0 <= L < 1 < U, both finite"))
             }
-            (Method::Logit, Some(_)) | (_, None) => {}
+            (MethodName::Logit, Some([l, u])) => Method::Calibrate(Calibration::Logit(Bounds::new(l, u)?)),
             (_, Some(_)) => {
                 return bad(format!("[fit] bounds apply to method = \"logit\" only, not \"{}\"", method.name()))
             }
-        }
+            (MethodName::Ipf, None) => Method::Ipf,
+            (MethodName::Rake, None) => Method::Calibrate(Calibration::Rake),
+            (MethodName::Linear, None) => Method::Calibrate(Calibration::Linear),
+            (MethodName::Entropy, None) => Method::Calibrate(Calibration::Entropy),
+        };
         for m in &self.margins {
             match m.importance {
-                Some(i) if method != Method::Entropy => {
+                Some(i) if method != MethodName::Entropy => {
                     return bad(format!(
                         "margin {}: importance = {i} applies to method = \"entropy\" only",
                         m.file.display()
@@ -326,6 +339,6 @@ impl Spec {
                 return bad("[zones] seed_region and map go together: name the seed's region column and the zone-to-region file".into());
             }
         }
-        Ok(())
+        Ok(typed)
     }
 }

@@ -192,7 +192,6 @@ pub fn for_each_chunk(
             domain: problem.domain.clone(),
             zones: chunk.iter().map(|&z| problem.zones[z].clone()).collect(),
             seed: seed.take(),
-            fit: problem.fit.clone(),
             warnings: Vec::new(),
         };
         let done = f(&sub, chunk);

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::atomic::write_atomic;
 use super::csvtext::csv_field;
-use crate::calibration::{ZoneFit, ZoneReport};
+use crate::calibration::{Calibration, ZoneFit, ZoneReport};
 use crate::error::Result;
 use crate::inputs::{Problem, RecordIds};
 
@@ -56,8 +56,8 @@ pub struct WorstZone {
 }
 
 impl CalibrationReport {
-    /// Builds the report from the zones' fits.
-    pub fn new(problem: &Problem, fits: &[ZoneFit], fit_seconds: f64, seconds: f64) -> Self {
+    /// Builds the report from the zones' fits by `method`.
+    pub fn new(problem: &Problem, method: Calibration, fits: &[ZoneFit], fit_seconds: f64, seconds: f64) -> Self {
         let reports: Vec<ZoneReport> = fits.iter().map(|f| f.report.clone()).collect();
         let mut worst: Vec<WorstZone> = reports
             .iter()
@@ -71,8 +71,8 @@ impl CalibrationReport {
         worst.sort_by(|a, b| a.converged.cmp(&b.converged).then(b.max_deviation.total_cmp(&a.max_deviation)));
         worst.truncate(10);
         CalibrationReport {
-            method: problem.fit.method.name(),
-            bounds: problem.fit.bounds,
+            method: method.name(),
+            bounds: method.bounds(),
             converged: reports.iter().all(|r| r.convergence.converged),
             iterations: reports.iter().map(|r| r.convergence.iterations).max().unwrap_or(0),
             max_deviation: reports.iter().map(|r| r.convergence.max_deviation).fold(0.0, f64::max),

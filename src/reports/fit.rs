@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::atomic::write_atomic;
 use crate::error::Result;
 use crate::fitting::{DenseFit, MarginFit, Table};
-use crate::inputs::{Domain, Problem};
+use crate::inputs::{Domain, Method, Problem};
 use crate::iteration::Convergence;
 
 /// The content of `report.json` for a dense fit.
@@ -40,7 +40,7 @@ impl FitReport {
     /// Builds the report of a dense fit; `seconds` is the command's wall time so far.
     pub fn new(problem: &Problem, fit: &DenseFit, seconds: f64) -> Self {
         FitReport {
-            method: problem.fit.method.name(),
+            method: Method::Ipf.name(),
             convergence: fit.convergence.clone(),
             seconds,
             total: fit.joint.values.iter().sum(),
@@ -63,21 +63,13 @@ pub fn write_joint_csv(path: &Path, domain: &Domain, table: &Table) -> Result<()
         let mut header: Vec<&str> = attrs.iter().map(|a| a.name()).collect();
         header.push("count");
         out.write_record(&header)?;
-        let mut codes = vec![0usize; attrs.len()];
         let mut number = ryu::Buffer::new();
-        for &value in &table.values {
-            for (a, &c) in attrs.iter().zip(&codes) {
-                out.write_field(&a.categories()[c])?;
+        for (codes, value) in table.cells() {
+            for (a, c) in attrs.iter().zip(codes) {
+                out.write_field(&a.categories()[c as usize])?;
             }
             out.write_field(number.format(value))?;
             out.write_record(None::<&[u8]>)?;
-            for d in (0..codes.len()).rev() {
-                codes[d] += 1;
-                if codes[d] < table.sizes[d] {
-                    break;
-                }
-                codes[d] = 0;
-            }
         }
         out.flush()?;
         drop(out);

@@ -17,7 +17,7 @@ use populace::evaluation::report::{PredictorReport, ReplicationRate};
 use populace::evaluation::{
     evaluate, evaluation_panels, summary_markdown, Evaluation, ExperimentSpec, PredictorKind, Verdict,
 };
-use populace::fitting::{fit_dense, DenseFit};
+use populace::fitting::{fit, DenseFit, Fitted};
 use populace::generation::{GenerateOptions, GenerateSummary, Mode, Pool, Source};
 use populace::inputs::{LoadOptions, Problem, Spec};
 use populace::metrics::{fit_quality, FitQuality};
@@ -157,26 +157,28 @@ pub fn run(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Demo> {
     let problem = Problem::load(&spec, LoadOptions::default())?;
     warnings.extend(problem.warnings.iter().cloned());
     let fit_start = Instant::now();
-    let fit = fit_dense(&problem, &mut [])?;
+    let fitted = fit(&problem, &spec.fit, &mut [])?;
+    let Fitted::Joint(fit) = &fitted else {
+        return Err(Error::Inconsistent("the ACS 2012 spec does not fit a dense joint (method = \"ipf\")".into()));
+    };
     let fit_dir = dir.join("fit");
     std::fs::create_dir_all(&fit_dir).map_err(|e| Error::write(&fit_dir, e))?;
     write_joint_csv(&fit_dir.join("joint.csv"), &problem.domain, &fit.joint)?;
-    write_json(&fit_dir.join("report.json"), &FitReport::new(&problem, &fit, fit_start.elapsed().as_secs_f64()))?;
-    let margins = margin_fit(&problem, &fit)?;
+    write_json(&fit_dir.join("report.json"), &FitReport::new(&problem, fit, fit_start.elapsed().as_secs_f64()))?;
+    let margins = margin_fit(&problem, fit)?;
     write_json(&fit_dir.join("margins.json"), &margins)?;
 
     let pools_dir = dir.join("pools");
     let mut pools = Vec::new();
     for (name, source) in [("naive", Source::Independent), ("calibrated", Source::Calibrated)] {
         progress(&format!("drawing the {name} pool of {POOL_PERSONS} persons"));
-        let options = GenerateOptions {
-            persons: Some(POOL_PERSONS),
-            mode: Mode::Exact,
-            source,
-            seed: POOL_SEED,
-            ..Default::default()
+        let options =
+            GenerateOptions::default().persons(Some(POOL_PERSONS)).mode(Mode::Exact).source(source).seed(POOL_SEED);
+        // the calibrated pool is drawn from the fit above; the naive one fits its own stand-in
+        let pool = match source {
+            Source::Calibrated => Pool::from_fitted(&problem, &fitted, &options)?,
+            _ => Pool::new(&problem, &spec.fit, &options, &mut [])?,
         };
-        let pool = Pool::new(&problem, &options, &mut [])?;
         warnings.extend(pool.warnings().iter().cloned());
         let path = pools_dir.join(format!("{name}.csv"));
         create_parent(&path)?;
@@ -221,7 +223,7 @@ pub fn run(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Demo> {
     let context = Context {
         dir,
         problem: &problem,
-        fit: &fit,
+        fit,
         margins: &margins,
         pools: &pools,
         comparison: &comparison,
@@ -278,26 +280,13 @@ fn margin_fit(problem: &Problem, fit: &DenseFit) -> Result<Vec<MarginRow>> {
     let mut rows = Vec::new();
     for m in &problem.single_zone().margins {
         let sizes = domain.sizes(&m.attributes);
-        let index = |codes: &dyn Fn(usize) -> usize| {
-            m.attributes.iter().zip(&sizes).fold(0, |acc, (&a, &s)| acc * s + codes(a))
-        };
         let mut before = vec![0.0; m.targets.len()];
         for i in 0..seed.len() {
-            before[index(&|a| seed.code(i, a) as usize)] += seed.weights[i];
+            let cell = m.attributes.iter().zip(&sizes).fold(0, |acc, (&a, &s)| acc * s + seed.code(i, a) as usize);
+            before[cell] += seed.weights[i];
         }
-        let mut after = vec![0.0; m.targets.len()];
-        let mut codes = vec![0usize; joint.sizes.len()];
-        for &value in &joint.values {
-            // The fitted joint spans every attribute in domain order.
-            after[index(&|a| codes[a])] += value;
-            for d in (0..codes.len()).rev() {
-                codes[d] += 1;
-                if codes[d] < joint.sizes[d] {
-                    break;
-                }
-                codes[d] = 0;
-            }
-        }
+        // the fitted joint spans every attribute in domain order
+        let after = joint.marginal(&m.attributes)?.values;
         let quality = |estimate: &[f64]| {
             fit_quality(estimate, &m.targets).map_err(|e| Error::Inconsistent(format!("{}: {e}", m.file)))
         };
