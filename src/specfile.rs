@@ -6,7 +6,7 @@
 //! and a syntax or schema error named with the file and the line it is on.
 //!
 //! ```
-//! #[derive(serde::Deserialize)]
+//! #[derive(Debug, serde::Deserialize)]
 //! #[serde(deny_unknown_fields)]
 //! struct Settings {
 //!     folds: usize,
