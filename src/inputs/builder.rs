@@ -4,14 +4,14 @@
 //! builder fed with the files a spec names.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::csvfile::CsvFile;
 use super::domain::Domain;
 use super::margin::{self, MarginRead, MarginTable, ZoneNames};
 use super::rows::{CsvRows, FrameRows, Numbers, PairRows, Rows};
 use super::seed::{self, Seed, SeedColumns};
-use super::{zones, FitOptions, Problem, Zone};
+use super::{zones, FitOptions, Problem, Spec, Zone};
 use crate::error::{Error, Location, Result};
 use crate::frame::Frame;
 
@@ -377,6 +377,56 @@ impl Problem {
 }
 
 impl ProblemBuilder {
+    /// A builder holding everything `spec` says about the problem: its declared attributes,
+    /// margins, seed, zones and `consistency_tolerance`, and its `[fit]` options to check the
+    /// targets against. `open` gives the CSV of each file the spec names, as written in it
+    /// ([`Problem::load`] opens `Csv::file(spec.resolve(file))`; files may as well come from
+    /// memory or an archive).
+    ///
+    /// ```
+    /// use populace::inputs::{Csv, ProblemBuilder, Spec};
+    ///
+    /// let spec = Spec::from_toml_str("[[margin]]\nfile = \"sex.csv\"\n", "spec.toml")?;
+    /// let files = |file: &std::path::Path| Csv::text(file.display().to_string(), "sex,count\nf,6\nm,4\n");
+    /// let problem = ProblemBuilder::from_spec(&spec, files).build()?;
+    /// assert_eq!(problem.single_zone().margins[0].file, "sex.csv");
+    /// # Ok::<(), populace::Error>(())
+    /// ```
+    pub fn from_spec(spec: &Spec, mut open: impl FnMut(&Path) -> Csv) -> ProblemBuilder {
+        let mut builder = Problem::builder()
+            .source(&spec.source)
+            .consistency_tolerance(spec.consistency_tolerance)
+            .fit_options(&spec.fit);
+        for (name, categories) in &spec.attributes {
+            builder = builder.attribute(name, categories);
+        }
+        for m in &spec.margins {
+            let margin = MarginInput::csv(open(&m.file)).count_column(&m.count);
+            builder = builder.margin(match m.importance {
+                Some(importance) => margin.importance(importance),
+                None => margin,
+            });
+        }
+        if let Some(s) = &spec.seed {
+            let mut seed = SeedInput::csv(open(&s.file));
+            if let Some(weight) = &s.weight {
+                seed = seed.weight_column(weight);
+            }
+            if let Some(id) = &s.id {
+                seed = seed.id_column(id);
+            }
+            builder = builder.seed(seed);
+        }
+        if let Some(z) = &spec.zones {
+            let mut zones = ZonesInput::new(&z.column);
+            if let (Some(region), Some(map)) = (&z.seed_region, &z.map) {
+                zones = zones.regions(region, ZoneMap::csv(open(map)));
+            }
+            builder = builder.zones(zones);
+        }
+        builder
+    }
+
     /// What messages about the problem as a whole name (a spec's path, say; default `problem`).
     pub fn source(mut self, source: impl Into<String>) -> Self {
         self.source = source.into();

@@ -126,47 +126,14 @@ impl Zone {
 }
 
 impl Problem {
-    /// Loads and validates every input named by `spec`: [`Problem::builder`] fed with the
-    /// spec's files, declared attributes, `consistency_tolerance` and `[fit]` options (whose
-    /// tolerance is checked against the targets). Its [`Spec::fit`] says how to fit the problem;
-    /// it is passed to the fit alongside.
+    /// Loads and validates every input named by `spec`: the builder of
+    /// [`ProblemBuilder::from_spec`], each file opened where the spec says, built. Its
+    /// [`Spec::fit`] says how to fit the problem; it is passed to the fit alongside.
     ///
     /// # Errors
     /// Those of [`ProblemBuilder::build`].
     pub fn load(spec: &Spec, options: LoadOptions) -> Result<Problem> {
-        let mut builder = Problem::builder()
-            .source(&spec.source)
-            .rescale(options.rescale)
-            .consistency_tolerance(spec.consistency_tolerance)
-            .fit_options(&spec.fit);
-        for (name, categories) in &spec.attributes {
-            builder = builder.attribute(name, categories);
-        }
-        for m in &spec.margins {
-            let margin = MarginInput::csv(Csv::file(spec.resolve(&m.file))).count_column(&m.count);
-            builder = builder.margin(match m.importance {
-                Some(importance) => margin.importance(importance),
-                None => margin,
-            });
-        }
-        if let Some(s) = &spec.seed {
-            let mut seed = SeedInput::csv(Csv::file(spec.resolve(&s.file)));
-            if let Some(weight) = &s.weight {
-                seed = seed.weight_column(weight);
-            }
-            if let Some(id) = &s.id {
-                seed = seed.id_column(id);
-            }
-            builder = builder.seed(seed);
-        }
-        if let Some(z) = &spec.zones {
-            let mut zones = ZonesInput::new(&z.column);
-            if let (Some(region), Some(map)) = (&z.seed_region, &z.map) {
-                zones = zones.regions(region, ZoneMap::csv(Csv::file(spec.resolve(map))));
-            }
-            builder = builder.zones(zones);
-        }
-        builder.build()
+        ProblemBuilder::from_spec(spec, |file| Csv::file(spec.resolve(file))).rescale(options.rescale).build()
     }
 
     /// The only zone of a problem without `[zones]`.
