@@ -3,15 +3,18 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// Where in an input file a problem was found.
+/// Where in an input a problem was found.
 ///
-/// Displays as `file, line 14, column "weight"`, omitting the parts that are unknown.
+/// Displays as `file, line 14, column "weight"` (a CSV file or text) or `name, row 14, column
+/// "weight"` (a table in memory), omitting the parts that are unknown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     /// The file, as the user named it (relative paths are kept relative).
     pub file: String,
     /// 1-based line number of the record, counting the header as line 1.
     pub line: Option<u64>,
+    /// 1-based row number in a table held in memory (which has no lines).
+    pub row: Option<u64>,
     /// Column name from the header.
     pub column: Option<String>,
 }
@@ -19,12 +22,17 @@ pub struct Location {
 impl Location {
     /// A location naming only a file.
     pub fn file(file: impl Into<String>) -> Self {
-        Location { file: file.into(), line: None, column: None }
+        Location { file: file.into(), line: None, row: None, column: None }
     }
 
     /// This location at a given line.
     pub fn at_line(&self, line: u64) -> Self {
         Location { line: Some(line), ..self.clone() }
+    }
+
+    /// This location at a given row of a table in memory.
+    pub fn at_row(&self, row: u64) -> Self {
+        Location { row: Some(row), ..self.clone() }
     }
 
     /// This location at a given column.
@@ -38,6 +46,9 @@ impl fmt::Display for Location {
         write!(f, "{}", self.file)?;
         if let Some(line) = self.line {
             write!(f, ", line {line}")?;
+        }
+        if let Some(row) = self.row {
+            write!(f, ", row {row}")?;
         }
         if let Some(column) = &self.column {
             write!(f, ", column \"{column}\"")?;

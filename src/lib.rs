@@ -37,22 +37,35 @@
 //! indicatif, anyhow), and without the `parquet` feature no Arrow or Parquet either.
 //!
 //! ```
-//! use populace::fitting::{fit_dense, Table};
-//! use populace::inputs::{LoadOptions, Problem, Spec};
+//! use populace::fitting::{fit, FitOptions};
+//! use populace::frame::Frame;
+//! use populace::generation::{Batch, GenerateOptions, Pool};
+//! use populace::inputs::{Csv, MarginInput, Problem};
 //!
-//! let dir = tempfile::tempdir().unwrap();
-//! std::fs::write(dir.path().join("age_sex.csv"), "age,sex,count\nyoung,f,30\nyoung,m,20\nold,f,25\nold,m,25\n").unwrap();
-//! std::fs::write(dir.path().join("sex_job.csv"), "sex,job,count\nf,yes,35\nf,no,20\nm,yes,30\nm,no,15\n").unwrap();
-//! std::fs::write(dir.path().join("spec.toml"), "[[margin]]\nfile = \"age_sex.csv\"\n[[margin]]\nfile = \"sex_job.csv\"\n").unwrap();
+//! // Two margins that share sex: one as CSV text, one as columns in memory.
+//! let age_sex = Csv::text("age_sex", "age,sex,count\nyoung,f,30\nyoung,m,20\nold,f,25\nold,m,25\n");
+//! let sex_job = Frame::from_columns(&[("sex", ["f", "f", "m", "m"]), ("job", ["yes", "no", "yes", "no"])])?;
+//! let problem = Problem::builder()
+//!     .margin(MarginInput::csv(age_sex))
+//!     .margin(MarginInput::frame("sex_job", sex_job).counts(vec![35.0, 20.0, 30.0, 15.0]))
+//!     .build()?;
 //!
-//! let spec = Spec::from_path(&dir.path().join("spec.toml")).unwrap();
-//! let problem = Problem::load(&spec, LoadOptions::default()).unwrap();
-//! let fit = fit_dense(&problem, &spec.fit, &mut []).unwrap(); // the spec's [fit]: ipf
-//! assert!(fit.convergence.converged);
-//! let Table { values, .. } = &fit.joint; // age × sex × job, last attribute fastest
-//! assert!((values[0] - 30.0 * 35.0 / 55.0).abs() < 1e-9); // young, f, yes
-//! let age_job = fit.marginal(&["age", "job"]).unwrap();
-//! assert!((age_job.values[0] - 30.0 * 35.0 / 55.0 - 20.0 * 30.0 / 45.0).abs() < 1e-9); // young, yes
+//! // Fit the joint age × sex × job (IPF, the default)…
+//! let fitted = fit(&problem, &FitOptions::default(), &mut [])?;
+//! assert!(fitted.converged());
+//!
+//! // …and draw its 100 persons into memory: exact draws meet the margins.
+//! let pool = Pool::from_fitted(&problem, &fitted, &GenerateOptions::default().card(None))?;
+//! let mut persons: Vec<[String; 3]> = Vec::new();
+//! let mut keep = |batch: &Batch| {
+//!     persons.extend((0..batch.len()).map(|i| [0, 1, 2].map(|a| batch.value(i, a).to_string())));
+//!     Ok(())
+//! };
+//! pool.write(&mut keep, &mut |_| {})?;
+//! assert_eq!(persons.len(), 100);
+//! assert_eq!(persons.iter().filter(|[age, sex, _]| age == "young" && sex == "f").count(), 30);
+//! assert_eq!(persons.iter().filter(|[_, sex, job]| sex == "m" && job == "no").count(), 15);
+//! # Ok::<(), populace::Error>(())
 //! ```
 
 #![warn(missing_docs)]

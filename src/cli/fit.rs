@@ -56,7 +56,7 @@ pub fn run(args: FitArgs) -> Result<i32> {
     let start = Instant::now();
     let selection = args.select.selection()?;
     let spec = Spec::from_path(&args.spec)?;
-    let problem = Problem::load(&spec, LoadOptions { rescale: args.rescale })?;
+    let problem = Problem::load(&spec, LoadOptions::default().rescale(args.rescale))?;
     for w in &problem.warnings {
         eprintln!("warning: {w}");
     }

@@ -113,7 +113,7 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
         Format::from_path(&args.out)?;
     }
     let spec = Spec::from_path(&args.spec)?;
-    let problem = Problem::load(&spec, LoadOptions { rescale: args.rescale })?;
+    let problem = Problem::load(&spec, LoadOptions::default().rescale(args.rescale))?;
     for w in &problem.warnings {
         eprintln!("warning: {w}");
     }

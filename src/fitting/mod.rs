@@ -80,16 +80,20 @@ impl Fitted {
 ///
 /// ```
 /// use populace::fitting::{fit, FitOptions, Fitted};
-/// use populace::inputs::{LoadOptions, Problem, Spec};
+/// use populace::inputs::{Calibration, Csv, MarginInput, Method, Problem, SeedInput};
 ///
-/// let dir = tempfile::tempdir().unwrap();
-/// std::fs::write(dir.path().join("sex.csv"), "sex,count\nf,60\nm,40\n").unwrap();
-/// std::fs::write(dir.path().join("spec.toml"), "[[margin]]\nfile = \"sex.csv\"\n").unwrap();
-/// let spec = Spec::from_path(&dir.path().join("spec.toml")).unwrap();
-/// let problem = Problem::load(&spec, LoadOptions::default()).unwrap();
-///
-/// let Fitted::Joint(joint) = fit(&problem, &spec.fit, &mut []).unwrap() else { unreachable!("ipf") };
+/// let sex = MarginInput::csv(Csv::text("sex.csv", "sex,count\nf,60\nm,40\n"));
+/// let problem = Problem::builder().margin(sex.clone()).build()?;
+/// let Fitted::Joint(joint) = fit(&problem, &FitOptions::default(), &mut [])? else { unreachable!("ipf") };
 /// assert_eq!(joint.marginal(&["sex"]).unwrap().values, vec![60.0, 40.0]);
+///
+/// // with a seed, a calibration re-weights its records instead
+/// let seed = SeedInput::csv(Csv::text("persons.csv", "sex\nf\nm\nm\n"));
+/// let problem = Problem::builder().margin(sex).seed(seed).build()?;
+/// let rake = FitOptions::params().method(Method::Calibrate(Calibration::Rake)).check()?;
+/// let Fitted::Weights { zones, .. } = fit(&problem, &rake, &mut [])? else { unreachable!("rake") };
+/// assert!((zones[0].weights[0] - 60.0).abs() < 1e-9 && (zones[0].weights[1] - 20.0).abs() < 1e-9);
+/// # Ok::<(), populace::Error>(())
 /// ```
 ///
 /// # Errors

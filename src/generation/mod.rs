@@ -43,17 +43,14 @@
 //! template (see [`cards`] for what a template sees and the default).
 //!
 //! ```
-//! use populace::fitting::fit;
+//! use populace::fitting::{fit, FitOptions};
 //! use populace::generation::{Batch, GenerateOptions, Mode, Pool};
-//! use populace::inputs::{LoadOptions, Problem, Spec};
+//! use populace::inputs::{Csv, MarginInput, Problem};
 //!
-//! let dir = tempfile::tempdir().unwrap();
-//! std::fs::write(dir.path().join("age_sex.csv"), "age_group,sex,count\n18-29,female,3\n18-29,male,2\n65+,female,3\n65+,male,2\n").unwrap();
-//! std::fs::write(dir.path().join("spec.toml"), "[[margin]]\nfile = \"age_sex.csv\"\n").unwrap();
-//! let spec = Spec::from_path(&dir.path().join("spec.toml")).unwrap();
-//! let problem = Problem::load(&spec, LoadOptions::default()).unwrap();
+//! let age_sex = "age_group,sex,count\n18-29,female,3\n18-29,male,2\n65+,female,3\n65+,male,2\n";
+//! let problem = Problem::builder().margin(MarginInput::csv(Csv::text("age_sex.csv", age_sex))).build().unwrap();
 //!
-//! let fitted = fit(&problem, &spec.fit, &mut []).unwrap(); // fit once…
+//! let fitted = fit(&problem, &FitOptions::default(), &mut []).unwrap(); // fit once…
 //! let options = GenerateOptions::default().mode(Mode::Exact).seed(7);
 //! let pool = Pool::from_fitted(&problem, &fitted, &options).unwrap(); // …draw as often as wanted
 //! let mut women = 0;
@@ -381,17 +378,14 @@ impl<'a> Pool<'a> {
     /// (seeds, sizes, modes) as wanted.
     ///
     /// ```
-    /// use populace::fitting::fit;
+    /// use populace::fitting::{fit, FitOptions};
     /// use populace::generation::{GenerateOptions, Mode, Pool};
-    /// use populace::inputs::{LoadOptions, Problem, Spec};
+    /// use populace::inputs::{Csv, MarginInput, Problem};
     ///
-    /// let dir = tempfile::tempdir().unwrap();
-    /// std::fs::write(dir.path().join("sex.csv"), "sex,count\nf,6\nm,4\n").unwrap();
-    /// std::fs::write(dir.path().join("spec.toml"), "[[margin]]\nfile = \"sex.csv\"\n").unwrap();
-    /// let spec = Spec::from_path(&dir.path().join("spec.toml")).unwrap();
-    /// let problem = Problem::load(&spec, LoadOptions::default()).unwrap();
+    /// let sex = MarginInput::csv(Csv::text("sex.csv", "sex,count\nf,6\nm,4\n"));
+    /// let problem = Problem::builder().margin(sex).build().unwrap();
     ///
-    /// let fitted = fit(&problem, &spec.fit, &mut []).unwrap();
+    /// let fitted = fit(&problem, &FitOptions::default(), &mut []).unwrap();
     /// for seed in 1..=3 {
     ///     let options = GenerateOptions::default().persons(Some(20)).mode(Mode::Random).seed(seed);
     ///     assert_eq!(Pool::from_fitted(&problem, &fitted, &options).unwrap().persons(), 20);

@@ -25,24 +25,25 @@
 //! ```
 //! use populace::generation::partition::write_partitioned;
 //! use populace::generation::{Format, GenerateOptions};
-//! use populace::inputs::{LoadOptions, Problem, Selection, Shard, Spec};
+//! use populace::inputs::{Calibration, Csv, FitOptions, MarginInput, Method, Problem, SeedInput, Selection, Shard, ZonesInput};
 //!
-//! let dir = tempfile::tempdir().unwrap();
 //! let margin = "tract,sex,count\nt1,f,3\nt1,m,2\nt2,f,1\nt2,m,4\nt3,f,2\nt3,m,2\n";
-//! std::fs::write(dir.path().join("sex.csv"), margin).unwrap();
-//! std::fs::write(dir.path().join("seed.csv"), "sex\nf\nm\n").unwrap();
-//! let spec = "[seed]\nfile = \"seed.csv\"\n[[margin]]\nfile = \"sex.csv\"\n[fit]\nmethod = \"rake\"\n[zones]\ncolumn = \"tract\"\n";
-//! std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
-//! let spec = Spec::from_path(&dir.path().join("spec.toml")).unwrap();
-//! let problem = Problem::load(&spec, LoadOptions::default()).unwrap();
+//! let problem = Problem::builder()
+//!     .margin(MarginInput::csv(Csv::text("sex.csv", margin)))
+//!     .seed(SeedInput::csv(Csv::text("seed.csv", "sex\nf\nm\n")))
+//!     .zones(ZonesInput::new("tract"))
+//!     .build()
+//!     .unwrap();
+//! let rake = FitOptions::params().method(Method::Calibrate(Calibration::Rake)).check().unwrap();
 //!
-//! let zones = Selection::Shard("2/2".parse::<Shard>().unwrap()).zones(&problem, "spec.toml").unwrap();
+//! let zones = Selection::Shard("2/2".parse::<Shard>().unwrap()).zones(&problem, "problem").unwrap();
 //! assert_eq!(zones, vec![1]); // t2
+//! let dir = tempfile::tempdir().unwrap();
 //! let out = dir.path().join("pool");
 //! let mut lines = Vec::new();
 //! let options = GenerateOptions::default().card(None);
 //! let summary =
-//!     write_partitioned(&problem, &spec.fit, &options, &zones, &out, Format::Csv, &mut |l| lines.push(l.clone()), &mut |_| {})
+//!     write_partitioned(&problem, &rake, &options, &zones, &out, Format::Csv, &mut |l| lines.push(l.clone()), &mut |_| {})
 //!         .unwrap();
 //! assert_eq!((summary.persons, lines[0].persons), (5, 5));
 //! assert!(lines[0].checksum.starts_with("sha256:"));

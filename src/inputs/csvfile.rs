@@ -160,6 +160,13 @@ pub(crate) fn parse_count(text: &str) -> std::result::Result<f64, &'static str> 
         return Err("is missing");
     }
     let value: f64 = text.parse().map_err(|_| "is not a number")?;
+    check_count(value)
+}
+
+/// Checks a count or weight as [`parse_count`] does one it has parsed: finite, non-negative,
+/// within [`MIN_POSITIVE_COUNT`, `MAX_COUNT`] (or zero); `-0` becomes 0.
+#[inline]
+pub(crate) fn check_count(value: f64) -> std::result::Result<f64, &'static str> {
     if value.is_nan() {
         Err("is NaN")
     } else if value.is_infinite() {

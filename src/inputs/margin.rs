@@ -1,12 +1,11 @@
-//! Marginal tables: tidy CSV, one column per attribute plus a count column, one row per cell.
+//! Marginal tables: tidy tables (CSV text or a frame in memory), one column per attribute plus
+//! a count column (or counts given alongside), one row per cell.
 
 use std::collections::HashMap;
-use std::path::Path;
 
-use csv::ByteRecord;
-
-use super::csvfile::CsvFile;
+use super::csvfile::{check_count, parse_count};
 use super::domain::Domain;
+use super::rows::{Numbers, Rows};
 use crate::error::{Error, Location, Result};
 
 /// A marginal table as read, before every category of the domain is known.
@@ -48,9 +47,10 @@ impl ZoneNames {
 /// file have target zero.
 #[derive(Debug, Clone)]
 pub struct MarginTable {
-    /// The file it came from, as named in messages.
+    /// The file it came from, as named in messages (for a table in memory, the name it was
+    /// given).
     pub file: String,
-    /// Domain positions of its attributes, in the file's column order.
+    /// Domain positions of its attributes, in the table's column order.
     pub attributes: Vec<usize>,
     /// For entropy calibration: how strongly the margin is enforced (`None`: hard).
     pub importance: Option<f64>,
@@ -75,88 +75,118 @@ impl MarginTable {
     }
 }
 
-/// How to read one margin file.
+/// How to read one margin.
 pub(crate) struct MarginRead<'a> {
-    /// The file's name in messages.
-    pub display: &'a str,
-    pub count: &'a str,
+    pub counts: &'a Numbers,
     pub importance: Option<f64>,
     /// The zone column, when the problem has zones.
     pub zone: Option<&'a str>,
 }
 
-/// Reads the margin file `path`: see [`from_bytes`].
-pub(crate) fn read(path: &Path, how: MarginRead, domain: &mut Domain, zones: &mut ZoneNames) -> Result<RawMargin> {
-    let data = crate::memory::read_file(path).map_err(|e| Error::read(how.display, e))?;
-    from_bytes(data, how, domain, zones)
-}
-
-/// Reads one marginal table from the CSV text `data`, learning new categories of undeclared
-/// attributes into `domain` and new zones into `zones`.
-pub(crate) fn from_bytes(
-    data: Vec<u8>,
+/// Reads one marginal table, learning new categories of undeclared attributes into `domain`
+/// and new zones into `zones`. Every column but the count and zone columns is an attribute.
+pub(crate) fn read(
+    rows: &mut dyn Rows,
     how: MarginRead,
     domain: &mut Domain,
     zones: &mut ZoneNames,
 ) -> Result<RawMargin> {
-    let (display, count) = (how.display, how.count);
-    let mut csv = CsvFile::from_bytes(data, display)?;
-    let count_col = csv.column(count, "count")?;
-    let zone_col = how.zone.map(|z| csv.column(z, "zone")).transpose()?;
-    let attr_cols: Vec<usize> = (0..csv.headers().len()).filter(|&c| c != count_col && Some(c) != zone_col).collect();
+    let count_col = match how.counts {
+        Numbers::Column(count) => Some(rows.column(count, "count")?),
+        Numbers::Values(_) => None,
+    };
+    let zone_col = how.zone.map(|z| rows.column(z, "zone")).transpose()?;
+    let attr_cols: Vec<usize> =
+        (0..rows.headers().len()).filter(|&c| Some(c) != count_col && Some(c) != zone_col).collect();
     if attr_cols.is_empty() {
-        return Err(Error::input(
-            csv.location().at_line(1),
-            format!("the margin has only the count column \"{count}\": add one column per attribute"),
-        ));
+        let message = match how.counts {
+            Numbers::Column(count) => {
+                format!("the margin has only the count column \"{count}\": add one column per attribute")
+            }
+            Numbers::Values(_) => "the margin has no attribute column: add one column per attribute".to_string(),
+        };
+        return Err(Error::input(at_header(rows), message));
     }
-    let attributes: Vec<usize> = attr_cols.iter().map(|&c| domain.intern(&csv.headers()[c])).collect();
+    let attributes: Vec<usize> = attr_cols.iter().map(|&c| domain.intern(&rows.headers()[c])).collect();
     let mut cells = Vec::new();
     let mut first_seen: HashMap<(u32, Vec<u32>), u64> = HashMap::new();
-    let mut record = ByteRecord::new();
-    while let Some(line) = csv.next(&mut record)? {
+    while let Some(at) = rows.next()? {
         let zone = match zone_col {
-            Some(col) => {
-                let name = csv.field(&record, line, col)?;
-                if name.is_empty() {
-                    return Err(Error::input(
-                        csv.location().at_line(line).at_column(&csv.headers()[col]),
-                        "empty zone",
-                    ));
+            Some(col) => match rows.field(at, col)?.filter(|name| !name.is_empty()) {
+                Some(name) => zones.code(name),
+                None => {
+                    let column = &rows.headers()[col];
+                    return Err(Error::input(rows.at(at).at_column(column), format!("{} zone", rows.absent())));
                 }
-                zones.code(name)
-            }
+            },
             None => 0,
         };
         let mut codes = Vec::with_capacity(attr_cols.len());
         for (&col, &attr) in attr_cols.iter().zip(&attributes) {
-            let value = csv.field(&record, line, col)?;
-            codes.push(category(domain, attr, value, &csv.location().at_line(line).at_column(&csv.headers()[col]))?);
+            let value = rows.field(at, col)?.unwrap_or_default();
+            let place = rows.at(at).at_column(&rows.headers()[col]);
+            codes.push(category(domain, attr, value, rows.absent(), &place)?);
         }
-        let value = csv.count(&record, line, count_col, "count")?;
-        if let Some(first) = first_seen.insert((zone, codes.clone()), line) {
+        let value = match (how.counts, count_col) {
+            (Numbers::Column(_), Some(col)) => {
+                let text = rows.field(at, col)?.unwrap_or_default();
+                parse_count(text).map_err(|why| {
+                    let place = rows.at(at).at_column(&rows.headers()[col]);
+                    Error::input(place, format!("count {why}: \"{}\"", text.escape_debug()))
+                })?
+            }
+            (Numbers::Values(values), _) => match values.get(cells.len()) {
+                Some(&value) => {
+                    check_count(value).map_err(|why| Error::input(rows.at(at), format!("count {why}: {value}")))?
+                }
+                None => {
+                    let message = format!("no count for this {}: {} counts were given", rows.unit(), values.len());
+                    return Err(Error::input(rows.at(at), message));
+                }
+            },
+            (Numbers::Column(_), None) => unreachable!("a count column was looked up"),
+        };
+        if let Some(first) = first_seen.insert((zone, codes.clone()), at) {
             let zone = zone_col.map_or(String::new(), |_| format!("zone {}, ", zones.names[zone as usize]));
             return Err(Error::input(
-                csv.location().at_line(line),
+                rows.at(at),
                 format!(
-                    "duplicate cell ({zone}{}): it already appears on line {first}",
-                    domain.label(&attributes, &codes)
+                    "duplicate cell ({zone}{}): it already appears on {} {first}",
+                    domain.label(&attributes, &codes),
+                    rows.unit()
                 ),
             ));
         }
         cells.push((zone, codes, value));
     }
     if cells.is_empty() {
-        return Err(Error::input(csv.location().clone(), "the file has a header but no rows"));
+        let what = if rows.unit() == "line" { "the file has a header but no rows" } else { "the table has no rows" };
+        return Err(Error::input(rows.location().clone(), what));
     }
-    Ok(RawMargin { file: display.to_string(), attributes, importance: how.importance, cells })
+    if let Numbers::Values(values) = how.counts {
+        if values.len() != cells.len() {
+            let message = format!("{} counts were given for {} rows", values.len(), cells.len());
+            return Err(Error::input(rows.location().clone(), message));
+        }
+    }
+    Ok(RawMargin { file: rows.location().file.clone(), attributes, importance: how.importance, cells })
+}
+
+/// The location of a table's header: its first line, for CSV.
+fn at_header(rows: &dyn Rows) -> Location {
+    if rows.unit() == "line" {
+        rows.at(1)
+    } else {
+        rows.location().clone()
+    }
 }
 
 /// The code of `value` for attribute `attr`: learned when the attribute is undeclared, an
-/// error naming the declared categories otherwise.
-pub(crate) fn category(domain: &mut Domain, attr: usize, value: &str, at: &Location) -> Result<u32> {
+/// error naming the declared categories otherwise. An empty value is `absent` (`empty` or
+/// `missing`).
+pub(crate) fn category(domain: &mut Domain, attr: usize, value: &str, absent: &str, at: &Location) -> Result<u32> {
     if value.is_empty() {
-        return Err(Error::input(at.clone(), "empty category: every attribute value must be filled in"));
+        return Err(Error::input(at.clone(), format!("{absent} category: every attribute value must be filled in")));
     }
     domain.code_or_learn(attr, value, true).ok_or_else(|| {
         let a = domain.attribute(attr);
@@ -196,18 +226,30 @@ impl RawMargin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::Frame;
+    use crate::inputs::csvfile::CsvFile;
+    use crate::inputs::rows::{CsvRows, FrameRows};
 
-    fn how<'a>(zone: Option<&'a str>) -> MarginRead<'a> {
-        MarginRead { display: "m.csv", count: "n", importance: None, zone }
+    fn sex_declared() -> Domain {
+        let declared = [("sex".to_string(), vec!["m".to_string(), "f".to_string()])];
+        Domain::declared(declared.iter().map(|(n, c)| (n, c)))
+    }
+
+    fn csv(text: &str) -> CsvRows {
+        CsvRows::new(CsvFile::from_bytes(text.as_bytes().to_vec(), "m.csv").unwrap())
+    }
+
+    fn how<'a>(counts: &'a Numbers, zone: Option<&'a str>) -> MarginRead<'a> {
+        MarginRead { counts, importance: None, zone }
     }
 
     #[test]
     fn margins_read_from_memory_teach_the_domain_and_the_zones() {
-        let declared = [("sex".to_string(), vec!["m".to_string(), "f".to_string()])];
-        let mut domain = Domain::declared(declared.iter().map(|(n, c)| (n, c)));
+        let mut domain = sex_declared();
         let mut zones = ZoneNames::default();
         let text = "zone,age,sex,n\nB,old,f,2\nA,young,m,3\nA,old,f,1\n";
-        let raw = from_bytes(text.as_bytes().to_vec(), how(Some("zone")), &mut domain, &mut zones).unwrap();
+        let n = Numbers::Column("n".into());
+        let raw = read(&mut csv(text), how(&n, Some("zone")), &mut domain, &mut zones).unwrap();
         assert_eq!(zones.names, ["B", "A"]);
         assert_eq!(domain.index_of("age"), Some(1));
         assert_eq!(domain.attribute(1).categories(), ["old", "young"]);
@@ -220,18 +262,68 @@ mod tests {
     }
 
     #[test]
-    fn errors_in_memory_name_the_margin() {
-        let declared = [("sex".to_string(), vec!["m".to_string(), "f".to_string()])];
-        let mut domain = Domain::declared(declared.iter().map(|(n, c)| (n, c)));
-        let mut read = |text: &str| {
-            from_bytes(text.as_bytes().to_vec(), how(None), &mut domain, &mut ZoneNames::default())
-                .unwrap_err()
-                .to_string()
+    fn a_frame_reads_as_its_csv_would() {
+        let frame = Frame::from_columns(&[
+            ("zone", ["B", "A", "A"]),
+            ("age", ["old", "young", "old"]),
+            ("sex", ["f", "m", "f"]),
+        ])
+        .unwrap();
+        let counts = Numbers::Values(vec![2.0, 3.0, 1.0]);
+        let (mut domain, mut zones) = (sex_declared(), ZoneNames::default());
+        let raw = read(&mut FrameRows::new("m", &frame), how(&counts, Some("zone")), &mut domain, &mut zones).unwrap();
+        assert_eq!((zones.names.as_slice(), raw.file.as_str()), (&["B".to_string(), "A".to_string()][..], "m"));
+        let tables = raw.finish(&domain, 2);
+        assert_eq!(
+            (tables[0].targets.as_slice(), tables[1].targets.as_slice()),
+            (&[0.0, 2.0, 0.0, 0.0][..], &[0.0, 1.0, 3.0, 0.0][..])
+        );
+        // counts as a text column of the frame
+        let frame = Frame::from_columns(&[("sex", ["m", "f"]), ("n", ["1", "2.5"])]).unwrap();
+        let n = Numbers::Column("n".into());
+        let raw = read(&mut FrameRows::new("m", &frame), how(&n, None), &mut sex_declared(), &mut zones).unwrap();
+        assert_eq!(raw.finish(&sex_declared(), 1)[0].targets, [1.0, 2.5]);
+    }
+
+    #[test]
+    fn errors_name_the_margin_and_the_place() {
+        let mut domain = sex_declared();
+        let mut read_csv = |text: &str| {
+            let n = Numbers::Column("n".into());
+            read(&mut csv(text), how(&n, None), &mut domain, &mut ZoneNames::default()).unwrap_err().to_string()
         };
-        let m = read("sex,n\nx,1\n");
+        let m = read_csv("sex,n\nx,1\n");
         assert!(m.starts_with("m.csv, line 2, column \"sex\": category \"x\" is not among"), "{m}");
-        let m = read("sex,n\nm,1\nm,2\n");
+        let m = read_csv("sex,n\nm,1\nm,2\n");
         assert!(m.contains("line 3: duplicate cell (sex=m): it already appears on line 2"), "{m}");
-        assert!(read("sex,count\nm,1\n").contains("missing count column \"n\""));
+        assert!(read_csv("sex,count\nm,1\n").contains("missing count column \"n\""));
+        let read_frame = |columns: &[(&str, Vec<Option<&str>>)], counts: Vec<f64>| {
+            let frame = Frame::from_columns(columns).unwrap();
+            let counts = Numbers::Values(counts);
+            read(
+                &mut FrameRows::new("m", &frame),
+                how(&counts, Some("zone")),
+                &mut sex_declared(),
+                &mut ZoneNames::default(),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let sex = |v: Vec<Option<&'static str>>| ("sex", v);
+        let zone = |v: Vec<Option<&'static str>>| ("zone", v);
+        let m = read_frame(&[zone(vec![Some("a"), Some("a")]), sex(vec![Some("m"), None])], vec![1.0, 2.0]);
+        assert_eq!(m, "m, row 2, column \"sex\": missing category: every attribute value must be filled in");
+        let m = read_frame(&[zone(vec![Some("a"), None]), sex(vec![Some("m"), Some("f")])], vec![1.0, 2.0]);
+        assert_eq!(m, "m, row 2, column \"zone\": missing zone");
+        let m = read_frame(&[zone(vec![Some("a"), Some("a")]), sex(vec![Some("m"), Some("m")])], vec![1.0, 2.0]);
+        assert_eq!(m, "m, row 2: duplicate cell (zone a, sex=m): it already appears on row 1");
+        let m = read_frame(&[zone(vec![Some("a"), Some("a")]), sex(vec![Some("m"), Some("f")])], vec![1.0, -2.0]);
+        assert_eq!(m, "m, row 2: count is negative: -2");
+        let m = read_frame(&[zone(vec![Some("a"), Some("a")]), sex(vec![Some("m"), Some("f")])], vec![1.0]);
+        assert_eq!(m, "m, row 2: no count for this row: 1 counts were given");
+        let m = read_frame(&[zone(vec![Some("a")]), sex(vec![Some("m")])], vec![1.0, 2.0]);
+        assert_eq!(m, "m: 2 counts were given for 1 rows");
+        let m = read_frame(&[sex(vec![Some("m")])], vec![1.0]);
+        assert_eq!(m, "m: missing zone column \"zone\"; the table has \"sex\"");
     }
 }

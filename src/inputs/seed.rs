@@ -12,21 +12,21 @@
 //!
 //! [`Codes`]: crate::frame::Codes
 
-use std::path::Path;
-
 use csv::ByteRecord;
 use rayon::prelude::*;
 
-use super::csvfile::{parse_count, ragged, CsvFile};
+use super::csvfile::{check_count, parse_count, ragged, CsvFile};
 use super::domain::{Attribute, Domain};
 use super::plain::{self, Chunk};
+use super::rows::missing_column;
 use crate::error::{Error, Location, Result};
 use crate::frame::{Code, Codes, Column, Dictionary, Frame};
 
 /// Seed records coded against the domain.
 #[derive(Debug, Clone)]
 pub struct Seed {
-    /// The file it came from, as named in messages.
+    /// The file it came from, as named in messages (for a seed in memory, the name it was
+    /// given).
     pub file: String,
     /// Domain positions of the coded attributes (every attribute of the problem, in order).
     pub attributes: Vec<usize>,
@@ -97,10 +97,18 @@ pub(crate) struct SeedColumns<'a> {
     pub region: Option<&'a str>,
 }
 
-/// Reads the seed file `path` (named `display` in messages): see [`from_bytes`].
-pub(crate) fn read(path: &Path, display: &str, columns: SeedColumns, domain: &Domain) -> Result<Seed> {
-    let data = crate::memory::read_file(path).map_err(|e| Error::read(display, e))?;
-    from_bytes(data, display, columns, domain)
+/// The narrowest code type that holds every category of `domain`, as `$f::<C>(…)`.
+macro_rules! by_code_width {
+    ($domain:expr, $f:ident($($arg:expr),*)) => {{
+        let categories = $domain.attributes().iter().map(|a| a.categories().len()).max().unwrap_or(0);
+        if categories <= u8::LEVELS {
+            $f::<u8>($($arg),*)
+        } else if categories <= u16::LEVELS {
+            $f::<u16>($($arg),*)
+        } else {
+            $f::<u32>($($arg),*)
+        }
+    }};
 }
 
 /// Reads a seed from the CSV text `data`, named `display` in messages. Every attribute of the
@@ -114,31 +122,139 @@ pub(crate) fn from_bytes(data: Vec<u8>, display: &str, columns: SeedColumns, dom
 fn decode(data: Vec<u8>, display: &str, columns: SeedColumns, domain: &Domain, allow_plain: bool) -> Result<Seed> {
     let mut csv = CsvFile::from_bytes(data, display)?;
     let decoder = Decoder::new(&csv, columns, domain)?;
-    let categories = domain.attributes().iter().map(|a| a.categories().len()).max().unwrap_or(0);
-    let body = if categories <= u8::LEVELS {
-        read_body::<u8>(&decoder, &mut csv, allow_plain)?
-    } else if categories <= u16::LEVELS {
-        read_body::<u16>(&decoder, &mut csv, allow_plain)?
-    } else {
-        read_body::<u32>(&decoder, &mut csv, allow_plain)?
-    };
-    let Body { codes, weights, ids, regions } = body;
-    if weights.is_empty() {
+    let body = by_code_width!(domain, read_body(&decoder, &mut csv, allow_plain))?;
+    if body.weights.is_empty() {
         return Err(Error::input(decoder.location.clone(), "the seed has a header but no rows"));
     }
+    finish(display, body, domain)
+}
+
+/// The seed named `name` whose records are `body`: refused when it has none or its weights sum
+/// to infinity.
+fn finish(name: &str, body: Body, domain: &Domain) -> Result<Seed> {
+    let Body { codes, weights, ids, regions } = body;
+    if weights.is_empty() {
+        return Err(Error::input(Location::file(name), "the seed has no records"));
+    }
     if !weights.iter().sum::<f64>().is_finite() {
-        return Err(Error::input(decoder.location.clone(), "the seed's weights sum to infinity"));
+        return Err(Error::input(Location::file(name), "the seed's weights sum to infinity"));
     }
     let frame_columns =
         domain.attributes().iter().map(|a| Column::new(a.name().to_string(), a.categories().to_vec())).collect();
     Ok(Seed {
-        file: display.to_string(),
+        file: name.to_string(),
         attributes: (0..domain.attributes().len()).collect(),
         frame: Frame::from_parts(frame_columns, weights.len(), codes),
         weights,
         ids,
         regions,
     })
+}
+
+/// Reads a seed from a frame in memory, named `name` in messages: as [`from_bytes`] reads CSV
+/// text, except that every value must be present (a missing attribute value, weight, id or
+/// region is refused), and the weight column's values are parsed as numbers.
+pub(crate) fn from_frame(name: &str, frame: &Frame, columns: SeedColumns, domain: &Domain) -> Result<Seed> {
+    by_code_width!(domain, recode(name, frame, columns, domain))
+}
+
+/// [`from_frame`] with codes of type `C`.
+fn recode<C: Code>(name: &str, frame: &Frame, columns: SeedColumns, domain: &Domain) -> Result<Seed> {
+    let location = Location::file(name);
+    let headers: Vec<String> = frame.names().map(str::to_string).collect();
+    let column =
+        |name: &str, role: &str| frame.column(name).ok_or_else(|| missing_column(&location, name, role, &headers));
+    // each attribute's column, and the domain code of each of its levels
+    let attributes = domain
+        .attributes()
+        .iter()
+        .map(|a| {
+            let col = column(a.name(), "attribute")?;
+            Ok((col, a, frame.levels(col).iter().map(|l| a.code(l)).collect::<Vec<_>>()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let weight = columns
+        .weight
+        .map(|w| {
+            let col = column(w, "weight")?;
+            Ok((col, frame.levels(col).iter().map(|l| parse_count(l)).collect::<Vec<_>>()))
+        })
+        .transpose()?;
+    let id = columns.id.map(|i| column(i, "id")).transpose()?;
+    let region = columns.region.map(|r| column(r, "seed_region")).transpose()?;
+    let at = |row: usize, col: usize| location.at_row(row as u64 + 1).at_column(&headers[col]);
+    let present = |row: usize, col: usize, what: &str| {
+        frame
+            .value(row, col)
+            .ok_or_else(|| Error::input(at(row, col), format!("missing {what}: every record needs one")))
+    };
+    let (n, k) = (frame.rows(), attributes.len());
+    let mut codes = Vec::with_capacity(n * k);
+    let mut weights = Vec::with_capacity(n);
+    let (mut id_text, mut id_ends, mut regions) = (String::new(), Vec::new(), Vec::new());
+    let mut first_row: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    for row in 0..n {
+        for (col, attribute, code_of) in &attributes {
+            let Some(level) = frame.code(row, *col) else {
+                let message = "missing category: every attribute value must be filled in";
+                return Err(Error::input(at(row, *col), message));
+            };
+            match code_of[level as usize] {
+                Some(code) => codes.push(C::narrow(code)),
+                None => {
+                    let message = unknown_category(attribute, &frame.levels(*col)[level as usize]);
+                    return Err(Error::input(at(row, *col), message));
+                }
+            }
+        }
+        weights.push(match &weight {
+            Some((col, parsed)) => {
+                let level = frame.code(row, *col);
+                level.map_or(Err("is missing"), |l| parsed[l as usize]).map_err(|why| {
+                    let text = frame.value(row, *col).unwrap_or_default();
+                    Error::input(at(row, *col), format!("weight {why}: \"{}\"", text.escape_debug()))
+                })?
+            }
+            None => 1.0,
+        });
+        if let Some(col) = id {
+            let value = present(row, col, "record id")?;
+            if let Some(first) = first_row.insert(value, row) {
+                return Err(Error::input(
+                    at(row, col),
+                    format!(
+                        "record id \"{}\" appears twice (first on row {}); ids must identify records",
+                        value.escape_debug(),
+                        first + 1
+                    ),
+                ));
+            }
+            id_text.push_str(value);
+            id_ends.push(id_text.len());
+        }
+        if let Some(col) = region {
+            regions.push(present(row, col, "region")?.to_string());
+        }
+    }
+    let ids = if id.is_some() { RecordIds::Column { text: id_text, ends: id_ends } } else { RecordIds::Rows };
+    finish(name, Body { codes: C::wrap(codes), weights, ids, regions }, domain)
+}
+
+/// Replaces the seed's weights with `values`, given alongside its table, one per record.
+pub(crate) fn set_weights(seed: &mut Seed, values: &[f64]) -> Result<()> {
+    let location = Location::file(&seed.file);
+    if values.len() != seed.len() {
+        let message = format!("{} weights were given for {} records", values.len(), seed.len());
+        return Err(Error::input(location, message));
+    }
+    for (i, (w, &value)) in seed.weights.iter_mut().zip(values).enumerate() {
+        *w = check_count(value)
+            .map_err(|why| Error::input(location.at_row(i as u64 + 1), format!("weight {why}: {value}")))?;
+    }
+    if !seed.weights.iter().sum::<f64>().is_finite() {
+        return Err(Error::input(location, "the seed's weights sum to infinity"));
+    }
+    Ok(())
 }
 
 /// What the body of a seed file holds.
@@ -415,21 +531,8 @@ impl<'a> Decoder<'a> {
         };
         let message = if value.is_empty() {
             "empty category: every attribute value must be filled in".to_string()
-        } else if a.is_declared() {
-            format!(
-                "category \"{}\" is not among the declared categories of {}: {}",
-                value.escape_debug(),
-                a.name(),
-                a.categories().join(", ")
-            )
         } else {
-            format!(
-                "category \"{}\" of {} appears in no margin (margins have: {}); \
-                 declare it under [attributes] if it is a real category with a zero count",
-                value.escape_debug(),
-                a.name(),
-                a.categories().join(", ")
-            )
+            unknown_category(a, value)
         };
         Error::input(self.at(line, col), message)
     }
@@ -454,6 +557,26 @@ impl<'a> Decoder<'a> {
             first.insert(id, i);
         }
         None
+    }
+}
+
+/// Why `value`, not empty, is not a category of `a`.
+fn unknown_category(a: &Attribute, value: &str) -> String {
+    if a.is_declared() {
+        format!(
+            "category \"{}\" is not among the declared categories of {}: {}",
+            value.escape_debug(),
+            a.name(),
+            a.categories().join(", ")
+        )
+    } else {
+        format!(
+            "category \"{}\" of {} appears in no margin (margins have: {}); \
+             declare it under [attributes] if it is a real category with a zero count",
+            value.escape_debug(),
+            a.name(),
+            a.categories().join(", ")
+        )
     }
 }
 

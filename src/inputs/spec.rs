@@ -196,7 +196,7 @@ fn default_max_iterations() -> usize {
     FitOptions::default().stopping().max_iterations()
 }
 fn default_consistency_tolerance() -> f64 {
-    1e-6
+    super::builder::CONSISTENCY_TOLERANCE
 }
 fn default_max_cells() -> u64 {
     FitOptions::default().max_cells()

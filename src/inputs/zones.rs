@@ -6,43 +6,35 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use csv::ByteRecord;
-
-use super::csvfile::CsvFile;
 use super::margin::ZoneNames;
+use super::rows::Rows;
 use super::seed::Seed;
-use super::spec::{Spec, ZonesSpec};
 use super::Problem;
 use crate::error::{Error, Location, Result};
 
-/// For every zone, the seed records whose region is the zone's region in the map file.
+/// For every zone, the seed records whose region is the zone's region in the zone-to-region
+/// map `map` (columns `zone_column` and `region_column`).
 pub(crate) fn records_by_region(
-    spec: &Spec,
-    zones: &ZonesSpec,
+    map: &mut dyn Rows,
+    zone_column: &str,
+    region_column: &str,
     names: &ZoneNames,
     seed: &Seed,
 ) -> Result<Vec<Vec<usize>>> {
-    let (Some(map), Some(region_column)) = (&zones.map, &zones.seed_region) else {
-        return Ok(Vec::new());
-    };
-    let path = spec.resolve(map);
-    let display = path.display().to_string();
-    let mut csv = CsvFile::open(&path, &display)?;
-    let zone_col = csv.column(&zones.column, "zone")?;
-    let region_col = csv.column(region_column, "region")?;
+    let zone_col = map.column(zone_column, "zone")?;
+    let region_col = map.column(region_column, "region")?;
     let mut region_of: Vec<Option<(String, u64)>> = vec![None; names.names.len()];
-    let mut record = ByteRecord::new();
-    while let Some(line) = csv.next(&mut record)? {
-        let zone = csv.field(&record, line, zone_col)?;
-        let region = csv.field(&record, line, region_col)?;
+    while let Some(at) = map.next()? {
+        let zone = map.field(at, zone_col)?.unwrap_or_default();
+        let region = map.field(at, region_col)?.unwrap_or_default();
         let Some(code) = names.get(zone) else { continue }; // zones without margins are not fitted
         if let Some((_, first)) = &region_of[code as usize] {
             return Err(Error::input(
-                csv.location().at_line(line).at_column(&zones.column),
-                format!("zone \"{}\" is mapped twice (first on line {first})", zone.escape_debug()),
+                map.at(at).at_column(zone_column),
+                format!("zone \"{}\" is mapped twice (first on {} {first})", zone.escape_debug(), map.unit()),
             ));
         }
-        region_of[code as usize] = Some((region.to_string(), line));
+        region_of[code as usize] = Some((region.to_string(), at));
     }
     let mut by_region: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, r) in seed.regions.iter().enumerate() {
@@ -53,15 +45,15 @@ pub(crate) fn records_by_region(
         .iter()
         .zip(region_of)
         .map(|(zone, region)| {
-            let Some((region, line)) = region else {
+            let Some((region, at)) = region else {
                 return Err(Error::input(
-                    Location::file(&display),
+                    map.location().clone(),
                     format!("zone \"{zone}\" has margins but no row here"),
                 ));
             };
             by_region.get(region.as_str()).cloned().ok_or_else(|| {
                 Error::input(
-                    Location::file(&display).at_line(line).at_column(region_column),
+                    map.at(at).at_column(region_column),
                     format!("zone \"{zone}\" maps to region \"{region}\", which has no seed records in {}", seed.file),
                 )
             })
