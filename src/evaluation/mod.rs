@@ -12,7 +12,8 @@
 //! [`evaluate`] runs the experiment an [`ExperimentSpec`] (TOML) describes. In code, build
 //! the predictors — the built-in [`Population`], [`Profile`], [`Cell`], [`History`] and
 //! [`External`], or any type implementing [`Predictor`] — and run them on a [`Dataset`] read
-//! from a file or any reader. [`world`] generates known-truth data to validate all this:
+//! from a file or any reader, or built from a [`Frame`](crate::frame::Frame) in memory
+//! ([`Dataset::from_frame`]). [`world`] generates known-truth data to validate all this:
 //!
 //! ```
 //! use populace::evaluation::world::WorldSpec;
