@@ -1,10 +1,16 @@
 //! `populace evaluate` kernels at the scale of 100,000 persons in 5 folds: one logistic fit
 //! on 80,000 training rows with profile-like features (three attributes, 18 patterns) and with
 //! history-like ones (nine five-option answers plus "missing", mostly distinct patterns).
-//! Run with `cargo bench --bench evaluate`.
+//! And whole experiments on 20,000 persons with cheap predictors (population and cell), where
+//! the time goes to the bootstrap of the scores over persons, and with a persona pool of
+//! 20,000 persons on top. Run with `cargo bench --bench evaluate`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use populace::evaluation::Logistic;
+use populace::evaluation::world::WorldSpec;
+use populace::evaluation::{
+    Cell, CellParams, DataSpec, Dataset, EvaluationSpec, Experiment, Logistic, PoolSpec, Population, PopulationParams,
+    SimulationSpec,
+};
 
 const ROWS: usize = 80_000;
 const CLASSES: usize = 5;
@@ -57,5 +63,33 @@ fn logistic(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, logistic);
+/// An experiment with the population baseline and the cell predictor, 5 folds and 200
+/// bootstrap replicates, 2 simulated answers per person.
+fn experiment() -> Experiment {
+    Experiment::new()
+        .with_predictor(Box::new(Population::new("population", PopulationParams::default()).unwrap()))
+        .with_predictor(Box::new(Cell::new("cell", CellParams::default()).unwrap()))
+        .with_evaluation(EvaluationSpec::default().bootstrap(200))
+        .with_simulation(SimulationSpec::default().repeats(2))
+}
+
+fn experiments(c: &mut Criterion) {
+    const PERSONS: usize = 20_000;
+    let world = |seed| WorldSpec { persons: PERSONS, seed, ..WorldSpec::default() };
+    let columns = DataSpec::new("world", "person_id", ["age_group", "sex"], ["q1", "q2", "q3", "choice"]);
+    let groups = ["region".to_string(), "age_group".to_string()];
+    let data = Dataset::from_reader(&world(1).to_csv()[..], &columns.ordinal(["q1", "q2", "q3"]), &groups).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pool = dir.path().join("pool.csv");
+    world(2).write_csv(&pool).unwrap();
+    let mut group = c.benchmark_group("experiment_20k");
+    group.sample_size(10);
+    group.bench_function("score", |b| b.iter(|| experiment().run(&data, &mut |_| {}).unwrap()));
+    group.bench_function("score_with_pool", |b| {
+        b.iter(|| experiment().with_pool(PoolSpec::new("pool", &pool)).run(&data, &mut |_| {}).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, logistic, experiments);
 criterion_main!(benches);

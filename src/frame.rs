@@ -10,8 +10,9 @@
 //! Frames come from memory ([`Frame::from_rows`], [`Frame::from_columns`]; an empty value or
 //! `None` is missing) or are encoded row by row with a [`FrameBuilder`], whose columns either
 //! learn their levels in order of first appearance or hold a fixed [`Dictionary`] that rejects
-//! unknown values. The seed ([`inputs::Seed`](crate::inputs::Seed)) and the tables `compare`
-//! reads ([`comparison::Table`](crate::comparison::Table)) are frames.
+//! unknown values. The seed ([`inputs::Seed`](crate::inputs::Seed)), the tables `compare`
+//! reads ([`comparison::Table`](crate::comparison::Table)) and the responses `evaluate` reads
+//! ([`evaluation::Dataset`](crate::evaluation::Dataset)) are frames.
 //!
 //! ```
 //! use populace::frame::Frame;

@@ -32,10 +32,10 @@ fn anes() -> Dataset {
 
 fn check(item: usize, reference: &str, fixture: &str, tolerance: f64) {
     let data = anes();
-    let column = &data.items[item].column;
-    let persons: Vec<usize> = (0..data.persons()).filter(|&p| column.values[p].is_some()).collect();
-    let answers: Vec<usize> = persons.iter().map(|&p| column.values[p].unwrap()).collect();
-    let reference = column.levels.iter().position(|l| l == reference).unwrap();
+    let column = data.item(item);
+    let persons: Vec<usize> = (0..data.persons()).filter(|&p| column.answer(p).is_some()).collect();
+    let answers: Vec<usize> = persons.iter().map(|&p| column.answer(p).unwrap()).collect();
+    let reference = column.levels().iter().position(|l| l == reference).unwrap();
     let found = effects::estimate(&data, item, &persons, &answers, reference);
     let main: Vec<_> = found.iter().filter(|e| e.kind == EffectKind::Main).collect();
     let expected = oracle(fixture);

@@ -1,11 +1,13 @@
 //! The evaluation library API: predictors of one's own next to the built-in ones, data in
-//! memory, and the errors a misbehaving predictor or experiment gets.
+//! memory (CSV text or a frame), and the errors a misbehaving predictor or experiment gets.
 
-use populace::evaluation::world::WorldSpec;
+use populace::evaluation::world::{WorldItem, WorldSpec};
 use populace::evaluation::{
-    DataSpec, Dataset, Evaluation, EvaluationSpec, Experiment, ExperimentSpec, Population, PopulationParams,
-    Prediction, Predictor, PredictorKind, PredictorSpec, Profile, ProfileParams, Verdict,
+    Cell, CellParams, DataSpec, Dataset, Evaluation, EvaluationSpec, Experiment, ExperimentSpec, History,
+    HistoryParams, Population, PopulationParams, Prediction, Predictor, PredictorKind, PredictorSpec, Profile,
+    ProfileParams, Verdict,
 };
+use populace::frame::Frame;
 
 /// The default world (answers driven by the profile), in memory.
 fn data(persons: usize) -> Dataset {
@@ -96,7 +98,7 @@ impl Predictor for Broken {
         Ok(())
     }
     fn predict(&mut self, data: &Dataset, persons: &[usize], item: usize) -> populace::Result<Vec<Prediction>> {
-        let k = data.items[item].column.levels.len();
+        let k = data.item(item).levels().len();
         let uniform = Prediction::new(vec![1.0 / k as f64; k]);
         Ok(match self.0 {
             "short" => vec![uniform; persons.len() - 1],
@@ -162,7 +164,7 @@ fn a_user_predictor_that_ignores_everyone_is_no_better_than_the_baseline() {
             Ok(())
         }
         fn predict(&mut self, data: &Dataset, persons: &[usize], item: usize) -> populace::Result<Vec<Prediction>> {
-            let k = data.items[item].column.levels.len();
+            let k = data.item(item).levels().len();
             Ok(persons.iter().map(|_| Prediction::new(vec![1.0 / k as f64; k])).collect())
         }
     }
@@ -206,4 +208,120 @@ fn a_group_that_a_resample_leaves_out_keeps_its_place_in_the_report() {
         let tv = p.population.items["q"]["region"]["island"].tv.estimate;
         assert!((0.0..=1.0).contains(&tv), "{tv}");
     }
+}
+
+/// Every built-in kind but the external one, with a few bootstrap replicates.
+fn every_kind() -> Experiment {
+    Experiment::new()
+        .with_predictor(baseline())
+        .with_predictor(Box::new(Profile::new("profile", ProfileParams::default()).unwrap()))
+        .with_predictor(Box::new(Cell::new("cell", CellParams::default()).unwrap()))
+        .with_predictor(Box::new(History::new("history", HistoryParams::default()).unwrap()))
+        .with_evaluation(settings())
+}
+
+#[test]
+fn a_dataset_built_from_a_frame_evaluates_as_the_same_values_read_from_csv() {
+    // Missing answers, and groupings both by a profile attribute and by another column.
+    let world = WorldSpec {
+        persons: 240,
+        seed: 8,
+        items: vec![WorldItem { missing: 0.1, ..WorldItem::named("q1") }, WorldItem::named("q2")],
+        ..WorldSpec::default()
+    };
+    let csv = String::from_utf8(world.to_csv()).unwrap();
+    let spec = DataSpec::new("world", "person_id", ["age_group", "sex", "education"], ["q1", "q2"]).ordinal(["q1"]);
+    let groups = ["region".to_string(), "sex".to_string()];
+    let from_csv = Dataset::from_reader(csv.as_bytes(), &spec, &groups).unwrap();
+
+    // The same values as columns (world values hold no commas), the id among them and unused.
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let columns: Vec<(&str, Vec<&str>)> =
+        header.iter().enumerate().map(|(c, &name)| (name, rows.iter().map(|r| r[c]).collect())).collect();
+    let ids = rows.iter().map(|r| r[0].to_string()).collect();
+    let from_frame = Dataset::from_frame(ids, Frame::from_columns(&columns).unwrap(), &spec, &groups).unwrap();
+
+    assert_eq!((from_frame.persons(), from_frame.ids()), (240, from_csv.ids()));
+    assert!(from_csv.item(0).missing() > 0);
+    for (a, b) in from_frame.items().zip(from_csv.items()) {
+        assert_eq!((a.name(), a.levels(), a.ordinal(), a.missing()), (b.name(), b.levels(), b.ordinal(), b.missing()));
+        assert!(a.answers().eq(b.answers()));
+    }
+    for (a, b) in from_frame.groups().zip(from_csv.groups()) {
+        assert!(a.groups().eq(b.groups()));
+        assert!((0..240).all(|p| a.group(p) == b.group(p)));
+    }
+    let memory = every_kind().run(&from_frame, &mut |_| {}).unwrap();
+    let file = every_kind().run(&from_csv, &mut |_| {}).unwrap();
+    assert_eq!(json(&memory), json(&file));
+    assert_eq!(memory.data.groups, ["region", "sex"]);
+    assert_eq!(memory.predictors["profile"].verdict, file.predictors["profile"].verdict);
+}
+
+#[test]
+fn a_frame_with_levels_nobody_has_is_judged_by_the_values_persons_have() {
+    use populace::frame::{Dictionary, FrameBuilder};
+    // Fixed dictionaries: "c" is an option nobody chose, "x" a level nobody has.
+    let mut builder = FrameBuilder::new([
+        ("sex", Dictionary::fixed(&["f", "x", "m"]).unwrap()),
+        ("q", Dictionary::fixed(&["c", "b", "a"]).unwrap()),
+    ])
+    .unwrap();
+    for p in 0..40 {
+        builder.push([Some(["f", "m"][p % 2]), [Some("a"), Some("b"), None][p % 3]]).unwrap();
+    }
+    let ids: Vec<String> = (0..40).map(|p| format!("p{p}")).collect();
+    let spec = DataSpec::new("fixed", "id", ["sex"], ["q"]);
+    let data = Dataset::from_frame(ids.clone(), builder.finish(), &spec, &["sex".into()]).unwrap();
+    assert_eq!(data.item(0).levels(), ["a", "b", "c"]);
+    assert_eq!((data.answer(0, 0), data.answer(1, 0), data.answer(2, 0)), (Some(0), Some(1), None));
+    assert_eq!(data.item(0).missing(), 13);
+    assert_eq!(data.attribute(0).levels(), ["f", "x", "m"]);
+    assert!(data.grouping(0).groups().eq(["f", "m"]));
+    assert!(data.warnings().is_empty());
+    let result = Experiment::new()
+        .with_predictor(baseline())
+        .with_predictor(Box::new(Profile::new("profile", ProfileParams::default()).unwrap()))
+        .with_evaluation(EvaluationSpec::default().folds(2).bootstrap(20))
+        .run(&data, &mut |_| {})
+        .unwrap();
+    assert_eq!(result.data.items[0].options, ["a", "b", "c"]);
+    assert_eq!(result.predictors["profile"].population.tv.groups["sex"].keys().collect::<Vec<_>>(), ["f", "m"]);
+
+    // One answer for everybody who answered is nothing to predict, whatever the options.
+    let mut builder = FrameBuilder::new([
+        ("sex", Dictionary::fixed(&["f", "m"]).unwrap()),
+        ("q", Dictionary::fixed(&["a", "b"]).unwrap()),
+    ])
+    .unwrap();
+    for p in 0..40 {
+        builder.push([Some(["f", "m"][p % 2]), Some("b")]).unwrap();
+    }
+    let e = Dataset::from_frame(ids, builder.finish(), &spec, &[]).unwrap_err().to_string();
+    assert_eq!(e, "fixed, column \"q\": every answer to the item is \"b\"; there is nothing to predict");
+}
+
+#[test]
+fn a_frame_needs_one_id_per_row_and_complete_profiles() {
+    let spec = DataSpec::new("memory", "id", ["sex"], ["q"]);
+    let frame = || Frame::from_columns(&[("sex", ["f", "", "m"]), ("q", ["a", "b", "a"])]).unwrap();
+    let ids = |ids: &[&str]| ids.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    let error = |ids: Vec<String>, spec: &DataSpec, groups: &[String]| {
+        Dataset::from_frame(ids, frame(), spec, groups).unwrap_err().to_string()
+    };
+    assert_eq!(error(ids(&["1", "2"]), &spec, &[]), "memory, column \"id\": 2 person ids for 3 rows");
+    assert_eq!(error(ids(&["1", "", "3"]), &spec, &[]), "memory, column \"id\": the person id of row 2 is empty");
+    assert_eq!(error(ids(&["1", "1", "3"]), &spec, &[]), "memory, column \"id\": person id \"1\" appears twice");
+    assert_eq!(
+        error(ids(&["1", "2", "3"]), &spec, &[]),
+        "memory, column \"sex\": person \"2\": the profile attribute is missing; every person needs a complete profile"
+    );
+    assert_eq!(
+        error(ids(&["1", "2", "3"]), &spec, &["region".into()]),
+        "memory, column \"region\": unknown group column \"region\"; the frame has \"sex\", \"q\""
+    );
+    let twice = DataSpec::new("memory", "id", ["sex"], ["sex"]);
+    assert!(error(ids(&["1", "2", "3"]), &twice, &[]).contains("column \"sex\" is named twice"));
 }

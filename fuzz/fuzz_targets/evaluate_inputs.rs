@@ -1,17 +1,22 @@
-//! Fuzzes `populace evaluate`'s inputs: an experiment spec (TOML) and a responses CSV are
-//! written to a temporary folder, then `ExperimentSpec::from_path` and `evaluate`, with folds
-//! and bootstrap replicates capped so that a run stays small. Any error is fine; a panic, a
-//! hang or an absurd allocation is a bug.
+//! Fuzzes `populace evaluate`'s inputs in memory: an experiment spec (TOML) and a responses CSV,
+//! separated by [`populace_fuzz::MARKER`], go through `specfile::parse`, `Dataset::from_reader`
+//! and `Experiment::run`, with folds and bootstrap replicates capped so that a run stays small.
+//! Pools are left out (they are files, and the responses' reader reads them). Any error is
+//! fine; a panic, a hang or an absurd allocation is a bug.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use populace::evaluation::{evaluate, ExperimentSpec};
+use populace::evaluation::{summary_markdown, Dataset, Experiment, ExperimentSpec};
+use populace_fuzz::MARKER;
 
 fuzz_target!(|data: &[u8]| {
-    let dir = tempfile::tempdir().expect("temporary folder");
-    populace_fuzz::write_parts(dir.path(), data, &["experiment.toml", "responses.csv"]);
-    let Ok(mut spec) = ExperimentSpec::from_path(&dir.path().join("experiment.toml")) else { return };
+    let (toml, csv) = match data.windows(MARKER.len()).position(|w| w == MARKER) {
+        Some(at) => (&data[..at], &data[at + MARKER.len()..]),
+        None => (data, &[][..]),
+    };
+    let Ok(toml) = std::str::from_utf8(toml) else { return };
+    let Ok(mut spec) = populace::specfile::parse::<ExperimentSpec>(toml, "experiment.toml") else { return };
     // predictors that run a program the spec names are not for fuzzing
     if spec
         .predictors
@@ -22,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
     }
     spec.evaluation.folds = spec.evaluation.folds.min(4);
     spec.evaluation.bootstrap = spec.evaluation.bootstrap.min(20);
-    if let Ok(result) = evaluate(&spec, &mut |_| {}) {
-        let _ = populace::evaluation::summary_markdown(&result);
+    spec.pools.clear();
+    let Ok(responses) = Dataset::from_reader(csv, &spec.data, &spec.population.groups) else { return };
+    let Ok(mut experiment) = Experiment::from_spec(&spec) else { return };
+    if let Ok(result) = experiment.run(&responses, &mut |_| {}) {
+        let _ = summary_markdown(&result);
     }
 });

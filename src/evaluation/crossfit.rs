@@ -36,15 +36,15 @@ pub fn cross_fit(
 ) -> Result<Predictions> {
     let n = data.persons();
     let fold = assign_folds(n, folds, seed);
-    let mut out: Predictions = vec![vec![vec![None; n]; data.items.len()]; predictors.len()];
+    let mut out: Predictions = vec![vec![vec![None; n]; data.items().len()]; predictors.len()];
     for f in 0..folds {
         let train: Vec<usize> = (0..n).filter(|&p| fold[p] != f).collect();
         let test: Vec<usize> = (0..n).filter(|&p| fold[p] == f).collect();
-        for (i, item) in data.items.iter().enumerate() {
+        for (i, item) in data.items().enumerate() {
             for (m, predictor) in predictors.iter_mut().enumerate() {
-                progress(&format!("fold {}/{folds}, item {}, {}", f + 1, item.column.name, predictor.name()));
+                progress(&format!("fold {}/{folds}, item {}, {}", f + 1, item.name(), predictor.name()));
                 predictor.fit(data, &train, i)?;
-                let answered: Vec<usize> = test.iter().copied().filter(|&p| item.column.values[p].is_some()).collect();
+                let answered: Vec<usize> = test.iter().copied().filter(|&p| item.answer(p).is_some()).collect();
                 for (p, prediction) in answered.iter().zip(predict_checked(predictor.as_mut(), data, &answered, i)?) {
                     out[m][i][*p] = Some(prediction);
                 }

@@ -62,11 +62,10 @@ struct Term {
 /// The reference level of each profile attribute: its most common level among all persons
 /// (ties to the first).
 pub fn reference_levels(data: &Dataset) -> Vec<usize> {
-    data.profile
-        .iter()
+    data.profile()
         .map(|a| {
-            let mut counts = vec![0usize; a.levels.len()];
-            a.values.iter().flatten().for_each(|&v| counts[v] += 1);
+            let mut counts = vec![0usize; a.levels().len()];
+            (0..data.persons()).for_each(|p| counts[a.level(p)] += 1);
             (0..counts.len()).max_by(|&x, &y| counts[x].cmp(&counts[y]).then(y.cmp(&x))).unwrap_or(0)
         })
         .collect()
@@ -76,24 +75,25 @@ pub fn reference_levels(data: &Dataset) -> Vec<usize> {
 /// `persons`.
 fn terms(data: &Dataset, reference: &[usize], persons: &[usize], pair: Option<(usize, usize)>) -> Vec<Term> {
     let dummy = |a: usize, l: usize| -> Vec<f64> {
-        persons.iter().map(|&p| f64::from(u8::from(data.profile[a].values[p] == Some(l)))).collect()
+        let attr = data.attribute(a);
+        persons.iter().map(|&p| f64::from(u8::from(attr.level(p) == l))).collect()
     };
     let mut out = Vec::new();
-    for (a, attr) in data.profile.iter().enumerate() {
-        for l in (0..attr.levels.len()).filter(|&l| l != reference[a]) {
+    for (a, attr) in data.profile().enumerate() {
+        for l in (0..attr.levels().len()).filter(|&l| l != reference[a]) {
             out.push(Term {
-                label: format!("{}={}", attr.name, attr.levels[l]),
+                label: format!("{}={}", attr.name(), attr.levels()[l]),
                 kind: EffectKind::Main,
                 values: dummy(a, l),
             });
         }
     }
     if let Some((a, b)) = pair {
-        let (na, nb) = (&data.profile[a], &data.profile[b]);
-        for la in (0..na.levels.len()).filter(|&l| l != reference[a]) {
-            for lb in (0..nb.levels.len()).filter(|&l| l != reference[b]) {
+        let (na, nb) = (data.attribute(a), data.attribute(b));
+        for la in (0..na.levels().len()).filter(|&l| l != reference[a]) {
+            for lb in (0..nb.levels().len()).filter(|&l| l != reference[b]) {
                 let values = dummy(a, la).iter().zip(dummy(b, lb)).map(|(x, y)| x * y).collect();
-                let label = format!("{}={} × {}={}", na.name, na.levels[la], nb.name, nb.levels[lb]);
+                let label = format!("{}={} × {}={}", na.name(), na.levels()[la], nb.name(), nb.levels()[lb]);
                 out.push(Term { label, kind: EffectKind::Interaction, values });
             }
         }
@@ -209,9 +209,9 @@ pub fn estimate(
     reference_option: usize,
 ) -> Vec<Effect> {
     let reference = reference_levels(data);
-    let it = &data.items[item];
-    let k = it.column.levels.len();
-    let attrs = data.profile.len();
+    let it = data.item(item);
+    let k = it.levels().len();
+    let attrs = data.profile().len();
     let mut models: Vec<Option<(usize, usize)>> = vec![None];
     for a in 0..attrs {
         for b in a + 1..attrs {
@@ -223,14 +223,14 @@ pub fn estimate(
         let wanted = if pair.is_none() { EffectKind::Main } else { EffectKind::Interaction };
         let all_terms = terms(data, &reference, persons, pair);
         let mut fits: Vec<(String, Vec<usize>, Vec<f64>)> = Vec::new();
-        if it.ordinal {
+        if it.ordinal() {
             fits.push(("scale".into(), (0..persons.len()).collect(), answers.iter().map(|&a| a as f64).collect()));
         } else {
             for option in (0..k).filter(|&o| o != reference_option) {
                 let rows: Vec<usize> =
                     (0..persons.len()).filter(|&r| answers[r] == option || answers[r] == reference_option).collect();
                 let y = rows.iter().map(|&r| f64::from(u8::from(answers[r] == option))).collect();
-                let contrast = format!("{} vs {}", it.column.levels[option], it.column.levels[reference_option]);
+                let contrast = format!("{} vs {}", it.levels()[option], it.levels()[reference_option]);
                 fits.push((contrast, rows, y));
             }
         }
@@ -240,7 +240,7 @@ pub fn estimate(
                 .map(|t| Term { label: t.label.clone(), kind: t.kind, values: t.values.clone() })
                 .collect();
             let (x, kept) = design(cloned, &rows);
-            let fit = if it.ordinal { ols(&x, &DVector::from_vec(y)) } else { logit(&x, &y) };
+            let fit = if it.ordinal() { ols(&x, &DVector::from_vec(y)) } else { logit(&x, &y) };
             let Some((beta, se)) = fit else { continue };
             for (j, t) in kept.iter().enumerate().filter(|(_, t)| t.kind == wanted) {
                 let (b, s) = (beta[j + 1], se[j + 1]);

@@ -124,7 +124,7 @@ struct Request {
 impl External {
     /// Asks about `persons` and `item`: cached answers first, the programs for the rest.
     fn ask(&mut self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Prediction>> {
-        let options = &data.items[item].column.levels;
+        let options = data.item(item).levels();
         let requests = self.requests(data, persons, item)?;
         let mut answers: Vec<Option<Answer>> = Vec::with_capacity(requests.len());
         for r in &requests {
@@ -151,7 +151,7 @@ impl External {
             out.push(combine(&given, options.len(), self.smoothing).map_err(|m| {
                 predictor_error(
                     &self.name,
-                    format!("person \"{}\", item \"{}\": {m}", data.ids[persons[i]], data.items[item].column.name),
+                    format!("person \"{}\", item \"{}\": {m}", data.ids()[persons[i]], data.item(item).name()),
                 )
             })?);
         }
@@ -160,7 +160,7 @@ impl External {
 
     /// The requests for `persons` and `item`, person by person, repeats in order.
     fn requests(&self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Request>> {
-        let column = &data.items[item].column;
+        let column = data.item(item);
         let cards = if self.persona { Some(render_cards(&self.template, data, persons)?) } else { None };
         let salt = self.salt();
         let mut requests = Vec::with_capacity(persons.len() * self.repeats);
@@ -169,21 +169,20 @@ impl External {
             let persona = match &cards {
                 Some(cards) => {
                     let attributes: Map<String, Value> = data
-                        .profile
-                        .iter()
-                        .filter_map(|a| Some((a.name.clone(), Value::from(a.levels.get(a.values[p]?)?.as_str()))))
+                        .profile()
+                        .map(|a| (a.name().to_string(), Value::from(a.levels()[a.level(p)].as_str())))
                         .collect();
                     json!({"attributes": attributes, "card": &*cards[i]})
                 }
                 None => Value::Null,
             };
             for r in 0..self.repeats {
-                let id = format!("{}/{}/{r}", data.ids[p], column.name);
+                let id = format!("{}/{}/{r}", data.ids()[p], column.name());
                 if !ids.insert(id.clone()) {
                     return Err(predictor_error(&self.name, format!("two requests would share the id \"{id}\" (ids are PERSON/ITEM/REPEAT; a person id or item name with a \"/\" can collide)")));
                 }
                 let line =
-                    json!({"id": id, "persona": persona, "item": column.name, "options": column.levels, "repeat": r})
+                    json!({"id": id, "persona": persona, "item": column.name(), "options": column.levels(), "repeat": r})
                         .to_string();
                 let hash = hash(&salt, &line);
                 requests.push(Request { id, line, hash });
@@ -312,12 +311,14 @@ impl External {
 /// The cards of `persons`: the template sees their profile attributes; `person_id` is the row
 /// number in the responses file (from 0).
 fn render_cards(template: &CardTemplate, data: &Dataset, persons: &[usize]) -> Result<Vec<Arc<str>>> {
-    let domain = Domain::declared(data.profile.iter().map(|a| (&a.name, &a.levels)));
+    let declared: Vec<(String, Vec<String>)> =
+        data.profile().map(|a| (a.name().to_string(), a.levels().to_vec())).collect();
+    let domain = Domain::declared(declared.iter().map(|(name, levels)| (name, levels)));
     let cards = Cards::new(template, &domain)?;
     let mut cache = cards.cache();
     let mut out = Vec::with_capacity(persons.len());
     for &p in persons {
-        let codes: Vec<u32> = data.profile.iter().map(|a| a.values[p].unwrap_or(0) as u32).collect();
+        let codes: Vec<u32> = data.profile().map(|a| a.level(p) as u32).collect();
         out.extend(cards.render(&domain, None, p as u64, &codes, &mut cache)?);
     }
     Ok(out)

@@ -12,7 +12,8 @@
 //! [`evaluate`] runs the experiment an [`ExperimentSpec`] (TOML) describes. In code, build
 //! the predictors — the built-in [`Population`], [`Profile`], [`Cell`], [`History`] and
 //! [`External`], or any type implementing [`Predictor`] — and run them on a [`Dataset`] read
-//! from a file or any reader. [`world`] generates known-truth data to validate all this:
+//! from a file or any reader, or built from a [`Frame`](crate::frame::Frame) in memory
+//! ([`Dataset::from_frame`]). [`world`] generates known-truth data to validate all this:
 //!
 //! ```
 //! use populace::evaluation::world::WorldSpec;
@@ -32,7 +33,7 @@
 //!         Ok(())
 //!     }
 //!     fn predict(&mut self, data: &Dataset, persons: &[usize], item: usize) -> populace::Result<Vec<Prediction>> {
-//!         let k = data.items[item].column.levels.len();
+//!         let k = data.item(item).levels().len();
 //!         Ok(persons.iter().map(|_| Prediction::new(vec![1.0 / k as f64; k])).collect())
 //!     }
 //! }
@@ -76,7 +77,7 @@ pub mod variance;
 pub mod world;
 
 pub use crossfit::{assign_folds, cross_fit, Predictions};
-pub use data::{Column, Dataset, Item};
+pub use data::{Attribute, Dataset, Grouping, Item};
 pub use external::External;
 pub use factory::build;
 pub use logistic::Logistic;
@@ -185,12 +186,12 @@ impl Experiment {
         }
         spec::check_predictors(&predictors).map_err(settings)?;
         spec::check_pools(&self.pools, &predictors).map_err(settings)?;
-        let groups: Vec<&str> = data.groups.iter().map(|g| g.name.as_str()).collect();
-        spec::check_groups(&groups).map_err(|m| Error::input(Location::file(&data.source), m))?;
+        let groups: Vec<&str> = data.groups().map(|g| g.name()).collect();
+        spec::check_groups(&groups).map_err(|m| Error::input(Location::file(data.source()), m))?;
         let folds = self.evaluation.folds;
         if data.persons() < 2 * folds {
             return Err(Error::input(
-                Location::file(&data.source),
+                Location::file(data.source()),
                 format!("{} persons are too few for {folds} folds (need at least 2 per fold)", data.persons()),
             ));
         }
@@ -245,23 +246,22 @@ impl Experiment {
             pools::score_pools(data, &self.pools, &mut self.predictors, &usable, e.bootstrap, e.seed, e.alpha)?
         };
         let items = data
-            .items
-            .iter()
+            .items()
             .map(|it| ItemSummary {
-                name: it.column.name.clone(),
-                ordinal: it.ordinal,
-                options: it.column.levels.clone(),
-                answers: data.persons() - it.missing,
-                missing: it.missing,
+                name: it.name().to_string(),
+                ordinal: it.ordinal(),
+                options: it.levels().to_vec(),
+                answers: data.persons() - it.missing(),
+                missing: it.missing(),
             })
             .collect();
         Ok(Evaluation {
             data: DataSummary {
-                file: data.source.clone(),
+                file: data.source().to_string(),
                 persons: data.persons(),
                 items,
-                profile: data.profile.iter().map(|a| a.name.clone()).collect(),
-                groups: data.groups.iter().map(|g| g.name.clone()).collect(),
+                profile: data.profile().map(|a| a.name().to_string()).collect(),
+                groups: data.groups().map(|g| g.name().to_string()).collect(),
             },
             evaluation: Settings {
                 folds: e.folds,
@@ -272,7 +272,7 @@ impl Experiment {
                 rule,
             },
             predictors: reports,
-            warnings: data.warnings.clone(),
+            warnings: data.warnings().to_vec(),
             simulation: SimulationSettings { repeats: sim.repeats, alpha: sim.alpha, seed: sim.seed },
             pools,
         })

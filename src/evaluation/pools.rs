@@ -15,68 +15,29 @@ use std::path::Path;
 use indexmap::IndexMap;
 use rayon::prelude::*;
 
-use super::data::{Column, Dataset, Item};
+use super::data::Dataset;
 use super::predictor::{predict_checked, Predictor};
 use super::report::{Estimate, PoolReport, PoolScore, PoolTv};
 use super::spec::PoolSpec;
 use super::stats;
-use crate::error::{Error, Location, Result};
-use crate::inputs::CsvFile;
+use crate::error::Result;
 use crate::metrics;
 
-/// A pool read against the respondents' profile: a dataset with the same attributes and levels
-/// and no answers.
+/// A pool read against the respondents' profile: a dataset with the same attributes, levels
+/// and items, and no answers.
+///
+/// # Errors
+/// [`Error::Read`](crate::Error::Read) when the file cannot be read; [`Error::Input`](crate::Error::Input)
+/// naming file, line and column for a missing attribute column, a value that is not a level of
+/// its attribute in the responses, or a pool without persons.
 pub fn read_pool(path: &Path, data: &Dataset) -> Result<Dataset> {
-    let display = path.display().to_string();
-    let mut csv = CsvFile::open(path, &display)?;
-    let columns: Vec<usize> =
-        data.profile.iter().map(|a| csv.column(&a.name, "profile attribute")).collect::<Result<_>>()?;
-    let id = csv.headers().iter().position(|h| h == "person_id");
-    let mut ids = Vec::new();
-    let mut values: Vec<Vec<Option<usize>>> = vec![Vec::new(); data.profile.len()];
-    let mut record = csv::ByteRecord::new();
-    while let Some(line) = csv.next(&mut record)? {
-        for ((a, &c), out) in data.profile.iter().zip(&columns).zip(values.iter_mut()) {
-            let value = csv.field(&record, line, c)?;
-            let level = a.levels.iter().position(|l| l == value).ok_or_else(|| {
-                Error::input(
-                    csv.location().at_line(line).at_column(&a.name),
-                    format!("\"{value}\" is not a level of \"{}\" in the responses ({})", a.name, a.levels.join(", ")),
-                )
-            })?;
-            out.push(Some(level));
-        }
-        ids.push(match id {
-            Some(c) => csv.field(&record, line, c)?.to_string(),
-            None => (ids.len() + 1).to_string(),
-        });
-    }
-    if ids.is_empty() {
-        return Err(Error::input(Location::file(&display), "the pool has no persons"));
-    }
-    let profile: Vec<Column> = data
-        .profile
-        .iter()
-        .zip(values)
-        .map(|(a, values)| Column { name: a.name.clone(), levels: a.levels.clone(), values })
-        .collect();
-    let n = ids.len();
-    let items = data
-        .items
-        .iter()
-        .map(|it| Item {
-            column: Column { name: it.column.name.clone(), levels: it.column.levels.clone(), values: vec![None; n] },
-            ordinal: it.ordinal,
-            missing: n,
-        })
-        .collect();
-    Ok(Dataset { source: display, ids, profile, groups: Vec::new(), items, warnings: Vec::new() })
+    data.read_pool(path)
 }
 
 /// The groupings shared by the respondents and the pools: the profile attributes among the
-/// spec's groups, as indices into `data.profile`.
+/// spec's groups, as profile positions.
 fn shared_groupings(data: &Dataset) -> Vec<usize> {
-    data.groups.iter().filter_map(|g| data.profile.iter().position(|a| a.name == g.name)).collect()
+    data.groups().filter_map(|g| data.profile().position(|a| a.name() == g.name())).collect()
 }
 
 /// One pool's predictions `[item][person]` by one predictor fitted on all respondents.
@@ -86,7 +47,7 @@ type PoolPredictions = Vec<Vec<Vec<f64>>>;
 fn predict_pool(predictor: &mut dyn Predictor, data: &Dataset, pool: &Dataset) -> Result<PoolPredictions> {
     let everyone: Vec<usize> = (0..data.persons()).collect();
     let persons: Vec<usize> = (0..pool.persons()).collect();
-    (0..data.items.len())
+    (0..data.items().len())
         .map(|i| {
             predictor.fit(data, &everyone, i)?;
             let predictions = predict_checked(predictor, pool, &persons, i)?;
@@ -95,31 +56,71 @@ fn predict_pool(predictor: &mut dyn Predictor, data: &Dataset, pool: &Dataset) -
         .collect()
 }
 
+/// Each person's level of every shared grouping `[grouping][person]`, read from the dataset
+/// once for the bootstrap.
+fn levels(data: &Dataset, groupings: &[usize]) -> Vec<Vec<usize>> {
+    groupings
+        .iter()
+        .map(|&a| {
+            let attribute = data.attribute(a);
+            (0..data.persons()).map(|p| attribute.level(p)).collect()
+        })
+        .collect()
+}
+
+/// What the statistics of every bootstrap replicate read of the respondents, read from the
+/// dataset once: each item's number of options and answers `[item][person]`, and the
+/// number of groups and each person's group in every shared grouping.
+struct Observed {
+    options: Vec<usize>,
+    answers: Vec<Vec<Option<usize>>>,
+    groups: Vec<usize>,
+    levels: Vec<Vec<usize>>,
+}
+
+impl Observed {
+    fn new(data: &Dataset, groupings: &[usize]) -> Observed {
+        Observed {
+            options: data.items().map(|it| it.levels().len()).collect(),
+            answers: data.items().map(|it| it.answers().collect()).collect(),
+            groups: groupings.iter().map(|&a| data.attribute(a).levels().len()).collect(),
+            levels: levels(data, groupings),
+        }
+    }
+}
+
 /// Mean TV over items between a pool's predicted and the respondents' observed distributions,
-/// overall (`None`) or per grouping, with respondent weights `w` and pool weights `v`.
-fn tv(data: &Dataset, pool: &Dataset, preds: &[Vec<Vec<f64>>], grouping: Option<usize>, w: &[f64], v: &[f64]) -> f64 {
-    let levels = grouping.map_or(1, |a| data.profile[a].levels.len());
-    let group = |d: &Dataset, p: usize| grouping.map_or(0, |a| d.profile[a].values[p].unwrap_or(0));
+/// overall (`None`) or per shared grouping, with respondent weights `w` and pool weights `v`;
+/// `pool` holds the pool persons' levels of the shared groupings.
+fn tv(
+    observed: &Observed,
+    pool: &[Vec<usize>],
+    preds: &[Vec<Vec<f64>>],
+    grouping: Option<usize>,
+    w: &[f64],
+    v: &[f64],
+) -> f64 {
+    let groups = grouping.map_or(1, |g| observed.groups[g]);
+    let group = |of: &[Vec<usize>], p: usize| grouping.map_or(0, |g| of[g][p]);
     let (mut total, mut weight) = (0.0, 0.0);
-    for (i, item) in data.items.iter().enumerate() {
-        let k = item.column.levels.len();
-        let mut observed = vec![vec![0.0; k]; levels];
-        let mut predicted = vec![vec![0.0; k]; levels];
-        for p in 0..data.persons() {
-            if let Some(a) = item.column.values[p] {
-                observed[group(data, p)][a] += w[p];
+    for (i, (answers, &k)) in observed.answers.iter().zip(&observed.options).enumerate() {
+        let mut seen = vec![vec![0.0; k]; groups];
+        let mut predicted = vec![vec![0.0; k]; groups];
+        for (p, answer) in answers.iter().enumerate() {
+            if let Some(a) = *answer {
+                seen[group(&observed.levels, p)][a] += w[p];
             }
         }
-        for p in 0..pool.persons() {
+        for (p, q) in preds[i].iter().enumerate() {
             let g = group(pool, p);
-            predicted[g].iter_mut().zip(&preds[i][p]).for_each(|(s, q)| *s += v[p] * q);
+            predicted[g].iter_mut().zip(q).for_each(|(s, q)| *s += v[p] * q);
         }
-        for g in 0..levels {
-            let (n_obs, n_pred) = (observed[g].iter().sum::<f64>(), predicted[g].iter().sum::<f64>());
+        for g in 0..groups {
+            let (n_obs, n_pred) = (seen[g].iter().sum::<f64>(), predicted[g].iter().sum::<f64>());
             if n_obs == 0.0 || n_pred == 0.0 {
                 continue;
             }
-            let o: Vec<f64> = observed[g].iter().map(|x| x / n_obs).collect();
+            let o: Vec<f64> = seen[g].iter().map(|x| x / n_obs).collect();
             let q: Vec<f64> = predicted[g].iter().map(|x| x / n_pred).collect();
             total += n_obs * metrics::total_variation(&q, &o);
             weight += n_obs;
@@ -133,20 +134,20 @@ fn tv(data: &Dataset, pool: &Dataset, preds: &[Vec<Vec<f64>>], grouping: Option<
 }
 
 /// The statistics of one bootstrap replicate: per pool and predictor, TV overall, per shared
-/// grouping, and the score (mean over groupings, or overall without any).
+/// grouping, and the score (mean over groupings, or overall without any). `pools` holds each
+/// pool's levels of the shared groupings.
 fn statistics(
-    data: &Dataset,
-    pools: &[Dataset],
+    observed: &Observed,
+    pools: &[Vec<Vec<usize>>],
     preds: &[Vec<Option<PoolPredictions>>],
-    groupings: &[usize],
     w: &[f64],
     v: &[Vec<f64>],
 ) -> Vec<f64> {
     let mut out = Vec::new();
     for (k, pool) in pools.iter().enumerate() {
         for p in preds[k].iter().flatten() {
-            let overall = tv(data, pool, p, None, w, &v[k]);
-            let by: Vec<f64> = groupings.iter().map(|&a| tv(data, pool, p, Some(a), w, &v[k])).collect();
+            let overall = tv(observed, pool, p, None, w, &v[k]);
+            let by: Vec<f64> = (0..observed.groups.len()).map(|g| tv(observed, pool, p, Some(g), w, &v[k])).collect();
             let score = if by.is_empty() { overall } else { by.iter().sum::<f64>() / by.len() as f64 };
             out.push(overall);
             out.extend(by);
@@ -167,7 +168,7 @@ pub fn score_pools(
     seed: u64,
     alpha: f64,
 ) -> Result<IndexMap<String, PoolReport>> {
-    let pools: Vec<Dataset> = specs.iter().map(|s| read_pool(&s.file, data)).collect::<Result<_>>()?;
+    let pools: Vec<Dataset> = specs.iter().map(|s| data.read_pool(&s.file)).collect::<Result<_>>()?;
     let names: Vec<String> = predictors.iter().map(|p| p.name().to_string()).collect();
     let chosen = |spec: &PoolSpec, m: usize| spec.predictors.as_ref().map_or(usable[m], |l| l.contains(&names[m]));
     let mut preds: Vec<Vec<Option<PoolPredictions>>> = vec![vec![None; names.len()]; pools.len()];
@@ -179,12 +180,13 @@ pub fn score_pools(
         }
     }
     let groupings = shared_groupings(data);
+    let observed = Observed::new(data, &groupings);
+    let pool_levels: Vec<Vec<Vec<usize>>> = pools.iter().map(|pool| levels(pool, &groupings)).collect();
     let ones = |n: usize| vec![1.0; n];
     let point = statistics(
-        data,
-        &pools,
+        &observed,
+        &pool_levels,
         &preds,
-        &groupings,
         &ones(data.persons()),
         &pools.iter().map(|p| ones(p.persons())).collect::<Vec<_>>(),
     );
@@ -197,7 +199,7 @@ pub fn score_pools(
                 .enumerate()
                 .map(|(k, p)| stats::resample_weights(p.persons(), seed ^ ((k as u64 + 1) << 40), r))
                 .collect();
-            statistics(data, &pools, &preds, &groupings, &w, &v)
+            statistics(&observed, &pool_levels, &preds, &w, &v)
         })
         .collect();
     let per = 2 + groupings.len();
@@ -227,7 +229,7 @@ pub fn score_pools(
             let groupings = groupings
                 .iter()
                 .enumerate()
-                .map(|(g, &a)| (data.profile[a].name.clone(), interval(column(at + 1 + g), point[at + 1 + g])))
+                .map(|(g, &a)| (data.attribute(a).name().to_string(), interval(column(at + 1 + g), point[at + 1 + g])))
                 .collect();
             let score = at + per - 1;
             let difference_from_first = offset[0][m].filter(|_| k > 0).map(|first| {

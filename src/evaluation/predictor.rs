@@ -37,7 +37,7 @@ pub trait Predictor: Send {
     /// without an answer to the item are the predictor's to skip or use.
     fn fit(&mut self, data: &Dataset, train: &[usize], item: usize) -> Result<()>;
     /// One prediction per person of `persons`, in order: probabilities over the item's
-    /// options (`data.items[item].column.levels`), summing to 1.
+    /// options (`data.item(item).levels()`), summing to 1.
     fn predict(&mut self, data: &Dataset, persons: &[usize], item: usize) -> Result<Vec<Prediction>>;
 }
 
@@ -75,17 +75,17 @@ pub(super) fn predict_checked(
     item: usize,
 ) -> Result<Vec<Prediction>> {
     let predictions = predictor.predict(data, persons, item)?;
-    let column = &data.items[item].column;
+    let column = data.item(item);
     let wrong = |message: String| predictor_error(predictor.name(), message);
     if predictions.len() != persons.len() {
         return Err(wrong(format!(
             "asked about {} persons for item \"{}\", it gave {} predictions",
             persons.len(),
-            column.name,
+            column.name(),
             predictions.len()
         )));
     }
-    let options = column.levels.len();
+    let options = column.levels().len();
     for (&p, prediction) in persons.iter().zip(&predictions) {
         let q = &prediction.probabilities;
         let sum: f64 = q.iter().sum();
@@ -98,7 +98,7 @@ pub(super) fn predict_checked(
         } else {
             continue;
         };
-        return Err(wrong(format!("person \"{}\", item \"{}\": {problem}", data.ids[p], column.name)));
+        return Err(wrong(format!("person \"{}\", item \"{}\": {problem}", data.ids()[p], column.name())));
     }
     Ok(predictions)
 }
@@ -110,10 +110,10 @@ fn each(persons: &[usize], mut one: impl FnMut(usize) -> Result<Vec<f64>>) -> Re
 
 /// Answer counts of `item` among `persons`, plus `alpha` in each option.
 fn counts(data: &Dataset, persons: &[usize], item: usize, alpha: f64) -> Vec<f64> {
-    let column = &data.items[item].column;
-    let mut c = vec![alpha; column.levels.len()];
+    let column = data.item(item);
+    let mut c = vec![alpha; column.levels().len()];
     for &p in persons {
-        if let Some(a) = column.values[p] {
+        if let Some(a) = column.answer(p) {
             c[a] += 1.0;
         }
     }
@@ -168,16 +168,18 @@ impl Predictor for Population {
 fn profile_features(data: &Dataset, person: usize, interactions: bool) -> (Vec<usize>, usize) {
     let mut row = Vec::new();
     let mut offset = 0;
-    let level = |a: usize| data.profile[a].values[person].unwrap_or(0);
-    for a in &data.profile {
-        row.push(offset + a.values[person].unwrap_or(0));
-        offset += a.levels.len();
+    let level = |a: usize| data.attribute(a).level(person);
+    for a in data.profile() {
+        row.push(offset + a.level(person));
+        offset += a.levels().len();
     }
     if interactions {
-        for a in 0..data.profile.len() {
-            for b in a + 1..data.profile.len() {
-                row.push(offset + level(a) * data.profile[b].levels.len() + level(b));
-                offset += data.profile[a].levels.len() * data.profile[b].levels.len();
+        let attributes = data.profile().len();
+        for a in 0..attributes {
+            for b in a + 1..attributes {
+                let levels = data.attribute(b).levels().len();
+                row.push(offset + level(a) * levels + level(b));
+                offset += data.attribute(a).levels().len() * levels;
             }
         }
     }
@@ -192,17 +194,17 @@ fn fit_logistic(
     l2: f64,
     features: impl Fn(usize) -> (Vec<usize>, usize),
 ) -> Result<Logistic> {
-    let column = &data.items[item].column;
+    let column = data.item(item);
     let (mut rows, mut y, mut width) = (Vec::new(), Vec::new(), 0);
     for &p in train {
-        if let Some(a) = column.values[p] {
+        if let Some(a) = column.answer(p) {
             let (row, w) = features(p);
             rows.push(row);
             y.push(a);
             width = w;
         }
     }
-    Logistic::fit(&rows, &y, column.levels.len(), width, l2)
+    Logistic::fit(&rows, &y, column.levels().len(), width, l2)
 }
 
 /// L2-regularized multinomial logistic regression on the one-hot profile (main effects,
@@ -258,7 +260,7 @@ pub struct Cell {
 }
 
 fn profile_of(data: &Dataset, person: usize) -> Vec<usize> {
-    data.profile.iter().map(|a| a.values[person].unwrap_or(0)).collect()
+    data.profile().map(|a| a.level(person)).collect()
 }
 
 impl Cell {
@@ -285,10 +287,10 @@ impl Predictor for Cell {
     fn fit(&mut self, data: &Dataset, train: &[usize], item: usize) -> Result<()> {
         self.base = normalized(counts(data, train, item, self.smoothing));
         let k = self.base.len();
-        let column = &data.items[item].column;
-        self.counts = vec![HashMap::new(); data.profile.len()];
+        let column = data.item(item);
+        self.counts = vec![HashMap::new(); data.profile().len()];
         for &p in train {
-            if let Some(a) = column.values[p] {
+            if let Some(a) = column.answer(p) {
                 let profile = profile_of(data, p);
                 for (j, map) in self.counts.iter_mut().enumerate() {
                     map.entry(profile[..=j].to_vec()).or_insert_with(|| vec![0.0; k])[a] += 1.0;
@@ -325,12 +327,12 @@ pub struct History {
 fn history_features(data: &Dataset, person: usize, item: usize) -> (Vec<usize>, usize) {
     let mut row = Vec::new();
     let mut offset = 0;
-    for (j, it) in data.items.iter().enumerate() {
+    for (j, it) in data.items().enumerate() {
         if j == item {
             continue;
         }
-        let k = it.column.levels.len();
-        row.push(offset + it.column.values[person].unwrap_or(k));
+        let k = it.levels().len();
+        row.push(offset + it.answer(person).unwrap_or(k));
         offset += k + 1;
     }
     (row, offset)

@@ -53,13 +53,12 @@ impl RealEffects {
     /// Estimates the effects of the profile on every item's real answers.
     pub fn estimate(data: &Dataset) -> RealEffects {
         let items = data
-            .items
-            .iter()
+            .items()
             .enumerate()
             .map(|(i, item)| {
-                let persons: Vec<usize> = (0..data.persons()).filter(|&p| item.column.values[p].is_some()).collect();
-                let answers: Vec<usize> = persons.iter().filter_map(|&p| item.column.values[p]).collect();
-                let mut counts = vec![0usize; item.column.levels.len()];
+                let (persons, answers): (Vec<usize>, Vec<usize>) =
+                    item.answers().enumerate().filter_map(|(p, a)| Some((p, a?))).unzip();
+                let mut counts = vec![0usize; item.levels().len()];
                 answers.iter().for_each(|&a| counts[a] += 1);
                 let reference =
                     (0..counts.len()).max_by(|&x, &y| counts[x].cmp(&counts[y]).then(y.cmp(&x))).unwrap_or(0);
@@ -109,7 +108,7 @@ pub fn replication(data: &Dataset, real: &RealEffects, draws: &[Vec<Vec<usize>>]
                 nulls.1 += usize::from(sim_significant);
             }
             list.push(EffectReplication {
-                item: data.items[i].column.name.clone(),
+                item: data.item(i).name().to_string(),
                 kind: e.kind,
                 term: e.term.clone(),
                 contrast: e.contrast.clone(),

@@ -60,12 +60,13 @@ struct Losses {
     correct: Vec<f64>,
 }
 
-fn losses(data: &Dataset, item: usize, preds: &[Option<Prediction>]) -> Losses {
-    let column = &data.items[item].column;
-    let n = data.persons();
+/// Per-person losses of one predictor's predictions `preds` of one item whose answers are
+/// `answers`.
+fn losses(answers: &[Option<usize>], preds: &[Option<Prediction>]) -> Losses {
+    let n = answers.len();
     let mut l = Losses { nll: vec![f64::NAN; n], brier: vec![f64::NAN; n], correct: vec![f64::NAN; n] };
     for (p, pred) in preds.iter().enumerate() {
-        if let (Some(a), Some(Prediction { probabilities: q, .. })) = (column.values[p], pred) {
+        if let (Some(a), Some(Prediction { probabilities: q, .. })) = (answers[p], pred) {
             l.nll[p] = -q[a].max(1e-300).ln();
             l.brier[p] = q.iter().enumerate().map(|(k, v)| (v - f64::from(u8::from(k == a))).powi(2)).sum();
             let best = (0..q.len()).max_by(|&x, &y| q[x].total_cmp(&q[y]).then(y.cmp(&x))).unwrap_or(0);
@@ -138,7 +139,7 @@ impl<'a> Scored<'a> {
     fn new(data: &'a Dataset, baseline: usize, preds: &Predictions, population: PopulationData<'a>) -> Self {
         let all: Vec<Vec<Losses>> = preds
             .iter()
-            .map(|per_item| (0..data.items.len()).map(|i| losses(data, i, &per_item[i])).collect())
+            .map(|per_item| population.answers.iter().zip(per_item).map(|(a, p)| losses(a, p)).collect())
             .collect();
         let totals = all.iter().map(|per_item| totals(data.persons(), per_item)).collect();
         let zero = |v: &[f64]| v.iter().map(|x| if x.is_finite() { *x } else { 0.0 }).collect::<Vec<f64>>();
@@ -163,10 +164,10 @@ impl<'a> Scored<'a> {
         let individual = (0..totals.len()).map(|m| {
             let (t, b) = (&totals[m], &totals[baseline]);
             let overall = individual(w, [&t[0], &t[1], &t[2], &t[3]], [&b[0], &b[3]]);
-            let per_item = data.items.iter().enumerate().map(|(i, item)| {
+            let per_item = data.items().enumerate().map(|(i, item)| {
                 let [nll, brier, correct, count] = &items[m][i];
                 let metrics = individual(w, [nll, brier, correct, count], [&items[baseline][i][0], count]);
-                (item.column.name.clone(), metrics)
+                (item.name().to_string(), metrics)
             });
             Individual { overall, items: per_item.collect() }
         });
@@ -196,25 +197,28 @@ type Cells = Vec<Vec<Option<usize>>>;
 /// The groupings of the population metrics, the whole sample first.
 fn groupings(data: &Dataset) -> Vec<(&str, Vec<String>)> {
     let mut out = vec![("all", vec!["all".to_string()])];
-    out.extend(data.groups.iter().map(|g| (g.name.as_str(), g.levels.clone())));
+    out.extend(data.groups().map(|g| (g.name(), g.groups().map(str::to_string).collect())));
     out
 }
 
 /// Each person's cell `group · folds + fold` in every grouping of [`groupings`].
 fn cells(data: &Dataset, fold: &[usize], folds: usize) -> Cells {
-    let everyone = vec![Some(0); data.persons()];
-    std::iter::once(&everyone[..])
-        .chain(data.groups.iter().map(|g| &g.values[..]))
-        .map(|values| values.iter().zip(fold).map(|(g, f)| g.map(|g| g * folds + f)).collect())
-        .collect()
+    let everyone = fold.iter().map(|&f| Some(f)).collect();
+    let by_group =
+        data.groups().map(|g| fold.iter().enumerate().map(|(p, f)| g.group(p).map(|g| g * folds + f)).collect());
+    std::iter::once(everyone).chain(by_group).collect()
 }
 
-/// What population metrics need, computed once: each person's cell in every grouping, and per
-/// predictor and item the persons predicted with their answers and probabilities, contiguous.
+/// What population metrics need, computed once: each person's answers and cell in every
+/// grouping, and per predictor and item the persons predicted with their probabilities,
+/// contiguous.
 struct PopulationData<'a> {
     data: &'a Dataset,
     groupings: Vec<(&'a str, Vec<String>)>,
     folds: usize,
+    /// `[item][person]`: the answers, read from the dataset once for the loops that visit
+    /// every person in every resample.
+    answers: Vec<Vec<Option<usize>>>,
     cells: Cells,
     /// `[predictor][item]`: the persons with an answer and a prediction.
     persons: Vec<Vec<Vec<usize>>>,
@@ -234,14 +238,15 @@ struct CellSums {
 
 impl<'a> PopulationData<'a> {
     fn new(data: &'a Dataset, preds: &Predictions, fold: &[usize], folds: usize) -> Self {
+        let answers: Vec<Vec<Option<usize>>> = data.items().map(|item| item.answers().collect()).collect();
         let mut persons = Vec::new();
         let mut probabilities = Vec::new();
         for per_item in preds {
             let (mut ps, mut qs) = (Vec::new(), Vec::new());
-            for (item, per_person) in data.items.iter().zip(per_item) {
+            for (answers, per_person) in answers.iter().zip(per_item) {
                 let (mut p_i, mut q_i) = (Vec::new(), Vec::new());
                 for (p, pred) in per_person.iter().enumerate() {
-                    if let (Some(_), Some(pred)) = (item.column.values[p], pred) {
+                    if let (Some(_), Some(pred)) = (answers[p], pred) {
                         p_i.push(p);
                         q_i.extend_from_slice(&pred.probabilities);
                     }
@@ -273,20 +278,20 @@ impl<'a> PopulationData<'a> {
                     .collect()
             })
             .collect();
-        PopulationData { data, groupings, folds, cells, persons, probabilities, present }
+        PopulationData { data, groupings, folds, answers, cells, persons, probabilities, present }
     }
 
     /// Sums with weights `w` over the cells of grouping `g` for predictor `m` and item `i`, in
     /// person order.
     fn sums(&self, m: usize, i: usize, g: usize, w: &[f64]) -> CellSums {
-        let column = &self.data.items[i].column;
-        let k = column.levels.len();
+        let answers = &self.answers[i];
+        let k = self.data.item(i).levels().len();
         let cells = self.groupings[g].1.len() * self.folds;
         let mut s =
             CellSums { pred: vec![vec![0.0; k]; cells], obs: vec![vec![0.0; k]; cells], size: vec![0.0; cells] };
         let probabilities = self.probabilities[m][i].chunks_exact(k);
         for (&p, q) in self.persons[m][i].iter().zip(probabilities) {
-            if let (Some(c), Some(a)) = (self.cells[g][p], column.values[p]) {
+            if let (Some(c), Some(a)) = (self.cells[g][p], answers[p]) {
                 s.size[c] += w[p];
                 s.obs[c][a] += w[p];
                 s.pred[c].iter_mut().zip(q).for_each(|(s, v)| *s += w[p] * v);
@@ -298,8 +303,8 @@ impl<'a> PopulationData<'a> {
     /// Distances of predictor `m` on item `i` for every reported group of grouping `gi`, and
     /// each group's (size · TV, size) to add up over items.
     fn distances(&self, m: usize, i: usize, gi: usize, w: &[f64]) -> (IndexMap<String, Distances<f64>>, Vec<[f64; 2]>) {
-        let item = &self.data.items[i];
-        let k = item.column.levels.len();
+        let item = self.data.item(i);
+        let k = item.levels().len();
         let levels = &self.groupings[gi].1;
         // Cells are (group, fold): each fold's predictions come from a model that saw no
         // person of that fold, so the comparison is out of sample.
@@ -331,7 +336,7 @@ impl<'a> PopulationData<'a> {
                 d[3] = 1.0 - d[2] / (k - 1) as f64;
                 tv[g] = [total * d[0], total];
             }
-            let ordinal = item.ordinal;
+            let ordinal = item.ordinal();
             let distances = Distances {
                 tv: d[0],
                 js: d[1],
@@ -352,7 +357,7 @@ impl<'a> PopulationData<'a> {
         let mut score = vec![vec![0.0; groupings.len()]; predictors];
         let mut partial = Vec::with_capacity(predictors);
         for (m, score) in score.iter_mut().enumerate() {
-            let mut items: Vec<ByGroup<Distances<f64>>> = vec![IndexMap::new(); data.items.len()];
+            let mut items: Vec<ByGroup<Distances<f64>>> = vec![IndexMap::new(); data.items().len()];
             let mut groups = IndexMap::new();
             for (gi, (gname, levels)) in groupings.iter().enumerate() {
                 let mut group_tv = vec![[0.0; 2]; levels.len()];
@@ -377,11 +382,10 @@ impl<'a> PopulationData<'a> {
                 }
             }
             let items: IndexMap<String, _> = data
-                .items
-                .iter()
+                .items()
                 .zip(items)
                 .filter(|(_, by_group)| !by_group.is_empty())
-                .map(|(item, by_group)| (item.column.name.clone(), by_group))
+                .map(|(item, by_group)| (item.name().to_string(), by_group))
                 .collect();
             partial.push((items, groups));
         }

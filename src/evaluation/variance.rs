@@ -23,7 +23,7 @@ pub fn run_to_run(
     seed: u64,
     alpha: f64,
 ) -> Option<Variance> {
-    let items: Vec<ItemDraws> = (0..data.items.len()).map(|i| ItemDraws::new(data, i, &draws[i])).collect();
+    let items: Vec<ItemDraws> = (0..data.items().len()).map(|i| ItemDraws::new(data, i, &draws[i])).collect();
     let repeats = items.iter().map(ItemDraws::repeats).min().unwrap_or(0);
     if repeats < 2 {
         return None;
@@ -46,7 +46,7 @@ pub fn run_to_run(
         icc: estimate(base + 2),
     };
     let by_item: IndexMap<String, VarianceComponents> =
-        data.items.iter().enumerate().map(|(i, item)| (item.column.name.clone(), components(3 + 3 * i))).collect();
+        data.items().enumerate().map(|(i, item)| (item.name().to_string(), components(3 + 3 * i))).collect();
     Some(Variance { overall: components(0), repeats, items: by_item })
 }
 
@@ -68,8 +68,8 @@ pub struct ItemDraws {
 impl ItemDraws {
     /// Collects one item's draws `[person]`.
     pub fn new(data: &Dataset, item: usize, draws: &[Vec<usize>]) -> ItemDraws {
-        let it = &data.items[item];
-        ItemDraws::summarize(it.ordinal, it.column.levels.len(), draws)
+        let it = data.item(item);
+        ItemDraws::summarize(it.ordinal(), it.levels().len(), draws)
     }
 
     fn summarize(ordinal: bool, options: usize, draws: &[Vec<usize>]) -> ItemDraws {
