@@ -36,25 +36,32 @@
 //! library user with `default-features = false` compiles neither it nor its dependencies (clap,
 //! indicatif, anyhow), and without the `parquet` feature no Arrow or Parquet either.
 //!
+//! The stages work in memory, from margins given as text or columns to a verdict, with its
+//! interval, on whether knowing a persona's profile predicts individuals (the command runs
+//! the same code on files; [`evaluation`] shows a predictor of one's own):
+//!
 //! ```
+//! use populace::evaluation::{
+//!     DataSpec, Dataset, EvaluationSpec, Experiment, Population, PopulationParams, Profile, ProfileParams, Verdict,
+//! };
 //! use populace::fitting::{fit, FitOptions};
 //! use populace::frame::Frame;
 //! use populace::generation::{Batch, GenerateOptions, Pool};
 //! use populace::inputs::{Csv, MarginInput, Problem};
 //!
 //! // Two margins that share sex: one as CSV text, one as columns in memory.
-//! let age_sex = Csv::text("age_sex", "age,sex,count\nyoung,f,30\nyoung,m,20\nold,f,25\nold,m,25\n");
+//! let age_sex = Csv::text("age_sex", "age,sex,count\nyoung,f,300\nyoung,m,200\nold,f,250\nold,m,250\n");
 //! let sex_job = Frame::from_columns(&[("sex", ["f", "f", "m", "m"]), ("job", ["yes", "no", "yes", "no"])])?;
 //! let problem = Problem::builder()
 //!     .margin(MarginInput::csv(age_sex))
-//!     .margin(MarginInput::frame("sex_job", sex_job).counts(vec![35.0, 20.0, 30.0, 15.0]))
+//!     .margin(MarginInput::frame("sex_job", sex_job).counts(vec![350.0, 200.0, 300.0, 150.0]))
 //!     .build()?;
 //!
 //! // Fit the joint age × sex × job (IPF, the default)…
 //! let fitted = fit(&problem, &FitOptions::default(), &mut [])?;
 //! assert!(fitted.converged());
 //!
-//! // …and draw its 100 persons into memory: exact draws meet the margins.
+//! // …and draw its 1,000 persons into memory: exact draws meet the margins.
 //! let pool = Pool::from_fitted(&problem, &fitted, &GenerateOptions::default().card(None))?;
 //! let mut persons: Vec<[String; 3]> = Vec::new();
 //! let mut keep = |batch: &Batch| {
@@ -62,9 +69,29 @@
 //!     Ok(())
 //! };
 //! pool.write(&mut keep, &mut |_| {})?;
-//! assert_eq!(persons.len(), 100);
-//! assert_eq!(persons.iter().filter(|[age, sex, _]| age == "young" && sex == "f").count(), 30);
-//! assert_eq!(persons.iter().filter(|[_, sex, job]| sex == "m" && job == "no").count(), 15);
+//! assert_eq!(persons.len(), 1000);
+//! assert_eq!(persons.iter().filter(|[age, sex, _]| age == "young" && sex == "f").count(), 300);
+//! assert_eq!(persons.iter().filter(|[_, sex, job]| sex == "m" && job == "no").count(), 150);
+//!
+//! // Give each person an answer that follows their job three times in four, and ask whether
+//! // knowing the profile predicts individuals better than the population baseline does.
+//! let answers: Vec<&str> = persons.iter().enumerate()
+//!     .map(|(i, [_, _, job])| if (job == "yes") != (i % 4 == 0) { "agree" } else { "disagree" })
+//!     .collect();
+//! let ids: Vec<String> = (1..=persons.len()).map(|i| i.to_string()).collect();
+//! let column = |a: usize| persons.iter().map(|p| p[a].as_str()).collect::<Vec<_>>();
+//! let frame =
+//!     Frame::from_columns(&[("age", column(0)), ("sex", column(1)), ("job", column(2)), ("answer", answers)])?;
+//! let roles = DataSpec::new("pool", "id", ["age", "sex", "job"], ["answer"]);
+//! let data = Dataset::from_frame(ids, frame, &roles, &[])?;
+//! let result = Experiment::new()
+//!     .with_predictor(Box::new(Population::new("population", PopulationParams::default())?))
+//!     .with_predictor(Box::new(Profile::new("profile", ProfileParams::default())?))
+//!     .with_evaluation(EvaluationSpec::default().bootstrap(200))
+//!     .run(&data, &mut |_| {})?;
+//! let r2 = &result.predictors["profile"].individual.overall.pseudo_r2;
+//! assert!(r2.ci_low <= r2.estimate && r2.estimate <= r2.ci_high && r2.ci_low > 0.0);
+//! assert_eq!(result.predictors["profile"].verdict, Verdict::ImprovesIndividuals);
 //! # Ok::<(), populace::Error>(())
 //! ```
 
