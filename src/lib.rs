@@ -32,6 +32,9 @@
 //!    predict individuals or only populations; simulation fidelity), which draws its pools
 //!    through `generation`.
 //!
+//! `docs/architecture.md` draws the data types passed between the stages and follows one spec
+//! value from the command line down to a kernel.
+//!
 //! The `populace` command is built on the library with the `cli` feature (on by default); a
 //! library user with `default-features = false` compiles neither it nor its dependencies (clap,
 //! indicatif, anyhow), and without the `parquet` feature no Arrow or Parquet either.

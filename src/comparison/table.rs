@@ -42,8 +42,9 @@ impl Default for ReadOptions {
 
 /// A truth or a pool to compare: named categorical columns ([`Frame`]) and a weight per row.
 ///
-/// Built by [`Table::read`] from a CSV file, by [`Table::from_reader`] from CSV text in memory, or
-/// by [`Table::from_rows`] from values. Every column but the count or weight column is kept as
+/// Built by [`Table::read`] from a CSV file, by [`Table::from_reader`] from CSV text in memory, by
+/// [`Table::from_rows`] from values, or by [`Table::from_frame`] and [`Table::from_frame_counts`]
+/// from columns in memory. Every column but the count or weight column is kept as
 /// categorical text, trimmed of surrounding spaces (an empty value is a category of its own);
 /// which of them are compared is decided by [`compare`](super::compare).
 #[derive(Debug, Clone)]
@@ -191,8 +192,66 @@ impl Table {
         })
     }
 
-    /// The file name as given (or the name passed to [`Table::from_rows`] or
-    /// [`Table::from_reader`]).
+    /// Microdata held in a [`Frame`] (one row per person), each row weighing its value of
+    /// `weights` (design weights), or 1 without them; `name` names the table in reports.
+    /// Columns and categories are the frame's, in its order.
+    ///
+    /// ```
+    /// use populace::comparison::{Table, TableKind};
+    /// use populace::frame::Frame;
+    ///
+    /// let persons = Frame::from_columns(&[("sex", ["f", "m", "f"])])?;
+    /// let t = Table::from_frame("survey", persons, Some(vec![1.5, 2.0, 0.5]))?;
+    /// assert_eq!((t.kind(), t.rows(), t.total()), (TableKind::Microdata, 3, 4.0));
+    /// # Ok::<(), populace::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Input`] naming the table, and the column and row where they apply, for a frame
+    /// without rows or columns, a missing value (compared tables have none yet), weights not one
+    /// per row, or a weight that is negative, NaN or infinite.
+    pub fn from_frame(name: &str, frame: Frame, weights: Option<Vec<f64>>) -> Result<Table> {
+        let weights = weights.unwrap_or_else(|| vec![1.0; frame.rows()]);
+        Table::of_frame(name, frame, TableKind::Microdata, weights, "weight")
+    }
+
+    /// A count table held in a [`Frame`]: one row per cell, weighing its value of `counts`
+    /// (rows of the same cell add up); `name` names the table in reports.
+    ///
+    /// # Errors
+    ///
+    /// As [`Table::from_frame`], for counts.
+    pub fn from_frame_counts(name: &str, frame: Frame, counts: Vec<f64>) -> Result<Table> {
+        Table::of_frame(name, frame, TableKind::Counts, counts, "count")
+    }
+
+    fn of_frame(name: &str, frame: Frame, kind: TableKind, weights: Vec<f64>, what: &str) -> Result<Table> {
+        let location = Location::file(name);
+        if frame.rows() == 0 || frame.columns().is_empty() {
+            return Err(Error::input(location, "the table has no rows or no columns"));
+        }
+        if weights.len() != frame.rows() {
+            return Err(Error::input(location, format!("{} {what}s for {} rows", weights.len(), frame.rows())));
+        }
+        if let Some(row) = weights.iter().position(|w| !w.is_finite() || *w < 0.0) {
+            let message = format!("the {what} is {}: {what}s must be finite and not negative", weights[row]);
+            return Err(Error::input(location.at_row(row as u64 + 1), message));
+        }
+        for col in 0..frame.columns().len() {
+            if let Some(row) = frame.column_codes(col).position(|c| c.is_none()) {
+                let column = frame.columns()[col].name();
+                return Err(Error::input(
+                    location.at_row(row as u64 + 1).at_column(column),
+                    "the value is missing; a compared table has none (an empty text value is a category of its own)",
+                ));
+            }
+        }
+        Ok(Table { file: name.to_string(), kind, frame, weights })
+    }
+
+    /// The file name as given (or the name passed to [`Table::from_rows`],
+    /// [`Table::from_reader`] or [`Table::from_frame`]).
     pub fn file(&self) -> &str {
         &self.file
     }
@@ -322,6 +381,27 @@ mod tests {
         }
         let m = Table::from_reader(Failing, "broken", &options).unwrap_err().to_string();
         assert_eq!(m, "cannot read broken: disk on fire");
+    }
+
+    #[test]
+    fn a_frame_reads_as_the_same_csv_would_and_its_errors_name_the_place() {
+        let text = "sex,count,age\nf,2,old\nm,1,young\nf,3,young\n";
+        let csv = Table::from_reader(text.as_bytes(), "t", &ReadOptions::default()).unwrap();
+        let frame = Frame::from_columns(&[("sex", ["f", "m", "f"]), ("age", ["old", "young", "young"])]).unwrap();
+        let t = Table::from_frame_counts("t", frame.clone(), vec![2.0, 1.0, 3.0]).unwrap();
+        assert_eq!((t.kind, &t.frame, &t.weights), (csv.kind, &csv.frame, &csv.weights));
+        let t = Table::from_frame("t", frame.clone(), None).unwrap();
+        assert_eq!((t.kind(), t.total()), (TableKind::Microdata, 3.0));
+
+        let m = |r: Result<Table>| r.unwrap_err().to_string();
+        assert!(m(Table::from_frame("t", frame.clone(), Some(vec![1.0]))).contains("1 weights for 3 rows"));
+        let bad = m(Table::from_frame_counts("t", frame.clone(), vec![1.0, f64::NAN, 1.0]));
+        assert!(bad.contains("row 2") && bad.contains("the count is NaN"), "{bad}");
+        let holes = Frame::from_columns(&[("sex", vec![Some("f"), None])]).unwrap();
+        let missing = m(Table::from_frame("t", holes, None));
+        assert!(missing.contains("row 2") && missing.contains("\"sex\"") && missing.contains("missing"), "{missing}");
+        let empty = Frame::from_columns::<&str, [&str; 0], &str>(&[("sex", [])]).unwrap();
+        assert!(m(Table::from_frame("t", empty, None)).contains("no rows"));
     }
 
     #[test]
