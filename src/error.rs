@@ -59,6 +59,7 @@ impl fmt::Display for Location {
 
 /// Everything that can go wrong in populace.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An input file could not be read.
     #[error("cannot read {}: {source}", path.display())]

@@ -58,6 +58,7 @@ pub trait Observer {
 
 /// How a run ended.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Convergence {
     /// Iterations performed.
     pub iterations: usize,

@@ -365,6 +365,7 @@ impl Constraints {
 
 /// Targets and achieved totals of one margin after calibration.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct MarginTotals {
     /// The margin's cell targets.
     pub target: Vec<f64>,
@@ -391,6 +392,7 @@ impl MarginTotals {
 
 /// The result of [`calibrate`].
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Calibrated {
     /// Calibrated weights `wᵢ = dᵢ gᵢ`, in record order.
     pub weights: Vec<f64>,

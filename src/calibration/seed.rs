@@ -20,6 +20,7 @@ use crate::iteration::{Convergence, Observer};
 
 /// The calibrated weights of one zone.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ZoneFit {
     /// The zone's name (`None` without zones).
     pub zone: Option<String>,
@@ -35,6 +36,7 @@ pub struct ZoneFit {
 
 /// The report of one zone.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ZoneReport {
     /// The zone's name (`null` without zones).
     pub zone: Option<String>,
@@ -54,6 +56,7 @@ pub struct ZoneReport {
 
 /// One margin's cells after calibration.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct MarginCells {
     /// The margin's file.
     pub file: String,
@@ -67,6 +70,7 @@ pub struct MarginCells {
 
 /// A margin cell: its categories, target, achieved weighted total and deviation.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct CellFit {
     /// Attribute → category.
     pub cell: IndexMap<String, String>,
@@ -84,6 +88,7 @@ pub struct CellFit {
 
 /// Weights and g-weights (w/d) at a glance.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct WeightSummary {
     /// Smallest weight.
     pub min: f64,
@@ -107,6 +112,7 @@ pub struct WeightSummary {
 
 /// What integerization did to the margins.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct IntegerizationReport {
     /// `trs` or `margins`.
     pub method: Integerize,

@@ -52,13 +52,22 @@ pub struct CompareArgs {
 }
 
 pub fn run(args: CompareArgs) -> Result<i32> {
-    let count = args.count.clone().unwrap_or_else(|| ReadOptions::default().count);
-    let truth_options = ReadOptions { count: count.clone(), count_required: args.count.is_some(), weight: args.weight };
-    let pool_options = ReadOptions { count, ..ReadOptions::default() };
+    let mut pool_options = ReadOptions::default();
+    if let Some(count) = &args.count {
+        pool_options = pool_options.count(count);
+    }
+    // a count column the user named must be in the truth
+    let mut truth_options = pool_options.clone().count_required(args.count.is_some());
+    if let Some(weight) = args.weight {
+        truth_options = truth_options.weight(weight);
+    }
     let truth = Table::read(&args.truth, &truth_options)?;
     let pools = args.pools.iter().map(|p| Table::read(p, &pool_options)).collect::<populace::Result<Vec<_>>>()?;
-    let attributes = args.attributes.map(|a| a.iter().map(|s| s.trim().to_string()).collect());
-    let comparison = compare(&truth, &pools, &CompareOptions { attributes })?;
+    let mut options = CompareOptions::default();
+    if let Some(attributes) = args.attributes {
+        options = options.attributes(attributes.iter().map(|s| s.trim()));
+    }
+    let comparison = compare(&truth, &pools, &options)?;
     if !args.quiet {
         for note in &comparison.notes {
             eprintln!("note: {note}");

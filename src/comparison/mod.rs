@@ -131,15 +131,25 @@ const MAX_PAIR_CELLS: usize = 1 << 24;
 
 /// What to compare.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CompareOptions {
     /// The attributes to compare, in order; `None` selects them as the
     /// [module documentation](self#attributes-compared) describes.
     pub attributes: Option<Vec<String>>,
 }
 
+impl CompareOptions {
+    /// Comparing exactly `attributes`, in this order.
+    pub fn attributes<S: Into<String>>(mut self, attributes: impl IntoIterator<Item = S>) -> CompareOptions {
+        self.attributes = Some(attributes.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
 /// Everything [`compare`] finds; serialises to the JSON of the
 /// [module documentation](self#json-populace-compare---json).
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Comparison {
     /// The truth's file, kind, rows and total.
     pub truth: TableSummary,
@@ -155,6 +165,7 @@ pub struct Comparison {
 
 /// A table's identity and size.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct TableSummary {
     /// The file as given.
     pub file: String,
@@ -168,6 +179,7 @@ pub struct TableSummary {
 
 /// A compared attribute.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct AttributeSummary {
     /// The column name.
     pub name: String,
@@ -177,6 +189,7 @@ pub struct AttributeSummary {
 
 /// A truth column left out of the comparison.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Excluded {
     /// The column name.
     pub column: String,
@@ -186,6 +199,7 @@ pub struct Excluded {
 
 /// One pool against the truth.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct PoolComparison {
     /// Short name: the file's stem, or the whole file name when two pools share a stem.
     pub name: String,
@@ -220,6 +234,7 @@ impl PoolComparison {
 
 /// SRMSE over the margins of one order.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct OrderSummary {
     /// The number of attributes per margin.
     pub order: usize,
@@ -233,6 +248,7 @@ pub struct OrderSummary {
 
 /// One margin (or the joint) of the scaled pool against the truth.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct MarginComparison {
     /// The margin's attributes, in attribute order.
     pub attributes: Vec<String>,
@@ -248,6 +264,7 @@ pub struct MarginComparison {
 
 /// Cramér's V of every attribute pair, truth against pool.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Association {
     /// One entry per pair, in attribute order.
     pub pairs: Vec<PairAssociation>,
@@ -259,6 +276,7 @@ pub struct Association {
 
 /// Cramér's V of one attribute pair.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct PairAssociation {
     /// The two attributes.
     pub attributes: [String; 2],
@@ -272,6 +290,7 @@ pub struct PairAssociation {
 
 /// Pool persons in full-joint cells whose truth count is zero.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Impossible {
     /// Their weight in the pool, unscaled.
     pub persons: f64,
@@ -759,7 +778,7 @@ mod tests {
     }
 
     fn options(attributes: &[&str]) -> CompareOptions {
-        CompareOptions { attributes: Some(attributes.iter().map(|a| a.to_string()).collect()) }
+        CompareOptions::default().attributes(attributes.iter().copied())
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::inputs::CsvFile;
 /// What one row of a [`Table`] stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TableKind {
     /// One row per person, each weighing 1 or the value of its weight column.
     Microdata,
@@ -22,6 +23,7 @@ pub enum TableKind {
 
 /// How to read a [`Table`]: the names of its count and weight columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReadOptions {
     /// The count column's name. A file with a column of this name is a count table; any other
     /// file is microdata. Default `count`.
@@ -37,6 +39,26 @@ pub struct ReadOptions {
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions { count: "count".to_string(), count_required: false, weight: None }
+    }
+}
+
+impl ReadOptions {
+    /// With the count column named `name`.
+    pub fn count(mut self, name: impl Into<String>) -> ReadOptions {
+        self.count = name.into();
+        self
+    }
+
+    /// With a file without the count column an error (`true`) or microdata (`false`).
+    pub fn count_required(mut self, required: bool) -> ReadOptions {
+        self.count_required = required;
+        self
+    }
+
+    /// With the design-weight column `name` for microdata.
+    pub fn weight(mut self, name: impl Into<String>) -> ReadOptions {
+        self.weight = Some(name.into());
+        self
     }
 }
 
@@ -326,7 +348,7 @@ mod tests {
         assert_eq!(t.frame().levels(sex), ["f", "m"]);
         assert_eq!(t.frame().column_codes(sex).collect::<Vec<_>>(), [Some(0), Some(1), Some(0)]);
 
-        let t = read("sex,n\nf,2.5\nm,3\n", &ReadOptions { count: "n".into(), ..ReadOptions::default() }).unwrap();
+        let t = read("sex,n\nf,2.5\nm,3\n", &ReadOptions::default().count("n")).unwrap();
         assert_eq!(t.kind(), TableKind::Counts);
         assert_eq!(t.column_names(), ["sex"]);
         assert_eq!(t.total(), 5.5);
@@ -334,7 +356,7 @@ mod tests {
 
     #[test]
     fn weights_and_their_errors() {
-        let options = ReadOptions { weight: Some("w".into()), ..ReadOptions::default() };
+        let options = ReadOptions::default().weight("w");
         let t = read("sex,w\nf,2\nm,0.5\n", &options).unwrap();
         assert_eq!(t.weights(), [2.0, 0.5]);
         let message = read("sex,w\nf,2\nm,-1\n", &options).unwrap_err().to_string();
@@ -356,7 +378,7 @@ mod tests {
         assert!(m.contains("line 2: the row has 1 fields but the header has 2"), "{m}");
         let m = read("sex,sex\nf,f\n", &o).unwrap_err().to_string();
         assert!(m.contains("appears twice"), "{m}");
-        let required = ReadOptions { count_required: true, ..ReadOptions::default() };
+        let required = ReadOptions::default().count_required(true);
         let m = read("sex\nf\n", &required).unwrap_err().to_string();
         assert!(m.contains("missing count column \"count\""), "{m}");
     }

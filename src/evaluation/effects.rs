@@ -29,6 +29,7 @@ pub enum EffectKind {
 
 /// One estimated effect.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Effect {
     /// Main or interaction.
     pub kind: EffectKind,

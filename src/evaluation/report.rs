@@ -88,6 +88,7 @@ impl Serialize for Verdict {
 
 /// The decision rule, declared in the spec before the data is seen.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Rule {
     /// *improves individuals* needs the pseudo-R² CI lower bound above this.
     pub individual_min_pseudo_r2: f64,

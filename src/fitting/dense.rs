@@ -12,6 +12,7 @@ use crate::iteration::{Convergence, Observer, Runner};
 
 /// How well a fitted table meets one margin.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct MarginFit {
     /// The margin's file.
     pub file: String,
@@ -25,6 +26,7 @@ pub struct MarginFit {
 
 /// The outcome of a dense fit.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DenseFit {
     /// The fitted joint over every attribute of the domain, in domain order.
     pub joint: Table,

@@ -106,6 +106,7 @@ pub const BATCH_SIZE: usize = 1 << 16;
 /// How persons are drawn from the fitted counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Mode {
     /// Integer counts that meet the margins (scaled to the persons asked for), in random order.
     Exact,
@@ -211,6 +212,7 @@ impl GenerateOptions {
 
 /// What a generation did; printed by `populace generate` (as JSON with `--json`).
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct GenerateSummary {
     /// Persons written.
     pub persons: u64,

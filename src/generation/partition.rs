@@ -80,6 +80,7 @@ pub struct ManifestLine {
 
 /// What a sharded generation did.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct PartitionSummary {
     /// What the persons were drawn from, as in [`GenerateSummary::method`](super::GenerateSummary::method).
     pub method: String,

@@ -16,6 +16,7 @@ const WITHOUT_PARQUET: &str = "this populace was built without the \"parquet\" f
 /// An output format, chosen by the file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Format {
     /// `.csv`: comma-separated with a header, quoted where needed.
     Csv,

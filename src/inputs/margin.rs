@@ -46,6 +46,7 @@ impl ZoneNames {
 /// [`MarginTable::attributes`] (the last attribute varies fastest). Cells absent from the
 /// file have target zero.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct MarginTable {
     /// The file it came from, as named in messages (for a table in memory, the name it was
     /// given).

@@ -91,6 +91,7 @@ impl LoadOptions {
 /// seed. How to fit it ([`FitOptions`]) is given to the fit alongside, so one problem can be
 /// fitted several ways.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Problem {
     /// Attributes of the joint, in output order (declared first, then first appearance).
     pub domain: Domain,
@@ -104,6 +105,7 @@ pub struct Problem {
 
 /// One zone: its margins and the seed records it may draw on.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Zone {
     /// The zone's name; `None` for a problem without zones.
     pub name: Option<String>,

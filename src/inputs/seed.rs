@@ -24,6 +24,7 @@ use crate::frame::{Code, Codes, Column, Dictionary, Frame};
 
 /// Seed records coded against the domain.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Seed {
     /// The file it came from, as named in messages (for a seed in memory, the name it was
     /// given).

@@ -35,6 +35,7 @@ use crate::specfile;
 
 /// A parsed fit spec.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Spec {
     /// Declared attributes and their categories, in order. Declared order fixes the column
     /// order of the fitted joint; an attribute declared here but in no margin is taken from
@@ -78,6 +79,7 @@ struct RawSpec {
 /// `[seed]`: the sample to start from.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SeedSpec {
     /// CSV file, relative to the spec.
     pub file: PathBuf,
@@ -93,6 +95,7 @@ pub struct SeedSpec {
 /// `[[margin]]`: one marginal table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct MarginSpec {
     /// CSV file, relative to the spec: one column per attribute plus the count column.
     pub file: PathBuf,
@@ -107,6 +110,7 @@ pub struct MarginSpec {
 /// `[zones]`: fit many small areas at once.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ZonesSpec {
     /// The zone column of the margin files.
     pub column: String,

@@ -19,6 +19,7 @@ const MAX_PASSES: usize = 10_000;
 
 /// Result of [`margin_preserving`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Integerized {
     /// Integer count of each record, in record order.
     pub counts: Vec<u64>,

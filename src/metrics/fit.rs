@@ -108,6 +108,7 @@ use std::fmt;
 /// Each field equals what the function of the same name returns for the same inputs; see the
 /// [module documentation](self) for the formulas.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct FitQuality {
     /// Standardised root mean square error, RMSE / (N/K); see [`srmse`].
     pub srmse: f64,
@@ -146,6 +147,7 @@ impl fmt::Display for Side {
 
 /// Why a metric could not be computed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MetricError {
     /// The two tables do not have the same number of cells.
     #[error("the tables differ in length: the estimate has {estimate} cells, the truth has {truth}")]

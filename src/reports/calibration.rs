@@ -15,6 +15,7 @@ use crate::inputs::{Problem, RecordIds};
 
 /// The content of `report.json` for seed re-weighting.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct CalibrationReport {
     /// Method name (`rake`, `linear`, `logit`, `entropy`).
     pub method: &'static str,
@@ -44,6 +45,7 @@ pub struct CalibrationReport {
 
 /// A line of the worst-zones summary.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct WorstZone {
     /// The zone's name.
     pub zone: Option<String>,

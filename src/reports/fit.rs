@@ -12,6 +12,7 @@ use crate::iteration::Convergence;
 
 /// The content of `report.json` for a dense fit.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct FitReport {
     /// Method name (`ipf`).
     pub method: &'static str,
