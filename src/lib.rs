@@ -12,8 +12,10 @@
 //! 1. [`error`] (typed errors), [`memory`] (large buffers), [`iteration`] (the
 //!    [`Solver`](iteration::Solver)/[`Runner`](iteration::Runner)/[`Observer`](iteration::Observer)
 //!    protocol every fitting and calibration method follows), [`metrics`] (fit, distribution and
-//!    association measures), [`specfile`] (every TOML spec read the same way) and [`frame`] (the
-//!    dictionary-encoded categorical table that seeds, compared tables and responses are held in).
+//!    association measures), [`specfile`] (every TOML spec read the same way), [`missing`] (the
+//!    one missing-value policy: which values are missing, and what is done with them) and
+//!    [`frame`] (the dictionary-encoded categorical table that seeds, compared tables and
+//!    responses are held in).
 //! 2. [`inputs`]: the spec, marginal tables, the seed and the zones, read and validated into a
 //!    [`Problem`](inputs::Problem); and what a fit is asked to do, the
 //!    [`Method`](inputs::Method) (with the [`Calibration`](inputs::Calibration) it may carry) and
@@ -112,6 +114,7 @@ pub mod integerize;
 pub mod iteration;
 pub mod memory;
 pub mod metrics;
+pub mod missing;
 pub mod reports;
 pub mod specfile;
 
