@@ -80,6 +80,12 @@ impl MissingValues {
         self.tokens.iter().any(|t| t == value)
     }
 
+    /// Whether the field `bytes` (already trimmed) is missing: [`is_missing`](Self::is_missing)
+    /// for fields not yet checked as UTF-8.
+    pub fn is_missing_bytes(&self, bytes: &[u8]) -> bool {
+        self.tokens.iter().any(|t| t.as_bytes() == bytes)
+    }
+
     /// The tokens, in the order given.
     pub fn tokens(&self) -> &[String] {
         &self.tokens
@@ -135,6 +141,8 @@ impl FromStr for MissingPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct MissingCounts {
+    /// The input, as named in messages (a file's path as given, or a table's name).
+    pub input: String,
     /// The policy applied.
     pub policy: MissingPolicy,
     /// Records left out (always 0 unless the policy is [`MissingPolicy::Drop`]).
@@ -144,9 +152,9 @@ pub struct MissingCounts {
 }
 
 impl MissingCounts {
-    /// No missing values yet, under `policy`.
-    pub fn new(policy: MissingPolicy) -> MissingCounts {
-        MissingCounts { policy, records_dropped: 0, by_column: IndexMap::new() }
+    /// No missing values yet in `input`, under `policy`.
+    pub fn new(input: impl Into<String>, policy: MissingPolicy) -> MissingCounts {
+        MissingCounts { input: input.into(), policy, records_dropped: 0, by_column: IndexMap::new() }
     }
 
     /// Counts one missing value in `column`.
@@ -166,7 +174,8 @@ impl MissingCounts {
 
     /// One line for stderr, or `None` when nothing was missing: `seed.csv: 12 records with
     /// missing values left out (income 9, education 4)`.
-    pub fn summary(&self, source: &str) -> Option<String> {
+    pub fn summary(&self) -> Option<String> {
+        let source = &self.input;
         if self.is_empty() {
             return None;
         }
@@ -218,17 +227,17 @@ mod tests {
 
     #[test]
     fn counts_summarize_for_stderr_and_serialize_for_json() {
-        let mut counts = MissingCounts::new(MissingPolicy::Drop);
-        assert_eq!(counts.summary("seed.csv"), None);
+        let mut counts = MissingCounts::new("seed.csv", MissingPolicy::Drop);
+        assert_eq!(counts.summary(), None);
         counts.count("income");
         counts.count("education");
         counts.count("income");
         counts.records_dropped = 2;
         assert_eq!(
-            counts.summary("seed.csv").unwrap(),
+            counts.summary().unwrap(),
             "seed.csv: 2 records with missing values left out (income 2, education 1)"
         );
         let json = serde_json::to_string(&counts).unwrap();
-        assert_eq!(json, r#"{"policy":"drop","records_dropped":2,"by_column":{"income":2,"education":1}}"#);
+        assert_eq!(json, r#"{"input":"seed.csv","policy":"drop","records_dropped":2,"by_column":{"income":2,"education":1}}"#);
     }
 }
