@@ -238,6 +238,9 @@ mod tests {
             "seed.csv: 2 records with missing values left out (income 2, education 1)"
         );
         let json = serde_json::to_string(&counts).unwrap();
-        assert_eq!(json, r#"{"input":"seed.csv","policy":"drop","records_dropped":2,"by_column":{"income":2,"education":1}}"#);
+        assert_eq!(
+            json,
+            r#"{"input":"seed.csv","policy":"drop","records_dropped":2,"by_column":{"income":2,"education":1}}"#
+        );
     }
 }

@@ -60,6 +60,7 @@ pub fn run(args: FitArgs) -> Result<i32> {
     for w in &problem.warnings {
         eprintln!("warning: {w}");
     }
+    super::note_missing(&problem.missing);
     if let Some(selection) = selection {
         return run_sharded(&args, &spec, &problem, &selection, start);
     }

@@ -117,6 +117,7 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
     for w in &problem.warnings {
         eprintln!("warning: {w}");
     }
+    super::note_missing(&problem.missing);
     let card = match (&args.template, args.no_card) {
         (_, true) => None,
         (Some(path), false) => Some(CardTemplate::from_file(path)?),

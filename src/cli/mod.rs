@@ -102,3 +102,11 @@ pub fn emit(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}").and_then(|_| out.flush());
 }
+
+/// Tells stderr what the inputs' missing values came to, one line per input that had any
+/// (whatever `--quiet` says: missing values are never silent).
+pub fn note_missing<'a>(counts: impl IntoIterator<Item = &'a populace::missing::MissingCounts>) {
+    for line in counts.into_iter().filter_map(|c| c.summary()) {
+        eprintln!("note: {line}");
+    }
+}

@@ -93,6 +93,7 @@ use crate::error::{Error, Result};
 use crate::fitting::{self, Fitted};
 use crate::inputs::{stream_seed, Domain, FitOptions, Problem};
 use crate::iteration::Observer;
+use crate::missing::MissingCounts;
 use cards::Cards;
 use kinds::Kinds;
 use plan::ZonePlan;
@@ -244,6 +245,9 @@ pub struct GenerateSummary {
     pub format: Option<Format>,
     /// Things to know that did not stop the generation.
     pub warnings: Vec<String>,
+    /// What the inputs' missing values came to: the seed's, then each margin's that keeps them
+    /// as the category `missing` (see [`crate::missing`]).
+    pub missing: Vec<MissingCounts>,
     /// Wall time of fitting and writing, in seconds.
     pub seconds: f64,
 }
@@ -643,6 +647,7 @@ impl<'a> Pool<'a> {
             file: None,
             format: None,
             warnings: self.warnings.clone(),
+            missing: self.problem.missing.clone(),
             seconds: self.start.elapsed().as_secs_f64(),
         }
     }

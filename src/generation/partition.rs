@@ -98,6 +98,9 @@ pub struct PartitionSummary {
     pub max_abs_margin_error: Option<u64>,
     /// Things to know that did not stop the generation.
     pub warnings: Vec<String>,
+    /// What the inputs' missing values came to: the seed's, then each margin's that keeps them
+    /// as the category `missing` (see [`crate::missing`]).
+    pub missing: Vec<crate::missing::MissingCounts>,
     /// Wall time, in seconds.
     pub seconds: f64,
 }
@@ -138,6 +141,7 @@ pub fn write_partitioned(
         exact_margins: None,
         max_abs_margin_error: None,
         warnings: Vec::new(),
+        missing: problem.missing.clone(),
         seconds: 0.0,
     };
     for_each_chunk(problem, zones, |sub, chunk| {

@@ -14,6 +14,7 @@ use super::seed::{self, Seed, SeedColumns};
 use super::{zones, FitOptions, Problem, Spec, Zone};
 use crate::error::{Error, Location, Result};
 use crate::frame::Frame;
+use crate::missing::{MissingCounts, MissingPolicy, MissingValues};
 
 /// The default of [`ProblemBuilder::consistency_tolerance`] (and of the spec's `[fit]
 /// consistency_tolerance`).
@@ -123,6 +124,7 @@ pub struct MarginInput {
     table: Table,
     counts: Numbers,
     importance: Option<f64>,
+    missing: MissingPolicy,
 }
 
 impl MarginInput {
@@ -138,7 +140,7 @@ impl MarginInput {
     }
 
     fn new(table: Table) -> MarginInput {
-        MarginInput { table, counts: Numbers::Column("count".into()), importance: None }
+        MarginInput { table, counts: Numbers::Column("count".into()), importance: None, missing: MissingPolicy::Error }
     }
 
     /// The counts are in the column `name` (default `count`), as text; every other column but
@@ -159,6 +161,14 @@ impl MarginInput {
     /// is enforced, a positive number (default: hard).
     pub fn importance(mut self, importance: f64) -> MarginInput {
         self.importance = Some(importance);
+        self
+    }
+
+    /// What a row with a missing attribute value is (see [`crate::missing`]):
+    /// [`MissingPolicy::Error`] (the default), or [`MissingPolicy::Category`], a target for the
+    /// category `missing`. [`MissingPolicy::Drop`] is refused: it would change the targets.
+    pub fn missing(mut self, policy: MissingPolicy) -> MarginInput {
+        self.missing = policy;
         self
     }
 }
@@ -183,17 +193,23 @@ pub struct SeedInput {
     table: Table,
     weights: Option<Numbers>,
     id: Option<String>,
+    missing: MissingPolicy,
 }
 
 impl SeedInput {
     /// A seed read from CSV text.
     pub fn csv(csv: Csv) -> SeedInput {
-        SeedInput { table: Table::Csv(csv), weights: None, id: None }
+        SeedInput { table: Table::Csv(csv), weights: None, id: None, missing: MissingPolicy::Drop }
     }
 
     /// A seed held in a frame, named `name` in messages.
     pub fn frame(name: impl Into<String>, frame: Frame) -> SeedInput {
-        SeedInput { table: Table::Frame { name: name.into(), frame }, weights: None, id: None }
+        SeedInput {
+            table: Table::Frame { name: name.into(), frame },
+            weights: None,
+            id: None,
+            missing: MissingPolicy::Drop,
+        }
     }
 
     /// The design weights (or a dense seed's cell counts) are in the column `name`, as text.
@@ -215,14 +231,22 @@ impl SeedInput {
         self
     }
 
+    /// What a record with a missing attribute value is (see [`crate::missing`]): left out and
+    /// counted ([`MissingPolicy::Drop`], the default), kept with the category `missing`, which a
+    /// margin must then know ([`MissingPolicy::Category`]), or an error ([`MissingPolicy::Error`]).
+    pub fn missing(mut self, policy: MissingPolicy) -> SeedInput {
+        self.missing = policy;
+        self
+    }
+
     /// Reads the seed, its records coded against `domain`; `region` is the region column.
-    fn read(self, domain: &Domain, region: Option<&str>) -> Result<Seed> {
-        let SeedInput { table, weights, id } = self;
+    fn read(self, domain: &Domain, region: Option<&str>, missing_values: &MissingValues) -> Result<Seed> {
+        let SeedInput { table, weights, id, missing } = self;
         let weight = match &weights {
             Some(Numbers::Column(name)) => Some(name.as_str()),
             _ => None,
         };
-        let columns = SeedColumns { weight, id: id.as_deref(), region };
+        let columns = SeedColumns { weight, id: id.as_deref(), region, missing_values, missing };
         let mut seed = match table {
             Table::Csv(csv) => {
                 let (name, bytes) = csv.into_bytes()?;
@@ -352,6 +376,7 @@ pub struct ProblemBuilder {
     rescale: bool,
     consistency_tolerance: f64,
     fit_options: FitOptions,
+    missing_values: MissingValues,
 }
 
 impl Default for ProblemBuilder {
@@ -365,6 +390,7 @@ impl Default for ProblemBuilder {
             rescale: false,
             consistency_tolerance: CONSISTENCY_TOLERANCE,
             fit_options: FitOptions::default(),
+            missing_values: MissingValues::default(),
         }
     }
 }
@@ -396,19 +422,20 @@ impl ProblemBuilder {
         let mut builder = Problem::builder()
             .source(&spec.source)
             .consistency_tolerance(spec.consistency_tolerance)
-            .fit_options(&spec.fit);
+            .fit_options(&spec.fit)
+            .missing_values(spec.missing_values.clone());
         for (name, categories) in &spec.attributes {
             builder = builder.attribute(name, categories);
         }
         for m in &spec.margins {
-            let margin = MarginInput::csv(open(&m.file)).count_column(&m.count);
+            let margin = MarginInput::csv(open(&m.file)).count_column(&m.count).missing(m.missing);
             builder = builder.margin(match m.importance {
                 Some(importance) => margin.importance(importance),
                 None => margin,
             });
         }
         if let Some(s) = &spec.seed {
-            let mut seed = SeedInput::csv(open(&s.file));
+            let mut seed = SeedInput::csv(open(&s.file)).missing(s.missing);
             if let Some(weight) = &s.weight {
                 seed = seed.weight_column(weight);
             }
@@ -487,6 +514,13 @@ impl ProblemBuilder {
         self
     }
 
+    /// The field values read as missing in every input (default [`MissingValues::default`]:
+    /// empty, `NA`, `N/A`, `NaN`, `NULL`, `.`).
+    pub fn missing_values(mut self, values: MissingValues) -> Self {
+        self.missing_values = values;
+        self
+    }
+
     /// Reads every input and checks them, alone and together: categories belong to their
     /// declared lists; counts and weights are finite and non-negative; no cell appears twice;
     /// every margin of a zone sums to the same total (or is rescaled); overlapping margins agree
@@ -498,19 +532,31 @@ impl ProblemBuilder {
     /// disagree.
     pub fn build(self) -> Result<Problem> {
         self.check()?;
-        let ProblemBuilder { source, attributes, margins, seed, zones, rescale, consistency_tolerance, fit_options } =
-            self;
+        let ProblemBuilder {
+            source,
+            attributes,
+            margins,
+            seed,
+            zones,
+            rescale,
+            consistency_tolerance,
+            fit_options,
+            missing_values,
+        } = self;
         let source = Location::file(source);
         let mut domain = Domain::declared(attributes.iter().map(|(n, c)| (n, c)));
         let mut zone_names = ZoneNames::default();
         let zone_column = zones.as_ref().map(|z| z.column.as_str());
         let mut raw = Vec::with_capacity(margins.len());
-        for MarginInput { table, counts, importance } in margins {
-            let how = MarginRead { counts: &counts, importance, zone: zone_column };
+        for MarginInput { table, counts, importance, missing } in margins {
+            let how =
+                MarginRead { counts: &counts, importance, zone: zone_column, missing_values: &missing_values, missing };
             raw.push(table.rows(|rows| margin::read(rows, how, &mut domain, &mut zone_names))?);
         }
         let region_column = zones.as_ref().and_then(|z| z.regions.as_ref()).map(|(column, _)| column.as_str());
-        let seed = seed.map(|s| s.read(&domain, region_column)).transpose()?;
+        let seed = seed.map(|s| s.read(&domain, region_column, &missing_values)).transpose()?;
+        let mut missing: Vec<MissingCounts> = seed.iter().map(|s| s.missing.clone()).collect();
+        missing.extend(raw.iter().filter(|m| m.missing.policy == MissingPolicy::Category).map(|m| m.missing.clone()));
         let nzones = zone_names.names.len();
         let per_margin: Vec<Vec<MarginTable>> = raw.into_iter().map(|m| m.finish(&domain, nzones)).collect();
         let in_margin = |a: usize| per_margin.iter().any(|m| m[0].attributes.contains(&a));
@@ -543,7 +589,7 @@ impl ProblemBuilder {
             check_shared_margins(&domain, zone, consistency_tolerance)?;
         }
         check_tolerance(&source, fit_options.stopping().tolerance(), &zones, &mut warnings)?;
-        Ok(Problem { domain, zones, seed, warnings })
+        Ok(Problem { domain, zones, seed, warnings, missing })
     }
 
     /// The checks of the builder's own settings, before any input is read.
@@ -563,6 +609,13 @@ impl ProblemBuilder {
             if let Some(c) = categories.iter().find(|c| !seen.insert(c.trim())) {
                 return bad(format!("attribute {attribute} declares category \"{c}\" twice"));
             }
+            if let Some(c) = categories.iter().find(|c| self.missing_values.is_missing(c.trim())) {
+                return bad(format!(
+                    "attribute {attribute} declares category \"{}\", which is read as missing; \
+                     name it otherwise, or set missing_values to the values that mean missing in your files",
+                    c.escape_debug()
+                ));
+            }
         }
         if !(self.consistency_tolerance.is_finite() && self.consistency_tolerance >= 0.0) {
             return bad(format!(
@@ -573,6 +626,13 @@ impl ProblemBuilder {
         for m in &self.margins {
             if let Some(i) = m.importance.filter(|i| !(i.is_finite() && *i > 0.0)) {
                 return bad(format!("margin {}: importance must be a positive number, found {i}", m.table.name()));
+            }
+            if m.missing == MissingPolicy::Drop {
+                return bad(format!(
+                    "margin {}: dropping rows with missing values would change its targets; \
+                     a margin's missing values are an error or the category \"missing\"",
+                    m.table.name()
+                ));
             }
         }
         if let (Some(ZonesInput { regions: Some(_), .. }), None) = (&self.zones, &self.seed) {
@@ -751,7 +811,8 @@ mod tests {
         let mut b = Problem::builder()
             .source(&spec.source)
             .consistency_tolerance(spec.consistency_tolerance)
-            .fit_options(&spec.fit);
+            .fit_options(&spec.fit)
+            .missing_values(spec.missing_values.clone());
         for (name, categories) in &spec.attributes {
             b = b.attribute(name, categories);
         }
@@ -830,8 +891,17 @@ mod tests {
         let seed_input =
             |columns: &[(&str, Vec<Option<&str>>)]| SeedInput::frame("persons", Frame::from_columns(columns).unwrap());
         let seed = |columns: &[(&str, Vec<Option<&str>>)]| Problem::builder().margin(sexes()).seed(seed_input(columns));
-        let m = error(seed(&[("id", vec![Some("a"), Some("b")]), ("sex", vec![Some("f"), None])]));
-        assert_eq!(m, "persons, row 2, column \"sex\": missing category: every attribute value must be filled in");
+        let holes = [("id", vec![Some("a"), Some("b")]), ("sex", vec![Some("f"), None])];
+        let m = error(Problem::builder().margin(sexes()).seed(seed_input(&holes).missing(MissingPolicy::Error)));
+        assert!(m.starts_with("persons, row 2, column \"sex\": missing value: [seed] missing = \"error\""), "{m}");
+        // by default the record is left out, and counted
+        let problem = seed(&holes).build().unwrap();
+        assert_eq!((problem.seed.as_ref().unwrap().len(), problem.missing[0].records_dropped), (1, 1));
+        assert!(
+            error(Problem::builder().margin(sexes().missing(MissingPolicy::Drop))).contains("would change its targets")
+        );
+        let declared = Problem::builder().attribute("sex", ["f", "NA"]).margin(sexes());
+        assert!(error(declared).contains("declares category \"NA\", which is read as missing"));
         let m = error(seed(&[("sex", vec![Some("f"), Some("x")])]));
         assert!(m.starts_with("persons, row 2, column \"sex\": category \"x\" of sex appears in no margin"), "{m}");
         let m = error(seed(&[("age", vec![Some("old")])]));

@@ -7,6 +7,7 @@ use super::csvfile::{check_count, parse_count};
 use super::domain::Domain;
 use super::rows::{Numbers, Rows};
 use crate::error::{Error, Location, Result};
+use crate::missing::{MissingCounts, MissingPolicy, MissingValues, CATEGORY};
 
 /// A marginal table as read, before every category of the domain is known.
 #[derive(Debug, Clone)]
@@ -16,6 +17,8 @@ pub(crate) struct RawMargin {
     importance: Option<f64>,
     /// (zone code, category codes, count) per row.
     cells: Vec<(u32, Vec<u32>, f64)>,
+    /// The missing attribute values met (kept as a category, or none).
+    pub missing: MissingCounts,
 }
 
 /// Zone names in order of first appearance.
@@ -82,6 +85,10 @@ pub(crate) struct MarginRead<'a> {
     pub importance: Option<f64>,
     /// The zone column, when the problem has zones.
     pub zone: Option<&'a str>,
+    /// The values read as missing.
+    pub missing_values: &'a MissingValues,
+    /// What a missing attribute value is: an error, or the category [`CATEGORY`].
+    pub missing: MissingPolicy,
 }
 
 /// Reads one marginal table, learning new categories of undeclared attributes into `domain`
@@ -109,11 +116,12 @@ pub(crate) fn read(
         return Err(Error::input(at_header(rows), message));
     }
     let attributes: Vec<usize> = attr_cols.iter().map(|&c| domain.intern(&rows.headers()[c])).collect();
+    let mut missing = MissingCounts::new(rows.location().file.clone(), how.missing);
     let mut cells = Vec::new();
     let mut first_seen: HashMap<(u32, Vec<u32>), u64> = HashMap::new();
     while let Some(at) = rows.next()? {
         let zone = match zone_col {
-            Some(col) => match rows.field(at, col)?.filter(|name| !name.is_empty()) {
+            Some(col) => match rows.field(at, col)?.filter(|name| !how.missing_values.is_missing(name)) {
                 Some(name) => zones.code(name),
                 None => {
                     let column = &rows.headers()[col];
@@ -124,13 +132,27 @@ pub(crate) fn read(
         };
         let mut codes = Vec::with_capacity(attr_cols.len());
         for (&col, &attr) in attr_cols.iter().zip(&attributes) {
-            let value = rows.field(at, col)?.unwrap_or_default();
             let place = rows.at(at).at_column(&rows.headers()[col]);
-            codes.push(category(domain, attr, value, rows.absent(), &place)?);
+            let value = match rows.field(at, col)? {
+                Some(value) if !how.missing_values.is_missing(value) => value,
+                value => {
+                    if how.missing != MissingPolicy::Category {
+                        return Err(Error::input(place, missing_category(value, rows.absent())));
+                    }
+                    missing.count(&rows.headers()[col]);
+                    CATEGORY
+                }
+            };
+            codes.push(category(domain, attr, value, &place)?);
         }
         let value = match (how.counts, count_col) {
             (Numbers::Column(_), Some(col)) => {
                 let text = rows.field(at, col)?.unwrap_or_default();
+                if how.missing_values.is_missing(text) {
+                    let place = rows.at(at).at_column(&rows.headers()[col]);
+                    let message = format!("count is missing (\"{}\"): every cell needs one", text.escape_debug());
+                    return Err(Error::input(place, message));
+                }
                 parse_count(text).map_err(|why| {
                     let place = rows.at(at).at_column(&rows.headers()[col]);
                     Error::input(place, format!("count {why}: \"{}\"", text.escape_debug()))
@@ -170,7 +192,7 @@ pub(crate) fn read(
             return Err(Error::input(rows.location().clone(), message));
         }
     }
-    Ok(RawMargin { file: rows.location().file.clone(), attributes, importance: how.importance, cells })
+    Ok(RawMargin { file: rows.location().file.clone(), attributes, importance: how.importance, cells, missing })
 }
 
 /// The location of a table's header: its first line, for CSV.
@@ -182,13 +204,22 @@ fn at_header(rows: &dyn Rows) -> Location {
     }
 }
 
+/// Why a margin row whose attribute value is missing (`None` in memory, else a missing token)
+/// is refused.
+fn missing_category(value: Option<&str>, absent: &str) -> String {
+    let what = match value {
+        Some("") | None => format!("{absent} category"),
+        Some(token) => format!("missing category (\"{}\")", token.escape_debug()),
+    };
+    format!(
+        "{what}: every attribute value of a margin must be filled in, \
+         or its [[margin]] must say missing = \"category\" to target the category \"{CATEGORY}\""
+    )
+}
+
 /// The code of `value` for attribute `attr`: learned when the attribute is undeclared, an
-/// error naming the declared categories otherwise. An empty value is `absent` (`empty` or
-/// `missing`).
-pub(crate) fn category(domain: &mut Domain, attr: usize, value: &str, absent: &str, at: &Location) -> Result<u32> {
-    if value.is_empty() {
-        return Err(Error::input(at.clone(), format!("{absent} category: every attribute value must be filled in")));
-    }
+/// error naming the declared categories otherwise.
+fn category(domain: &mut Domain, attr: usize, value: &str, at: &Location) -> Result<u32> {
     domain.code_or_learn(attr, value, true).ok_or_else(|| {
         let a = domain.attribute(attr);
         Error::input(
@@ -241,7 +272,8 @@ mod tests {
     }
 
     fn how<'a>(counts: &'a Numbers, zone: Option<&'a str>) -> MarginRead<'a> {
-        MarginRead { counts, importance: None, zone }
+        let missing_values = Box::leak(Box::new(MissingValues::default()));
+        MarginRead { counts, importance: None, zone, missing_values, missing: MissingPolicy::Error }
     }
 
     #[test]
@@ -313,7 +345,7 @@ mod tests {
         let sex = |v: Vec<Option<&'static str>>| ("sex", v);
         let zone = |v: Vec<Option<&'static str>>| ("zone", v);
         let m = read_frame(&[zone(vec![Some("a"), Some("a")]), sex(vec![Some("m"), None])], vec![1.0, 2.0]);
-        assert_eq!(m, "m, row 2, column \"sex\": missing category: every attribute value must be filled in");
+        assert!(m.starts_with("m, row 2, column \"sex\": missing category: every attribute value"), "{m}");
         let m = read_frame(&[zone(vec![Some("a"), None]), sex(vec![Some("m"), Some("f")])], vec![1.0, 2.0]);
         assert_eq!(m, "m, row 2, column \"zone\": missing zone");
         let m = read_frame(&[zone(vec![Some("a"), Some("a")]), sex(vec![Some("m"), Some("m")])], vec![1.0, 2.0]);
@@ -326,5 +358,36 @@ mod tests {
         assert_eq!(m, "m: 2 counts were given for 1 rows");
         let m = read_frame(&[sex(vec![Some("m")])], vec![1.0]);
         assert_eq!(m, "m: missing zone column \"zone\"; the table has \"sex\"");
+    }
+
+    #[test]
+    fn missing_tokens_are_refused_or_targeted_as_the_missing_category() {
+        let n = Numbers::Column("n".into());
+        let refused = |text: &str| {
+            let mut domain = Domain::default();
+            read(&mut csv(text), how(&n, None), &mut domain, &mut ZoneNames::default()).unwrap_err().to_string()
+        };
+        // R's NA, pandas' NaN and SAS's dot are missing values, not categories
+        for token in ["NA", "NaN", ".", ""] {
+            let m = refused(&format!("income,n\nlow,5\n{token},2\n"));
+            assert!(m.starts_with("m.csv, line 3, column \"income\": "), "{m}");
+            assert!(m.contains("missing = \"category\""), "{m}");
+        }
+        assert!(refused("income,n\nlow,NA\n").contains("line 2, column \"n\": count is missing (\"NA\")"));
+        // with missing = "category", the missing values of a margin are one category, counted
+        let mut domain = Domain::default();
+        let mut category = how(&n, None);
+        category.missing = MissingPolicy::Category;
+        let text = "income,edu,n\nlow,NA,5\nNA,high,2\nhigh,high,3\n";
+        let raw = read(&mut csv(text), category, &mut domain, &mut ZoneNames::default()).unwrap();
+        assert_eq!(domain.attribute(0).categories(), ["low", "missing", "high"]);
+        assert_eq!(domain.attribute(1).categories(), ["missing", "high"]);
+        assert_eq!(raw.missing.by_column.values().copied().collect::<Vec<_>>(), [1, 1]);
+        // another spelling of the set
+        let mut domain = Domain::default();
+        let mut dashes = how(&n, None);
+        dashes.missing_values = Box::leak(Box::new(MissingValues::new(["-9"])));
+        let raw = read(&mut csv("income,n\nNA,5\n"), dashes, &mut domain, &mut ZoneNames::default()).unwrap();
+        assert!(raw.missing.is_empty() && domain.attribute(0).categories() == ["NA"]);
     }
 }

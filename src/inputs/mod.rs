@@ -14,6 +14,7 @@
 //! ```
 //! use populace::frame::Frame;
 //! use populace::inputs::{Csv, MarginInput, Problem, SeedInput};
+//! use populace::missing::MissingPolicy;
 //!
 //! // CSV text (a file would be `Csv::file(path)`; a reader, `Csv::read(name, reader)?`)
 //! let age = MarginInput::csv(Csv::text("age.csv", "age,count\nyoung,40\nold,60\n"));
@@ -26,10 +27,14 @@
 //! assert_eq!(problem.single_zone().margins[1].targets, [55.0, 45.0]);
 //! assert_eq!(problem.seed.as_ref().map(|s| s.len()), Some(3));
 //!
-//! // a missing value is refused, naming the table, the row and the column
-//! let gap = Frame::from_rows(&["age"], &[["young"], [""]])?;
-//! let err = Problem::builder().margin(MarginInput::frame("ages", gap).counts(vec![1.0, 2.0])).build().unwrap_err();
-//! assert_eq!(err.to_string(), "ages, row 2, column \"age\": missing category: every attribute value must be filled in");
+//! // a margin's missing value is refused, naming the table, the row and the column …
+//! let gap = Frame::from_rows(&["age"], &[["young"], ["NA"]])?;
+//! let err = Problem::builder().margin(MarginInput::frame("ages", gap.clone()).counts(vec![1.0, 2.0])).build().unwrap_err();
+//! assert!(err.to_string().starts_with("ages, row 2, column \"age\": missing category (\"NA\")"));
+//! // … unless the margin targets missing values as the category "missing"
+//! let ages = MarginInput::frame("ages", gap).counts(vec![1.0, 2.0]).missing(MissingPolicy::Category);
+//! let problem = Problem::builder().margin(ages).build()?;
+//! assert_eq!(problem.domain.attribute(0).categories(), ["young", "missing"]);
 //! # Ok::<(), populace::Error>(())
 //! ```
 //!
@@ -101,6 +106,9 @@ pub struct Problem {
     pub seed: Option<Seed>,
     /// Things the user should know that did not stop the load (rescaled margins, say).
     pub warnings: Vec<String>,
+    /// What the inputs' missing values came to: the seed's (always, when there is a seed),
+    /// then each margin's that keeps them as the category `missing`, in margin order.
+    pub missing: Vec<crate::missing::MissingCounts>,
 }
 
 /// One zone: its margins and the seed records it may draw on.

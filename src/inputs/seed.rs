@@ -21,6 +21,7 @@ use super::plain::{self, Chunk};
 use super::rows::missing_column;
 use crate::error::{Error, Location, Result};
 use crate::frame::{Code, Codes, Column, Dictionary, Frame};
+use crate::missing::{MissingCounts, MissingPolicy, MissingValues, CATEGORY};
 
 /// Seed records coded against the domain.
 #[derive(Debug, Clone)]
@@ -32,7 +33,8 @@ pub struct Seed {
     /// Domain positions of the coded attributes (every attribute of the problem, in order).
     pub attributes: Vec<usize>,
     /// Category codes, record by record: one column per attribute of `attributes`, named after
-    /// it, whose levels are its categories. A seed has no missing values.
+    /// it, whose levels are its categories. A seed has no missing values: records with one were
+    /// left out, or their missing values are the category `missing` (see `missing`).
     pub frame: Frame,
     /// Design weight of each record (1 without a weight column).
     pub weights: Vec<f64>,
@@ -40,6 +42,8 @@ pub struct Seed {
     pub ids: RecordIds,
     /// Each record's region (the `[zones] seed_region` column), when seeds are regional.
     pub regions: Vec<String>,
+    /// The missing attribute values met in the file, and the records left out for them.
+    pub missing: MissingCounts,
 }
 
 /// How seed records are named in outputs.
@@ -47,8 +51,9 @@ pub struct Seed {
 pub enum RecordIds {
     /// No id column: record `i` is row `i + 1`.
     Rows,
-    /// The id column's values, concatenated in record order; record `i`'s id is
-    /// `text[ends[i - 1]..ends[i]]` (from 0 for the first).
+    /// The id column's values (or, without an id column, the records' row numbers in the
+    /// file, once records with missing values were left out), concatenated in record order;
+    /// record `i`'s id is `text[ends[i - 1]..ends[i]]` (from 0 for the first).
     Column {
         /// All ids, back to back.
         text: String,
@@ -91,11 +96,13 @@ impl Seed {
 
 const NO_MISSING: &str = "the seed reader refuses missing categories";
 
-/// The seed's special columns.
+/// The seed's special columns, and what its missing values are.
 pub(crate) struct SeedColumns<'a> {
     pub weight: Option<&'a str>,
     pub id: Option<&'a str>,
     pub region: Option<&'a str>,
+    pub missing_values: &'a MissingValues,
+    pub missing: MissingPolicy,
 }
 
 /// The narrowest code type that holds every category of `domain`, as `$f::<C>(…)`.
@@ -124,18 +131,28 @@ fn decode(data: Vec<u8>, display: &str, columns: SeedColumns, domain: &Domain, a
     let mut csv = CsvFile::from_bytes(data, display)?;
     let decoder = Decoder::new(&csv, columns, domain)?;
     let body = by_code_width!(domain, read_body(&decoder, &mut csv, allow_plain))?;
-    if body.weights.is_empty() {
+    if body.weights.is_empty() && body.missing.records_dropped == 0 {
         return Err(Error::input(decoder.location.clone(), "the seed has a header but no rows"));
     }
     finish(display, body, domain)
 }
 
-/// The seed named `name` whose records are `body`: refused when it has none or its weights sum
-/// to infinity.
+/// The seed named `name` whose records are `body`: refused when it has none (or none left once
+/// records with missing values are left out) or its weights sum to infinity.
 fn finish(name: &str, body: Body, domain: &Domain) -> Result<Seed> {
-    let Body { codes, weights, ids, regions } = body;
+    let Body { codes, weights, ids, regions, missing } = body;
     if weights.is_empty() {
-        return Err(Error::input(Location::file(name), "the seed has no records"));
+        let message = if missing.records_dropped > 0 {
+            format!(
+                "every record has a missing value and was left out ({} record{}); \
+                 [seed] missing = \"category\" keeps them",
+                missing.records_dropped,
+                if missing.records_dropped == 1 { "" } else { "s" }
+            )
+        } else {
+            "the seed has no records".to_string()
+        };
+        return Err(Error::input(Location::file(name), message));
     }
     if !weights.iter().sum::<f64>().is_finite() {
         return Err(Error::input(Location::file(name), "the seed's weights sum to infinity"));
@@ -149,6 +166,7 @@ fn finish(name: &str, body: Body, domain: &Domain) -> Result<Seed> {
         weights,
         ids,
         regions,
+        missing,
     })
 }
 
@@ -165,13 +183,15 @@ fn recode<C: Code>(name: &str, frame: &Frame, columns: SeedColumns, domain: &Dom
     let headers: Vec<String> = frame.names().map(str::to_string).collect();
     let column =
         |name: &str, role: &str| frame.column(name).ok_or_else(|| missing_column(&location, name, role, &headers));
-    // each attribute's column, and the domain code of each of its levels
+    let rule = MissingRule::new(&columns, domain);
+    // each attribute's column, and the domain code of each of its levels (`None`: missing)
     let attributes = domain
         .attributes()
         .iter()
         .map(|a| {
             let col = column(a.name(), "attribute")?;
-            Ok((col, a, frame.levels(col).iter().map(|l| a.code(l)).collect::<Vec<_>>()))
+            let code = |l: &String| (!rule.values.is_missing(l.trim())).then(|| a.code(l).ok_or(()));
+            Ok((col, a, frame.levels(col).iter().map(code).collect::<Vec<_>>()))
         })
         .collect::<Result<Vec<_>>>()?;
     let weight = columns
@@ -194,19 +214,33 @@ fn recode<C: Code>(name: &str, frame: &Frame, columns: SeedColumns, domain: &Dom
     let mut weights = Vec::with_capacity(n);
     let (mut id_text, mut id_ends, mut regions) = (String::new(), Vec::new(), Vec::new());
     let mut first_row: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    let (mut missing, mut dropped) = (vec![0; k], Vec::new());
     for row in 0..n {
-        for (col, attribute, code_of) in &attributes {
-            let Some(level) = frame.code(row, *col) else {
-                let message = "missing category: every attribute value must be filled in";
-                return Err(Error::input(at(row, *col), message));
-            };
-            match code_of[level as usize] {
-                Some(code) => codes.push(C::narrow(code)),
-                None => {
-                    let message = unknown_category(attribute, &frame.levels(*col)[level as usize]);
+        let mut drop = false;
+        for (a, (col, attribute, code_of)) in attributes.iter().enumerate() {
+            let level = frame.code(row, *col);
+            let code = match level.and_then(|l| code_of[l as usize]) {
+                Some(Ok(code)) => code,
+                Some(Err(())) => {
+                    let message = unknown_category(attribute, frame.value(row, *col).unwrap_or_default());
                     return Err(Error::input(at(row, *col), message));
                 }
-            }
+                None => {
+                    missing[a] += 1;
+                    let value = frame.value(row, *col);
+                    match rule.code(a, attribute, value).map_err(|message| Error::input(at(row, *col), message))? {
+                        Some(code) => code,
+                        None => {
+                            drop = true;
+                            0
+                        }
+                    }
+                }
+            };
+            codes.push(C::narrow(code));
+        }
+        if drop {
+            dropped.push(row);
         }
         weights.push(match &weight {
             Some((col, parsed)) => {
@@ -237,8 +271,109 @@ fn recode<C: Code>(name: &str, frame: &Frame, columns: SeedColumns, domain: &Dom
             regions.push(present(row, col, "region")?.to_string());
         }
     }
-    let ids = if id.is_some() { RecordIds::Column { text: id_text, ends: id_ends } } else { RecordIds::Rows };
-    finish(name, Body { codes: C::wrap(codes), weights, ids, regions }, domain)
+    let mut ids = if id.is_some() { RecordIds::Column { text: id_text, ends: id_ends } } else { RecordIds::Rows };
+    drop_records(&mut codes, k, &mut weights, &mut ids, &mut regions, &dropped);
+    let missing = rule.counts(name, domain, &missing, dropped.len());
+    finish(name, Body { codes: C::wrap(codes), weights, ids, regions, missing }, domain)
+}
+
+/// What the seed does with a missing attribute value, under its [`MissingPolicy`].
+struct MissingRule<'a> {
+    values: &'a MissingValues,
+    policy: MissingPolicy,
+    /// The code of the category `missing` of each attribute, where the domain has one.
+    category: Vec<Option<u32>>,
+}
+
+impl<'a> MissingRule<'a> {
+    fn new(columns: &SeedColumns<'a>, domain: &Domain) -> MissingRule<'a> {
+        let category = domain.attributes().iter().map(|a| a.code(CATEGORY)).collect();
+        MissingRule { values: columns.missing_values, policy: columns.missing, category }
+    }
+
+    /// The code of a missing value (`value`, or `None` in memory) of the `a`-th attribute:
+    /// `None` when its record is left out, or why it is refused.
+    fn code(&self, a: usize, attribute: &Attribute, value: Option<&str>) -> std::result::Result<Option<u32>, String> {
+        let what = match value {
+            Some("") => "empty value".to_string(),
+            Some(token) => format!("missing value (\"{}\")", token.escape_debug()),
+            None => "missing value".to_string(),
+        };
+        match self.policy {
+            MissingPolicy::Drop => Ok(None),
+            MissingPolicy::Category => self.category[a].map(Some).ok_or_else(|| {
+                format!(
+                    "{what} with [seed] missing = \"category\", but no margin of {name} has the category \
+                     \"{CATEGORY}\": add it to a margin over {name} (a row whose value is missing, with \
+                     missing = \"category\" in its [[margin]]) or declare it under [attributes]",
+                    name = attribute.name()
+                )
+            }),
+            _ => Err(format!(
+                "{what}: [seed] missing = \"error\" refuses records with missing values \
+                 (\"drop\" leaves them out, \"category\" keeps them as the category \"{CATEGORY}\")"
+            )),
+        }
+    }
+
+    /// The counts of an input named `name`: `missing` values per attribute, `dropped` records.
+    fn counts(&self, name: &str, domain: &Domain, missing: &[usize], dropped: usize) -> MissingCounts {
+        let mut counts = MissingCounts::new(name, self.policy);
+        counts.records_dropped = dropped;
+        for (attribute, &n) in domain.attributes().iter().zip(missing) {
+            if n > 0 {
+                counts.by_column.insert(attribute.name().to_string(), n);
+            }
+        }
+        counts
+    }
+}
+
+/// Removes the records `dropped` (0-based, ascending) from the decoded arrays, whose records
+/// have `k` codes each.
+fn drop_records<C: Copy>(
+    codes: &mut Vec<C>,
+    k: usize,
+    weights: &mut Vec<f64>,
+    ids: &mut RecordIds,
+    regions: &mut Vec<String>,
+    dropped: &[usize],
+) {
+    if dropped.is_empty() {
+        return;
+    }
+    let n = weights.len();
+    let mut keep = vec![true; n];
+    for &r in dropped {
+        keep[r] = false;
+    }
+    let mut kept = 0;
+    for r in 0..n {
+        if keep[r] {
+            codes.copy_within(r * k..(r + 1) * k, kept * k);
+            weights[kept] = weights[r];
+            kept += 1;
+        }
+    }
+    codes.truncate(kept * k);
+    weights.truncate(kept);
+    if !regions.is_empty() {
+        let mut r = 0;
+        regions.retain(|_| {
+            r += 1;
+            keep[r - 1]
+        });
+    }
+    // records keep their names: their ids, or else their row numbers in the file
+    let (mut text, mut ends) = (String::new(), Vec::with_capacity(kept));
+    for r in (0..n).filter(|&r| keep[r]) {
+        match ids.get(r) {
+            Some(id) => text.push_str(id),
+            None => text.push_str(itoa::Buffer::new().format(r + 1)),
+        }
+        ends.push(text.len());
+    }
+    *ids = RecordIds::Column { text, ends };
 }
 
 /// Replaces the seed's weights with `values`, given alongside its table, one per record.
@@ -264,6 +399,7 @@ struct Body {
     weights: Vec<f64>,
     ids: RecordIds,
     regions: Vec<String>,
+    missing: MissingCounts,
 }
 
 /// The body of the seed file, with codes of type `C`.
@@ -296,12 +432,15 @@ fn read_plain<C: Code>(decoder: &Decoder, body: &[u8], first_line: u64) -> Resul
     // The first failing record, in file order, and the records before it.
     let mut before = 0;
     let mut failure = None;
+    let (mut missing, mut dropped) = (vec![0; k], Vec::new());
     for part in &parts {
         if let Some((i, _)) = &part.error {
             before += i;
             failure = Some(before);
             break;
         }
+        missing.iter_mut().zip(&part.missing).for_each(|(m, n)| *m += n);
+        dropped.extend(part.dropped.iter().map(|r| before + r));
         before += part.records;
     }
     let ids = decoder.id.map(|_| merge_ids(&parts));
@@ -314,8 +453,11 @@ fn read_plain<C: Code>(decoder: &Decoder, body: &[u8], first_line: u64) -> Resul
     if let Some(e) = parts.into_iter().find_map(|p| p.error) {
         return Err(e.1);
     }
-    let regions = decoder.region.map(|_| read_regions(&chunks, decoder)).unwrap_or_default();
-    Ok(Body { codes: C::wrap(codes), weights, ids: ids.unwrap_or(RecordIds::Rows), regions })
+    let mut regions = decoder.region.map(|_| read_regions(&chunks, decoder)).unwrap_or_default();
+    let mut ids = ids.unwrap_or(RecordIds::Rows);
+    drop_records(&mut codes, k, &mut weights, &mut ids, &mut regions, &dropped);
+    let missing = decoder.rule.counts(&decoder.location.file, decoder.domain, &missing, dropped.len());
+    Ok(Body { codes: C::wrap(codes), weights, ids, regions, missing })
 }
 
 /// Every record's region, read in a second, sequential pass (regional seeds are small).
@@ -358,9 +500,15 @@ fn merge_ids(parts: &[Part]) -> RecordIds {
 fn read_records<C: Code>(decoder: &Decoder, csv: &mut CsvFile) -> Result<Body> {
     let k = decoder.attributes.len();
     let mut codes: Vec<C> = Vec::new();
-    let mut body =
-        Body { codes: Codes::U8(Vec::new()), weights: Vec::new(), ids: RecordIds::Rows, regions: Vec::new() };
+    let mut body = Body {
+        codes: Codes::U8(Vec::new()),
+        weights: Vec::new(),
+        ids: RecordIds::Rows,
+        regions: Vec::new(),
+        missing: MissingCounts::new(&decoder.location.file, decoder.rule.policy),
+    };
     let (mut id_text, mut id_ends, mut lines) = (String::new(), Vec::new(), Vec::new());
+    let (mut missing, mut dropped) = (vec![0; k], Vec::new());
     let mut record = ByteRecord::new();
     let mut failure = None;
     loop {
@@ -374,8 +522,11 @@ fn read_records<C: Code>(decoder: &Decoder, csv: &mut CsvFile) -> Result<Body> {
         };
         let start = codes.len();
         codes.resize(start + k, C::default());
-        match decoder.record(|c| &record[c], line, &mut codes[start..]) {
+        match decoder.record(|c| &record[c], line, &mut codes[start..], &mut missing) {
             Ok(row) => {
+                if row.dropped {
+                    dropped.push(body.weights.len());
+                }
                 body.weights.push(row.weight);
                 if let Some(id) = row.id {
                     id_text.push_str(id);
@@ -403,6 +554,8 @@ fn read_records<C: Code>(decoder: &Decoder, csv: &mut CsvFile) -> Result<Body> {
         Some(e) => Err(e),
         None => {
             codes.truncate(body.weights.len() * k);
+            drop_records(&mut codes, k, &mut body.weights, &mut body.ids, &mut body.regions, &dropped);
+            body.missing = decoder.rule.counts(&decoder.location.file, decoder.domain, &missing, dropped.len());
             body.codes = C::wrap(codes);
             Ok(body)
         }
@@ -418,6 +571,10 @@ struct Part {
     id_ends: Vec<usize>,
     /// The first failing record of the chunk (its index in the chunk) and why.
     error: Option<(usize, Error)>,
+    /// Missing values met, per attribute.
+    missing: Vec<usize>,
+    /// The records (indices in the chunk) with a missing value, to be left out.
+    dropped: Vec<usize>,
 }
 
 /// What a record holds besides its codes.
@@ -425,10 +582,14 @@ struct Row<'r> {
     weight: f64,
     id: Option<&'r str>,
     region: Option<&'r str>,
+    /// Whether the record has a missing value and is to be left out.
+    dropped: bool,
 }
 
 /// Turns a record's fields into codes, weight, id and region, with the errors of the format.
 struct Decoder<'a> {
+    domain: &'a Domain,
+    rule: MissingRule<'a>,
     location: Location,
     headers: Vec<String>,
     width: usize,
@@ -439,8 +600,9 @@ struct Decoder<'a> {
 }
 
 impl<'a> Decoder<'a> {
-    fn new(csv: &CsvFile, columns: SeedColumns, domain: &'a Domain) -> Result<Self> {
-        let SeedColumns { weight, id, region } = columns;
+    fn new(csv: &CsvFile, columns: SeedColumns<'a>, domain: &'a Domain) -> Result<Self> {
+        let rule = MissingRule::new(&columns, domain);
+        let SeedColumns { weight, id, region, .. } = columns;
         let attributes = domain
             .attributes()
             .iter()
@@ -450,6 +612,8 @@ impl<'a> Decoder<'a> {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Decoder {
+            domain,
+            rule,
             location: csv.location().clone(),
             headers: csv.headers().to_vec(),
             width: csv.headers().len(),
@@ -468,15 +632,25 @@ impl<'a> Decoder<'a> {
     /// arrays), stopping at the first failing record.
     fn chunk<C: Code>(&self, chunk: &Chunk, codes: &mut [C], weights: &mut [f64]) -> Part {
         let k = self.attributes.len();
-        let mut part = Part { records: 0, id_text: String::new(), id_ends: Vec::new(), error: None };
+        let mut part = Part {
+            records: 0,
+            id_text: String::new(),
+            id_ends: Vec::new(),
+            error: None,
+            missing: vec![0; k],
+            dropped: Vec::new(),
+        };
         let mut fields = vec![&b""[..]; self.width];
         for ((line, text), (r, weight)) in chunk.lines().zip(weights.iter_mut().enumerate()) {
             let decoded = match plain::split(text, &mut fields) {
-                Ok(()) => self.record(|c| fields[c], line, &mut codes[r * k..(r + 1) * k]),
+                Ok(()) => self.record(|c| fields[c], line, &mut codes[r * k..(r + 1) * k], &mut part.missing),
                 Err(found) => Err(Error::input(self.location.at_line(line), ragged(found, self.width))),
             };
             match decoded {
                 Ok(row) => {
+                    if row.dropped {
+                        part.dropped.push(part.records);
+                    }
                     *weight = row.weight;
                     if let Some(id) = row.id {
                         part.id_text.push_str(id);
@@ -493,18 +667,42 @@ impl<'a> Decoder<'a> {
         part
     }
 
-    /// Decodes one record whose fields `field(column)` gives (trimmed), writing its codes.
-    fn record<'r, C: Code>(&self, field: impl Fn(usize) -> &'r [u8], line: u64, codes: &mut [C]) -> Result<Row<'r>> {
-        for ((col, attribute, dictionary), code) in self.attributes.iter().zip(codes.iter_mut()) {
+    /// Decodes one record whose fields `field(column)` gives (trimmed), writing its codes and
+    /// counting its missing values in `missing` (one count per attribute).
+    fn record<'r, C: Code>(
+        &self,
+        field: impl Fn(usize) -> &'r [u8],
+        line: u64,
+        codes: &mut [C],
+        missing: &mut [usize],
+    ) -> Result<Row<'r>> {
+        let mut dropped = false;
+        for (a, ((col, attribute, dictionary), code)) in self.attributes.iter().zip(codes.iter_mut()).enumerate() {
             let bytes = field(*col);
             *code = match dictionary.code(bytes) {
                 Some(c) => C::narrow(c),
+                None if self.rule.values.is_missing_bytes(bytes) => {
+                    missing[a] += 1;
+                    let value = self.text(bytes, line, *col)?;
+                    match self.rule.code(a, attribute, Some(value)) {
+                        Ok(Some(c)) => C::narrow(c),
+                        Ok(None) => {
+                            dropped = true;
+                            C::default()
+                        }
+                        Err(message) => return Err(Error::input(self.at(line, *col), message)),
+                    }
+                }
                 None => return Err(self.unknown_category(line, *col, attribute, bytes)),
             };
         }
         let weight = match self.weight {
             Some(col) => {
                 let text = self.text(field(col), line, col)?;
+                if !text.is_empty() && self.rule.values.is_missing(text) {
+                    let message = format!("weight is missing (\"{}\"): every record needs one", text.escape_debug());
+                    return Err(Error::input(self.at(line, col), message));
+                }
                 parse_count(text).map_err(|why| {
                     Error::input(self.at(line, col), format!("weight {why}: \"{}\"", text.escape_debug()))
                 })?
@@ -513,7 +711,7 @@ impl<'a> Decoder<'a> {
         };
         let id = self.id.map(|col| self.text(field(col), line, col)).transpose()?;
         let region = self.region.map(|col| self.text(field(col), line, col)).transpose()?;
-        Ok(Row { weight, id, region })
+        Ok(Row { weight, id, region, dropped })
     }
 
     fn text<'r>(&self, bytes: &'r [u8], line: u64, col: usize) -> Result<&'r str> {
@@ -586,6 +784,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Columns to be completed: the default missing values, dropped.
+    fn drop_missing() -> SeedColumns<'static> {
+        let missing_values = Box::leak(Box::new(MissingValues::default()));
+        SeedColumns { weight: None, id: None, region: None, missing_values, missing: MissingPolicy::Drop }
+    }
+
     fn domain() -> Domain {
         let declared: Vec<(String, Vec<String>)> = vec![
             ("age".into(), vec!["young".into(), "old".into(), "very old".into()]),
@@ -600,7 +804,12 @@ mod tests {
         region: bool,
     ) -> (std::result::Result<Seed, String>, std::result::Result<Seed, String>) {
         let domain = domain();
-        let columns = || SeedColumns { weight: Some("w"), id: id.then_some("id"), region: region.then_some("reg") };
+        let columns = || SeedColumns {
+            weight: Some("w"),
+            id: id.then_some("id"),
+            region: region.then_some("reg"),
+            ..drop_missing()
+        };
         let run =
             |plain| decode(text.as_bytes().to_vec(), "seed.csv", columns(), &domain, plain).map_err(|e| e.to_string());
         (run(true), run(false))
@@ -608,7 +817,13 @@ mod tests {
 
     fn same(a: &std::result::Result<Seed, String>, b: &std::result::Result<Seed, String>) -> bool {
         match (a, b) {
-            (Ok(a), Ok(b)) => a.frame == b.frame && a.weights == b.weights && a.ids == b.ids && a.regions == b.regions,
+            (Ok(a), Ok(b)) => {
+                a.frame == b.frame
+                    && a.weights == b.weights
+                    && a.ids == b.ids
+                    && a.regions == b.regions
+                    && a.missing == b.missing
+            }
             (Err(a), Err(b)) => a == b,
             _ => false,
         }
@@ -650,6 +865,8 @@ mod tests {
             "z1",
             "z39",
             "",
+            "NA",
+            ".",
             "x",
             "1",
             "0.5",
@@ -690,7 +907,7 @@ mod tests {
             ];
             Domain::declared(declared.iter().map(|(n, c)| (n, c)))
         };
-        let columns = || SeedColumns { weight: None, id: None, region: None };
+        let columns = || SeedColumns { weight: None, id: None, region: None, ..drop_missing() };
         for plain in [true, false] {
             let read = |text: &str, zips| decode(text.as_bytes().to_vec(), "s.csv", columns(), &domain(zips), plain);
             let seed = read("sex,zip\nm,z299\nf,z7\n", 300).unwrap();
@@ -705,7 +922,7 @@ mod tests {
 
     #[test]
     fn a_seed_read_from_memory_is_a_frame_over_the_domain() {
-        let columns = SeedColumns { weight: Some("w"), id: None, region: None };
+        let columns = SeedColumns { weight: Some("w"), id: None, region: None, ..drop_missing() };
         let seed = from_bytes(b"zip,w,age\nz2,1,old\nz0,3,very old\n".to_vec(), "memory", columns, &domain()).unwrap();
         assert_eq!((seed.file.as_str(), seed.len(), &seed.attributes[..]), ("memory", 2, &[0, 1][..]));
         assert_eq!(seed.frame.names().collect::<Vec<_>>(), ["age", "zip"]);
@@ -713,9 +930,9 @@ mod tests {
         assert_eq!(seed.frame.levels(1).len(), 40);
         assert_eq!((seed.frame.value(1, 0), seed.frame.value(1, 1)), (Some("very old"), Some("z0")));
         assert_eq!(seed.weights, [1.0, 3.0]);
-        let columns = SeedColumns { weight: None, id: None, region: None };
+        let columns = SeedColumns { weight: None, id: None, region: None, ..drop_missing() };
         let m = from_bytes(b"age,zip\nold,\n".to_vec(), "memory", columns, &domain()).unwrap_err().to_string();
-        assert!(m.contains("memory, line 2, column \"zip\": empty category"), "{m}");
+        assert_eq!(m, "memory: every record has a missing value and was left out (1 record); [seed] missing = \"category\" keeps them");
     }
 
     #[test]
@@ -726,7 +943,7 @@ mod tests {
         }
         text.push_str("old,z41,1\n");
         let domain = domain();
-        let columns = || SeedColumns { weight: Some("w"), id: None, region: None };
+        let columns = || SeedColumns { weight: Some("w"), id: None, region: None, ..drop_missing() };
         let err = decode(text.as_bytes().to_vec(), "s.csv", columns(), &domain, true).unwrap_err().to_string();
         assert!(err.contains("line 200002") && err.contains("z41"), "{err}");
         let ok = text.replace("old,z41,1\n", "");
@@ -736,5 +953,66 @@ mod tests {
         assert_eq!(seed.code(199_999, 1), 199_999 % 40);
         assert_eq!(seed.weights[199_999], (199_999 % 7) as f64);
         assert_eq!(seed.ids, RecordIds::Rows);
+    }
+
+    #[test]
+    fn missing_values_are_dropped_kept_as_a_category_or_refused_the_same_on_every_path() {
+        let declared: Vec<(String, Vec<String>)> = vec![
+            ("age".into(), vec!["young".into(), "old".into(), "missing".into()]),
+            ("zip".into(), vec!["z1".into(), "z2".into()]),
+        ];
+        let domain = Domain::declared(declared.iter().map(|(n, c)| (n, c)));
+        let text = "id,age,zip,w,reg\na,young,z1,1,n\nb,NA,z2,2,s\nc,old,,3,n\nd,.,NULL,4,s\ne,old,z2,5,n\n";
+        let read = |policy: MissingPolicy, plain: bool| {
+            let columns = SeedColumns {
+                weight: Some("w"),
+                id: Some("id"),
+                region: Some("reg"),
+                missing: policy,
+                ..drop_missing()
+            };
+            decode(text.as_bytes().to_vec(), "s.csv", columns, &domain, plain)
+        };
+        for plain in [true, false] {
+            // drop: records b, c, d are left out; their ids, weights and regions with them
+            let seed = read(MissingPolicy::Drop, plain).unwrap();
+            assert_eq!((seed.len(), seed.ids.get(1), seed.weights.clone()), (2, Some("e"), vec![1.0, 5.0]));
+            assert_eq!(seed.regions, ["n", "n"]);
+            assert_eq!(seed.missing.records_dropped, 3);
+            assert_eq!(
+                seed.missing.by_column.iter().map(|(c, n)| (c.as_str(), *n)).collect::<Vec<_>>(),
+                [("age", 2), ("zip", 2)]
+            );
+            assert_eq!(seed.missing.summary().unwrap(), "s.csv: 3 records with missing values left out (age 2, zip 2)");
+            // category: the declared category "missing" of age; zip has none, so the record is refused
+            let m = read(MissingPolicy::Category, plain).unwrap_err().to_string();
+            assert!(m.starts_with("s.csv, line 4, column \"zip\": empty value with [seed] missing = \"category\", but no margin of zip"), "{m}");
+            // error: the first missing value, named
+            let m = read(MissingPolicy::Error, plain).unwrap_err().to_string();
+            assert!(
+                m.starts_with("s.csv, line 3, column \"age\": missing value (\"NA\"): [seed] missing = \"error\""),
+                "{m}"
+            );
+        }
+        let columns = SeedColumns { missing: MissingPolicy::Category, ..drop_missing() };
+        let seed = decode(b"age,zip\nNA,z1\nold,z2\n".to_vec(), "s.csv", columns, &domain, true).unwrap();
+        assert_eq!(seed.record(0).collect::<Vec<_>>(), [2, 0]);
+        assert_eq!((seed.missing.records_dropped, seed.missing.by_column["age"]), (0, 1));
+        // from memory: None and the tokens alike
+        let frame = Frame::from_columns(&[
+            ("age", vec![Some("NA"), None, Some("old")]),
+            ("zip", vec![Some("z1"), Some("z2"), Some("z1")]),
+        ])
+        .unwrap();
+        let seed =
+            from_frame("mem", &frame, SeedColumns { missing: MissingPolicy::Category, ..drop_missing() }, &domain)
+                .unwrap();
+        assert_eq!(seed.frame.column_codes(0).collect::<Vec<_>>(), [Some(2), Some(2), Some(1)]);
+        let seed = from_frame("mem", &frame, drop_missing(), &domain).unwrap();
+        assert_eq!((seed.len(), seed.missing.records_dropped), (1, 2));
+        // a missing weight is never silently anything
+        let columns = SeedColumns { weight: Some("w"), ..drop_missing() };
+        let m = decode(b"age,zip,w\nold,z1,NA\n".to_vec(), "s.csv", columns, &domain, true).unwrap_err().to_string();
+        assert!(m.contains("line 2, column \"w\": weight is missing (\"NA\")"), "{m}");
     }
 }

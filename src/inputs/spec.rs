@@ -31,6 +31,7 @@ use serde::Deserialize;
 
 use super::options::{Bounds, Calibration, FitOptions, Integerize, Method};
 use crate::error::{Error, Location, Result};
+use crate::missing::{MissingPolicy, MissingValues};
 use crate::specfile;
 
 /// A parsed fit spec.
@@ -54,6 +55,9 @@ pub struct Spec {
     pub consistency_tolerance: f64,
     /// Zones: margins with a zone column are fitted zone by zone.
     pub zones: Option<ZonesSpec>,
+    /// `missing_values`: the field values read as missing in the seed and the margins
+    /// (default [`MissingValues::default`]: empty, `NA`, `N/A`, `NaN`, `NULL`, `.`).
+    pub missing_values: MissingValues,
     /// The folder relative paths resolve against (the spec's folder, as the user typed it).
     pub base: PathBuf,
     /// The spec's name in messages (its path as the user typed it).
@@ -74,6 +78,8 @@ struct RawSpec {
     fit: RawFit,
     #[serde(default)]
     zones: Option<ZonesSpec>,
+    #[serde(default)]
+    missing_values: MissingValues,
 }
 
 /// `[seed]`: the sample to start from.
@@ -90,6 +96,10 @@ pub struct SeedSpec {
     /// Column holding record identifiers.
     #[serde(default)]
     pub id: Option<String>,
+    /// What a record with a missing attribute value is: left out and counted (`drop`, the
+    /// default), kept with the category `missing` (`category`), or an error (`error`).
+    #[serde(default = "default_seed_missing")]
+    pub missing: MissingPolicy,
 }
 
 /// `[[margin]]`: one marginal table.
@@ -105,6 +115,10 @@ pub struct MarginSpec {
     /// For `method = "entropy"`: how strongly the margin is enforced; absent means hard.
     #[serde(default)]
     pub importance: Option<f64>,
+    /// What a row with a missing attribute value is: an error (`error`, the default), or a
+    /// target for the category `missing` (`category`).
+    #[serde(default = "default_margin_missing")]
+    pub missing: MissingPolicy,
 }
 
 /// `[zones]`: fit many small areas at once.
@@ -187,6 +201,12 @@ impl Default for RawFit {
     }
 }
 
+fn default_seed_missing() -> MissingPolicy {
+    MissingPolicy::Drop
+}
+fn default_margin_missing() -> MissingPolicy {
+    MissingPolicy::Error
+}
 fn default_count() -> String {
     "count".to_string()
 }
@@ -245,6 +265,7 @@ impl RawSpec {
             fit,
             consistency_tolerance: self.fit.consistency_tolerance,
             zones: self.zones,
+            missing_values: self.missing_values,
             base: PathBuf::new(),
             source: name.to_string(),
         })
@@ -255,6 +276,15 @@ impl RawSpec {
         let bad = |message: String| Err(Error::input(Location::file(name), message));
         if self.margins.is_empty() {
             return bad("the spec has no [[margin]] block: at least one marginal table is needed".into());
+        }
+        for m in &self.margins {
+            if m.missing == MissingPolicy::Drop {
+                return bad(format!(
+                    "margin {}: missing = \"drop\" would change its targets; a margin's missing values are \
+                     an error (missing = \"error\", the default) or the category \"missing\" (missing = \"category\")",
+                    m.file.display()
+                ));
+            }
         }
         for (attribute, categories) in &self.attributes {
             if categories.is_empty() {

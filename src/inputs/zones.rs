@@ -185,6 +185,7 @@ pub fn for_each_chunk(
             zones: chunk.iter().map(|&z| problem.zones[z].clone()).collect(),
             seed: seed.take(),
             warnings: Vec::new(),
+            missing: Vec::new(),
         };
         let done = f(&sub, chunk);
         seed = sub.seed;

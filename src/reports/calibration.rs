@@ -12,6 +12,7 @@ use super::csvtext::csv_field;
 use crate::calibration::{Calibration, ZoneFit, ZoneReport};
 use crate::error::Result;
 use crate::inputs::{Problem, RecordIds};
+use crate::missing::MissingCounts;
 
 /// The content of `report.json` for seed re-weighting.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +42,9 @@ pub struct CalibrationReport {
     pub zones: Vec<ZoneReport>,
     /// Warnings raised while loading (rescaled margins …).
     pub warnings: Vec<String>,
+    /// What the inputs' missing values came to: the seed's, then each margin's that keeps them
+    /// as the category `missing` (see [`crate::missing`]).
+    pub missing: Vec<MissingCounts>,
 }
 
 /// A line of the worst-zones summary.
@@ -85,6 +89,7 @@ impl CalibrationReport {
             worst_zones: worst,
             zones: reports,
             warnings: problem.warnings.clone(),
+            missing: problem.missing.clone(),
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::fitting::{DenseFit, MarginFit, Table};
 use crate::inputs::{Domain, Method, Problem};
 use crate::iteration::Convergence;
+use crate::missing::MissingCounts;
 
 /// The content of `report.json` for a dense fit.
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +36,9 @@ pub struct FitReport {
     pub margins: Vec<MarginFit>,
     /// Warnings raised while loading (rescaled margins …).
     pub warnings: Vec<String>,
+    /// What the inputs' missing values came to: the seed's, then each margin's that keeps them
+    /// as the category `missing` (see [`crate::missing`]).
+    pub missing: Vec<MissingCounts>,
 }
 
 impl FitReport {
@@ -50,6 +54,7 @@ impl FitReport {
             seed: problem.seed.as_ref().map(|s| s.file.clone()),
             margins: fit.margins.clone(),
             warnings: problem.warnings.clone(),
+            missing: problem.missing.clone(),
         }
     }
 }
