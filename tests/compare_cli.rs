@@ -265,8 +265,9 @@ fn json_has_the_documented_fields() {
         names.sort();
         names
     };
-    assert_eq!(keys(&j), sorted(&["truth", "attributes", "excluded", "notes", "pools"]));
-    assert_eq!(keys(&j["truth"]), sorted(&["file", "kind", "rows", "total"]));
+    assert_eq!(keys(&j), sorted(&["truth", "attributes", "excluded", "notes", "warnings", "pools"]));
+    assert_eq!(keys(&j["truth"]), sorted(&["file", "kind", "rows", "total", "missing"]));
+    assert_eq!(keys(&j["truth"]["missing"]), sorted(&["input", "policy", "records_dropped", "by_column"]));
     assert_eq!(j["truth"]["file"], "truth.csv");
     assert_eq!(j["attributes"].as_array().unwrap().len(), 3);
     let pool = &j["pools"][0];
@@ -279,6 +280,7 @@ fn json_has_the_documented_fields() {
             "rows",
             "total",
             "scale",
+            "missing",
             "orders",
             "joint",
             "margins",

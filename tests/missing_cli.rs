@@ -1,4 +1,4 @@
-//! Missing values in `fit` and `generate`, on real persons: the ACS 2012 sample, whose education
+//! Missing values in `fit`, `generate` and `compare`, on real persons: the ACS 2012 sample, whose education
 //! is empty for young children (tests/fixtures/missing_acs, made by its make.py). The same file
 //! written by R (`NA`, quoted strings) must give the same answer as empty fields; each policy of
 //! `[seed] missing` and `[[margin]] missing` does what the README says, and says so.
@@ -133,4 +133,36 @@ fn generate_reports_the_records_it_left_out() {
     let (header, rows) = read_csv(run.dir.path().join("pool.csv"));
     let education = header.iter().position(|h| h == "education").unwrap();
     assert!(rows.iter().all(|r| ["hs or lower", "college", "grad"].contains(&r[education].as_str())));
+}
+
+#[test]
+fn compare_reads_r_na_as_the_empty_field_under_both_policies() {
+    let dir = project("file = \"seed.csv\"", PERSONS, "");
+    for policy in ["category", "drop"] {
+        let out = common::populace()
+            .current_dir(dir.path())
+            .args(["compare", "--truth", "seed_na.csv", "seed.csv", "--missing", policy, "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(OK), "{}", String::from_utf8_lossy(&out.stderr));
+        let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(c["pools"][0]["joint"]["srmse"], 0.0, "{policy}");
+        assert_eq!(c["warnings"], serde_json::json!([]));
+        let truth = &c["truth"]["missing"];
+        assert_eq!(truth, &{
+            let mut pool = c["pools"][0]["missing"].clone();
+            pool["input"] = "seed_na.csv".into();
+            pool
+        });
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("note: seed_na.csv: ") && stderr.contains("employment"), "{stderr}");
+        if policy == "drop" {
+            // the records without an education or an employment are left out of both
+            assert_eq!(truth["records_dropped"], c["pools"][0]["missing"]["records_dropped"]);
+            assert_eq!(c["truth"]["total"].as_f64(), Some(200.0 - truth["records_dropped"].as_f64().unwrap()));
+        } else {
+            let employment = c["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "employment").unwrap();
+            assert!(employment["categories"].as_array().unwrap().contains(&"missing".into()));
+        }
+    }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use populace::comparison::{compare, CompareOptions, ReadOptions, Table};
+use populace::missing::{MissingPolicy, MissingValues};
 
 use super::emit;
 use super::exit;
@@ -17,6 +18,11 @@ use super::exit;
 /// Compared attributes: --attributes, else the truth's columns found in every pool, except
 /// person_id, zone, card, id, count, weight, *_id, *_weight, and columns with more than 50
 /// distinct values or an id's all-distinct values in the truth.
+///
+/// Missing values (empty, NA, N/A, NaN, NULL and . unless --missing-values says otherwise) are
+/// the category "missing" of their attribute, or, with --missing drop, their rows are left out;
+/// each table's are counted on stderr and in the JSON. A category that the truth has and a pool
+/// lacks, or the other way round, is named in a warning.
 #[derive(Args)]
 #[command(
     after_help = "Example:\n  populace compare --truth marginals/acs2012/persons.csv out/naive.csv out/calibrated.csv \
@@ -40,19 +46,30 @@ pub struct CompareArgs {
     /// Design-weight column of truth microdata (every row weighs 1 without it).
     #[arg(long, value_name = "NAME")]
     weight: Option<String>,
+    /// What a missing value becomes, in the truth and the pools: the category "missing", or
+    /// its row is left out.
+    #[arg(long, value_name = "POLICY", default_value = "category", value_parser = ["category", "drop"])]
+    missing: String,
+    /// The values read as missing, comma-separated, replacing the default set (empty, NA, N/A,
+    /// NaN, NULL, .); an empty item is the empty field: --missing-values ",NA,-9".
+    #[arg(long, value_delimiter = ',', value_name = "V,V,…", allow_hyphen_values = true, num_args = 1)]
+    missing_values: Option<Vec<String>>,
     /// Print the comparison as JSON instead of the table.
     #[arg(long)]
     json: bool,
     /// Also write an SVG chart: SRMSE by margin order, and |ΔV| heat maps per pool.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
-    /// Print nothing but errors (and the JSON with --json).
+    /// Print nothing but errors and warnings (and the JSON with --json).
     #[arg(long, short)]
     quiet: bool,
 }
 
 pub fn run(args: CompareArgs) -> Result<i32> {
     let mut pool_options = ReadOptions::default();
+    if let Some(values) = &args.missing_values {
+        pool_options = pool_options.missing_values(MissingValues::new(values));
+    }
     if let Some(count) = &args.count {
         pool_options = pool_options.count(count);
     }
@@ -63,7 +80,8 @@ pub fn run(args: CompareArgs) -> Result<i32> {
     }
     let truth = Table::read(&args.truth, &truth_options)?;
     let pools = args.pools.iter().map(|p| Table::read(p, &pool_options)).collect::<populace::Result<Vec<_>>>()?;
-    let mut options = CompareOptions::default();
+    let policy: MissingPolicy = args.missing.parse().map_err(anyhow::Error::msg)?;
+    let mut options = CompareOptions::default().missing(policy);
     if let Some(attributes) = args.attributes {
         options = options.attributes(attributes.iter().map(|s| s.trim()));
     }
@@ -72,6 +90,10 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         for note in &comparison.notes {
             eprintln!("note: {note}");
         }
+    }
+    super::note_missing(std::iter::once(&comparison.truth.missing).chain(comparison.pools.iter().map(|p| &p.missing)));
+    for warning in &comparison.warnings {
+        eprintln!("warning: {warning}");
     }
     if let Some(plot) = &args.plot {
         comparison.write_svg(plot)?;

@@ -19,7 +19,19 @@
 //!   different value.
 //!
 //! Every attribute's categories are the union over the truth and the pools, in order of first
-//! appearance in the truth, then in the pools in order.
+//! appearance in the truth, then in the pools in order. A category with weight in the truth
+//! but none in a pool, or the other way round, is named in a warning ([`Comparison::warnings`]).
+//!
+//! # Missing values
+//!
+//! A value is missing when it is one of its table's missing values (the empty field, `NA`,
+//! `N/A`, `NaN`, `NULL`, `.` unless [`ReadOptions::missing_values`] says otherwise) or missing
+//! from a frame. [`CompareOptions::missing`] says what it becomes, for the truth and the pools
+//! alike: [`MissingPolicy::Category`] (the default) makes it the category `missing` of its
+//! attribute, compared like any other; [`MissingPolicy::Drop`] leaves out every row with a
+//! missing value in a compared attribute, and totals, scaling and shares are then those of the
+//! rows kept. Either way each table's missing values per attribute, and the rows left out,
+//! are reported (`missing` of the truth and of each pool).
 //!
 //! # What is measured, for every pool
 //!
@@ -47,14 +59,17 @@
 //!
 //! ```text
 //! {
-//!   "truth": {"file", "kind": "microdata"|"counts", "rows", "total"},
+//!   "truth": {"file", "kind": "microdata"|"counts", "rows", "total",
+//!             "missing": {"input", "policy", "records_dropped", "by_column": {..}}},
 //!   "attributes": [{"name", "categories": [..]}],
 //!   "excluded": [{"column", "reason"}],
 //!   "notes": ["..."],
+//!   "warnings": ["..."],       // categories one side has and the other lacks
 //!   "pools": [{
 //!     "name", "file", "kind", "rows",
-//!     "total",                 // unscaled pool total
+//!     "total",                 // unscaled pool total (of the rows kept)
 //!     "scale",                 // truth total / pool total
+//!     "missing": {..},         // as the truth's
 //!     "orders": [{"order": 1|2|3, "margins", "mean_srmse", "max_srmse"}],
 //!     "joint": {"attributes", "cells", "srmse", "tae", "hellinger"},
 //!     "margins": [{"attributes", "cells", "srmse", "tae", "hellinger"}],
@@ -114,6 +129,7 @@ use serde::Serialize;
 use crate::error::{Error, Location, Result};
 use crate::frame::{Code, Codes};
 use crate::metrics::{self, cramers_v};
+use crate::missing::{MissingCounts, MissingPolicy, CATEGORY};
 use table::quoted;
 
 /// A column with more distinct values than this in the truth is not compared unless named.
@@ -130,15 +146,32 @@ pub const MAX_ORDER: usize = 3;
 const MAX_PAIR_CELLS: usize = 1 << 24;
 
 /// What to compare.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CompareOptions {
     /// The attributes to compare, in order; `None` selects them as the
     /// [module documentation](self#attributes-compared) describes.
     pub attributes: Option<Vec<String>>,
+    /// What a missing value becomes: the category `missing` ([`MissingPolicy::Category`], the
+    /// default), or its row is left out ([`MissingPolicy::Drop`]); see
+    /// [Missing values](self#missing-values).
+    pub missing: MissingPolicy,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        CompareOptions { attributes: None, missing: MissingPolicy::Category }
+    }
 }
 
 impl CompareOptions {
+    /// With missing values made the category `missing` or their rows left out;
+    /// [`MissingPolicy::Error`] is refused by [`compare`].
+    pub fn missing(mut self, policy: MissingPolicy) -> CompareOptions {
+        self.missing = policy;
+        self
+    }
+
     /// Comparing exactly `attributes`, in this order.
     pub fn attributes<S: Into<String>>(mut self, attributes: impl IntoIterator<Item = S>) -> CompareOptions {
         self.attributes = Some(attributes.into_iter().map(Into::into).collect());
@@ -159,6 +192,9 @@ pub struct Comparison {
     pub excluded: Vec<Excluded>,
     /// Things the user should know: columns excluded for a reason other than their name.
     pub notes: Vec<String>,
+    /// Every category with weight in the truth but none in a pool, or in a pool but not in the
+    /// truth, one warning per pool and attribute.
+    pub warnings: Vec<String>,
     /// One result per pool, in the order given.
     pub pools: Vec<PoolComparison>,
 }
@@ -173,8 +209,10 @@ pub struct TableSummary {
     pub kind: TableKind,
     /// Number of data rows.
     pub rows: usize,
-    /// Total weight (persons, weighted persons or the sum of counts).
+    /// Total weight (persons, weighted persons or the sum of counts) of the rows compared.
     pub total: f64,
+    /// Its missing values in the compared attributes, and the rows left out for them.
+    pub missing: MissingCounts,
 }
 
 /// A compared attribute.
@@ -209,10 +247,12 @@ pub struct PoolComparison {
     pub kind: TableKind,
     /// Number of data rows.
     pub rows: usize,
-    /// The pool's own total, before scaling.
+    /// The pool's own total (of the rows compared), before scaling.
     pub total: f64,
     /// The factor every pool cell is multiplied by: truth total / pool total.
     pub scale: f64,
+    /// Its missing values in the compared attributes, and the rows left out for them.
+    pub missing: MissingCounts,
     /// Mean and maximum SRMSE per margin order (1, 2, 3), for the orders that have margins.
     pub orders: Vec<OrderSummary>,
     /// The full joint of every compared attribute.
@@ -316,15 +356,23 @@ pub fn compare(truth: &Table, pools: &[Table], options: &CompareOptions) -> Resu
     if pools.is_empty() {
         return Err(Error::Inconsistent("no pool to compare with the truth".into()));
     }
+    let policy = options.missing;
+    if !matches!(policy, MissingPolicy::Drop | MissingPolicy::Category) {
+        return Err(Error::Inconsistent(format!(
+            "compare makes a missing value a category or leaves its row out (missing = drop or category), not \"{policy}\""
+        )));
+    }
     for t in std::iter::once(truth).chain(pools) {
         check_total(t)?;
     }
     let selection = select(truth, pools, options)?;
     let names = &selection.attributes;
-    let (categories, codes) = categories(truth, pools, names);
+    let union = categories(truth, pools, names, policy);
+    let (categories, codes) = (union.categories, union.codes);
     let sizes: Vec<u64> = categories.iter().map(|c| c.len() as u64).collect();
 
-    let truth_joint = joint(truth, names, &codes[0]);
+    let (truth_joint, truth_missing) = joint(truth, names, &codes[0], &union.missing, policy)?;
+    let truth_total: f64 = truth_joint.values().sum();
     let subsets = subsets(names.len());
     let truth_margins: Vec<Cells> = subsets.iter().map(|s| marginalise(&truth_joint, s)).collect();
     // Indices into `subsets` of the attribute pairs.
@@ -334,10 +382,11 @@ pub fn compare(truth: &Table, pools: &[Table], options: &CompareOptions) -> Resu
     let pool_names = short_names(pools);
 
     let mut results = Vec::with_capacity(pools.len());
+    let mut warnings = Vec::new();
     for (k, pool) in pools.iter().enumerate() {
-        let pool_joint = joint(pool, names, &codes[k + 1]);
-        let pool_total = pool.total();
-        let scale = truth.total() / pool_total;
+        let (pool_joint, pool_missing) = joint(pool, names, &codes[k + 1], &union.missing, policy)?;
+        let pool_total: f64 = pool_joint.values().sum();
+        let scale = truth_total / pool_total;
         let margin_of = |attributes: &[usize], t: &Cells, p: &Cells| -> Result<MarginComparison> {
             let cells = attributes.iter().map(|&a| sizes[a]).fold(1u64, |m, s| m.saturating_mul(s));
             let k_full: f64 = attributes.iter().map(|&a| sizes[a] as f64).product();
@@ -352,6 +401,30 @@ pub fn compare(truth: &Table, pools: &[Table], options: &CompareOptions) -> Resu
                 .map_err(|e| Error::Inconsistent(format!("{}: {e}", pool.file)))
         };
         let pool_margins: Vec<Cells> = subsets.iter().map(|s| marginalise(&pool_joint, s)).collect();
+        // subsets start with the one-way margins, in attribute order
+        for (a, name) in names.iter().enumerate() {
+            let present = |m: &Cells| -> Vec<u32> {
+                let mut codes: Vec<u32> = m.iter().filter(|(_, &w)| w > 0.0).map(|(key, _)| key[0]).collect();
+                codes.sort_unstable();
+                codes
+            };
+            let (in_truth, in_pool) = (present(&truth_margins[a]), present(&pool_margins[a]));
+            let listed = |codes: Vec<&u32>| {
+                codes.iter().map(|&&c| format!("\"{}\"", categories[a][c as usize])).collect::<Vec<_>>().join(", ")
+            };
+            let only_truth = listed(in_truth.iter().filter(|c| in_pool.binary_search(c).is_err()).collect());
+            let only_pool = listed(in_pool.iter().filter(|c| in_truth.binary_search(c).is_err()).collect());
+            let mut parts = Vec::new();
+            if !only_truth.is_empty() {
+                parts.push(format!("in the truth but not in the pool: {only_truth}"));
+            }
+            if !only_pool.is_empty() {
+                parts.push(format!("in the pool but not in the truth: {only_pool}"));
+            }
+            if !parts.is_empty() {
+                warnings.push(format!("{}, attribute \"{name}\": categories {}", pool.file, parts.join("; ")));
+            }
+        }
         let margins = subsets
             .iter()
             .zip(&truth_margins)
@@ -403,6 +476,7 @@ pub fn compare(truth: &Table, pools: &[Table], options: &CompareOptions) -> Resu
             rows: pool.rows(),
             total: pool_total,
             scale,
+            missing: pool_missing,
             orders,
             joint: joint_result,
             margins,
@@ -412,7 +486,13 @@ pub fn compare(truth: &Table, pools: &[Table], options: &CompareOptions) -> Resu
     }
 
     Ok(Comparison {
-        truth: TableSummary { file: truth.file.clone(), kind: truth.kind, rows: truth.rows(), total: truth.total() },
+        truth: TableSummary {
+            file: truth.file.clone(),
+            kind: truth.kind,
+            rows: truth.rows(),
+            total: truth_total,
+            missing: truth_missing,
+        },
         attributes: names
             .iter()
             .zip(categories)
@@ -420,6 +500,7 @@ pub fn compare(truth: &Table, pools: &[Table], options: &CompareOptions) -> Resu
             .collect(),
         excluded: selection.excluded,
         notes: selection.notes,
+        warnings,
         pools: results,
     })
 }
@@ -602,54 +683,125 @@ fn select(truth: &Table, pools: &[Table], options: &CompareOptions) -> Result<Se
     Ok(selection)
 }
 
-/// The union of categories per attribute, and per table (truth first) the map from its own
-/// category codes to the union's.
-fn categories(truth: &Table, pools: &[Table], names: &[String]) -> (Vec<Vec<String>>, Vec<Vec<Vec<u32>>>) {
+/// The compared attributes' categories over all tables.
+struct Union {
+    /// The union of categories per attribute.
+    categories: Vec<Vec<String>>,
+    /// Per table (truth first) and attribute, the map from the table's own category codes to
+    /// the union's ([`MISSING`] for a missing value).
+    codes: Vec<Vec<Vec<u32>>>,
+    /// Per attribute, what a missing value becomes: the union's code of the category `missing`,
+    /// or `None` when its row is left out.
+    missing: Vec<Option<u32>>,
+}
+
+/// A table's missing value, in [`Union::codes`].
+const MISSING: u32 = u32::MAX;
+
+/// The union of the tables' categories for `names`, missing values left out of it, or made the
+/// category `missing` under [`MissingPolicy::Category`] when some table has one.
+fn categories(truth: &Table, pools: &[Table], names: &[String], policy: MissingPolicy) -> Union {
     let tables: Vec<&Table> = std::iter::once(truth).chain(pools).collect();
-    let mut union = Vec::with_capacity(names.len());
-    let mut codes = vec![Vec::with_capacity(names.len()); tables.len()];
+    let mut union = Union {
+        categories: Vec::with_capacity(names.len()),
+        codes: vec![Vec::with_capacity(names.len()); tables.len()],
+        missing: Vec::with_capacity(names.len()),
+    };
     for name in names {
         let mut categories: Vec<String> = Vec::new();
         let mut index: HashMap<String, u32> = HashMap::new();
+        let mut code = |c: &str| {
+            *index.entry(c.to_string()).or_insert_with(|| {
+                categories.push(c.to_string());
+                (categories.len() - 1) as u32
+            })
+        };
+        let mut any_missing = false;
         for (t, table) in tables.iter().enumerate() {
-            let local = table.frame.column(name).map_or(&[][..], |c| table.frame.levels(c));
-            let map = local
-                .iter()
-                .map(|c| {
-                    *index.entry(c.clone()).or_insert_with(|| {
-                        categories.push(c.clone());
-                        (categories.len() - 1) as u32
-                    })
-                })
-                .collect();
-            codes[t].push(map);
+            let column = table.frame.column(name);
+            let local = column.map_or(&[][..], |c| table.frame.levels(c));
+            let map: Vec<u32> =
+                local.iter().map(|c| if table.missing_values.is_missing(c) { MISSING } else { code(c) }).collect();
+            any_missing |= map.contains(&MISSING)
+                || column.is_some_and(|c| table.frame.column_codes(c).any(|code| code.is_none()));
+            union.codes[t].push(map);
         }
-        union.push(categories);
+        let missing = (any_missing && policy == MissingPolicy::Category).then(|| code(CATEGORY));
+        union.categories.push(categories);
+        union.missing.push(missing);
     }
-    (union, codes)
+    union
 }
 
 /// The table's sparse joint over `names`, in the union's codes (`codes[a]` maps the table's
-/// codes of attribute `a`).
-fn joint(table: &Table, names: &[String], codes: &[Vec<u32>]) -> Cells {
+/// codes of attribute `a`; `missing[a]` is what its missing values become), and the table's
+/// missing values. An error when every row is left out.
+fn joint(
+    table: &Table,
+    names: &[String],
+    codes: &[Vec<u32>],
+    missing: &[Option<u32>],
+    policy: MissingPolicy,
+) -> Result<(Cells, MissingCounts)> {
     // `select` made sure every table has the compared columns
     let columns: Vec<usize> = names.iter().filter_map(|n| table.frame.column(n)).collect();
     let width = table.frame.columns().len();
-    match table.frame.codes() {
-        Codes::U8(all) => joint_of(all, width, &columns, codes, &table.weights),
-        Codes::U16(all) => joint_of(all, width, &columns, codes, &table.weights),
-        Codes::U32(all) => joint_of(all, width, &columns, codes, &table.weights),
+    let mut counts = MissingCounts::new(&table.file, policy);
+    let mut by_attribute = vec![0; names.len()];
+    let cells = match table.frame.codes() {
+        Codes::U8(all) => joint_of(all, width, &columns, codes, missing, &table.weights, &mut by_attribute),
+        Codes::U16(all) => joint_of(all, width, &columns, codes, missing, &table.weights, &mut by_attribute),
+        Codes::U32(all) => joint_of(all, width, &columns, codes, missing, &table.weights, &mut by_attribute),
+    };
+    counts.records_dropped = cells.1;
+    for (name, &n) in names.iter().zip(&by_attribute) {
+        if n > 0 {
+            counts.by_column.insert(name.clone(), n);
+        }
     }
+    if cells.0.values().sum::<f64>() <= 0.0 {
+        return Err(Error::input(
+            Location::file(&table.file),
+            format!(
+                "no weight is left to compare once the rows with missing values are left out ({} rows)",
+                counts.records_dropped
+            ),
+        ));
+    }
+    Ok((cells.0, counts))
 }
 
-/// [`joint`] over a table's codes `all` (`width` per row) read in place. The tables' readers
-/// encode every value, the empty one included, so no code is missing.
-fn joint_of<C: Code>(all: &[C], width: usize, columns: &[usize], codes: &[Vec<u32>], weights: &[f64]) -> Cells {
+/// [`joint`] over a table's codes `all` (`width` per row) read in place, counting each
+/// attribute's missing values in `by_attribute`: the cells and the number of rows left out.
+fn joint_of<C: Code>(
+    all: &[C],
+    width: usize,
+    columns: &[usize],
+    codes: &[Vec<u32>],
+    missing: &[Option<u32>],
+    weights: &[f64],
+    by_attribute: &mut [usize],
+) -> (Cells, usize) {
     let mut cells = Cells::new();
+    let mut dropped = 0;
     let mut key = vec![0u32; columns.len()];
     for (row, &weight) in weights.iter().enumerate() {
-        for ((k, &column), map) in key.iter_mut().zip(columns).zip(codes) {
-            *k = map[all[row * width + column].into() as usize];
+        let mut kept = true;
+        for (a, ((k, &column), map)) in key.iter_mut().zip(columns).zip(codes).enumerate() {
+            let code = all[row * width + column].level().map_or(MISSING, |l| map[l as usize]);
+            *k = if code == MISSING {
+                by_attribute[a] += 1;
+                missing[a].unwrap_or_else(|| {
+                    kept = false;
+                    MISSING
+                })
+            } else {
+                code
+            };
+        }
+        if !kept {
+            dropped += 1;
+            continue;
         }
         match cells.get_mut(&key[..]) {
             Some(w) => *w += weight,
@@ -658,7 +810,7 @@ fn joint_of<C: Code>(all: &[C], width: usize, columns: &[usize], codes: &[Vec<u3
             }
         }
     }
-    cells
+    (cells, dropped)
 }
 
 /// Every subset of 1..=MAX_ORDER of `n` attributes, by size, then lexicographically.
@@ -922,5 +1074,33 @@ mod tests {
         let b2 = table("other/b.csv", &["x"], &["1"]);
         assert_eq!(short_names(&[a.clone(), b.clone()]), ["a", "b"]);
         assert_eq!(short_names(&[a, b, b2]), ["out/a.csv", "out/b.csv", "other/b.csv"]);
+    }
+
+    #[test]
+    fn missing_values_are_a_category_or_left_out_and_lopsided_categories_are_named() {
+        let truth = table("truth", &["sex", "edu"], &["f,NA", "m,hs", "f,", "m,college", "f,grad"]);
+        let pool = table("pool", &["sex", "edu"], &["f,hs", "m,hs", "f,college", "m,college", "f,phd", "m,."]);
+        let c = compare(&truth, std::slice::from_ref(&pool), &CompareOptions::default()).unwrap();
+        assert_eq!(c.attributes[1].categories, ["hs", "college", "grad", "phd", "missing"]);
+        assert_eq!((c.truth.total, c.truth.missing.by_column["edu"], c.truth.missing.records_dropped), (5.0, 2, 0));
+        assert_eq!(c.pools[0].missing.by_column["edu"], 1);
+        assert_eq!(
+            c.warnings,
+            ["pool, attribute \"edu\": categories in the truth but not in the pool: \"grad\"; \
+              in the pool but not in the truth: \"phd\""]
+        );
+        let d = compare(&truth, &[pool], &CompareOptions::default().missing(MissingPolicy::Drop)).unwrap();
+        assert_eq!(d.attributes[1].categories, ["hs", "college", "grad", "phd"]);
+        assert_eq!((d.truth.total, d.truth.missing.records_dropped), (3.0, 2));
+        assert_eq!((d.pools[0].total, d.pools[0].scale), (5.0, 3.0 / 5.0));
+        // the same file with NA for the empty field compares as identical
+        let na = table("na", &["sex", "edu"], &["f,", "m,hs", "f,NA", "m,college", "f,grad"]);
+        for policy in [MissingPolicy::Category, MissingPolicy::Drop] {
+            let same = compare(&truth, std::slice::from_ref(&na), &CompareOptions::default().missing(policy)).unwrap();
+            assert_eq!((same.pools[0].joint.srmse, same.warnings.len()), (0.0, 0));
+        }
+        let all_missing = table("holes", &["sex", "edu"], &["f,NA", "m,"]);
+        let m = compare(&all_missing, &[na], &CompareOptions::default().missing(MissingPolicy::Drop)).unwrap_err();
+        assert!(m.to_string().contains("no weight is left to compare"), "{m}");
     }
 }

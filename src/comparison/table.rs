@@ -9,6 +9,7 @@ use csv::ByteRecord;
 use crate::error::{Error, Location, Result};
 use crate::frame::{Dictionary, Frame, FrameBuilder, Rejected};
 use crate::inputs::CsvFile;
+use crate::missing::MissingValues;
 
 /// What one row of a [`Table`] stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -21,7 +22,8 @@ pub enum TableKind {
     Counts,
 }
 
-/// How to read a [`Table`]: the names of its count and weight columns.
+/// How to read a [`Table`]: the names of its count and weight columns, and the values that
+/// mean missing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReadOptions {
@@ -34,11 +36,18 @@ pub struct ReadOptions {
     /// A design-weight column of microdata: each row weighs its value instead of 1. The column
     /// must exist; a count table cannot also have one.
     pub weight: Option<String>,
+    /// The values of a categorical column read as missing (default [`MissingValues::default`]).
+    pub missing_values: MissingValues,
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions { count: "count".to_string(), count_required: false, weight: None }
+        ReadOptions {
+            count: "count".to_string(),
+            count_required: false,
+            weight: None,
+            missing_values: MissingValues::default(),
+        }
     }
 }
 
@@ -60,6 +69,12 @@ impl ReadOptions {
         self.weight = Some(name.into());
         self
     }
+
+    /// With `values` read as missing in the categorical columns.
+    pub fn missing_values(mut self, values: MissingValues) -> ReadOptions {
+        self.missing_values = values;
+        self
+    }
 }
 
 /// A truth or a pool to compare: named categorical columns ([`Frame`]) and a weight per row.
@@ -67,14 +82,16 @@ impl ReadOptions {
 /// Built by [`Table::read`] from a CSV file, by [`Table::from_reader`] from CSV text in memory, by
 /// [`Table::from_rows`] from values, or by [`Table::from_frame`] and [`Table::from_frame_counts`]
 /// from columns in memory. Every column but the count or weight column is kept as
-/// categorical text, trimmed of surrounding spaces (an empty value is a category of its own);
-/// which of them are compared is decided by [`compare`](super::compare).
+/// categorical text, trimmed of surrounding spaces; which of them are compared, and what their
+/// missing values (the table's [`MissingValues`], and values missing from a frame) become, is
+/// decided by [`compare`](super::compare).
 #[derive(Debug, Clone)]
 pub struct Table {
     pub(crate) file: String,
     pub(crate) kind: TableKind,
     pub(crate) frame: Frame,
     pub(crate) weights: Vec<f64>,
+    pub(crate) missing_values: MissingValues,
 }
 
 impl Table {
@@ -162,12 +179,19 @@ impl Table {
         if weights.is_empty() {
             return Err(Error::input(csv.location().clone(), "the file has a header but no rows"));
         }
-        Ok(Table { file: csv.location().file.clone(), kind, frame: frame.finish(), weights })
+        Ok(Table {
+            file: csv.location().file.clone(),
+            kind,
+            frame: frame.finish(),
+            weights,
+            missing_values: options.missing_values.clone(),
+        })
     }
 
     /// Builds unweighted microdata from memory: `name` names the table in reports, `columns`
     /// are the column names and every row of `rows` holds one value per column (trimmed of
-    /// surrounding spaces; an empty value is a category of its own).
+    /// surrounding spaces; the empty value, `NA` and the other [`MissingValues::default`] are
+    /// missing).
     ///
     /// ```
     /// use populace::comparison::Table;
@@ -211,12 +235,14 @@ impl Table {
             kind: TableKind::Microdata,
             frame: frame.finish(),
             weights: vec![1.0; rows.len()],
+            missing_values: MissingValues::default(),
         })
     }
 
     /// Microdata held in a [`Frame`] (one row per person), each row weighing its value of
     /// `weights` (design weights), or 1 without them; `name` names the table in reports.
-    /// Columns and categories are the frame's, in its order.
+    /// Columns and categories are the frame's, in its order; a value missing from the frame,
+    /// or one of [`MissingValues::default`], is missing.
     ///
     /// ```
     /// use populace::comparison::{Table, TableKind};
@@ -231,8 +257,8 @@ impl Table {
     /// # Errors
     ///
     /// [`Error::Input`] naming the table, and the column and row where they apply, for a frame
-    /// without rows or columns, a missing value (compared tables have none yet), weights not one
-    /// per row, or a weight that is negative, NaN or infinite.
+    /// without rows or columns, weights not one per row, or a weight that is negative, NaN or
+    /// infinite.
     pub fn from_frame(name: &str, frame: Frame, weights: Option<Vec<f64>>) -> Result<Table> {
         let weights = weights.unwrap_or_else(|| vec![1.0; frame.rows()]);
         Table::of_frame(name, frame, TableKind::Microdata, weights, "weight")
@@ -260,16 +286,13 @@ impl Table {
             let message = format!("the {what} is {}: {what}s must be finite and not negative", weights[row]);
             return Err(Error::input(location.at_row(row as u64 + 1), message));
         }
-        for col in 0..frame.columns().len() {
-            if let Some(row) = frame.column_codes(col).position(|c| c.is_none()) {
-                let column = frame.columns()[col].name();
-                return Err(Error::input(
-                    location.at_row(row as u64 + 1).at_column(column),
-                    "the value is missing; a compared table has none (an empty text value is a category of its own)",
-                ));
-            }
-        }
-        Ok(Table { file: name.to_string(), kind, frame, weights })
+        Ok(Table { file: name.to_string(), kind, frame, weights, missing_values: MissingValues::default() })
+    }
+
+    /// The same table with `values`, not [`MissingValues::default`], read as missing.
+    pub fn with_missing_values(mut self, values: MissingValues) -> Table {
+        self.missing_values = values;
+        self
     }
 
     /// The file name as given (or the name passed to [`Table::from_rows`],
@@ -391,8 +414,9 @@ mod tests {
         let memory = Table::from_reader(text.as_bytes(), "t.csv", &options).unwrap();
         assert!(file.file().ends_with("t.csv") && memory.file() == "t.csv");
         assert_eq!((memory.kind, &memory.frame, &memory.weights), (file.kind, &file.frame, &file.weights));
-        // the empty value is a category, not a missing value
+        // the table keeps the values as read; compare decides what a missing one becomes
         assert_eq!(memory.frame().levels(1), ["old", "", "young"]);
+        assert!(memory.missing_values.is_missing(""));
         assert_eq!(memory.frame().value(1, 0), Some("m"));
 
         struct Failing;
@@ -419,9 +443,9 @@ mod tests {
         assert!(m(Table::from_frame("t", frame.clone(), Some(vec![1.0]))).contains("1 weights for 3 rows"));
         let bad = m(Table::from_frame_counts("t", frame.clone(), vec![1.0, f64::NAN, 1.0]));
         assert!(bad.contains("row 2") && bad.contains("the count is NaN"), "{bad}");
+        // values missing from a frame are accepted: compare applies its policy to them
         let holes = Frame::from_columns(&[("sex", vec![Some("f"), None])]).unwrap();
-        let missing = m(Table::from_frame("t", holes, None));
-        assert!(missing.contains("row 2") && missing.contains("\"sex\"") && missing.contains("missing"), "{missing}");
+        assert_eq!(Table::from_frame("t", holes, None).unwrap().rows(), 2);
         let empty = Frame::from_columns::<&str, [&str; 0], &str>(&[("sex", [])]).unwrap();
         assert!(m(Table::from_frame("t", empty, None)).contains("no rows"));
     }
