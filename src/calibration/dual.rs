@@ -44,13 +44,14 @@ pub(crate) fn check_support(c: &Constraints, layout: &Layout, support: &[f64]) -
     let list = list_cells(c, layout, &bad, ", ", |name, k| format!("{name} (target {})", num(layout.targets[k])));
     Err(Error::Infeasible(format!(
         "{} margin cell(s) with a positive target have no seed record with a positive design weight, so no \
-         weights can reach them: {list}",
+         weights can reach them (seed re-weighting cannot create records; method = \"ipf\" fills such sampling \
+         zeros from the margins, see zero_cells): {list}",
         bad.len()
     )))
 }
 
-/// The first ten of the cells `bad` (flat indices), each described by `describe(name, k)`,
-/// joined by `separator`, with an ellipsis when there are more.
+/// Every one of the cells `bad` (flat indices), each described by `describe(name, k)`, joined
+/// by `separator`: a user fixing the inputs needs them all, not the first few.
 fn list_cells(
     c: &Constraints,
     layout: &Layout,
@@ -58,17 +59,13 @@ fn list_cells(
     separator: &str,
     describe: impl Fn(String, usize) -> String,
 ) -> String {
-    let mut list: Vec<String> = bad
+    let list: Vec<String> = bad
         .iter()
-        .take(10)
         .map(|&k| {
             let (m, j) = layout.locate(k);
             describe(c.cell_name(m, j), k)
         })
         .collect();
-    if bad.len() > 10 {
-        list.push("…".to_string());
-    }
     list.join(separator)
 }
 
@@ -368,9 +365,35 @@ fn check_bounds(c: &Constraints, layout: &Layout, support: &[f64], logit: &Logit
         )
     });
     Err(Error::Infeasible(format!(
-        "no weights with g = w/d within the logit bounds ({lo}, {hi}) can meet {} margin cell(s): {list}",
-        bad.len()
+        "no weights with g = w/d within the logit bounds ({lo}, {hi}) can meet {} margin cell(s){}: {list}",
+        bad.len(),
+        totals_apart(layout, support, lo, hi)
     )))
+}
+
+/// When the design weights and the targets of the first hard margin are so far apart in total
+/// that the mean g is outside `(lo, hi)`, what is most likely wrong, else nothing: every cell
+/// then fails for one reason, not many.
+fn totals_apart(layout: &Layout, support: &[f64], lo: f64, hi: f64) -> String {
+    let Some(m) = (0..layout.offsets.len()).find(|&m| layout.hard(m)) else {
+        return String::new();
+    };
+    let end = layout.offsets.get(m + 1).copied().unwrap_or(layout.cells);
+    let cells = layout.offsets[m]..end;
+    let design: f64 = support[cells.clone()].iter().sum();
+    let target: f64 = layout.targets[cells].iter().sum();
+    let mean = target / design;
+    if design > 0.0 && !(lo < mean && mean < hi) {
+        format!(
+            ": the seed's design weights sum to {} but the targets to {} (g would have to average {}, outside \
+             the bounds); is a design-weight column missing ([seed] weight), or are the targets in other units?",
+            num(design),
+            num(target),
+            num((mean * 1e3).round() / 1e3)
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// Solves `H Δ = rhs` after Jacobi scaling: by Cholesky when `H` is safely positive definite,

@@ -826,6 +826,23 @@ mod tests {
     }
 
     #[test]
+    fn an_unweighted_sample_raked_to_population_totals_is_diagnosed() {
+        // 2,000 persons weighing 1 each against targets of 64,600: g would average 32.3
+        let membership: Vec<u32> = (0..2000).flat_map(|i| [i % 2, (i / 2) % 3]).collect();
+        let design = vec![1.0; 2000];
+        let targets = vec![vec![32_300.0, 32_300.0], vec![21_600.0, 21_500.0, 21_500.0]];
+        let c = Constraints::new(membership, vec![2, 3], targets, vec![None, None]).unwrap();
+        let message = calibrate(&design, &c, logit(0.3, 3.0), stop(1e-10, 200), &mut []).unwrap_err().to_string();
+        assert!(
+            message.contains("design weights sum to 2000 but the targets to 64600 (g would have to average 32.3"),
+            "{message}"
+        );
+        assert!(message.contains("is a design-weight column missing"), "{message}");
+        // every infeasible cell is listed, not the first ten
+        assert_eq!(message.matches("reach only").count(), 5, "{message}");
+    }
+
+    #[test]
     fn margins_that_ask_the_same_records_for_different_totals_are_infeasible() {
         // the records with a = 0 are exactly those with b = 0, but the targets differ
         let membership = vec![0, 0, 1, 1, 0, 0, 1, 1];

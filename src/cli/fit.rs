@@ -71,7 +71,12 @@ pub fn run(args: FitArgs) -> Result<i32> {
     let fit_seconds = fit_start.elapsed().as_secs_f64();
     spinner.finish();
     match fitted.map_err(|e| report_infeasible(&args.out, e))? {
-        Fitted::Joint(joint) => write_dense(&args, &problem, &joint, start),
+        Fitted::Joint(joint) => {
+            if let Some(note) = joint.zeros.as_ref().and_then(|z| z.summary()) {
+                eprintln!("note: {note}");
+            }
+            write_dense(&args, &problem, &joint, start)
+        }
         fitted => {
             let (method, zones) = weights(fitted)?;
             write_microdata(&args, &spec, &problem, method, &zones, fit_seconds, start)

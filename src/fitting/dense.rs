@@ -5,9 +5,9 @@
 
 use serde::Serialize;
 
-use super::{FactoredIpf, Ipf, Table};
+use super::{FactoredIpf, Ipf, Table, ZeroReport};
 use crate::error::{Error, Location, Result};
-use crate::inputs::{Domain, FitOptions, MarginTable, Problem, Seed};
+use crate::inputs::{Domain, FitOptions, MarginTable, Problem, Seed, StructuralZero};
 use crate::iteration::{Convergence, Observer, Runner};
 
 /// How well a fitted table meets one margin.
@@ -36,6 +36,9 @@ pub struct DenseFit {
     pub convergence: Convergence,
     /// Per-margin deviations of the final table.
     pub margins: Vec<MarginFit>,
+    /// What the start's zeros came to: sampling zeros filled (or smoothed), structural zeros
+    /// kept; `None` for a seedless fit without structural zeros.
+    pub zeros: Option<Box<ZeroReport>>,
 }
 
 impl DenseFit {
@@ -74,22 +77,33 @@ pub fn fit_dense(problem: &Problem, options: &FitOptions, observers: &mut [&mut 
             "a dense fit is of one table: a problem with zones needs a method that re-weights the seed".into(),
         ));
     }
-    fit_joint(&problem.domain, &problem.zones[0].margins, problem.seed.as_ref(), options, observers)
+    fit_joint(
+        &problem.domain,
+        &problem.zones[0].margins,
+        problem.seed.as_ref(),
+        &problem.structural_zeros,
+        options,
+        observers,
+    )
 }
 
 /// Fits the dense joint over every attribute of `domain` to `margins` by IPF, starting from
-/// the seed's weighted cell counts (uniform without a seed), stopping as `options` say and
+/// the seed's weighted cell counts (uniform without a seed) with sampling zeros treated as
+/// `options` say ([`ZeroCells`](crate::inputs::ZeroCells)) and the `structural` zeros kept
+/// empty, stopping as `options` say and
 /// refusing tables of more than their `max_cells` (their method is not consulted: this is how
 /// [`fit`](super::fit) fits [`Method::Ipf`](crate::inputs::Method::Ipf)). `observers` see every
 /// sweep.
 ///
 /// # Errors
 /// [`Error::TooLarge`] for a table over the limit or beyond memory, before allocating;
-/// [`Error::Infeasible`] for a positive target without seed support, or one driven to zero.
+/// [`Error::Infeasible`] for a positive target without seed support under
+/// `zero_cells = "error"`, one only structural zeros could meet, or one driven to zero.
 pub fn fit_joint(
     domain: &Domain,
     margins: &[MarginTable],
     seed: Option<&Seed>,
+    structural: &[StructuralZero],
     options: &FitOptions,
     observers: &mut [&mut dyn Observer],
 ) -> Result<DenseFit> {
@@ -105,42 +119,45 @@ pub fn fit_joint(
         runner = runner.observe(&mut **o);
     }
     let dims: Vec<Vec<usize>> = targets.iter().map(|m| m.0.clone()).collect();
-    let (values, deviations, convergence) = if seed.is_none() && FactoredIpf::pays(&sizes, &dims) {
-        let mut ipf = FactoredIpf::new(sizes.clone(), targets).describe_cells(describe);
-        let mut convergence = runner.run(&mut ipf)?;
-        convergence.algorithm = Some("junction-tree");
-        let start = std::time::Instant::now();
-        let table = ipf.table();
-        convergence.fit_seconds += start.elapsed().as_secs_f64();
-        (table, ipf.margin_deviations(), convergence)
-    } else {
-        let start = match seed {
-            Some(seed) => {
-                let mut table = vec![0.0; cells];
-                for i in 0..seed.len() {
-                    let index = seed.record(i).zip(&sizes).fold(0usize, |acc, (c, &s)| acc * s + c as usize);
-                    table[index] += seed.weights[i];
+    let mut zeros = None;
+    let (values, deviations, convergence) =
+        if seed.is_none() && structural.is_empty() && FactoredIpf::pays(&sizes, &dims) {
+            let mut ipf = FactoredIpf::new(sizes.clone(), targets).describe_cells(describe);
+            let mut convergence = runner.run(&mut ipf)?;
+            convergence.algorithm = Some("junction-tree");
+            let start = std::time::Instant::now();
+            let table = ipf.table();
+            convergence.fit_seconds += start.elapsed().as_secs_f64();
+            (table, ipf.margin_deviations(), convergence)
+        } else {
+            let mut start = match seed {
+                Some(seed) => {
+                    let mut table = vec![0.0; cells];
+                    for i in 0..seed.len() {
+                        let index = seed.record(i).zip(&sizes).fold(0usize, |acc, (c, &s)| acc * s + c as usize);
+                        table[index] += seed.weights[i];
+                    }
+                    table
                 }
-                table
-            }
-            None => vec![1.0; cells],
-        };
-        let mut ipf = Ipf::new(sizes.clone(), start, targets).describe_cells(describe);
-        if let Some(u) = ipf.check_support().first() {
-            let m = &margins[u.margin];
-            return Err(Error::Infeasible(format!(
-                "{} has a positive target ({}) for cell ({}), but the seed has no weight in any cell under it; \
+                None => vec![1.0; cells],
+            };
+            zeros = Some(Box::new(super::zeros::prepare(domain, margins, structural, &mut start, options)?));
+            let mut ipf = Ipf::new(sizes.clone(), start, targets).describe_cells(describe);
+            if let Some(u) = ipf.check_support().first() {
+                let m = &margins[u.margin];
+                return Err(Error::Infeasible(format!(
+                    "{} has a positive target ({}) for cell ({}), but the seed has no weight in any cell under it; \
                  add seed records there, or collapse categories",
-                m.file,
-                m.targets[u.cell],
-                cell_labels(domain, m)[u.cell]
-            )));
-        }
-        let mut convergence = runner.run(&mut ipf)?;
-        convergence.algorithm = Some("dense");
-        let deviations = ipf.margin_deviations();
-        (ipf.into_table(), deviations, convergence)
-    };
+                    m.file,
+                    m.targets[u.cell],
+                    cell_labels(domain, m)[u.cell]
+                )));
+            }
+            let mut convergence = runner.run(&mut ipf)?;
+            convergence.algorithm = Some("dense");
+            let deviations = ipf.margin_deviations();
+            (ipf.into_table(), deviations, convergence)
+        };
     let margins = margins
         .iter()
         .zip(deviations)
@@ -151,7 +168,7 @@ pub fn fit_joint(
             max_rel_deviation: rel,
         })
         .collect();
-    Ok(DenseFit { joint: Table { attributes, sizes, values }, domain: domain.clone(), convergence, margins })
+    Ok(DenseFit { joint: Table { attributes, sizes, values }, domain: domain.clone(), convergence, margins, zeros })
 }
 
 fn cell_labels(domain: &Domain, margin: &MarginTable) -> Vec<String> {

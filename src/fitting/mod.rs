@@ -27,11 +27,13 @@ mod ipf;
 mod junction;
 mod layout;
 mod table;
+mod zeros;
 
 pub use dense::{fit_dense, fit_joint, DenseFit, MarginFit};
 pub use factored::FactoredIpf;
 pub use ipf::{Ipf, Unsupported};
 pub use table::Table;
+pub use zeros::{FilledCell, ZeroReport};
 
 pub use crate::inputs::{FitOptions, Method};
 

@@ -138,6 +138,7 @@ fn check_fitted(problem: &Problem, fitted: &Fitted) -> Result<Vec<String>> {
             if !fit.convergence.converged {
                 warnings.push(not_converged(problem, &[""]));
             }
+            warnings.extend(fit.zeros.as_ref().and_then(|z| z.summary()));
         }
         Fitted::Weights { zones: fits, .. } => {
             let seed =
@@ -181,7 +182,8 @@ pub(crate) fn seedless<'a>(
     observers: &mut [&mut dyn Observer],
 ) -> Result<Basis<'a>> {
     let fit_zone = |zone: &Zone, observers: &mut [&mut dyn Observer]| {
-        fit_joint(&problem.domain, &zone.margins, None, options, observers).map_err(|e| in_zone(e, zone))
+        fit_joint(&problem.domain, &zone.margins, None, &problem.structural_zeros, options, observers)
+            .map_err(|e| in_zone(e, zone))
     };
     let fits: Vec<DenseFit> = if problem.zones.len() == 1 {
         vec![fit_zone(&problem.zones[0], observers)?]

@@ -11,6 +11,7 @@ use super::domain::Domain;
 use super::margin::{self, MarginRead, MarginTable, ZoneNames};
 use super::rows::{CsvRows, FrameRows, Numbers, PairRows, Rows};
 use super::seed::{self, Seed, SeedColumns};
+use super::structural::StructuralZero;
 use super::{zones, FitOptions, Problem, Spec, Zone};
 use crate::error::{Error, Location, Result};
 use crate::frame::Frame;
@@ -377,6 +378,7 @@ pub struct ProblemBuilder {
     consistency_tolerance: f64,
     fit_options: FitOptions,
     missing_values: MissingValues,
+    structural_zeros: Vec<Vec<(String, Vec<String>)>>,
 }
 
 impl Default for ProblemBuilder {
@@ -391,6 +393,7 @@ impl Default for ProblemBuilder {
             consistency_tolerance: CONSISTENCY_TOLERANCE,
             fit_options: FitOptions::default(),
             missing_values: MissingValues::default(),
+            structural_zeros: Vec::new(),
         }
     }
 }
@@ -424,6 +427,9 @@ impl ProblemBuilder {
             .consistency_tolerance(spec.consistency_tolerance)
             .fit_options(&spec.fit)
             .missing_values(spec.missing_values.clone());
+        for rule in &spec.structural_zeros {
+            builder = builder.structural_zero(rule.iter().map(|(a, c)| (a.clone(), c.clone())));
+        }
         for (name, categories) in &spec.attributes {
             builder = builder.attribute(name, categories);
         }
@@ -521,6 +527,20 @@ impl ProblemBuilder {
         self
     }
 
+    /// Declares a structural zero: the cells whose category of every attribute named in `rule`
+    /// is among its listed ones cannot exist. Seed records there are left out (with a warning),
+    /// and no fit or generated person puts mass there ([`StructuralZero`]).
+    pub fn structural_zero<A, C, S>(mut self, rule: impl IntoIterator<Item = (A, C)>) -> Self
+    where
+        A: Into<String>,
+        C: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.structural_zeros
+            .push(rule.into_iter().map(|(a, c)| (a.into(), c.into_iter().map(Into::into).collect())).collect());
+        self
+    }
+
     /// Reads every input and checks them, alone and together: categories belong to their
     /// declared lists; counts and weights are finite and non-negative; no cell appears twice;
     /// every margin of a zone sums to the same total (or is rescaled); overlapping margins agree
@@ -542,6 +562,7 @@ impl ProblemBuilder {
             consistency_tolerance,
             fit_options,
             missing_values,
+            structural_zeros,
         } = self;
         let source = Location::file(source);
         let mut domain = Domain::declared(attributes.iter().map(|(n, c)| (n, c)));
@@ -554,7 +575,33 @@ impl ProblemBuilder {
             raw.push(table.rows(|rows| margin::read(rows, how, &mut domain, &mut zone_names))?);
         }
         let region_column = zones.as_ref().and_then(|z| z.regions.as_ref()).map(|(column, _)| column.as_str());
-        let seed = seed.map(|s| s.read(&domain, region_column, &missing_values)).transpose()?;
+        let mut seed = seed.map(|s| s.read(&domain, region_column, &missing_values)).transpose()?;
+        let structural_zeros = structural_zeros
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| StructuralZero::new(&domain, rule, &source.at_row(i as u64 + 1)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut warnings = Vec::new();
+        if let (Some(seed), false) = (&mut seed, structural_zeros.is_empty()) {
+            let mut codes = Vec::with_capacity(seed.attributes.len());
+            let inside: Vec<usize> = (0..seed.len())
+                .filter(|&i| {
+                    codes.clear();
+                    codes.extend(seed.record(i));
+                    structural_zeros.iter().any(|r| r.contains(&codes))
+                })
+                .collect();
+            if !inside.is_empty() {
+                let weight: f64 = inside.iter().map(|&i| seed.weights[i]).sum();
+                warnings.push(format!(
+                    "{}: {} record{} (weight {weight}) in a structural zero left out",
+                    seed.file,
+                    inside.len(),
+                    if inside.len() == 1 { "" } else { "s" }
+                ));
+                seed::leave_out(seed, &inside);
+            }
+        }
         let mut missing: Vec<MissingCounts> = seed.iter().map(|s| s.missing.clone()).collect();
         missing.extend(raw.iter().filter(|m| m.missing.policy == MissingPolicy::Category).map(|m| m.missing.clone()));
         let nzones = zone_names.names.len();
@@ -583,13 +630,12 @@ impl ProblemBuilder {
                 records: records.as_ref().map(|r| r[z].clone()),
             })
             .collect();
-        let mut warnings = Vec::new();
         for zone in &mut zones {
             reconcile_totals(zone, consistency_tolerance, rescale, &mut warnings)?;
             check_shared_margins(&domain, zone, consistency_tolerance)?;
         }
         check_tolerance(&source, fit_options.stopping().tolerance(), &zones, &mut warnings)?;
-        Ok(Problem { domain, zones, seed, warnings, missing })
+        Ok(Problem { domain, zones, seed, warnings, missing, structural_zeros })
     }
 
     /// The checks of the builder's own settings, before any input is read.

@@ -57,15 +57,17 @@ mod plain;
 mod rows;
 mod seed;
 mod spec;
+mod structural;
 mod zones;
 
 pub use builder::{Csv, MarginInput, ProblemBuilder, SeedInput, ZoneMap, ZonesInput};
 pub(crate) use csvfile::CsvFile;
 pub use domain::{Attribute, Domain};
 pub use margin::MarginTable;
-pub use options::{Bounds, Calibration, FitOptions, FitParams, Integerize, Method};
+pub use options::{Bounds, Calibration, FitOptions, FitParams, Integerize, Method, ZeroCells};
 pub use seed::{RecordIds, Seed};
 pub use spec::{MarginSpec, SeedSpec, Spec, ZonesSpec};
+pub use structural::StructuralZero;
 pub use zones::{for_each_chunk, stream_seed, Selection, Shard};
 
 use crate::error::Result;
@@ -109,6 +111,9 @@ pub struct Problem {
     /// What the inputs' missing values came to: the seed's (always, when there is a seed),
     /// then each margin's that keeps them as the category `missing`, in margin order.
     pub missing: Vec<crate::missing::MissingCounts>,
+    /// The `[[structural_zero]]` rules: cells that cannot exist. Seed records in one were left
+    /// out (with a warning); fits give them no mass.
+    pub structural_zeros: Vec<StructuralZero>,
 }
 
 /// One zone: its margins and the seed records it may draw on.

@@ -171,6 +171,32 @@ impl Method {
     }
 }
 
+/// What an IPF fit does with a *sampling zero*: a positive target whose cells the seed has no
+/// weight in (the sample missed persons who exist). See the README's "Sampling zeros".
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum ZeroCells {
+    /// Give the cells under each such target prior mass from the margins-only (seedless) fit,
+    /// scaled to the seed's total, and keep every other seed zero (the default).
+    Fill,
+    /// Refuse the fit, listing every such target.
+    Error,
+    /// Smooth every cell that is not a structural zero: start from `(1 − w) × seed + w × prior`,
+    /// both scaled to the seed's total, the prior being the margins-only fit; `w` in (0, 1).
+    Prior(f64),
+}
+
+impl ZeroCells {
+    /// The name used in specs and reports: `fill`, `error` or `prior`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ZeroCells::Fill => "fill",
+            ZeroCells::Error => "error",
+            ZeroCells::Prior(_) => "prior",
+        }
+    }
+}
+
 /// What a fit does, checked: the method and everything it reads. Made by
 /// [`FitParams::check`] (or [`Default`]: ipf, the defaults of the spec's `[fit]`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -180,6 +206,7 @@ pub struct FitOptions {
     max_cells: u64,
     integerize: Option<Integerize>,
     random_seed: u64,
+    zero_cells: ZeroCells,
 }
 
 impl Default for FitOptions {
@@ -190,6 +217,7 @@ impl Default for FitOptions {
             max_cells: 1 << 30,
             integerize: None,
             random_seed: 1,
+            zero_cells: ZeroCells::Fill,
         }
     }
 }
@@ -209,6 +237,7 @@ impl FitOptions {
             max_cells: self.max_cells,
             integerize: self.integerize,
             random_seed: self.random_seed,
+            zero_cells: self.zero_cells,
         }
     }
 
@@ -236,6 +265,11 @@ impl FitOptions {
     pub fn random_seed(&self) -> u64 {
         self.random_seed
     }
+
+    /// What IPF does with a positive target the seed has no weight under.
+    pub fn zero_cells(&self) -> ZeroCells {
+        self.zero_cells
+    }
 }
 
 /// [`FitOptions`] being made: set what differs from the defaults, then [`FitParams::check`].
@@ -247,11 +281,12 @@ pub struct FitParams {
     max_cells: u64,
     integerize: Option<Integerize>,
     random_seed: u64,
+    zero_cells: ZeroCells,
 }
 
 impl Default for FitParams {
     /// Those of [`FitOptions::default`]: ipf; tolerance `1e-10`, at most 1000 iterations; at
-    /// most 2³⁰ cells; no integerization; random seed 1.
+    /// most 2³⁰ cells; no integerization; random seed 1; sampling zeros filled.
     fn default() -> Self {
         FitOptions::default().to_params()
     }
@@ -295,13 +330,28 @@ impl FitParams {
         self
     }
 
+    /// What IPF does with a positive target the seed has no weight under (default
+    /// [`ZeroCells::Fill`]).
+    pub fn zero_cells(mut self, zero_cells: ZeroCells) -> Self {
+        self.zero_cells = zero_cells;
+        self
+    }
+
     /// The options, once every value is checked.
     ///
     /// # Errors
-    /// [`Error::Input`] for a stopping rule [`Stopping::new`] refuses, or integerization asked
-    /// of ipf (which fits a table, not seed weights).
+    /// [`Error::Input`] for a stopping rule [`Stopping::new`] refuses, integerization asked
+    /// of ipf (which fits a table, not seed weights), or a prior weight outside (0, 1).
     pub fn check(self) -> Result<FitOptions> {
         let stopping = Stopping::new(self.tolerance, self.max_iterations)?;
+        if let ZeroCells::Prior(w) = self.zero_cells {
+            if !(w > 0.0 && w < 1.0) {
+                return Err(Error::input(
+                    Location::file("fit options"),
+                    format!("the prior weight of zero_cells = \"prior\" must be in (0, 1), found {w}"),
+                ));
+            }
+        }
         if self.method == Method::Ipf && self.integerize.is_some() {
             return Err(Error::input(
                 Location::file("fit options"),
@@ -314,6 +364,7 @@ impl FitParams {
             max_cells: self.max_cells,
             integerize: self.integerize,
             random_seed: self.random_seed,
+            zero_cells: self.zero_cells,
         })
     }
 }

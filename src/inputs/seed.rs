@@ -393,6 +393,27 @@ pub(crate) fn set_weights(seed: &mut Seed, values: &[f64]) -> Result<()> {
     Ok(())
 }
 
+/// Leaves the records `dropped` (0-based, ascending) out of `seed`; the others keep their names.
+pub(crate) fn leave_out(seed: &mut Seed, dropped: &[usize]) {
+    let k = seed.attributes.len();
+    let Seed { frame, weights, ids, regions, .. } = seed;
+    let codes = match frame.codes().clone() {
+        Codes::U8(mut c) => {
+            drop_records(&mut c, k, weights, ids, regions, dropped);
+            Codes::U8(c)
+        }
+        Codes::U16(mut c) => {
+            drop_records(&mut c, k, weights, ids, regions, dropped);
+            Codes::U16(c)
+        }
+        Codes::U32(mut c) => {
+            drop_records(&mut c, k, weights, ids, regions, dropped);
+            Codes::U32(c)
+        }
+    };
+    *frame = Frame::from_parts(frame.columns().to_vec(), weights.len(), codes);
+}
+
 /// What the body of a seed file holds.
 struct Body {
     codes: Codes,

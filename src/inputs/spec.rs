@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use super::options::{Bounds, Calibration, FitOptions, Integerize, Method};
+use super::options::{Bounds, Calibration, FitOptions, Integerize, Method, ZeroCells};
 use crate::error::{Error, Location, Result};
 use crate::missing::{MissingPolicy, MissingValues};
 use crate::specfile;
@@ -55,6 +55,9 @@ pub struct Spec {
     pub consistency_tolerance: f64,
     /// Zones: margins with a zone column are fitted zone by zone.
     pub zones: Option<ZonesSpec>,
+    /// `[[structural_zero]]`: each a table of attribute → categories naming cells that cannot
+    /// exist (every named attribute has one of its listed categories).
+    pub structural_zeros: Vec<IndexMap<String, Vec<String>>>,
     /// `missing_values`: the field values read as missing in the seed and the margins
     /// (default [`MissingValues::default`]: empty, `NA`, `N/A`, `NaN`, `NULL`, `.`).
     pub missing_values: MissingValues,
@@ -80,6 +83,8 @@ struct RawSpec {
     zones: Option<ZonesSpec>,
     #[serde(default)]
     missing_values: MissingValues,
+    #[serde(rename = "structural_zero", default)]
+    structural_zeros: Vec<IndexMap<String, Vec<String>>>,
 }
 
 /// `[seed]`: the sample to start from.
@@ -184,6 +189,21 @@ struct RawFit {
     integerize: Option<Integerize>,
     #[serde(default = "default_random_seed")]
     random_seed: u64,
+    #[serde(default)]
+    zero_cells: ZeroCellsName,
+    /// For `zero_cells = "prior"`.
+    #[serde(default)]
+    prior_weight: Option<f64>,
+}
+
+/// `zero_cells = "…"` as written; with `prior_weight`, it makes a [`ZeroCells`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ZeroCellsName {
+    #[default]
+    Fill,
+    Error,
+    Prior,
 }
 
 impl Default for RawFit {
@@ -197,9 +217,14 @@ impl Default for RawFit {
             bounds: None,
             integerize: None,
             random_seed: default_random_seed(),
+            zero_cells: ZeroCellsName::default(),
+            prior_weight: None,
         }
     }
 }
+
+/// `prior_weight` when `zero_cells = "prior"` does not say: a hundredth of the seed's mass.
+pub const DEFAULT_PRIOR_WEIGHT: f64 = 0.01;
 
 fn default_seed_missing() -> MissingPolicy {
     MissingPolicy::Drop
@@ -266,6 +291,7 @@ impl RawSpec {
             consistency_tolerance: self.fit.consistency_tolerance,
             zones: self.zones,
             missing_values: self.missing_values,
+            structural_zeros: self.structural_zeros,
             base: PathBuf::new(),
             source: name.to_string(),
         })
@@ -311,7 +337,18 @@ impl RawSpec {
             ));
         }
         let method = self.validate_method(name)?;
+        let zero_cells = match (fit.zero_cells, fit.prior_weight) {
+            (ZeroCellsName::Prior, Some(w)) if w > 0.0 && w < 1.0 => ZeroCells::Prior(w),
+            (ZeroCellsName::Prior, Some(w)) => {
+                return bad(format!("[fit] prior_weight must be in (0, 1), found {w}"));
+            }
+            (ZeroCellsName::Prior, None) => ZeroCells::Prior(DEFAULT_PRIOR_WEIGHT),
+            (_, Some(_)) => return bad("[fit] prior_weight applies to zero_cells = \"prior\" only".into()),
+            (ZeroCellsName::Fill, None) => ZeroCells::Fill,
+            (ZeroCellsName::Error, None) => ZeroCells::Error,
+        };
         FitOptions::params()
+            .zero_cells(zero_cells)
             .method(method)
             .tolerance(fit.tolerance)
             .max_iterations(fit.max_iterations)

@@ -186,6 +186,7 @@ pub fn for_each_chunk(
             seed: seed.take(),
             warnings: Vec::new(),
             missing: Vec::new(),
+            structural_zeros: problem.structural_zeros.clone(),
         };
         let done = f(&sub, chunk);
         seed = sub.seed;

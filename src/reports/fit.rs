@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::atomic::write_atomic;
 use crate::error::Result;
-use crate::fitting::{DenseFit, MarginFit, Table};
+use crate::fitting::{DenseFit, MarginFit, Table, ZeroReport};
 use crate::inputs::{Domain, Method, Problem};
 use crate::iteration::Convergence;
 use crate::missing::MissingCounts;
@@ -39,6 +39,10 @@ pub struct FitReport {
     /// What the inputs' missing values came to: the seed's, then each margin's that keeps them
     /// as the category `missing` (see [`crate::missing`]).
     pub missing: Vec<MissingCounts>,
+    /// What the seed's zeros came to: sampling zeros filled (every one listed) or smoothed,
+    /// structural zeros kept; absent for a seedless fit without structural zeros.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zero_cells: Option<ZeroReport>,
 }
 
 impl FitReport {
@@ -55,6 +59,7 @@ impl FitReport {
             margins: fit.margins.clone(),
             warnings: problem.warnings.clone(),
             missing: problem.missing.clone(),
+            zero_cells: fit.zeros.as_deref().cloned(),
         }
     }
 }
