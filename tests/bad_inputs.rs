@@ -576,11 +576,22 @@ fn response_files() {
             .evaluate_files(SMALL)
             .file("resp.csv", responses_with(6, ",old,m,3,a"))
             .stderr(&["resp.csv, line 6, column \"id\"", "empty"]),
-        case("missing profile value")
+        case("missing profile value, left out by default")
             .evaluate()
             .evaluate_files(SMALL)
+            .file("resp.csv", responses_with(7, "p5,NA,m,3,a"))
+            .code(OK)
+            .stderr(&["warning: resp.csv: 1 record with missing values left out (age 1)"])
+            .writes(&["evaluation.json", "summary.md"]),
+        case("missing profile value under profile_missing = error")
+            .evaluate()
+            .evaluate_files(SMALL)
+            .file(
+                "exp.toml",
+                format!("{}{SMALL}", EXPERIMENT.replace("ordinal", "profile_missing = \"error\"\nordinal")),
+            )
             .file("resp.csv", responses_with(7, "p5,,m,3,a"))
-            .stderr(&["resp.csv, line 7, column \"age\"", "profile attribute is missing"]),
+            .stderr(&["resp.csv, line 7, column \"age\"", "profile attribute is missing (\"\")"]),
         case("every answer to an item missing")
             .evaluate()
             .evaluate_files(SMALL)

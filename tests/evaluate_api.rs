@@ -8,6 +8,7 @@ use populace::evaluation::{
     ProfileParams, Verdict,
 };
 use populace::frame::Frame;
+use populace::missing::MissingPolicy;
 
 /// The default world (answers driven by the profile), in memory.
 fn data(persons: usize) -> Dataset {
@@ -276,8 +277,9 @@ fn a_frame_with_levels_nobody_has_is_judged_by_the_values_persons_have() {
     let spec = DataSpec::new("fixed", "id", ["sex"], ["q"]);
     let data = Dataset::from_frame(ids.clone(), builder.finish(), &spec, &["sex".into()]).unwrap();
     assert_eq!(data.item(0).levels(), ["a", "b", "c"]);
-    assert_eq!((data.answer(0, 0), data.answer(1, 0), data.answer(2, 0)), (Some(0), Some(1), None));
-    assert_eq!(data.item(0).missing(), 13);
+    // The 13 persons without an answer answered no item: they are left out, and counted.
+    assert_eq!((data.persons(), data.without_answers(), data.item(0).missing()), (27, 13, 0));
+    assert_eq!((data.answer(0, 0), data.answer(1, 0), data.answer(2, 0)), (Some(0), Some(1), Some(0)));
     assert_eq!(data.attribute(0).levels(), ["f", "x", "m"]);
     assert!(data.grouping(0).groups().eq(["f", "m"]));
     assert!(data.warnings().is_empty());
@@ -313,10 +315,21 @@ fn a_frame_needs_one_id_per_row_and_complete_profiles() {
     };
     assert_eq!(error(ids(&["1", "2"]), &spec, &[]), "memory, column \"id\": 2 person ids for 3 rows");
     assert_eq!(error(ids(&["1", "", "3"]), &spec, &[]), "memory, column \"id\": the person id of row 2 is empty");
+    assert_eq!(
+        error(ids(&["1", "NA", "3"]), &spec, &[]),
+        "memory, column \"id\": the person id of row 2 is \"NA\", a missing value"
+    );
     assert_eq!(error(ids(&["1", "1", "3"]), &spec, &[]), "memory, column \"id\": person id \"1\" appears twice");
+    let strict = spec.clone().profile_missing(MissingPolicy::Error);
+    let e = error(ids(&["1", "2", "3"]), &strict, &[]);
+    assert!(
+        e.starts_with("memory, row 2, column \"sex\": person \"2\": the profile attribute is missing (\"\")"),
+        "{e}"
+    );
+    // By default person 2 is left out, and q has one answer left.
     assert_eq!(
         error(ids(&["1", "2", "3"]), &spec, &[]),
-        "memory, column \"sex\": person \"2\": the profile attribute is missing; every person needs a complete profile"
+        "memory, column \"q\": every answer to the item is \"a\"; there is nothing to predict"
     );
     assert_eq!(
         error(ids(&["1", "2", "3"]), &spec, &["region".into()]),

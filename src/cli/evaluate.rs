@@ -43,7 +43,7 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
     let result = evaluate(&spec, &mut |step| spinner.message(&format!("evaluating: {step}")));
     spinner.finish();
     let result = result?;
-    for w in &result.warnings {
+    for w in result.warnings.iter().chain(&result.missing_summary()) {
         eprintln!("warning: {w}");
     }
     std::fs::create_dir_all(&args.out).map_err(|e| populace::Error::write(&args.out, e))?;

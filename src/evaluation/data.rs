@@ -6,14 +6,24 @@
 //! read through the views [`Attribute`], [`Grouping`] and [`Item`]; a column in two roles (a
 //! profile attribute that is also a grouping, say) is held once.
 //!
-//! - A profile attribute's levels are the column's levels; no person may lack one.
+//! A value is missing when it is one of [`DataSpec::missing_values`] (by default the empty
+//! field, `NA`, `N/A`, `NaN`, `NULL` and `.`), in a file and in a frame alike, or when a
+//! frame has no value. Every person left out is counted ([`Dataset::missing`],
+//! [`Dataset::without_answers`]).
+//!
+//! - A profile attribute's levels are the column's levels. A person missing one is left out
+//!   ([`MissingPolicy::Drop`], the default), keeps it as the level [`CATEGORY`]
+//!   ([`MissingPolicy::Category`]), or is an error ([`MissingPolicy::Error`]), as
+//!   [`DataSpec::profile_missing`] says.
 //! - A grouping's groups are the values its column takes, in order of first appearance among
-//!   the persons; a person without a value is in no group.
+//!   the persons; a person without a value is in no group ([`Grouping::missing`]).
 //! - An item's options are the column's levels **sorted as strings** (for ordinal items, the
-//!   scale order); a person without a value has a missing answer.
+//!   scale order); a person without a value has a missing answer ([`Item::missing`]), and a
+//!   person with no answer at all is left out.
 //!
 //! The same values make the same dataset whether they come from a file ([`Dataset::load`]),
-//! CSV text ([`Dataset::from_reader`]) or a frame in memory ([`Dataset::from_frame`]).
+//! CSV text ([`Dataset::from_reader`]) or a frame in memory ([`Dataset::from_frame`]; there,
+//! levels keep the frame's order, and a level only persons left out have stays a level).
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -23,21 +33,33 @@ use csv::ByteRecord;
 use crate::error::{Error, Location, Result};
 use crate::frame::{Dictionary, Frame, FrameBuilder, Rejected};
 use crate::inputs::CsvFile;
+use crate::missing::{MissingCounts, MissingPolicy, MissingValues, CATEGORY};
 
 use super::spec::DataSpec;
 
 /// Everything `evaluate` reads about the persons: ids, profile, groupings and answers.
 ///
+/// A value is missing when it is one of [`DataSpec::missing_values`] (by default empty, `NA`,
+/// `N/A`, `NaN`, `NULL` or `.`) or a frame has none. A person missing a profile attribute is
+/// left out, keeps the level [`CATEGORY`] or is an error, as [`DataSpec::profile_missing`]
+/// says; a person who answered no item is left out; both are counted ([`Dataset::missing`],
+/// [`Dataset::without_answers`]). A missing answer is skipped ([`Item::missing`]), and a
+/// missing grouping value puts the person in no group ([`Grouping::missing`]).
+///
 /// ```
 /// use populace::evaluation::{DataSpec, Dataset};
 /// use populace::frame::Frame;
 ///
-/// let spec = DataSpec::new("votes", "id", ["age"], ["vote"]);
-/// let frame = Frame::from_columns(&[("age", ["young", "old", "old"]), ("vote", ["yes", "no", ""])])?;
+/// let spec = DataSpec::new("votes", "id", ["age"], ["vote", "voted"]);
+/// let frame = Frame::from_columns(&[
+///     ("age", ["young", "old", "old"]),
+///     ("vote", ["yes", "no", "NA"]),
+///     ("voted", ["yes", "yes", "no"]),
+/// ])?;
 /// let data = Dataset::from_frame(vec!["1".into(), "2".into(), "3".into()], frame, &spec, &[])?;
 /// let vote = data.item(0);
 /// assert_eq!((data.persons(), vote.name(), vote.missing()), (3, "vote", 1));
-/// assert_eq!(vote.levels(), ["no", "yes"]); // sorted
+/// assert_eq!(vote.levels(), ["no", "yes"]); // sorted; "NA" is missing
 /// assert_eq!((data.answer(0, 0), data.answer(2, 0)), (Some(1), None));
 /// assert_eq!(data.attribute(0).level(1), 1); // "old", in the frame's order
 /// # Ok::<(), populace::Error>(())
@@ -52,6 +74,12 @@ pub struct Dataset {
     groups: Vec<GroupingRole>,
     items: Vec<ItemRole>,
     warnings: Vec<String>,
+    /// The values read as missing (in this data and in the pools read against it).
+    missing_values: MissingValues,
+    /// The profile's missing values: the policy, the persons it left out, the count by column.
+    missing: MissingCounts,
+    /// Persons left out for answering no item.
+    without_answers: usize,
 }
 
 /// A grouping: its column, and its groups in order of first appearance.
@@ -62,6 +90,8 @@ struct GroupingRole {
     codes: Vec<u32>,
     /// The group of each of the column's codes (`None` for a level no person has).
     group: Vec<Option<u32>>,
+    /// Persons in no group.
+    missing: usize,
 }
 
 /// An item: its column, whether its options are ordered, and how many answers are missing.
@@ -79,6 +109,58 @@ struct Roles {
     items: Vec<usize>,
 }
 
+/// The responses' missing values as persons are read: the profile policy, applied person by
+/// person, and the persons it and the items left out.
+struct Tally {
+    missing: MissingCounts,
+    without_answers: usize,
+}
+
+impl Tally {
+    fn new(source: &str, policy: MissingPolicy) -> Tally {
+        Tally { missing: MissingCounts::new(source, policy), without_answers: 0 }
+    }
+
+    /// Admits one person's `values` (one per frame column; `None`: missing): counts each
+    /// missing profile attribute (at the positions `profile`, named `names`) and, under
+    /// [`MissingPolicy::Category`], makes it [`CATEGORY`]. `Ok(false)`: the person is left
+    /// out, for a missing profile attribute under [`MissingPolicy::Drop`] or for no answer to
+    /// any item (at `items`). `Err(a)`: profile attribute `a` is missing under
+    /// [`MissingPolicy::Error`].
+    fn admit(
+        &mut self,
+        values: &mut [Option<&str>],
+        profile: &[usize],
+        names: &[String],
+        items: &[usize],
+    ) -> std::result::Result<bool, usize> {
+        let policy = self.missing.policy;
+        let mut first = None;
+        for (a, &c) in profile.iter().enumerate() {
+            if values[c].is_none() {
+                self.missing.count(&names[a]);
+                first.get_or_insert(a);
+                if policy == MissingPolicy::Category {
+                    values[c] = Some(CATEGORY);
+                }
+            }
+        }
+        match (first, policy) {
+            (Some(a), MissingPolicy::Error) => return Err(a),
+            (Some(_), MissingPolicy::Drop) => {
+                self.missing.records_dropped += 1;
+                return Ok(false);
+            }
+            _ => {}
+        }
+        if items.iter().all(|&i| values[i].is_none()) {
+            self.without_answers += 1;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+}
+
 /// A profile attribute of a [`Dataset`]: a view of its column.
 #[derive(Debug, Clone, Copy)]
 pub struct Attribute<'a> {
@@ -92,14 +174,14 @@ impl<'a> Attribute<'a> {
         self.frame.columns()[self.column].name()
     }
 
-    /// Its levels.
+    /// Its levels ([`CATEGORY`] among them when missing values are a level).
     pub fn levels(&self) -> &'a [String] {
         self.frame.levels(self.column)
     }
 
     /// The level of `person`, a position in [`Attribute::levels`].
     pub fn level(&self, person: usize) -> usize {
-        self.frame.code(person, self.column).expect("a dataset refuses a profile with a missing attribute") as usize
+        self.frame.code(person, self.column).expect("a dataset holds nobody with a missing profile attribute") as usize
     }
 }
 
@@ -127,6 +209,11 @@ impl<'a> Grouping<'a> {
     pub fn group(&self, person: usize) -> Option<usize> {
         let code = self.frame.code(person, self.role.column)?;
         self.role.group[code as usize].map(|g| g as usize)
+    }
+
+    /// Number of persons in no group: their value is missing.
+    pub fn missing(&self) -> usize {
+        self.role.missing
     }
 }
 
@@ -182,23 +269,27 @@ impl Dataset {
 
     /// Reads responses (CSV with a header, UTF-8) from `reader`, with the columns `spec`
     /// names and the grouping columns `groups`; `spec.file` only names the data in messages
-    /// and reports. Values are trimmed of surrounding spaces.
+    /// and reports. Values are trimmed of surrounding spaces; the spec's missing values are
+    /// missing, and its profile policy applies (see [`Dataset`]).
     ///
     /// ```
     /// use populace::evaluation::{DataSpec, Dataset};
     ///
-    /// let csv = "id,age,vote\n1,young,yes\n2,old,no\n3,old,\n";
-    /// let spec = DataSpec::new("votes.csv", "id", ["age"], ["vote"]);
+    /// let csv = "id,age,vote,voted\n1,young,yes,yes\n2,old,no,yes\n3,old,NA,no\n4,NA,no,no\n5,old,,\n";
+    /// let spec = DataSpec::new("votes.csv", "id", ["age"], ["vote", "voted"]);
     /// let data = Dataset::from_reader(csv.as_bytes(), &spec, &[]).unwrap();
+    /// // Person 4 lacks an age, person 5 answered nothing: both are left out.
     /// assert_eq!((data.persons(), data.item(0).missing()), (3, 1));
+    /// assert_eq!((data.missing().records_dropped, data.without_answers()), (1, 1));
     /// assert_eq!(data.item(0).levels(), ["no", "yes"]);
     /// ```
     ///
     /// # Errors
     /// [`Error::Read`] when the reader fails; [`Error::Input`] naming the data (and line,
-    /// column and value where they apply) for columns named twice or not in the header, an
-    /// empty or repeated person id, an empty profile value, or an item whose answers are all
-    /// missing or all the same.
+    /// column and value where they apply) for columns named twice or not in the header, a
+    /// missing or repeated person id, a missing profile value under
+    /// [`MissingPolicy::Error`], no person left, or an item whose answers are all missing or
+    /// all the same.
     pub fn from_reader(mut reader: impl Read, spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
         let display = spec.file.display().to_string();
         let mut bytes = Vec::new();
@@ -208,17 +299,20 @@ impl Dataset {
 
     /// The persons of `frame`, one per row, with ids `ids`, taking the columns `spec` names as
     /// profile attributes and items and the columns `groups` as groupings; `spec.file` names
-    /// the data in messages and reports and `spec.id` the ids. The frame's missing values are
-    /// missing answers, or persons in no group; columns no role names play none. The item
-    /// columns' levels are sorted as strings.
+    /// the data in messages and reports and `spec.id` the ids. The frame's missing values and
+    /// levels that are one of the spec's missing values are missing; the spec's profile
+    /// policy applies (see [`Dataset`]). Columns no role names play none. Levels keep the
+    /// frame's order (a level nobody kept has stays a level); the item columns' levels are
+    /// then sorted as strings.
     ///
-    /// The same values read from CSV ([`Dataset::from_reader`]) make the same dataset.
+    /// The same values read from CSV ([`Dataset::from_reader`]) make the same dataset, but
+    /// for the levels only persons left out have.
     ///
     /// # Errors
-    /// [`Error::Input`] naming the data (and column and person where they apply) for columns
-    /// named twice or not in the frame, ids not one per row, an empty or repeated person id,
-    /// a missing profile value, no persons, or an item whose answers are all missing or all
-    /// the same.
+    /// [`Error::Input`] naming the data (and row, column and person where they apply) for
+    /// columns named twice or not in the frame, ids not one per row, a missing or repeated
+    /// person id, a missing profile value under [`MissingPolicy::Error`], no persons, or an
+    /// item whose answers are all missing or all the same.
     pub fn from_frame(ids: Vec<String>, frame: Frame, spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
         let source = spec.file.display().to_string();
         let location = Location::file(&source);
@@ -250,28 +344,95 @@ impl Dataset {
         }
         let mut seen = HashSet::new();
         for (row, id) in ids.iter().enumerate() {
-            if id.is_empty() {
+            if let Some(why) = missing_id(id, &spec.missing_values) {
                 return Err(Error::input(
                     location.at_column(&spec.id),
-                    format!("the person id of row {} is empty", row + 1),
+                    format!("the person id of row {} {why}", row + 1),
                 ));
             }
             if !seen.insert(id.as_str()) {
                 return Err(Error::input(location.at_column(&spec.id), format!("person id \"{id}\" appears twice")));
             }
-            if let Some((name, _)) =
-                spec.profile.iter().zip(&roles.profile).find(|(_, &a)| frame.code(row, a).is_none())
-            {
-                return Err(Error::input(
-                    location.at_column(name),
-                    format!("person \"{id}\": the profile attribute is missing; every person needs a complete profile"),
-                ));
-            }
         }
         if ids.is_empty() {
             return Err(Error::input(location, "there are no persons"));
         }
-        Self::assemble(source, ids, frame, spec, &roles)
+        let (ids, frame, tally) = Self::admit_frame(ids, frame, spec, &roles, &location)?;
+        Self::assemble(source, ids, frame, spec, &roles, tally)
+    }
+
+    /// The persons of `frame` that `spec`'s profile policy and the items keep, with the
+    /// missing values of the role columns as missing and, under [`MissingPolicy::Category`],
+    /// missing profile values as [`CATEGORY`]. The frame itself when that changes nothing.
+    fn admit_frame(
+        ids: Vec<String>,
+        frame: Frame,
+        spec: &DataSpec,
+        roles: &Roles,
+        location: &Location,
+    ) -> Result<(Vec<String>, Frame, Tally)> {
+        let width = frame.columns().len();
+        // Per column, which levels are missing values (only in the columns roles name).
+        let mut token: Vec<Vec<bool>> = (0..width).map(|c| vec![false; frame.levels(c).len()]).collect();
+        for &c in roles.profile.iter().chain(&roles.groups).chain(&roles.items) {
+            token[c] = frame.levels(c).iter().map(|l| spec.missing_values.is_missing(l)).collect();
+        }
+        /// Row `row`'s values into `values`: `None` for a missing value or a `token` level.
+        fn read<'f>(frame: &'f Frame, token: &[Vec<bool>], row: usize, values: &mut Vec<Option<&'f str>>) {
+            values.clear();
+            values.extend(token.iter().enumerate().map(|(c, token)| {
+                let code = frame.code(row, c).filter(|&k| !token[k as usize])?;
+                Some(frame.levels(c)[code as usize].as_str())
+            }));
+        }
+        let mut tally = Tally::new(location.file.as_str(), spec.profile_missing);
+        let mut kept = Vec::with_capacity(frame.rows());
+        let mut category = vec![false; width];
+        let mut values = Vec::with_capacity(width);
+        for (row, id) in ids.iter().enumerate() {
+            read(&frame, &token, row, &mut values);
+            match tally.admit(&mut values, &roles.profile, &spec.profile, &roles.items) {
+                Ok(true) => {
+                    kept.push(row);
+                    for &c in &roles.profile {
+                        category[c] |= values[c] == Some(CATEGORY);
+                    }
+                }
+                Ok(false) => {}
+                Err(a) => {
+                    let value = frame.value(row, roles.profile[a]).unwrap_or_default();
+                    return Err(Error::input(
+                        location.at_row(row as u64 + 1).at_column(&spec.profile[a]),
+                        format!("person \"{id}\": {}", profile_missing(value)),
+                    ));
+                }
+            }
+        }
+        if kept.len() == frame.rows() && tally.missing.is_empty() && !token.iter().flatten().any(|&t| t) {
+            return Ok((ids, frame, tally));
+        }
+        let mut columns = Vec::with_capacity(width);
+        for c in 0..width {
+            let mut levels: Vec<&str> =
+                frame.levels(c).iter().zip(&token[c]).filter(|(_, &t)| !t).map(|(l, _)| l.as_str()).collect();
+            if category[c] && !levels.contains(&CATEGORY) {
+                levels.push(CATEGORY);
+            }
+            columns.push((frame.columns()[c].name(), Dictionary::fixed(&levels)?));
+        }
+        let mut builder = FrameBuilder::new(columns)?;
+        for &row in &kept {
+            read(&frame, &token, row, &mut values);
+            for &c in &roles.profile {
+                values[c] = values[c].or(Some(CATEGORY));
+            }
+            builder
+                .push(values.iter().copied())
+                .map_err(|r| Error::Inconsistent(format!("row {} of the responses: {r:?}", row + 1)))?;
+        }
+        let mut ids = ids;
+        let ids = kept.iter().map(|&row| std::mem::take(&mut ids[row])).collect();
+        Ok((ids, builder.finish(), tally))
     }
 
     fn read(mut csv: CsvFile, display: &str, spec: &DataSpec, group_names: &[String]) -> Result<Dataset> {
@@ -279,7 +440,7 @@ impl Dataset {
         let id = column(&csv, &spec.id, "id")?;
         // The file's columns the roles name, once each, in the order first named.
         let mut names: Vec<&str> = Vec::new();
-        let mut fields = Vec::new();
+        let mut file_columns = Vec::new();
         let mut roles = Roles { profile: Vec::new(), groups: Vec::new(), items: Vec::new() };
         for (role_names, role, frame_columns) in [
             (&spec.profile[..], "profile", &mut roles.profile),
@@ -290,50 +451,81 @@ impl Dataset {
                 let field = column(&csv, name, role)?;
                 let at = names.iter().position(|&n| n == name.as_str()).unwrap_or_else(|| {
                     names.push(name);
-                    fields.push(Some(field));
+                    file_columns.push(field);
                     names.len() - 1
                 });
                 frame_columns.push(at);
             }
         }
+        let fields: Vec<Option<usize>> = file_columns.iter().copied().map(Some).collect();
         let mut builder = FrameBuilder::new(names.iter().map(|&n| (n, Dictionary::learned())))?;
-        // Profile attributes come first and are named once each.
-        let profile = spec.profile.len();
+        let mut tally = Tally::new(display, spec.profile_missing);
         let mut ids = Vec::new();
         let mut seen = HashSet::new();
         let mut record = ByteRecord::new();
+        let mut rows = 0;
         while let Some(line) = csv.next(&mut record)? {
+            rows += 1;
+            let at = |c: usize| csv.location().at_line(line).at_column(&csv.headers()[c]);
             let person = csv.field(&record, line, id)?;
-            if person.is_empty() {
-                return Err(Error::input(csv.location().at_line(line).at_column(&spec.id), "the person id is empty"));
+            if let Some(why) = missing_id(person, &spec.missing_values) {
+                return Err(Error::input(at(id), format!("the person id {why}")));
             }
             if !seen.insert(person.to_string()) {
-                return Err(Error::input(
-                    csv.location().at_line(line).at_column(&spec.id),
-                    format!("person id \"{person}\" appears twice"),
-                ));
+                return Err(Error::input(at(id), format!("person id \"{person}\" appears twice")));
+            }
+            let (mut values, failure) = read_fields(&csv, &record, line, &fields, &spec.missing_values);
+            // Profile attributes come first and are named once each: under the error policy, a
+            // missing one before a field that could not be read is the first problem.
+            let first_missing = values.iter().take(roles.profile.len()).position(Option::is_none);
+            let refuse = |a: usize| -> Result<Error> {
+                let c = file_columns[roles.profile[a]];
+                Ok(Error::input(at(c), profile_missing(csv.field(&record, line, c)?)))
+            };
+            match (failure, first_missing) {
+                (Some(_), Some(a)) if spec.profile_missing == MissingPolicy::Error => return Err(refuse(a)?),
+                (Some(e), _) => return Err(e),
+                (None, _) => {}
+            }
+            match tally.admit(&mut values, &roles.profile, &spec.profile, &roles.items) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(a) => return Err(refuse(a)?),
             }
             ids.push(person.to_string());
-            // Learned dictionaries know every value: only empty profile values are refused.
-            push_record(
-                &csv,
-                &record,
-                line,
-                &fields,
-                &mut builder,
-                |j| j < profile,
-                |_, _| "the profile attribute is missing (empty); every person needs a complete profile".to_string(),
-            )?;
+            builder.push(values.iter().copied()).map_err(|rejected| match rejected {
+                Rejected::Full { column } => {
+                    Error::input(at(file_columns[column]), format!("more than {} distinct values", u32::MAX))
+                }
+                other => Error::Inconsistent(format!("a row of the responses: {other:?}")),
+            })?;
         }
-        if ids.is_empty() {
+        if rows == 0 {
             return Err(Error::input(csv.location().clone(), "the file has a header but no persons"));
         }
-        Self::assemble(display.to_string(), ids, builder.finish(), spec, &roles)
+        Self::assemble(display.to_string(), ids, builder.finish(), spec, &roles, tally)
     }
 
     /// The dataset of persons whose ids and profiles were checked: warns of profile attributes
     /// with a single level, checks and sorts the items, and finds the groups.
-    fn assemble(source: String, ids: Vec<String>, mut frame: Frame, spec: &DataSpec, roles: &Roles) -> Result<Dataset> {
+    fn assemble(
+        source: String,
+        ids: Vec<String>,
+        mut frame: Frame,
+        spec: &DataSpec,
+        roles: &Roles,
+        tally: Tally,
+    ) -> Result<Dataset> {
+        if ids.is_empty() {
+            return Err(Error::input(
+                Location::file(&source),
+                format!(
+                    "no person is left: {} left out for a missing profile attribute (profile_missing = \"{}\"), {} for \
+                     answering no item",
+                    tally.missing.records_dropped, tally.missing.policy, tally.without_answers
+                ),
+            ));
+        }
         let mut warnings = Vec::new();
         for &a in &roles.profile {
             let counts = counts(&frame, a);
@@ -371,7 +563,18 @@ impl Dataset {
             items.push(ItemRole { column, ordinal, missing });
         }
         let groups = roles.groups.iter().map(|&column| GroupingRole::new(&frame, column)).collect();
-        Ok(Dataset { source, ids, frame, profile: roles.profile.clone(), groups, items, warnings })
+        Ok(Dataset {
+            source,
+            ids,
+            frame,
+            profile: roles.profile.clone(),
+            groups,
+            items,
+            warnings,
+            missing_values: spec.missing_values.clone(),
+            missing: tally.missing,
+            without_answers: tally.without_answers,
+        })
     }
 
     /// Where the responses came from, as named in messages and reports (the file, or the
@@ -437,32 +640,102 @@ impl Dataset {
         &self.warnings
     }
 
+    /// The values read as missing, here and in the pools read against this data.
+    pub fn missing_values(&self) -> &MissingValues {
+        &self.missing_values
+    }
+
+    /// What the missing profile values came to, among every person read: the policy, the
+    /// persons it left out, and the missing values by profile column.
+    pub fn missing(&self) -> &MissingCounts {
+        &self.missing
+    }
+
+    /// Number of persons left out for answering no item (besides those [`Dataset::missing`]
+    /// left out).
+    pub fn without_answers(&self) -> usize {
+        self.without_answers
+    }
+
     /// The persons of a persona pool `path`, a CSV with the profile attributes as columns (and
     /// optionally ids in `person_id`), as a dataset with this one's attributes, levels and
-    /// items and no answers.
+    /// items and no answers. This one's missing values are missing; a pool person missing a
+    /// profile attribute is an error, unless this data's policy is
+    /// [`MissingPolicy::Category`]: then it is the level [`CATEGORY`], which the responses
+    /// must have.
     pub(super) fn read_pool(&self, path: &std::path::Path) -> Result<Dataset> {
         let display = path.display().to_string();
         let mut csv = CsvFile::open(path, &display)?;
-        let mut fields = Vec::new();
+        let mut file_columns = Vec::new();
         let mut columns = Vec::new();
         for a in self.profile() {
-            fields.push(Some(csv.column(a.name(), "profile attribute")?));
+            file_columns.push(csv.column(a.name(), "profile attribute")?);
             columns.push((a.name(), Dictionary::fixed(a.levels())?));
         }
         for item in self.items() {
-            fields.push(None);
             columns.push((item.name(), Dictionary::fixed(item.levels())?));
         }
+        let fields: Vec<Option<usize>> =
+            file_columns.iter().copied().map(Some).chain(self.items.iter().map(|_| None)).collect();
         let mut builder = FrameBuilder::new(columns)?;
         let id = csv.headers().iter().position(|h| h == "person_id");
-        let unknown = |a: usize, value: &str| {
-            let a = self.attribute(a);
-            format!("\"{value}\" is not a level of \"{}\" in the responses ({})", a.name(), a.levels().join(", "))
-        };
+        let category = self.missing.policy == MissingPolicy::Category;
+        let mut missing =
+            MissingCounts::new(&display, if category { MissingPolicy::Category } else { MissingPolicy::Error });
+        let attributes = self.profile.len();
         let mut ids = Vec::new();
         let mut record = ByteRecord::new();
         while let Some(line) = csv.next(&mut record)? {
-            push_record(&csv, &record, line, &fields, &mut builder, |_| true, unknown)?;
+            let (mut values, failure) = read_fields(&csv, &record, line, &fields, &self.missing_values);
+            let mut first_missing = None;
+            for (a, value) in values.iter_mut().take(attributes).enumerate() {
+                if value.is_none() {
+                    missing.count(self.attribute(a).name());
+                    first_missing.get_or_insert(a);
+                    if category {
+                        *value = Some(CATEGORY);
+                    }
+                }
+            }
+            let rejected = builder.push(values.iter().copied()).err();
+            let unknown = match rejected {
+                Some(Rejected::Unknown { column }) => Some(column),
+                _ => None,
+            };
+            // The first problem in column order: a missing attribute (unless a category), a
+            // value the responses do not have, or a field that could not be read.
+            let first = match (first_missing.filter(|_| !category), unknown) {
+                (Some(m), Some(u)) => Some(m.min(u)),
+                (m, u) => m.or(u),
+            };
+            if let Some(a) = first {
+                let attribute = self.attribute(a);
+                let value = csv.field(&record, line, file_columns[a])?;
+                let message = if !self.missing_values.is_missing(value) {
+                    format!(
+                        "\"{value}\" is not a level of \"{}\" in the responses ({})",
+                        attribute.name(),
+                        attribute.levels().join(", ")
+                    )
+                } else if category {
+                    format!(
+                        "\"{value}\" is read as \"{CATEGORY}\", which is not a level of \"{}\" in the responses ({})",
+                        attribute.name(),
+                        attribute.levels().join(", ")
+                    )
+                } else {
+                    format!(
+                        "the profile attribute is missing (\"{value}\"); pools are complete, unless [data] \
+                         profile_missing = \"category\" makes \"{CATEGORY}\" a level"
+                    )
+                };
+                return Err(Error::input(csv.location().at_line(line).at_column(attribute.name()), message));
+            }
+            match (failure, rejected) {
+                (Some(e), _) => return Err(e),
+                (None, Some(r)) => return Err(Error::Inconsistent(format!("a row of the pool {display}: {r:?}"))),
+                (None, None) => {}
+            }
             ids.push(match id {
                 Some(c) => csv.field(&record, line, c)?.to_string(),
                 None => (ids.len() + 1).to_string(),
@@ -472,7 +745,6 @@ impl Dataset {
             return Err(Error::input(Location::file(&display), "the pool has no persons"));
         }
         let persons = ids.len();
-        let attributes = self.profile.len();
         let items = self
             .items
             .iter()
@@ -487,6 +759,9 @@ impl Dataset {
             groups: Vec::new(),
             items,
             warnings: Vec::new(),
+            missing_values: self.missing_values.clone(),
+            missing,
+            without_answers: 0,
         })
     }
 }
@@ -496,14 +771,19 @@ impl GroupingRole {
     fn new(frame: &Frame, column: usize) -> GroupingRole {
         let mut group = vec![None; frame.levels(column).len()];
         let mut codes = Vec::new();
-        for code in frame.column_codes(column).flatten() {
+        let mut missing = 0;
+        for code in frame.column_codes(column) {
+            let Some(code) = code else {
+                missing += 1;
+                continue;
+            };
             let slot = &mut group[code as usize];
             if slot.is_none() {
                 *slot = Some(codes.len() as u32);
                 codes.push(code);
             }
         }
-        GroupingRole { column, codes, group }
+        GroupingRole { column, codes, group, missing }
     }
 }
 
@@ -514,56 +794,45 @@ fn counts(frame: &Frame, column: usize) -> Vec<usize> {
     counts
 }
 
-/// Reads the fields of `record` (the file column of each column of `frame`; `None`: a missing
-/// value) and adds them as a row. An empty field is missing, except in the columns `required`
-/// names. The first problem in column order is reported: a field that is not UTF-8, or a value
-/// refused (empty in a required column, or not a level of the column's fixed dictionary) with
-/// the message `refused` gives for the column and value.
-fn push_record(
+/// The values of `record`, one per frame column (`fields`: the file column of each, `None`
+/// for one the file does not have), `None` when missing; up to the first field that is not
+/// valid UTF-8, whose error comes second.
+fn read_fields<'r>(
     csv: &CsvFile,
-    record: &ByteRecord,
+    record: &'r ByteRecord,
     line: u64,
     fields: &[Option<usize>],
-    frame: &mut FrameBuilder,
-    required: impl Fn(usize) -> bool,
-    refused: impl Fn(usize, &str) -> String,
-) -> Result<()> {
-    let at = |j: usize| {
-        let name = fields[j].map_or("", |c| csv.headers()[c].as_str());
-        csv.location().at_line(line).at_column(name)
-    };
+    missing: &MissingValues,
+) -> (Vec<Option<&'r str>>, Option<Error>) {
     let mut values = Vec::with_capacity(fields.len());
-    let mut failure = None;
-    for (j, field) in fields.iter().enumerate() {
-        let value = match *field {
-            Some(c) => match csv.field(record, line, c) {
-                Ok("") if required(j) => Err(Error::input(at(j), refused(j, ""))),
-                Ok("") => Ok(None),
-                Ok(value) => Ok(Some(value)),
-                Err(e) => Err(e),
-            },
-            None => Ok(None),
-        };
-        match value {
-            Ok(value) => values.push(value),
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
+    for field in fields {
+        match field.map(|c| csv.field(record, line, c)) {
+            None => values.push(None),
+            Some(Ok(value)) => values.push(Some(value).filter(|v| !missing.is_missing(v))),
+            Some(Err(e)) => return (values, Some(e)),
         }
     }
-    // A row cut short by a failure is rejected, but first for any column before it.
-    match (frame.push(values.iter().copied()), failure) {
-        (Err(Rejected::Unknown { column }), _) => {
-            Err(Error::input(at(column), refused(column, values[column].unwrap_or_default())))
-        }
-        (Err(Rejected::Full { column }), _) => {
-            Err(Error::input(at(column), format!("more than {} distinct values", u32::MAX)))
-        }
-        (_, Some(e)) => Err(e),
-        (Ok(()), None) => Ok(()),
-        (Err(rejected), None) => Err(Error::Inconsistent(format!("a row of the responses: {rejected:?}"))),
+    (values, None)
+}
+
+/// What is wrong with a person id, if anything: it is empty, or one of the missing values.
+fn missing_id(id: &str, missing: &MissingValues) -> Option<String> {
+    if id.is_empty() {
+        Some("is empty".into())
+    } else if missing.is_missing(id) {
+        Some(format!("is \"{id}\", a missing value"))
+    } else {
+        None
     }
+}
+
+/// The message for a profile attribute missing (`value` in the data) under
+/// [`MissingPolicy::Error`].
+fn profile_missing(value: &str) -> String {
+    format!(
+        "the profile attribute is missing (\"{value}\"); profile_missing = \"error\" needs every person's profile \
+         complete (\"drop\" leaves such persons out, \"category\" makes \"{CATEGORY}\" a level)"
+    )
 }
 
 /// The position of a column the experiment names, or an error naming the file, the column and
@@ -616,22 +885,131 @@ mod tests {
 
     #[test]
     fn errors_name_the_line_and_column_of_the_first_problem_in_the_row() {
-        let e = |csv: &str| read(csv, &["region"]).unwrap_err().to_string();
+        let spec = DataSpec::new("r.csv", "id", ["sex", "age"], ["q", "v"]).profile_missing(MissingPolicy::Error);
+        let e = |csv: &[u8]| Dataset::from_reader(csv, &spec, &["region".into()]).unwrap_err().to_string();
         assert_eq!(
-            e("id,sex,age,q,v,region\n1,m,old,a,x,n\n2,f,,b,y,n\n"),
-            "r.csv, line 3, column \"age\": the profile attribute is missing (empty); every person needs a complete profile"
+            e(b"id,sex,age,q,v,region\n1,m,old,a,x,n\n2,f,NA,b,y,n\n"),
+            "r.csv, line 3, column \"age\": the profile attribute is missing (\"NA\"); profile_missing = \"error\" needs \
+             every person's profile complete (\"drop\" leaves such persons out, \"category\" makes \"missing\" a level)"
         );
-        // A field that is not UTF-8 before the empty profile value is reported, one after it is not.
-        let spec = DataSpec::new("r.csv", "id", ["sex", "age"], ["q", "v"]);
-        let bytes = |row: &[u8]| [&b"id,sex,age,q,v\n"[..], row].concat();
-        let utf8 = Dataset::from_reader(&bytes(b"1,\xff,,a,x\n")[..], &spec, &[]).unwrap_err().to_string();
+        // A field that is not UTF-8 before the missing profile value is reported, one after it is
+        // not, unless the person is left out anyway.
+        let bytes = |row: &[u8]| [&b"id,sex,age,q,v,region\n"[..], row].concat();
+        let utf8 = e(&bytes(b"1,\xff,,a,x,n\n"));
         assert!(utf8.starts_with("r.csv, line 2, column \"sex\": value \"\u{fffd}\" is not valid UTF-8"), "{utf8}");
-        let empty = Dataset::from_reader(&bytes(b"1,m,,\xff,x\n")[..], &spec, &[]).unwrap_err().to_string();
-        assert!(empty.starts_with("r.csv, line 2, column \"age\": the profile attribute is missing"), "{empty}");
-        assert_eq!(e("id,sex,age,q,v,region\n"), "r.csv: the file has a header but no persons");
+        let empty = e(&bytes(b"1,m,,\xff,x,n\n"));
+        assert!(empty.starts_with("r.csv, line 2, column \"age\": the profile attribute is missing (\"\")"), "{empty}");
+        let dropped = read(std::str::from_utf8(&bytes(b"1,m,,a,x,n\n")).unwrap(), &[]).unwrap_err().to_string();
+        assert!(dropped.starts_with("r.csv: no person is left: 1 left out for a missing profile"), "{dropped}");
+        let spec = DataSpec::new("r.csv", "id", ["sex", "age"], ["q", "v"]);
+        let late = Dataset::from_reader(&bytes(b"1,m,,\xff,x,n\n")[..], &spec, &[]).unwrap_err().to_string();
+        assert!(late.starts_with("r.csv, line 2, column \"q\": value"), "{late}");
+        assert_eq!(e(b"id,sex,age,q,v,region\n"), "r.csv: the file has a header but no persons");
         assert_eq!(
-            e("id,sex,age,q,v,region\n1,m,old,a,x,n\n2,f,old,a,y,n\n"),
+            e(b"id,sex,age,q,v,region\n1,m,old,a,x,n\n2,f,old,a,y,n\n"),
             "r.csv, column \"q\": every answer to the item is \"a\"; there is nothing to predict"
+        );
+        assert_eq!(
+            e(b"id,sex,age,q,v,region\n1,m,old,a,x,n\nNA,f,old,b,y,n\n"),
+            "r.csv, line 3, column \"id\": the person id is \"NA\", a missing value"
+        );
+    }
+
+    /// Responses with missing values spelled every default way, in every role: person 4 lacks
+    /// a profile attribute, person 5 answered nothing, person 7 both; persons 1 and 6 have no
+    /// region.
+    const TOKENS: &str = "id,sex,age,q,v,region\n1,m,old,b,x,NA\n2,f,young,a,y,north\n3,m,old,N/A,x,south\n\
+                          4,NaN,old,a,y,north\n5,f,young,NULL,.,south\n6,f,old,a,x,.\n7,NA,old,,,north\n";
+
+    fn read_as(policy: MissingPolicy, csv: &str) -> Result<Dataset> {
+        let spec = DataSpec::new("r.csv", "id", ["sex", "age"], ["q", "v"]).profile_missing(policy);
+        Dataset::from_reader(csv.as_bytes(), &spec, &["region".into()])
+    }
+
+    /// What a dataset holds, for comparing two.
+    fn contents(data: &Dataset) -> String {
+        let profile: Vec<_> = data
+            .profile()
+            .map(|a| (a.levels().to_vec(), (0..data.persons()).map(|p| a.level(p)).collect::<Vec<_>>()))
+            .collect();
+        let items: Vec<_> =
+            data.items().map(|i| (i.levels().to_vec(), i.answers().collect::<Vec<_>>(), i.missing())).collect();
+        let groups: Vec<_> = data
+            .groups()
+            .map(|g| {
+                (
+                    g.groups().collect::<Vec<_>>(),
+                    (0..data.persons()).map(|p| g.group(p)).collect::<Vec<_>>(),
+                    g.missing(),
+                )
+            })
+            .collect();
+        format!("{:?} {profile:?} {items:?} {groups:?} {:?} {}", data.ids(), data.missing(), data.without_answers())
+    }
+
+    #[test]
+    fn tokens_are_missing_as_profile_values_answers_and_groups() {
+        let data = read_as(MissingPolicy::Drop, TOKENS).unwrap();
+        assert_eq!(data.ids(), ["1", "2", "3", "6"]);
+        assert_eq!((data.item(0).levels(), data.item(0).missing()), (&["a".to_string(), "b".into()][..], 1));
+        assert_eq!(data.item(1).levels(), ["x", "y"]);
+        assert!(data.grouping(0).groups().eq(["north", "south"]));
+        assert_eq!((data.grouping(0).group(0), data.grouping(0).missing()), (None, 2));
+        // Person 7 is counted once, as left out for the profile.
+        assert_eq!((data.missing().records_dropped, data.without_answers()), (2, 1));
+        assert_eq!(data.missing().by_column.iter().collect::<Vec<_>>(), [(&"sex".to_string(), &2)]);
+        // Empty fields are the same values.
+        let empty =
+            TOKENS.replace("NaN", "").replace("N/A", "").replace("NULL", "").replace("NA", "").replace(",.", ",");
+        assert_eq!(contents(&read_as(MissingPolicy::Drop, &empty).unwrap()), contents(&data));
+        // Only the spec's values are missing: person 7 answered nothing, the rest is kept.
+        let spec =
+            DataSpec::new("r.csv", "id", ["sex", "age"], ["q", "v"]).missing_values(MissingValues::new(["", "N/A"]));
+        let own = Dataset::from_reader(TOKENS.as_bytes(), &spec, &[]).unwrap();
+        assert_eq!((own.persons(), own.item(1).levels()), (6, &[".".to_string(), "x".into(), "y".into()][..]));
+    }
+
+    #[test]
+    fn a_missing_profile_value_is_dropped_kept_as_a_level_or_an_error() {
+        let category = read_as(MissingPolicy::Category, TOKENS).unwrap();
+        assert_eq!(category.ids(), ["1", "2", "3", "4", "6"]);
+        assert_eq!(category.attribute(0).levels(), ["m", "f", CATEGORY]);
+        assert_eq!(category.attribute(0).level(3), 2);
+        assert_eq!((category.missing().records_dropped, category.without_answers()), (0, 2));
+        assert_eq!(category.missing().by_column["sex"], 2);
+        let error = read_as(MissingPolicy::Error, TOKENS).unwrap_err().to_string();
+        assert!(
+            error.starts_with("r.csv, line 5, column \"sex\": the profile attribute is missing (\"NaN\")"),
+            "{error}"
+        );
+        assert_eq!(
+            category.missing().summary().unwrap(),
+            "r.csv: missing values kept as the category \"missing\" (sex 2)"
+        );
+    }
+
+    #[test]
+    fn a_frame_with_the_same_values_makes_the_same_dataset() {
+        let mut lines = TOKENS.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        let frame = || {
+            let columns: Vec<(&str, Vec<&str>)> =
+                header.iter().enumerate().map(|(c, &name)| (name, rows.iter().map(|r| r[c]).collect())).collect();
+            Frame::from_columns(&columns).unwrap()
+        };
+        let ids: Vec<String> = rows.iter().map(|r| r[0].to_string()).collect();
+        for policy in [MissingPolicy::Drop, MissingPolicy::Category] {
+            let spec = DataSpec::new("r.csv", "id", ["sex", "age"], ["q", "v"]).profile_missing(policy);
+            let from_frame = Dataset::from_frame(ids.clone(), frame(), &spec, &["region".into()]).unwrap();
+            assert_eq!(contents(&from_frame), contents(&read_as(policy, TOKENS).unwrap()), "{policy}");
+        }
+        let spec = DataSpec::new("memory", "id", ["sex", "age"], ["q", "v"]).profile_missing(MissingPolicy::Error);
+        let error = Dataset::from_frame(ids, frame(), &spec, &[]).unwrap_err().to_string();
+        assert!(
+            error
+                .starts_with("memory, row 4, column \"sex\": person \"4\": the profile attribute is missing (\"NaN\")"),
+            "{error}"
         );
     }
 
@@ -656,12 +1034,26 @@ mod tests {
             "pool.csv, line 3, column \"age\": \"young\" is not a level of \"age\" in the responses (old)"
         );
         assert_eq!(
-            pool(b"sex,age\n,young\n").unwrap_err(),
-            "pool.csv, line 2, column \"sex\": \"\" is not a level of \"sex\" in the responses (m, f)"
+            pool(b"sex,age\nNA,young\n").unwrap_err(),
+            "pool.csv, line 2, column \"sex\": the profile attribute is missing (\"NA\"); pools are complete, unless \
+             [data] profile_missing = \"category\" makes \"missing\" a level"
         );
+        assert!(pool(b"sex,age\nx,\n").unwrap_err().contains("\"x\" is not a level of \"sex\""));
         assert!(pool(b"sex,age\nf,\xff\n").unwrap_err().starts_with("pool.csv, line 2, column \"age\": value"));
         assert!(pool(b"sex,age\nx,\xff\n").unwrap_err().contains("\"x\" is not a level of \"sex\""));
         assert!(pool(b"sex\nf\n").unwrap_err().contains("missing profile attribute column \"age\""));
         assert_eq!(pool(b"sex,age\n").unwrap_err(), "pool.csv: the pool has no persons");
+        assert_eq!(p.missing().policy, MissingPolicy::Error);
+
+        // Under the category policy, a pool's missing value is the responses' level "missing".
+        let data = read_as(MissingPolicy::Category, TOKENS).unwrap();
+        let path = dir.path().join("pool.csv");
+        std::fs::write(&path, b"sex,age\nNULL,old\nf,young\n").unwrap();
+        let p = data.read_pool(&path).unwrap();
+        assert_eq!((p.attribute(0).level(0), p.missing().by_column["sex"]), (2, 1));
+        assert_eq!(p.missing().policy, MissingPolicy::Category);
+        std::fs::write(&path, b"sex,age\nf,NA\n").unwrap();
+        let e = data.read_pool(&path).unwrap_err().to_string();
+        assert!(e.ends_with("column \"age\": \"NA\" is read as \"missing\", which is not a level of \"age\" in the responses (old, young)"), "{e}");
     }
 }

@@ -94,7 +94,9 @@ use indexmap::IndexMap;
 
 use crate::error::{Error, Location, Result};
 use params::predictor_error;
-use report::{DataSummary, ItemSummary, PredictorReport, Rule, Settings, SimulationReport, SimulationSettings};
+use report::{
+    DataSummary, ItemSummary, MissingReport, PredictorReport, Rule, Settings, SimulationReport, SimulationSettings,
+};
 
 /// Runs the experiment a spec describes on its responses file.
 ///
@@ -203,11 +205,13 @@ impl Experiment {
     /// # Errors
     /// [`Error::Input`] for settings out of range, predictors without exactly one baseline
     /// or with a name used twice, pools naming unknown predictors or ones that need answers,
+    /// a pool [`pools::read_pool`] refuses (read before any predictor is fitted),
     /// groupings named twice or `all`, fewer than 2 persons per fold, or predictions that are
     /// not one distribution over the options per person asked; and whatever a predictor's
     /// `fit` or `predict` reports.
     pub fn run(&mut self, data: &Dataset, progress: &mut dyn FnMut(&str)) -> Result<Evaluation> {
         self.check(data)?;
+        let pool_data: Vec<Dataset> = self.pools.iter().map(|p| data.read_pool(&p.file)).collect::<Result<_>>()?;
         let e = &self.evaluation;
         let preds = cross_fit(data, &mut self.predictors, e.folds, e.seed, progress)?;
         progress("bootstrap");
@@ -243,7 +247,7 @@ impl Experiment {
         } else {
             progress("persona pools");
             let usable: Vec<bool> = self.predictors.iter().map(|p| p.kind() != PredictorKind::History).collect();
-            pools::score_pools(data, &self.pools, &mut self.predictors, &usable, e.bootstrap, e.seed, e.alpha)?
+            pools::score(data, &self.pools, &pool_data, &mut self.predictors, &usable, e.bootstrap, e.seed, e.alpha)?
         };
         let items = data
             .items()
@@ -255,7 +259,18 @@ impl Experiment {
                 missing: it.missing(),
             })
             .collect();
+        let missing = MissingReport {
+            values: data.missing_values().clone(),
+            inputs: std::iter::once(data).chain(&pool_data).map(|d| d.missing().clone()).collect(),
+            persons_without_answers: data.without_answers(),
+            persons_without_group: data
+                .groups()
+                .filter(|g| g.missing() > 0)
+                .map(|g| (g.name().to_string(), g.missing()))
+                .collect(),
+        };
         Ok(Evaluation {
+            missing,
             data: DataSummary {
                 file: data.source().to_string(),
                 persons: data.persons(),

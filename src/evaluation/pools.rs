@@ -24,12 +24,16 @@ use crate::error::Result;
 use crate::metrics;
 
 /// A pool read against the respondents' profile: a dataset with the same attributes, levels
-/// and items, and no answers.
+/// and items, and no answers. The responses' missing values are missing in the pool too; a
+/// missing profile value is an error unless the responses' policy is
+/// [`MissingPolicy::Category`](crate::missing::MissingPolicy::Category), which reads it as the
+/// level `missing` (counted in the pool's [`Dataset::missing`]).
 ///
 /// # Errors
 /// [`Error::Read`](crate::Error::Read) when the file cannot be read; [`Error::Input`](crate::Error::Input)
-/// naming file, line and column for a missing attribute column, a value that is not a level of
-/// its attribute in the responses, or a pool without persons.
+/// naming file, line and column for a missing attribute column, a missing profile value (but
+/// under the category policy), a value that is not a level of its attribute in the responses,
+/// or a pool without persons.
 pub fn read_pool(path: &Path, data: &Dataset) -> Result<Dataset> {
     data.read_pool(path)
 }
@@ -168,11 +172,26 @@ pub fn score_pools(
     seed: u64,
     alpha: f64,
 ) -> Result<IndexMap<String, PoolReport>> {
-    let pools: Vec<Dataset> = specs.iter().map(|s| data.read_pool(&s.file)).collect::<Result<_>>()?;
+    let pools: Vec<Dataset> = specs.iter().map(|s| read_pool(&s.file, data)).collect::<Result<_>>()?;
+    score(data, specs, &pools, predictors, usable, bootstrap, seed, alpha)
+}
+
+/// [`score_pools`] with each spec's pool already read ([`read_pool`]).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn score(
+    data: &Dataset,
+    specs: &[PoolSpec],
+    pools: &[Dataset],
+    predictors: &mut [Box<dyn Predictor>],
+    usable: &[bool],
+    bootstrap: usize,
+    seed: u64,
+    alpha: f64,
+) -> Result<IndexMap<String, PoolReport>> {
     let names: Vec<String> = predictors.iter().map(|p| p.name().to_string()).collect();
     let chosen = |spec: &PoolSpec, m: usize| spec.predictors.as_ref().map_or(usable[m], |l| l.contains(&names[m]));
     let mut preds: Vec<Vec<Option<PoolPredictions>>> = vec![vec![None; names.len()]; pools.len()];
-    for (k, (spec, pool)) in specs.iter().zip(&pools).enumerate() {
+    for (k, (spec, pool)) in specs.iter().zip(pools).enumerate() {
         for (m, predictor) in predictors.iter_mut().enumerate() {
             if chosen(spec, m) {
                 preds[k][m] = Some(predict_pool(predictor.as_mut(), data, pool)?);
@@ -222,7 +241,7 @@ pub fn score_pools(
         }
     }
     let mut out = IndexMap::new();
-    for (k, (spec, pool)) in specs.iter().zip(&pools).enumerate() {
+    for (k, (spec, pool)) in specs.iter().zip(pools).enumerate() {
         let mut by_predictor = IndexMap::new();
         for (m, name) in names.iter().enumerate() {
             let Some(at) = offset[k][m] else { continue };

@@ -12,6 +12,7 @@ use serde::{Serialize, Serializer};
 use super::effects::EffectKind;
 use super::params::PredictorKind;
 use super::simulation::DrawSource;
+use crate::missing::{MissingCounts, MissingValues};
 
 /// Values per group: grouping (a column) → level → value, in column and level order.
 pub type ByGroup<V> = IndexMap<String, IndexMap<String, V>>;
@@ -118,6 +119,8 @@ impl Rule {
 pub struct Evaluation {
     /// The data evaluated on.
     pub data: DataSummary,
+    /// The values read as missing, and every person they left out.
+    pub missing: MissingReport,
     /// Cross-fitting, bootstrap and the decision rule.
     pub evaluation: Settings,
     /// Every predictor's report, by name, in the order they were given (the spec's, then
@@ -137,6 +140,49 @@ impl Evaluation {
     pub fn verdicts(&self) -> impl Iterator<Item = (&str, Verdict)> {
         self.predictors.iter().filter(|(_, p)| p.verdict != Verdict::Baseline).map(|(n, p)| (n.as_str(), p.verdict))
     }
+
+    /// The lines that tell what missing values came to, for stderr: each input's
+    /// [`MissingCounts::summary`], then one for the responses' answers and groupings; none
+    /// when nothing was missing.
+    pub fn missing_summary(&self) -> Vec<String> {
+        let missing = &self.missing;
+        let mut lines: Vec<String> = missing.inputs.iter().filter_map(MissingCounts::summary).collect();
+        let mut parts = Vec::new();
+        let persons = |n: usize| format!("{n} person{}", if n == 1 { "" } else { "s" });
+        if missing.persons_without_answers > 0 {
+            parts.push(format!("{} who answered no item left out", persons(missing.persons_without_answers)));
+        }
+        let answers: Vec<String> =
+            self.data.items.iter().filter(|i| i.missing > 0).map(|i| format!("{} {}", i.name, i.missing)).collect();
+        if !answers.is_empty() {
+            parts.push(format!("missing answers skipped ({})", answers.join(", ")));
+        }
+        let groups: Vec<String> = missing.persons_without_group.iter().map(|(g, n)| format!("{g} {n}")).collect();
+        if !groups.is_empty() {
+            parts.push(format!("persons in no group ({})", groups.join(", ")));
+        }
+        if !parts.is_empty() {
+            lines.push(format!("{}: {}", self.data.file, parts.join("; ")));
+        }
+        lines
+    }
+}
+
+/// `missing`: which values were read as missing, and what became of the persons with them.
+/// Missing answers are counted per item in [`ItemSummary::missing`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct MissingReport {
+    /// The values read as missing.
+    pub values: MissingValues,
+    /// The responses' missing profile values (policy, persons left out, count by column),
+    /// then each pool's.
+    pub inputs: Vec<MissingCounts>,
+    /// Persons of the responses left out for answering no item.
+    pub persons_without_answers: usize,
+    /// Persons in no group for lack of a value, by grouping (groupings where everybody has
+    /// one are left out).
+    pub persons_without_group: IndexMap<String, usize>,
 }
 
 /// `data`: what was read.

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Location, Result};
+use crate::missing::{MissingPolicy, MissingValues};
 use crate::specfile;
 
 use super::params::{predictor_error, PredictorKind, PredictorParams};
@@ -17,31 +18,60 @@ pub const MAX_BOOTSTRAP: usize = 100_000;
 ///
 /// [`ExperimentSpec::from_path`] reads the TOML of docs/evaluate.md;
 /// [`ExperimentSpec::new`] starts one in code from the data's columns, with the defaults.
+/// The TOML's top-level `missing_values` becomes [`DataSpec::missing_values`].
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "ExperimentToml")]
 #[non_exhaustive]
 pub struct ExperimentSpec {
     /// The responses file and its columns.
     pub data: DataSpec,
     /// Groupings for population-level metrics.
-    #[serde(default)]
     pub population: PopulationSpec,
     /// The predictors to compare; exactly one must have `kind = "population"` (the baseline).
-    #[serde(rename = "predictor")]
     pub predictors: Vec<PredictorSpec>,
     /// Where external predictors keep the answers they received, so a rerun resumes (not read
     /// from the TOML; `populace evaluate` sets `DIR/cache`); `None` keeps nothing.
-    #[serde(skip)]
     pub cache_dir: Option<PathBuf>,
     /// Folds, bootstrap and the decision rule.
-    #[serde(default)]
     pub evaluation: EvaluationSpec,
     /// Simulated answers for effect replication and run-to-run variance.
-    #[serde(default)]
     pub simulation: SimulationSpec,
     /// Persona pools whose predicted answers are compared with the respondents' (optional).
-    #[serde(default, rename = "pool")]
     pub pools: Vec<PoolSpec>,
+}
+
+/// The TOML of an experiment spec: [`ExperimentSpec`] with `missing_values` at the top level,
+/// where every command's spec has it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExperimentToml {
+    #[serde(default)]
+    missing_values: MissingValues,
+    data: DataSpec,
+    #[serde(default)]
+    population: PopulationSpec,
+    #[serde(rename = "predictor")]
+    predictors: Vec<PredictorSpec>,
+    #[serde(default)]
+    evaluation: EvaluationSpec,
+    #[serde(default)]
+    simulation: SimulationSpec,
+    #[serde(default, rename = "pool")]
+    pools: Vec<PoolSpec>,
+}
+
+impl From<ExperimentToml> for ExperimentSpec {
+    fn from(toml: ExperimentToml) -> ExperimentSpec {
+        ExperimentSpec {
+            data: toml.data.missing_values(toml.missing_values),
+            population: toml.population,
+            predictors: toml.predictors,
+            cache_dir: None,
+            evaluation: toml.evaluation,
+            simulation: toml.simulation,
+            pools: toml.pools,
+        }
+    }
 }
 
 /// `[data]`: the responses CSV.
@@ -55,11 +85,25 @@ pub struct DataSpec {
     pub id: String,
     /// Profile attribute columns (categorical).
     pub profile: Vec<String>,
-    /// Item columns, one answer per person; empty fields are missing answers.
+    /// Item columns, one answer per person; missing values are missing answers.
     pub items: Vec<String>,
     /// Items whose answers are ordinal; the scale order is the string sort of the answers.
     #[serde(default)]
     pub ordinal: Vec<String>,
+    /// What becomes of a person with a missing profile attribute (default
+    /// [`MissingPolicy::Drop`]); a pool's missing profile values are errors unless it is
+    /// [`MissingPolicy::Category`].
+    #[serde(default = "default_profile_missing")]
+    pub profile_missing: MissingPolicy,
+    /// The values read as missing in the responses and the pools (in TOML, the spec's
+    /// top-level `missing_values`; default [`MissingValues::default`]).
+    #[serde(skip)]
+    pub missing_values: MissingValues,
+}
+
+/// The default [`DataSpec::profile_missing`].
+fn default_profile_missing() -> MissingPolicy {
+    MissingPolicy::Drop
 }
 
 /// The strings of `names`.
@@ -86,12 +130,26 @@ impl DataSpec {
             profile: strings(profile),
             items: strings(items),
             ordinal: Vec::new(),
+            profile_missing: MissingPolicy::Drop,
+            missing_values: MissingValues::default(),
         }
     }
 
     /// With the items whose answers are ordinal.
     pub fn ordinal<S: Into<String>>(mut self, items: impl IntoIterator<Item = S>) -> DataSpec {
         self.ordinal = strings(items);
+        self
+    }
+
+    /// With this policy for persons (and pool persons) with a missing profile attribute.
+    pub fn profile_missing(mut self, policy: MissingPolicy) -> DataSpec {
+        self.profile_missing = policy;
+        self
+    }
+
+    /// With these values read as missing, instead of [`MissingValues::default`].
+    pub fn missing_values(mut self, values: MissingValues) -> DataSpec {
+        self.missing_values = values;
         self
     }
 
@@ -774,5 +832,32 @@ mod tests {
             let m = ExperimentSpec::from_path(&path).unwrap_err().to_string();
             assert!(m.contains(expected), "{m}");
         }
+    }
+
+    #[test]
+    fn missing_values_are_read_at_the_top_and_the_profile_policy_in_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exp.toml");
+        let read = |text: String| {
+            std::fs::write(&path, text).unwrap();
+            ExperimentSpec::from_path(&path)
+        };
+        let baseline = "[[predictor]]\nname = \"b\"\nkind = \"population\"\n";
+        let spec =
+            read(format!("missing_values = [\"-9\"]\n{DATA}profile_missing = \"category\"\n{baseline}")).unwrap();
+        assert_eq!(
+            (spec.data.missing_values, spec.data.profile_missing),
+            (MissingValues::new(["-9"]), MissingPolicy::Category)
+        );
+        let spec = read(format!("{DATA}{baseline}")).unwrap();
+        assert_eq!(
+            (spec.data.missing_values, spec.data.profile_missing),
+            (MissingValues::default(), MissingPolicy::Drop)
+        );
+        // The values are a top-level key, as in every spec; the policy is one of three.
+        let e = read(format!("{DATA}missing_values = [\"-9\"]\n{baseline}")).unwrap_err().to_string();
+        assert!(e.contains("exp.toml, line 6: unknown field `missing_values`"), "{e}");
+        let e = read(format!("{DATA}profile_missing = \"skip\"\n{baseline}")).unwrap_err().to_string();
+        assert!(e.contains("exp.toml, line 6: unknown variant `skip`"), "{e}");
     }
 }
