@@ -1,5 +1,5 @@
 //! `populace evaluate` on responses with missing values (issue #18): ACS 2012 persons with the
-//! source's own missing values (`tests/data/evaluate_missing/`, made by its `make.py`, which also
+//! source's own missing values (`tests/fixtures/evaluate_missing/`, made by its `make.py`, which also
 //! writes the counts expected here to `expected.json`).
 
 mod common;
@@ -10,7 +10,7 @@ use common::{populace, read_json, root, BAD_INPUT};
 use serde_json::{json, Value};
 
 fn fixture() -> PathBuf {
-    root().join("tests/data/evaluate_missing")
+    root().join("tests/fixtures/evaluate_missing")
 }
 
 fn expected() -> Value {
