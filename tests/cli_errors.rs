@@ -250,7 +250,13 @@ fn overlapping_margins_disagree_on_shared_sub_margin() {
 #[test]
 fn positive_target_with_zero_seed_support() {
     let seed = "age,sex,weight\nyoung,f,1\nyoung,m,2\nold,f,0\nold,m,0\n";
+    // by default the sampling zero is filled from the margins, and said so
     let o = fit(&[("spec.toml", SPEC_AGE_SEX_SEED), ("age.csv", AGE), ("sex.csv", SEX), ("seed.csv", seed)], &[]);
+    o.assert_code(OK).stderr_has(&["zero_cells = \"fill\"", "(age=old) of age.csv"]);
+    assert_eq!(o.report()["zero_cells"]["filled"][0]["cell"], "age=old");
+    // with zero_cells = "error" it is refused
+    let spec = format!("{SPEC_AGE_SEX_SEED}\n[fit]\nzero_cells = \"error\"\n");
+    let o = fit(&[("spec.toml", spec.as_str()), ("age.csv", AGE), ("sex.csv", SEX), ("seed.csv", seed)], &[]);
     o.assert_code(INFEASIBLE).stderr_has(&["age.csv", "age=old", "40"]);
     // No joint; the report says why instead.
     assert!(!o.joint().exists());

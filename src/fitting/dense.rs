@@ -113,6 +113,7 @@ pub fn fit_joint(
     let targets: Vec<(Vec<usize>, Vec<f64>)> =
         margins.iter().map(|m| (m.attributes.clone(), m.targets.clone())).collect();
     let labels: Vec<(String, Vec<String>)> = margins.iter().map(|m| (m.file.clone(), cell_labels(domain, m))).collect();
+    let labels = std::sync::Arc::new(labels);
     let describe = move |m: usize, c: usize| format!("cell ({}) of {}", labels[m].1[c], labels[m].0);
     let mut runner = Runner::new(options.stopping());
     for o in observers.iter_mut() {
@@ -141,19 +142,37 @@ pub fn fit_joint(
                 }
                 None => vec![1.0; cells],
             };
-            zeros = Some(Box::new(super::zeros::prepare(domain, margins, structural, &mut start, options)?));
-            let mut ipf = Ipf::new(sizes.clone(), start, targets).describe_cells(describe);
-            if let Some(u) = ipf.check_support().first() {
-                let m = &margins[u.margin];
-                return Err(Error::Infeasible(format!(
-                    "{} has a positive target ({}) for cell ({}), but the seed has no weight in any cell under it; \
-                 add seed records there, or collapse categories",
-                    m.file,
-                    m.targets[u.cell],
-                    cell_labels(domain, m)[u.cell]
-                )));
-            }
-            let mut convergence = runner.run(&mut ipf)?;
+            let mut prepared = super::zeros::prepare(domain, margins, structural, &mut start, options)?;
+            let mut round = 0;
+            let (ipf, convergence) = loop {
+                let mut ipf = Ipf::new(sizes.clone(), start.clone(), targets.clone()).describe_cells(describe.clone());
+                if let Some(u) = ipf.check_support().first() {
+                    let m = &margins[u.margin];
+                    return Err(Error::Infeasible(format!(
+                        "{} has a positive target ({}) for cell ({}), but the seed has no weight in any cell under it; \
+                         add seed records there, or collapse categories",
+                        m.file,
+                        m.targets[u.cell],
+                        cell_labels(domain, m)[u.cell]
+                    )));
+                }
+                let run = runner.run(&mut ipf);
+                let stalled = match &run {
+                    Ok(c) => !c.converged,
+                    Err(Error::Infeasible(_)) => true,
+                    Err(_) => false,
+                };
+                round += 1;
+                if stalled && round <= FILL_ROUNDS {
+                    let short = ipf.short_of_target(options.stopping().tolerance());
+                    if prepared.fill_short(domain, margins, &short, &mut start, options)? > 0 {
+                        continue;
+                    }
+                }
+                break (ipf, run?);
+            };
+            zeros = Some(Box::new(prepared.report));
+            let mut convergence = convergence;
             convergence.algorithm = Some("dense");
             let deviations = ipf.margin_deviations();
             (ipf.into_table(), deviations, convergence)
@@ -170,6 +189,10 @@ pub fn fit_joint(
         .collect();
     Ok(DenseFit { joint: Table { attributes, sizes, values }, domain: domain.clone(), convergence, margins, zeros })
 }
+
+/// How many times a seeded fit that stalls short of its targets is run again with the zero
+/// cells under them filled ([`ZeroCells::Fill`](crate::inputs::ZeroCells::Fill)).
+const FILL_ROUNDS: usize = 5;
 
 fn cell_labels(domain: &Domain, margin: &MarginTable) -> Vec<String> {
     let sizes = domain.sizes(&margin.attributes);

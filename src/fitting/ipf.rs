@@ -97,6 +97,20 @@ impl Ipf {
         self.all_sums().iter().zip(&self.targets).map(|(sums, targets)| deviations(sums, targets)).collect()
     }
 
+    /// Margin cells whose sum in the current table falls short of their target by more than
+    /// `tolerance`.
+    pub(crate) fn short_of_target(&self, tolerance: f64) -> Vec<Unsupported> {
+        let mut out = Vec::new();
+        for (m, sums) in self.all_sums().iter().enumerate() {
+            for (cell, (&s, &t)) in sums.iter().zip(&self.targets[m]).enumerate() {
+                if s < t - tolerance {
+                    out.push(Unsupported { margin: m, cell });
+                }
+            }
+        }
+        out
+    }
+
     /// The current table's sums onto every margin, in one pass.
     fn all_sums(&self) -> Vec<Vec<f64>> {
         all_margin_sums(&self.sizes, &self.table, &self.layouts.iter().collect::<Vec<_>>())

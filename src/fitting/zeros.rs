@@ -2,12 +2,17 @@
 //!
 //! IPF keeps every zero of its start table, so a positive target whose cells the seed never saw
 //! (a *sampling zero*: a 1% sample of a real population misses rare combinations that exist)
-//! cannot be met. [`ZeroCells::Fill`] gives exactly those cells prior mass and nothing else: for
-//! every margin cell with a positive target and no seed weight under it, each joint cell under
+//! cannot be met. [`ZeroCells::Fill`] gives such cells prior mass and no others: for every
+//! margin cell with a positive target and no seed weight under it, each zero joint cell under
 //! it that is not a structural zero receives the mass the margins-only (seedless) fit gives it,
 //! scaled from the population's total to the seed's. The seedless fit is the maximum-entropy
 //! joint of the margins, so the filled cells carry no association the margins do not imply, and
 //! every other seed zero stays zero (the seed's own structure is untouched where it has data).
+//! Support under every target is necessary but not sufficient: margins can together ask more of
+//! a sparse seed's cells than any table on them can give, and IPF then stalls short of some
+//! targets. The fit is then run again with the zero cells under every target still short filled
+//! the same way, for a few rounds ([`Start::fill_short`]); the margins-only fit itself meets the
+//! margins, so filling every zero cell would always end the stall.
 //! [`ZeroCells::Prior`] instead mixes the margins-only fit into every cell that is not a
 //! structural zero, with a stated weight, in the spirit of adding a small constant to every cell
 //! (Bishop, Fienberg & Holland 1975, ch. 3; Ye et al. 2009 on sampling and structural zeros in
@@ -112,6 +117,45 @@ fn listed(domain: &Domain, margins: &[MarginTable], list: &[Unsupported]) -> Str
         .collect()
 }
 
+/// A seeded fit's start being prepared: what is needed to fill more cells after a stalled run.
+pub(crate) struct Start {
+    /// What was done so far.
+    pub report: ZeroReport,
+    /// The margins-only fit, once needed.
+    prior: Option<Vec<f64>>,
+    /// Seed total over population total.
+    scale: f64,
+    /// Structural zeros over the joint.
+    mask: Vec<bool>,
+}
+
+impl Start {
+    /// After a run that stopped short of the targets `short` (and within budget), fills the zero
+    /// cells under them as [`prepare`] fills sampling zeros. Returns how many cells it filled:
+    /// none means running again would not help.
+    pub(crate) fn fill_short(
+        &mut self,
+        domain: &Domain,
+        margins: &[MarginTable],
+        short: &[Unsupported],
+        start: &mut [f64],
+        options: &FitOptions,
+    ) -> Result<usize> {
+        if self.report.policy != ZeroCells::Fill.name() || short.is_empty() {
+            return Ok(0);
+        }
+        if self.prior.is_none() {
+            let prior = margins_only(domain, margins, &self.mask, options)?;
+            let population: f64 = prior.iter().sum();
+            let seed_total: f64 = start.iter().sum();
+            self.scale = if population > 0.0 { seed_total / population } else { 0.0 };
+            self.prior = Some(prior);
+        }
+        let prior = self.prior.as_deref().unwrap_or_default();
+        Ok(fill(domain, margins, short, prior, self.scale, &self.mask, start, &mut self.report))
+    }
+}
+
 /// The margins-only fit of every attribute of `domain`, with no mass on `mask`'s cells.
 ///
 /// # Errors
@@ -161,7 +205,7 @@ pub(crate) fn prepare(
     structural: &[StructuralZero],
     start: &mut [f64],
     options: &FitOptions,
-) -> Result<ZeroReport> {
+) -> Result<Start> {
     let sizes = domain.all_sizes();
     let mask = StructuralZero::mask(structural, &sizes);
     let zero_cells = options.zero_cells();
@@ -181,7 +225,7 @@ pub(crate) fn prepare(
     let missing = unsupported(&sizes, start, margins);
     let prior_weight = match zero_cells {
         ZeroCells::Prior(w) => w,
-        _ if missing.is_empty() => return Ok(report),
+        _ if missing.is_empty() => return Ok(Start { report, prior: None, scale: 0.0, mask }),
         ZeroCells::Error => {
             return Err(Error::Infeasible(format!(
                 "{} margin cell(s) have a positive target but no seed weight in any cell under them \
@@ -213,11 +257,12 @@ pub(crate) fn prepare(
             listed(domain, margins, &left)
         )));
     }
-    Ok(report)
+    Ok(Start { report, prior: Some(prior), scale, mask })
 }
 
-/// Gives the joint cells under each margin cell of `missing` (all zero in `start`) their mass
-/// in `prior` times `scale`, structural zeros (`mask`) excepted, and records each group.
+/// Gives the zero joint cells under each margin cell of `missing` their mass in `prior` times
+/// `scale`, structural zeros (`mask`) excepted, and records each group (a group filled before
+/// adds to its entry). Returns the number of cells filled.
 #[allow(clippy::too_many_arguments)]
 fn fill(
     domain: &Domain,
@@ -228,21 +273,26 @@ fn fill(
     mask: &[bool],
     start: &mut [f64],
     report: &mut ZeroReport,
-) {
+) -> usize {
     let sizes = domain.all_sizes();
     // per margin, whether each of its cells is to be filled, and the group's place in `report`
     let mut group: Vec<Vec<Option<usize>>> = margins.iter().map(|m| vec![None; m.targets.len()]).collect();
-    for (i, u) in missing.iter().enumerate() {
-        group[u.margin][u.cell] = Some(i);
+    for u in missing {
         let m = &margins[u.margin];
-        report.filled.push(FilledCell {
-            margin: m.file.clone(),
-            cell: label(domain, m, u.cell),
-            target: m.targets[u.cell],
-            mass: 0.0,
-            cells: 0,
-        });
+        let cell = label(domain, m, u.cell);
+        let known = report.filled.iter().position(|f| f.margin == m.file && f.cell == cell);
+        group[u.margin][u.cell] = Some(known.unwrap_or_else(|| {
+            report.filled.push(FilledCell {
+                margin: m.file.clone(),
+                cell,
+                target: m.targets[u.cell],
+                mass: 0.0,
+                cells: 0,
+            });
+            report.filled.len() - 1
+        }));
     }
+    let mut filled = 0;
     let margin_sizes: Vec<Vec<usize>> = margins.iter().map(|m| domain.sizes(&m.attributes)).collect();
     let mut codes = vec![0u32; sizes.len()];
     for x in 0..start.len() {
@@ -261,6 +311,7 @@ fn fill(
             if !under.is_empty() {
                 let mass = prior[x] * scale;
                 start[x] = mass;
+                filled += 1;
                 report.mass += mass;
                 for g in under {
                     report.filled[g].mass += mass;
@@ -276,6 +327,7 @@ fn fill(
             *code = 0;
         }
     }
+    filled
 }
 
 #[cfg(test)]
