@@ -166,3 +166,45 @@ fn compare_reads_r_na_as_the_empty_field_under_both_policies() {
         }
     }
 }
+
+/// `text` as R's write.csv writes it with row names: a first column named "" holding "1", "2", …
+fn with_row_names(text: &str) -> String {
+    let mut lines = text.lines();
+    let mut out = format!("\"\",{}\n", lines.next().unwrap());
+    for (i, line) in lines.enumerate() {
+        out.push_str(&format!("\"{}\",{line}\n", i + 1));
+    }
+    out
+}
+
+#[test]
+fn r_row_names_are_read_as_a_row_index_and_ignored_with_a_note() {
+    let dir = project(
+        "file = \"seed_rn.csv\"",
+        "[[margin]]\nfile = \"age_sex_rn.csv\"\n[[margin]]\nfile = \"race_sex.csv\"\n",
+        EDUCATION,
+    );
+    for (from, to) in [("seed_na.csv", "seed_rn.csv"), ("age_sex.csv", "age_sex_rn.csv")] {
+        let text = std::fs::read_to_string(dir.path().join(from)).unwrap();
+        std::fs::write(dir.path().join(to), with_row_names(&text)).unwrap();
+    }
+    let run = fit(dir);
+    run.assert_code(OK).stderr_has(&[
+        "seed_rn.csv: the first column has no name: read as a row index",
+        "age_sex_rn.csv: the first column has no name",
+    ]);
+    let plain = fit(project("file = \"seed.csv\"", PERSONS, EDUCATION));
+    plain.assert_code(OK);
+    assert_eq!(bytes(run.dir.path(), "out/joint.csv"), bytes(plain.dir.path(), "out/joint.csv"));
+    // compare: the index is not an attribute
+    let out = common::populace()
+        .current_dir(run.dir.path())
+        .args(["compare", "--truth", "seed_rn.csv", "seed.csv", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(OK), "{}", String::from_utf8_lossy(&out.stderr));
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["pools"][0]["joint"]["srmse"], 0.0);
+    assert!(c["notes"][0].as_str().unwrap().contains("row index"), "{}", c["notes"]);
+    assert_eq!(c["attributes"].as_array().unwrap().len(), 5);
+}

@@ -365,7 +365,9 @@ pub fn compare(truth: &Table, pools: &[Table], options: &CompareOptions) -> Resu
     for t in std::iter::once(truth).chain(pools) {
         check_total(t)?;
     }
-    let selection = select(truth, pools, options)?;
+    let mut selection = select(truth, pools, options)?;
+    let table_notes = std::iter::once(truth).chain(pools).flat_map(|t| t.notes.iter().cloned());
+    selection.notes.splice(0..0, table_notes);
     let names = &selection.attributes;
     let union = categories(truth, pools, names, policy);
     let (categories, codes) = (union.categories, union.codes);

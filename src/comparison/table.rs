@@ -92,6 +92,8 @@ pub struct Table {
     pub(crate) frame: Frame,
     pub(crate) weights: Vec<f64>,
     pub(crate) missing_values: MissingValues,
+    /// What the user should know about how it was read (a row-index column ignored).
+    pub(crate) notes: Vec<String>,
 }
 
 impl Table {
@@ -150,7 +152,8 @@ impl Table {
         let kind = if count.is_some() { TableKind::Counts } else { TableKind::Microdata };
         let what = if count.is_some() { "count" } else { "weight" };
 
-        let categorical: Vec<usize> = (0..headers.len()).filter(|&i| Some(i) != value_column).collect();
+        let categorical: Vec<usize> =
+            (0..headers.len()).filter(|&i| Some(i) != value_column && Some(i) != csv.row_index()).collect();
         let mut frame = FrameBuilder::new(categorical.iter().map(|&i| (headers[i].as_str(), Dictionary::learned())))?;
         let mut weights = Vec::new();
         let mut record = ByteRecord::new();
@@ -185,6 +188,7 @@ impl Table {
             frame: frame.finish(),
             weights,
             missing_values: options.missing_values.clone(),
+            notes: csv.note().into_iter().collect(),
         })
     }
 
@@ -236,6 +240,7 @@ impl Table {
             frame: frame.finish(),
             weights: vec![1.0; rows.len()],
             missing_values: MissingValues::default(),
+            notes: Vec::new(),
         })
     }
 
@@ -286,7 +291,14 @@ impl Table {
             let message = format!("the {what} is {}: {what}s must be finite and not negative", weights[row]);
             return Err(Error::input(location.at_row(row as u64 + 1), message));
         }
-        Ok(Table { file: name.to_string(), kind, frame, weights, missing_values: MissingValues::default() })
+        Ok(Table {
+            file: name.to_string(),
+            kind,
+            frame,
+            weights,
+            missing_values: MissingValues::default(),
+            notes: Vec::new(),
+        })
     }
 
     /// The same table with `values`, not [`MissingValues::default`], read as missing.

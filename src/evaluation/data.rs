@@ -503,7 +503,9 @@ impl Dataset {
         if rows == 0 {
             return Err(Error::input(csv.location().clone(), "the file has a header but no persons"));
         }
-        Self::assemble(display.to_string(), ids, builder.finish(), spec, &roles, tally)
+        let mut data = Self::assemble(display.to_string(), ids, builder.finish(), spec, &roles, tally)?;
+        data.warnings.extend(csv.note());
+        Ok(data)
     }
 
     /// The dataset of persons whose ids and profiles were checked: warns of profile attributes

@@ -581,7 +581,8 @@ impl ProblemBuilder {
             .enumerate()
             .map(|(i, rule)| StructuralZero::new(&domain, rule, &source.at_row(i as u64 + 1)))
             .collect::<Result<Vec<_>>>()?;
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = raw.iter().filter_map(|m| m.note.clone()).collect();
+        warnings.extend(seed.iter().flat_map(|s| s.notes.iter().cloned()));
         if let (Some(seed), false) = (&mut seed, structural_zeros.is_empty()) {
             let mut codes = Vec::with_capacity(seed.attributes.len());
             let inside: Vec<usize> = (0..seed.len())

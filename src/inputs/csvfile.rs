@@ -12,11 +12,14 @@ use csv::ByteRecord;
 
 use crate::error::{Error, Location, Result};
 
-/// An open CSV file with a header.
+/// An open CSV file with a header. A first column without a name is a row index (R's
+/// `write.csv` row names, pandas' `to_csv` index): it keeps the empty name, no reader uses it,
+/// and [`CsvFile::note`] says so.
 pub(crate) struct CsvFile {
     location: Location,
     headers: Vec<String>,
     reader: csv::Reader<Cursor<Vec<u8>>>,
+    row_index: bool,
 }
 
 impl CsvFile {
@@ -43,6 +46,7 @@ impl CsvFile {
             return Err(Error::input(location, "the file is empty: expected a header row"));
         }
         let mut headers = Vec::with_capacity(raw.len());
+        let mut row_index = false;
         for (i, field) in raw.iter().enumerate() {
             let name = std::str::from_utf8(field).map_err(|_| {
                 Error::input(
@@ -55,6 +59,11 @@ impl CsvFile {
                 )
             })?;
             let name = name.trim_start_matches('\u{feff}').to_string();
+            if name.is_empty() && i == 0 && raw.len() > 1 {
+                row_index = true;
+                headers.push(name);
+                continue;
+            }
             if name.is_empty() {
                 return Err(Error::input(location.at_line(1), format!("header field {} is empty", i + 1)));
             }
@@ -66,7 +75,22 @@ impl CsvFile {
             }
             headers.push(name);
         }
-        Ok(CsvFile { location, headers, reader })
+        Ok(CsvFile { location, headers, reader, row_index })
+    }
+
+    /// The position of the row-index column (a first column without a name), if there is one.
+    pub fn row_index(&self) -> Option<usize> {
+        self.row_index.then_some(0)
+    }
+
+    /// What the user should know about how the file was read: its row-index column, ignored.
+    pub fn note(&self) -> Option<String> {
+        self.row_index.then(|| {
+            format!(
+                "{}: the first column has no name: read as a row index (R's row names, pandas' index) and ignored",
+                self.location.file
+            )
+        })
     }
 
     /// The whole file.
@@ -202,5 +226,26 @@ fn csv_error(location: &Location, line: Option<u64>, e: csv::Error) -> Error {
         }
         csv::ErrorKind::Io(err) => Error::read(location.file, err),
         other => Error::input(location, format!("malformed CSV: {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unnamed_first_column_is_a_row_index_and_no_other_empty_name_is_accepted() {
+        let csv = |text: &str| CsvFile::from_bytes(text.as_bytes().to_vec(), "t.csv");
+        // R's write.csv and pandas' to_csv
+        for text in ["\"\",\"sex\",\"n\"\n\"1\",\"f\",2\n", ",sex,n\n0,f,2\n"] {
+            let file = csv(text).unwrap();
+            assert_eq!((file.row_index(), file.headers()), (Some(0), &["".to_string(), "sex".into(), "n".into()][..]));
+            assert!(file.note().unwrap().starts_with("t.csv: the first column has no name: read as a row index"));
+        }
+        assert_eq!(csv("sex,n\nf,2\n").unwrap().row_index(), None);
+        let error = |text: &str| csv(text).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error("sex,,n\nf,,2\n").contains("header field 2 is empty"));
+        assert!(error(",\n1,\n").contains("header field 2 is empty"));
+        assert!(error("\n").contains("the file is empty"));
     }
 }

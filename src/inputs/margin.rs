@@ -19,6 +19,8 @@ pub(crate) struct RawMargin {
     cells: Vec<(u32, Vec<u32>, f64)>,
     /// The missing attribute values met (kept as a category, or none).
     pub missing: MissingCounts,
+    /// What the user should know about how it was read (a row-index column ignored).
+    pub note: Option<String>,
 }
 
 /// Zone names in order of first appearance.
@@ -105,7 +107,7 @@ pub(crate) fn read(
     };
     let zone_col = how.zone.map(|z| rows.column(z, "zone")).transpose()?;
     let attr_cols: Vec<usize> =
-        (0..rows.headers().len()).filter(|&c| Some(c) != count_col && Some(c) != zone_col).collect();
+        (0..rows.headers().len()).filter(|&c| ![count_col, zone_col, rows.ignored()].contains(&Some(c))).collect();
     if attr_cols.is_empty() {
         let message = match how.counts {
             Numbers::Column(count) => {
@@ -192,7 +194,14 @@ pub(crate) fn read(
             return Err(Error::input(rows.location().clone(), message));
         }
     }
-    Ok(RawMargin { file: rows.location().file.clone(), attributes, importance: how.importance, cells, missing })
+    Ok(RawMargin {
+        file: rows.location().file.clone(),
+        attributes,
+        importance: how.importance,
+        cells,
+        missing,
+        note: rows.note(),
+    })
 }
 
 /// The location of a table's header: its first line, for CSV.

@@ -45,6 +45,16 @@ pub(crate) trait Rows {
     fn absent(&self) -> &'static str {
         "missing"
     }
+
+    /// A column no reader uses: a CSV file's unnamed row index.
+    fn ignored(&self) -> Option<usize> {
+        None
+    }
+
+    /// What the user should know about how the table was read.
+    fn note(&self) -> Option<String> {
+        None
+    }
 }
 
 /// CSV records.
@@ -90,6 +100,14 @@ impl Rows for CsvRows {
 
     fn absent(&self) -> &'static str {
         "empty"
+    }
+
+    fn ignored(&self) -> Option<usize> {
+        self.csv.row_index()
+    }
+
+    fn note(&self) -> Option<String> {
+        self.csv.note()
     }
 }
 

@@ -44,6 +44,8 @@ pub struct Seed {
     pub regions: Vec<String>,
     /// The missing attribute values met in the file, and the records left out for them.
     pub missing: MissingCounts,
+    /// What the user should know about how it was read (a row-index column ignored).
+    pub notes: Vec<String>,
 }
 
 /// How seed records are named in outputs.
@@ -134,7 +136,9 @@ fn decode(data: Vec<u8>, display: &str, columns: SeedColumns, domain: &Domain, a
     if body.weights.is_empty() && body.missing.records_dropped == 0 {
         return Err(Error::input(decoder.location.clone(), "the seed has a header but no rows"));
     }
-    finish(display, body, domain)
+    let mut seed = finish(display, body, domain)?;
+    seed.notes.extend(csv.note());
+    Ok(seed)
 }
 
 /// The seed named `name` whose records are `body`: refused when it has none (or none left once
@@ -167,6 +171,7 @@ fn finish(name: &str, body: Body, domain: &Domain) -> Result<Seed> {
         ids,
         regions,
         missing,
+        notes: Vec::new(),
     })
 }
 
