@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::csvfile::CsvFile;
 use super::domain::Domain;
-use super::margin::{self, MarginRead, MarginTable, ZoneNames};
+use super::margin::{self, MarginRead, MarginTable, Wide, ZoneNames};
 use super::rows::{CsvRows, FrameRows, Numbers, PairRows, Rows};
 use super::seed::{self, Seed, SeedColumns};
 use super::structural::StructuralZero;
@@ -126,6 +126,8 @@ pub struct MarginInput {
     counts: Numbers,
     importance: Option<f64>,
     missing: MissingPolicy,
+    /// A wide layout: the attribute, and each (column, category).
+    wide: Option<(String, Vec<(String, String)>)>,
 }
 
 impl MarginInput {
@@ -141,7 +143,13 @@ impl MarginInput {
     }
 
     fn new(table: Table) -> MarginInput {
-        MarginInput { table, counts: Numbers::Column("count".into()), importance: None, missing: MissingPolicy::Error }
+        MarginInput {
+            table,
+            counts: Numbers::Column("count".into()),
+            importance: None,
+            missing: MissingPolicy::Error,
+            wide: None,
+        }
     }
 
     /// The counts are in the column `name` (default `count`), as text; every other column but
@@ -170,6 +178,29 @@ impl MarginInput {
     /// category `missing`. [`MissingPolicy::Drop`] is refused: it would change the targets.
     pub fn missing(mut self, policy: MissingPolicy) -> MarginInput {
         self.missing = policy;
+        self
+    }
+
+    /// A wide table, as census and PopulationSim control tables are laid out: one row per zone
+    /// (one row in all without zones), and each of `columns` (column, category) holding the
+    /// count of its category of `attribute`. Other columns are ignored.
+    ///
+    /// ```
+    /// use populace::inputs::{Csv, MarginInput, Problem, ZonesInput};
+    ///
+    /// let controls = "tract,HHSIZE1,HHSIZE2,POP\nt1,30,70,170\nt2,50,50,150\n";
+    /// let sizes = MarginInput::csv(Csv::text("controls.csv", controls))
+    ///     .wide("hh_size", [("HHSIZE1", "1"), ("HHSIZE2", "2")]);
+    /// let problem = Problem::builder().margin(sizes).zones(ZonesInput::new("tract")).build()?;
+    /// assert_eq!(problem.zones[1].margins[0].targets, [50.0, 50.0]);
+    /// # Ok::<(), populace::Error>(())
+    /// ```
+    pub fn wide<C: Into<String>, K: Into<String>>(
+        mut self,
+        attribute: impl Into<String>,
+        columns: impl IntoIterator<Item = (C, K)>,
+    ) -> MarginInput {
+        self.wide = Some((attribute.into(), columns.into_iter().map(|(c, k)| (c.into(), k.into())).collect()));
         self
     }
 }
@@ -434,7 +465,10 @@ impl ProblemBuilder {
             builder = builder.attribute(name, categories);
         }
         for m in &spec.margins {
-            let margin = MarginInput::csv(open(&m.file)).count_column(&m.count).missing(m.missing);
+            let mut margin = MarginInput::csv(open(&m.file)).count_column(&m.count).missing(m.missing);
+            if let (Some(attribute), Some(columns)) = (&m.attribute, &m.columns) {
+                margin = margin.wide(attribute, columns.iter().map(|(c, k)| (c.clone(), k.clone())));
+            }
             builder = builder.margin(match m.importance {
                 Some(importance) => margin.importance(importance),
                 None => margin,
@@ -569,10 +603,15 @@ impl ProblemBuilder {
         let mut zone_names = ZoneNames::default();
         let zone_column = zones.as_ref().map(|z| z.column.as_str());
         let mut raw = Vec::with_capacity(margins.len());
-        for MarginInput { table, counts, importance, missing } in margins {
+        for MarginInput { table, counts, importance, missing, wide } in margins {
             let how =
                 MarginRead { counts: &counts, importance, zone: zone_column, missing_values: &missing_values, missing };
-            raw.push(table.rows(|rows| margin::read(rows, how, &mut domain, &mut zone_names))?);
+            raw.push(table.rows(|rows| match &wide {
+                Some((attribute, columns)) => {
+                    margin::read_wide(rows, how, &Wide { attribute, columns }, &mut domain, &mut zone_names)
+                }
+                None => margin::read(rows, how, &mut domain, &mut zone_names),
+            })?);
         }
         let region_column = zones.as_ref().and_then(|z| z.regions.as_ref()).map(|(column, _)| column.as_str());
         let mut seed = seed.map(|s| s.read(&domain, region_column, &missing_values)).transpose()?;
@@ -680,6 +719,17 @@ impl ProblemBuilder {
                      a margin's missing values are an error or the category \"missing\"",
                     m.table.name()
                 ));
+            }
+            if let Some((attribute, columns)) = &m.wide {
+                if attribute.is_empty() || columns.is_empty() {
+                    return bad(format!(
+                        "margin {}: a wide margin names its attribute and its columns",
+                        m.table.name()
+                    ));
+                }
+                if matches!(m.counts, Numbers::Values(_)) {
+                    return bad(format!("margin {}: a wide margin's counts are its columns", m.table.name()));
+                }
             }
         }
         if let (Some(ZonesInput { regions: Some(_), .. }), None) = (&self.zones, &self.seed) {

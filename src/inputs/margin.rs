@@ -204,6 +204,88 @@ pub(crate) fn read(
     })
 }
 
+/// A wide margin's layout: one row per zone (one row in all without zones), one column per
+/// category of a single attribute, as census and PopulationSim control tables are.
+pub(crate) struct Wide<'a> {
+    /// The attribute the columns are categories of.
+    pub attribute: &'a str,
+    /// (column, category) pairs, in order.
+    pub columns: &'a [(String, String)],
+}
+
+/// Reads one wide margin (see [`Wide`]): each named column's value in a row is the count of
+/// its category in the row's zone. Other columns are ignored (a control table holds many
+/// margins); every named column must exist, no category may be named twice, and a zone may
+/// have one row only.
+pub(crate) fn read_wide(
+    rows: &mut dyn Rows,
+    how: MarginRead,
+    wide: &Wide,
+    domain: &mut Domain,
+    zones: &mut ZoneNames,
+) -> Result<RawMargin> {
+    let zone_col = how.zone.map(|z| rows.column(z, "zone")).transpose()?;
+    let attribute = domain.intern(wide.attribute);
+    let mut columns = Vec::with_capacity(wide.columns.len());
+    for (i, (column, label)) in wide.columns.iter().enumerate() {
+        let col = rows.column(column, "category")?;
+        let place = at_header(rows).at_column(column);
+        if let Some((other, _)) = wide.columns[..i].iter().find(|(_, k)| k == label) {
+            let message = format!("category \"{label}\" is named by two columns, \"{other}\" and \"{column}\"");
+            return Err(Error::input(place, message));
+        }
+        columns.push((col, category(domain, attribute, label, &place)?));
+    }
+    let mut cells = Vec::new();
+    let mut first_seen: HashMap<u32, u64> = HashMap::new();
+    while let Some(at) = rows.next()? {
+        let zone = match zone_col {
+            Some(col) => match rows.field(at, col)?.filter(|name| !how.missing_values.is_missing(name)) {
+                Some(name) => zones.code(name),
+                None => {
+                    let column = &rows.headers()[col];
+                    return Err(Error::input(rows.at(at).at_column(column), format!("{} zone", rows.absent())));
+                }
+            },
+            None => 0,
+        };
+        if let Some(first) = first_seen.insert(zone, at) {
+            let message = match zone_col {
+                Some(_) => format!(
+                    "zone {} has a second row: it already appears on {} {first}",
+                    zones.names[zone as usize],
+                    rows.unit()
+                ),
+                None => format!("a wide margin without [zones] has one row: a first one is on {} {first}", rows.unit()),
+            };
+            return Err(Error::input(rows.at(at), message));
+        }
+        for &(col, code) in &columns {
+            let place = rows.at(at).at_column(&rows.headers()[col]);
+            let text = rows.field(at, col)?.unwrap_or_default();
+            if how.missing_values.is_missing(text) {
+                let message = format!("count is missing (\"{}\"): every cell needs one", text.escape_debug());
+                return Err(Error::input(place, message));
+            }
+            let value = parse_count(text)
+                .map_err(|why| Error::input(place, format!("count {why}: \"{}\"", text.escape_debug())))?;
+            cells.push((zone, vec![code], value));
+        }
+    }
+    if cells.is_empty() && first_seen.is_empty() {
+        let what = if rows.unit() == "line" { "the file has a header but no rows" } else { "the table has no rows" };
+        return Err(Error::input(rows.location().clone(), what));
+    }
+    Ok(RawMargin {
+        file: rows.location().file.clone(),
+        attributes: vec![attribute],
+        importance: how.importance,
+        cells,
+        missing: MissingCounts::new(rows.location().file.clone(), how.missing),
+        note: rows.note(),
+    })
+}
+
 /// The location of a table's header: its first line, for CSV.
 fn at_header(rows: &dyn Rows) -> Location {
     if rows.unit() == "line" {
@@ -398,5 +480,39 @@ mod tests {
         dashes.missing_values = Box::leak(Box::new(MissingValues::new(["-9"])));
         let raw = read(&mut csv("income,n\nNA,5\n"), dashes, &mut domain, &mut ZoneNames::default()).unwrap();
         assert!(raw.missing.is_empty() && domain.attribute(0).categories() == ["NA"]);
+    }
+
+    #[test]
+    fn wide_tables_read_one_row_per_zone_and_refuse_what_they_cannot_mean() {
+        let n = Numbers::Column("count".into());
+        let columns: Vec<(String, String)> =
+            [("S1", "1"), ("S2", "2"), ("S3", "3+")].iter().map(|(c, k)| (c.to_string(), k.to_string())).collect();
+        let wide = Wide { attribute: "size", columns: &columns };
+        let read_wide_csv = |text: &str, zone: Option<&str>| {
+            let (mut domain, mut zones) = (Domain::default(), ZoneNames::default());
+            let raw = read_wide(&mut csv(text), how(&n, zone), &wide, &mut domain, &mut zones);
+            raw.map(|raw| (raw.finish(&domain, zones.names.len()), domain, zones))
+        };
+        let text = "TAZ,HH,S1,S2,S3\n100,25,5,8,12\n101,30,10,10,10\n";
+        let (tables, domain, zones) = read_wide_csv(text, Some("TAZ")).unwrap();
+        assert_eq!(zones.names, ["100", "101"]);
+        assert_eq!(domain.attribute(0).categories(), ["1", "2", "3+"]);
+        assert_eq!(
+            (tables[0].targets.as_slice(), tables[1].targets.as_slice()),
+            (&[5.0, 8.0, 12.0][..], &[10.0; 3][..])
+        );
+        let (tables, ..) = read_wide_csv("S1,S2,S3,other\n1,2,3,x\n", None).unwrap();
+        assert_eq!(tables[0].targets, [1.0, 2.0, 3.0], "other columns are ignored");
+        let m = |text: &str, zone| read_wide_csv(text, zone).err().unwrap().to_string();
+        assert!(m("S1,S2\n1,2\n", None).contains("missing category column \"S3\""));
+        assert!(m("S1,S2,S3\n1,2,3\n4,5,6\n", None).contains("line 3: a wide margin without [zones] has one row"));
+        assert!(m(text.replace("101,", "100,").as_str(), Some("TAZ")).contains("line 3: zone 100 has a second row"));
+        assert!(m("S1,S2,S3\n1,NA,3\n", None).contains("line 2, column \"S2\": count is missing (\"NA\")"));
+        assert!(m("S1,S2,S3\n1,-2,3\n", None).contains("column \"S2\": count is negative"));
+        let twice: Vec<(String, String)> = vec![("S1".into(), "1".into()), ("S2".into(), "1".into())];
+        let (mut domain, mut zones) = (Domain::default(), ZoneNames::default());
+        let wide = Wide { attribute: "size", columns: &twice };
+        let e = read_wide(&mut csv("S1,S2\n1,2\n"), how(&n, None), &wide, &mut domain, &mut zones).err().unwrap();
+        assert!(e.to_string().contains("category \"1\" is named by two columns, \"S1\" and \"S2\""), "{e}");
     }
 }

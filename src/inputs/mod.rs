@@ -66,7 +66,7 @@ pub use domain::{Attribute, Domain};
 pub use margin::MarginTable;
 pub use options::{Bounds, Calibration, FitOptions, FitParams, Integerize, Method, ZeroCells};
 pub use seed::{RecordIds, Seed};
-pub use spec::{MarginSpec, SeedSpec, Spec, ZonesSpec};
+pub use spec::{MarginLayout, MarginSpec, SeedSpec, Spec, ZonesSpec};
 pub use structural::StructuralZero;
 pub use zones::{for_each_chunk, stream_seed, Selection, Shard};
 

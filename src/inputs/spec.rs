@@ -124,6 +124,28 @@ pub struct MarginSpec {
     /// target for the category `missing` (`category`).
     #[serde(default = "default_margin_missing")]
     pub missing: MissingPolicy,
+    /// `"tidy"` (default: one column per attribute, one row per cell) or `"wide"` (one row per
+    /// zone, one column per category of `attribute`, named by `columns`).
+    #[serde(default)]
+    pub layout: MarginLayout,
+    /// Wide layout: the attribute whose categories the columns are.
+    #[serde(default)]
+    pub attribute: Option<String>,
+    /// Wide layout: column → category, e.g. `{ HHSIZE1 = "1", HHSIZE2 = "2" }`.
+    #[serde(default)]
+    pub columns: Option<IndexMap<String, String>>,
+}
+
+/// How a margin file is laid out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum MarginLayout {
+    /// One column per attribute plus the count column, one row per cell.
+    #[default]
+    Tidy,
+    /// One row per zone, one column per category of one attribute.
+    Wide,
 }
 
 /// `[zones]`: fit many small areas at once.
@@ -304,6 +326,19 @@ impl RawSpec {
             return bad("the spec has no [[margin]] block: at least one marginal table is needed".into());
         }
         for m in &self.margins {
+            let file = m.file.display();
+            match (m.layout, &m.attribute, &m.columns) {
+                (MarginLayout::Wide, Some(a), Some(c)) if !a.is_empty() && !c.is_empty() => {}
+                (MarginLayout::Wide, ..) => {
+                    return bad(format!(
+                        "margin {file}: layout = \"wide\" needs attribute = \"NAME\" and columns = {{ COLUMN = \"category\", … }}"
+                    ))
+                }
+                (MarginLayout::Tidy, None, None) => {}
+                (MarginLayout::Tidy, ..) => {
+                    return bad(format!("margin {file}: attribute and columns apply to layout = \"wide\" only"))
+                }
+            }
             if m.missing == MissingPolicy::Drop {
                 return bad(format!(
                     "margin {}: missing = \"drop\" would change its targets; a margin's missing values are \
