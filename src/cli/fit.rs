@@ -153,7 +153,7 @@ fn write_microdata(
     std::fs::create_dir_all(&args.out).map_err(|e| populace::Error::write(&args.out, e))?;
     let weights = args.out.join("weights.csv");
     let report_path = args.out.join("report.json");
-    let id = spec.seed.as_ref().and_then(|s| s.id.as_deref());
+    let id = spec.seed.as_ref().and_then(|s| s.id.as_deref()).unwrap_or_default();
     write_weights_csv(&weights, problem, id, fits)?;
     let report = CalibrationReport::new(problem, method, fits, fit_seconds, start.elapsed().as_secs_f64());
     write_json(&report_path, &report)?;
@@ -181,7 +181,7 @@ struct FitLine<'a> {
 /// The selected zones, each to DIR/zone=ID/weights.csv, a manifest line each on stdout.
 fn run_sharded(args: &FitArgs, spec: &Spec, problem: &Problem, selection: &Selection, start: Instant) -> Result<i32> {
     let zones = selection.zones(problem, &args.spec.display().to_string())?;
-    let id = spec.seed.as_ref().and_then(|s| s.id.as_deref());
+    let id = spec.seed.as_ref().and_then(|s| s.id.as_deref()).unwrap_or_default();
     let mut unconverged = Vec::new();
     for_each_chunk(problem, &zones, |sub, _| {
         let (_, fits) = weights(fit(sub, &spec.fit, &mut [])?)?;

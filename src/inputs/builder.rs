@@ -224,14 +224,14 @@ impl MarginInput {
 pub struct SeedInput {
     table: Table,
     weights: Option<Numbers>,
-    id: Option<String>,
+    id: Vec<String>,
     missing: MissingPolicy,
 }
 
 impl SeedInput {
     /// A seed read from CSV text.
     pub fn csv(csv: Csv) -> SeedInput {
-        SeedInput { table: Table::Csv(csv), weights: None, id: None, missing: MissingPolicy::Drop }
+        SeedInput { table: Table::Csv(csv), weights: None, id: Vec::new(), missing: MissingPolicy::Drop }
     }
 
     /// A seed held in a frame, named `name` in messages.
@@ -239,7 +239,7 @@ impl SeedInput {
         SeedInput {
             table: Table::Frame { name: name.into(), frame },
             weights: None,
-            id: None,
+            id: Vec::new(),
             missing: MissingPolicy::Drop,
         }
     }
@@ -259,7 +259,15 @@ impl SeedInput {
     /// The record identifiers are in the column `name` (default: records are named by their
     /// 1-based row number).
     pub fn id_column(mut self, name: impl Into<String>) -> SeedInput {
-        self.id = Some(name.into());
+        self.id = vec![name.into()];
+        self
+    }
+
+    /// The record identifiers are the values of `names` together (a survey whose ids are unique
+    /// only within a year: `["year", "respondent_id"]`); in [`RecordIds`](super::RecordIds)
+    /// the parts are joined by [`ID_SEPARATOR`](super::ID_SEPARATOR).
+    pub fn id_columns<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> SeedInput {
+        self.id = names.into_iter().map(Into::into).collect();
         self
     }
 
@@ -278,7 +286,7 @@ impl SeedInput {
             Some(Numbers::Column(name)) => Some(name.as_str()),
             _ => None,
         };
-        let columns = SeedColumns { weight, id: id.as_deref(), region, missing_values, missing };
+        let columns = SeedColumns { weight, id: &id, region, missing_values, missing };
         let mut seed = match table {
             Table::Csv(csv) => {
                 let (name, bytes) = csv.into_bytes()?;
@@ -480,7 +488,7 @@ impl ProblemBuilder {
                 seed = seed.weight_column(weight);
             }
             if let Some(id) = &s.id {
-                seed = seed.id_column(id);
+                seed = seed.id_columns(id.iter().cloned());
             }
             builder = builder.seed(seed);
         }
@@ -942,7 +950,7 @@ mod tests {
                 seed = seed.weight_column(w);
             }
             if let Some(id) = &s.id {
-                seed = seed.id_column(id);
+                seed = seed.id_columns(id.iter().cloned());
             }
             b = b.seed(seed);
         }

@@ -65,7 +65,7 @@ pub(crate) use csvfile::CsvFile;
 pub use domain::{Attribute, Domain};
 pub use margin::MarginTable;
 pub use options::{Bounds, Calibration, FitOptions, FitParams, Integerize, Method, ZeroCells};
-pub use seed::{RecordIds, Seed};
+pub use seed::{RecordIds, Seed, ID_SEPARATOR};
 pub use spec::{MarginLayout, MarginSpec, SeedSpec, Spec, ZonesSpec};
 pub use structural::StructuralZero;
 pub use zones::{for_each_chunk, stream_seed, Selection, Shard};

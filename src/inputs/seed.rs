@@ -48,6 +48,15 @@ pub struct Seed {
     pub notes: Vec<String>,
 }
 
+/// What joins the parts of a composite record id (`id = ["year", "respondent_id"]`) in
+/// [`RecordIds`]: the ASCII unit separator, which no CSV field of an id holds in practice.
+pub const ID_SEPARATOR: char = '\u{1f}';
+
+/// A record id as shown in messages: a composite id's parts joined by ", ".
+fn shown(id: &str) -> String {
+    id.replace(ID_SEPARATOR, ", ").escape_debug().to_string()
+}
+
 /// How seed records are named in outputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordIds {
@@ -101,7 +110,8 @@ const NO_MISSING: &str = "the seed reader refuses missing categories";
 /// The seed's special columns, and what its missing values are.
 pub(crate) struct SeedColumns<'a> {
     pub weight: Option<&'a str>,
-    pub id: Option<&'a str>,
+    /// The id column, or columns that together identify a record (none: row numbers).
+    pub id: &'a [String],
     pub region: Option<&'a str>,
     pub missing_values: &'a MissingValues,
     pub missing: MissingPolicy,
@@ -206,7 +216,7 @@ fn recode<C: Code>(name: &str, frame: &Frame, columns: SeedColumns, domain: &Dom
             Ok((col, frame.levels(col).iter().map(|l| parse_count(l)).collect::<Vec<_>>()))
         })
         .transpose()?;
-    let id = columns.id.map(|i| column(i, "id")).transpose()?;
+    let id: Vec<usize> = columns.id.iter().map(|i| column(i, "id")).collect::<Result<_>>()?;
     let region = columns.region.map(|r| column(r, "seed_region")).transpose()?;
     let at = |row: usize, col: usize| location.at_row(row as u64 + 1).at_column(&headers[col]);
     let present = |row: usize, col: usize, what: &str| {
@@ -218,7 +228,7 @@ fn recode<C: Code>(name: &str, frame: &Frame, columns: SeedColumns, domain: &Dom
     let mut codes = Vec::with_capacity(n * k);
     let mut weights = Vec::with_capacity(n);
     let (mut id_text, mut id_ends, mut regions) = (String::new(), Vec::new(), Vec::new());
-    let mut first_row: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    let mut first_row: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
     let (mut missing, mut dropped) = (vec![0; k], Vec::new());
     for row in 0..n {
         let mut drop = false;
@@ -257,26 +267,31 @@ fn recode<C: Code>(name: &str, frame: &Frame, columns: SeedColumns, domain: &Dom
             }
             None => 1.0,
         });
-        if let Some(col) = id {
-            let value = present(row, col, "record id")?;
-            if let Some(first) = first_row.insert(value, row) {
+        if !id.is_empty() {
+            let start = id_text.len();
+            for (i, &col) in id.iter().enumerate() {
+                if i > 0 {
+                    id_text.push(ID_SEPARATOR);
+                }
+                id_text.push_str(present(row, col, "record id")?);
+            }
+            id_ends.push(id_text.len());
+            if let Some(first) = first_row.insert(id_text[start..].to_string(), row) {
                 return Err(Error::input(
-                    at(row, col),
+                    at(row, id[0]),
                     format!(
                         "record id \"{}\" appears twice (first on row {}); ids must identify records",
-                        value.escape_debug(),
+                        shown(&id_text[start..]),
                         first + 1
                     ),
                 ));
             }
-            id_text.push_str(value);
-            id_ends.push(id_text.len());
         }
         if let Some(col) = region {
             regions.push(present(row, col, "region")?.to_string());
         }
     }
-    let mut ids = if id.is_some() { RecordIds::Column { text: id_text, ends: id_ends } } else { RecordIds::Rows };
+    let mut ids = if id.is_empty() { RecordIds::Rows } else { RecordIds::Column { text: id_text, ends: id_ends } };
     drop_records(&mut codes, k, &mut weights, &mut ids, &mut regions, &dropped);
     let missing = rule.counts(name, domain, &missing, dropped.len());
     finish(name, Body { codes: C::wrap(codes), weights, ids, regions, missing }, domain)
@@ -469,7 +484,7 @@ fn read_plain<C: Code>(decoder: &Decoder, body: &[u8], first_line: u64) -> Resul
         dropped.extend(part.dropped.iter().map(|r| before + r));
         before += part.records;
     }
-    let ids = decoder.id.map(|_| merge_ids(&parts));
+    let ids = (!decoder.id.is_empty()).then(|| merge_ids(&parts));
     let line_of = |record: usize| line_of_record(&chunks, record);
     if let Some(ids) = &ids {
         if let Some(e) = decoder.duplicate_id(ids, failure.unwrap_or(n), line_of) {
@@ -555,7 +570,7 @@ fn read_records<C: Code>(decoder: &Decoder, csv: &mut CsvFile) -> Result<Body> {
                 }
                 body.weights.push(row.weight);
                 if let Some(id) = row.id {
-                    id_text.push_str(id);
+                    id_text.push_str(&id);
                     id_ends.push(id_text.len());
                     lines.push(line);
                 }
@@ -569,7 +584,7 @@ fn read_records<C: Code>(decoder: &Decoder, csv: &mut CsvFile) -> Result<Body> {
             }
         }
     }
-    if decoder.id.is_some() {
+    if !decoder.id.is_empty() {
         let ids = RecordIds::Column { text: id_text, ends: id_ends };
         if let Some(e) = decoder.duplicate_id(&ids, body.weights.len(), |r| lines[r]) {
             return Err(e);
@@ -606,7 +621,7 @@ struct Part {
 /// What a record holds besides its codes.
 struct Row<'r> {
     weight: f64,
-    id: Option<&'r str>,
+    id: Option<std::borrow::Cow<'r, str>>,
     region: Option<&'r str>,
     /// Whether the record has a missing value and is to be left out.
     dropped: bool,
@@ -621,7 +636,7 @@ struct Decoder<'a> {
     width: usize,
     attributes: Vec<(usize, &'a Attribute, Dictionary)>,
     weight: Option<usize>,
-    id: Option<usize>,
+    id: Vec<usize>,
     region: Option<usize>,
 }
 
@@ -645,7 +660,7 @@ impl<'a> Decoder<'a> {
             width: csv.headers().len(),
             attributes,
             weight: weight.map(|w| csv.column(w, "weight")).transpose()?,
-            id: id.map(|i| csv.column(i, "id")).transpose()?,
+            id: id.iter().map(|i| csv.column(i, "id")).collect::<Result<_>>()?,
             region: region.map(|r| csv.column(r, "seed_region")).transpose()?,
         })
     }
@@ -679,7 +694,7 @@ impl<'a> Decoder<'a> {
                     }
                     *weight = row.weight;
                     if let Some(id) = row.id {
-                        part.id_text.push_str(id);
+                        part.id_text.push_str(&id);
                         part.id_ends.push(part.id_text.len());
                     }
                     part.records += 1;
@@ -735,7 +750,20 @@ impl<'a> Decoder<'a> {
             }
             None => 1.0,
         };
-        let id = self.id.map(|col| self.text(field(col), line, col)).transpose()?;
+        let id = match &self.id[..] {
+            [] => None,
+            [col] => Some(std::borrow::Cow::Borrowed(self.text(field(*col), line, *col)?)),
+            cols => {
+                let mut joined = String::new();
+                for (i, &col) in cols.iter().enumerate() {
+                    if i > 0 {
+                        joined.push(ID_SEPARATOR);
+                    }
+                    joined.push_str(self.text(field(col), line, col)?);
+                }
+                Some(std::borrow::Cow::Owned(joined))
+            }
+        };
         let region = self.region.map(|col| self.text(field(col), line, col)).transpose()?;
         Ok(Row { weight, id, region, dropped })
     }
@@ -764,7 +792,7 @@ impl<'a> Decoder<'a> {
 
     /// The first record among the first `upto` whose id an earlier record already has.
     fn duplicate_id(&self, ids: &RecordIds, upto: usize, line_of: impl Fn(usize) -> u64) -> Option<Error> {
-        let col = self.id?;
+        let col = *self.id.first()?;
         let mut first: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
         first.reserve(upto);
         for i in 0..upto {
@@ -774,7 +802,7 @@ impl<'a> Decoder<'a> {
                     self.at(line_of(i), col),
                     format!(
                         "record id \"{}\" appears twice (first on line {}); ids must identify records",
-                        id.escape_debug(),
+                        shown(id),
                         line_of(earlier)
                     ),
                 ));
@@ -810,10 +838,15 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The id column `id`.
+    fn id_column() -> &'static [String] {
+        Box::leak(vec!["id".to_string()].into_boxed_slice())
+    }
+
     /// Columns to be completed: the default missing values, dropped.
     fn drop_missing() -> SeedColumns<'static> {
         let missing_values = Box::leak(Box::new(MissingValues::default()));
-        SeedColumns { weight: None, id: None, region: None, missing_values, missing: MissingPolicy::Drop }
+        SeedColumns { weight: None, id: &[], region: None, missing_values, missing: MissingPolicy::Drop }
     }
 
     fn domain() -> Domain {
@@ -832,7 +865,7 @@ mod tests {
         let domain = domain();
         let columns = || SeedColumns {
             weight: Some("w"),
-            id: id.then_some("id"),
+            id: if id { id_column() } else { &[] },
             region: region.then_some("reg"),
             ..drop_missing()
         };
@@ -933,7 +966,7 @@ mod tests {
             ];
             Domain::declared(declared.iter().map(|(n, c)| (n, c)))
         };
-        let columns = || SeedColumns { weight: None, id: None, region: None, ..drop_missing() };
+        let columns = || SeedColumns { weight: None, id: &[], region: None, ..drop_missing() };
         for plain in [true, false] {
             let read = |text: &str, zips| decode(text.as_bytes().to_vec(), "s.csv", columns(), &domain(zips), plain);
             let seed = read("sex,zip\nm,z299\nf,z7\n", 300).unwrap();
@@ -948,7 +981,7 @@ mod tests {
 
     #[test]
     fn a_seed_read_from_memory_is_a_frame_over_the_domain() {
-        let columns = SeedColumns { weight: Some("w"), id: None, region: None, ..drop_missing() };
+        let columns = SeedColumns { weight: Some("w"), id: &[], region: None, ..drop_missing() };
         let seed = from_bytes(b"zip,w,age\nz2,1,old\nz0,3,very old\n".to_vec(), "memory", columns, &domain()).unwrap();
         assert_eq!((seed.file.as_str(), seed.len(), &seed.attributes[..]), ("memory", 2, &[0, 1][..]));
         assert_eq!(seed.frame.names().collect::<Vec<_>>(), ["age", "zip"]);
@@ -956,7 +989,7 @@ mod tests {
         assert_eq!(seed.frame.levels(1).len(), 40);
         assert_eq!((seed.frame.value(1, 0), seed.frame.value(1, 1)), (Some("very old"), Some("z0")));
         assert_eq!(seed.weights, [1.0, 3.0]);
-        let columns = SeedColumns { weight: None, id: None, region: None, ..drop_missing() };
+        let columns = SeedColumns { weight: None, id: &[], region: None, ..drop_missing() };
         let m = from_bytes(b"age,zip\nold,\n".to_vec(), "memory", columns, &domain()).unwrap_err().to_string();
         assert_eq!(m, "memory: every record has a missing value and was left out (1 record); [seed] missing = \"category\" keeps them");
     }
@@ -969,7 +1002,7 @@ mod tests {
         }
         text.push_str("old,z41,1\n");
         let domain = domain();
-        let columns = || SeedColumns { weight: Some("w"), id: None, region: None, ..drop_missing() };
+        let columns = || SeedColumns { weight: Some("w"), id: &[], region: None, ..drop_missing() };
         let err = decode(text.as_bytes().to_vec(), "s.csv", columns(), &domain, true).unwrap_err().to_string();
         assert!(err.contains("line 200002") && err.contains("z41"), "{err}");
         let ok = text.replace("old,z41,1\n", "");
@@ -992,7 +1025,7 @@ mod tests {
         let read = |policy: MissingPolicy, plain: bool| {
             let columns = SeedColumns {
                 weight: Some("w"),
-                id: Some("id"),
+                id: id_column(),
                 region: Some("reg"),
                 missing: policy,
                 ..drop_missing()
@@ -1040,5 +1073,30 @@ mod tests {
         let columns = SeedColumns { weight: Some("w"), ..drop_missing() };
         let m = decode(b"age,zip,w\nold,z1,NA\n".to_vec(), "s.csv", columns, &domain, true).unwrap_err().to_string();
         assert!(m.contains("line 2, column \"w\": weight is missing (\"NA\")"), "{m}");
+    }
+
+    #[test]
+    fn composite_ids_identify_records_by_all_their_parts_on_every_path() {
+        let declared: Vec<(String, Vec<String>)> = vec![("sex".into(), vec!["f".into(), "m".into()])];
+        let domain = Domain::declared(declared.iter().map(|(n, c)| (n, c)));
+        let parts: &'static [String] = Box::leak(vec!["year".to_string(), "id".to_string()].into_boxed_slice());
+        // GSS ids repeat across years: (2016, 1) and (2018, 1) are different persons
+        let text = "year,id,sex\n2016,1,f\n2016,2,m\n2018,1,m\n";
+        for plain in [true, false] {
+            let columns = SeedColumns { id: parts, ..drop_missing() };
+            let seed = decode(text.as_bytes().to_vec(), "s.csv", columns, &domain, plain).unwrap();
+            assert_eq!(seed.ids.get(2), Some("2018\u{1f}1"));
+            let twice = format!("{text}2016,2,f\n");
+            let columns = SeedColumns { id: parts, ..drop_missing() };
+            let m = decode(twice.into_bytes(), "s.csv", columns, &domain, plain).unwrap_err().to_string();
+            assert!(
+                m.contains("line 5, column \"year\": record id \"2016, 2\" appears twice (first on line 3)"),
+                "{m}"
+            );
+        }
+        let frame =
+            Frame::from_columns(&[("year", ["2016", "2018"]), ("id", ["1", "1"]), ("sex", ["f", "m"])]).unwrap();
+        let seed = from_frame("mem", &frame, SeedColumns { id: parts, ..drop_missing() }, &domain).unwrap();
+        assert_eq!((seed.ids.get(0), seed.ids.get(1)), (Some("2016\u{1f}1"), Some("2018\u{1f}1")));
     }
 }

@@ -98,9 +98,10 @@ pub struct SeedSpec {
     /// without it.
     #[serde(default)]
     pub weight: Option<String>,
-    /// Column holding record identifiers.
-    #[serde(default)]
-    pub id: Option<String>,
+    /// Column holding record identifiers, or columns that together do (`id = ["year",
+    /// "respondent_id"]`: GSS ids are unique only within a year).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub id: Option<Vec<String>>,
     /// What a record with a missing attribute value is: left out and counted (`drop`, the
     /// default), kept with the category `missing` (`category`), or an error (`error`).
     #[serde(default = "default_seed_missing")]
@@ -247,6 +248,22 @@ impl Default for RawFit {
 
 /// `prior_weight` when `zero_cells = "prior"` does not say: a hundredth of the seed's mass.
 pub const DEFAULT_PRIOR_WEIGHT: f64 = 0.01;
+
+/// `"name"` or `["a", "b"]`, as a list.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Some(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(name) => vec![name],
+        OneOrMany::Many(names) => names,
+    }))
+}
 
 fn default_seed_missing() -> MissingPolicy {
     MissingPolicy::Drop

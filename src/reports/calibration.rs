@@ -11,7 +11,7 @@ use super::atomic::write_atomic;
 use super::csvtext::csv_field;
 use crate::calibration::{Calibration, ZoneFit, ZoneReport};
 use crate::error::Result;
-use crate::inputs::{Problem, RecordIds};
+use crate::inputs::{Problem, RecordIds, ID_SEPARATOR};
 use crate::missing::MissingCounts;
 
 /// The content of `report.json` for seed re-weighting.
@@ -94,21 +94,23 @@ impl CalibrationReport {
     }
 }
 
-/// Writes `weights.csv`: a `zone` column when there are zones, the seed's id column (named
-/// as in the seed, else `row` with 1-based row numbers), `weight`, and `count` when the
+/// Writes `weights.csv`: a `zone` column when there are zones, the seed's id column (or
+/// columns, for a composite id; named as in the seed, else `row` with 1-based row numbers), `weight`, and `count` when the
 /// weights were integerized. One row per seed record per zone, in zone then seed order.
 ///
 /// Blocks of rows are encoded on every core and written in order, so the file is the same at
 /// any thread count.
-pub fn write_weights_csv(path: &Path, problem: &Problem, id_column: Option<&str>, fits: &[ZoneFit]) -> Result<()> {
+pub fn write_weights_csv(path: &Path, problem: &Problem, id_columns: &[String], fits: &[ZoneFit]) -> Result<()> {
     let ids = problem.seed.as_ref().map(|s| &s.ids);
     write_atomic(path, |w| {
         let zoned = fits.iter().any(|f| f.zone.is_some());
         let counted = fits.iter().any(|f| f.counts.is_some());
         let mut header = csv::Writer::from_writer(Vec::new());
+        let id_names: Vec<&str> =
+            if id_columns.is_empty() { vec!["row"] } else { id_columns.iter().map(String::as_str).collect() };
         let names =
-            [zoned.then_some("zone"), Some(id_column.unwrap_or("row")), Some("weight"), counted.then_some("count")];
-        header.write_record(names.iter().flatten())?;
+            zoned.then_some("zone").into_iter().chain(id_names).chain(Some("weight")).chain(counted.then_some("count"));
+        header.write_record(names)?;
         w.write_all(&header.into_inner().map_err(|e| e.into_error())?)?;
         // Buffers are reused from round to round: fresh ones would be faulted in page by
         // page every time.
@@ -149,7 +151,14 @@ fn encode_block(fit: &ZoneFit, ids: Option<&RecordIds>, rows: Range<usize>, out:
         let record = fit.record(k);
         out.extend_from_slice(&zone);
         match ids.and_then(|ids| ids.get(record)) {
-            Some(id) => csv_field(id, out),
+            Some(id) => {
+                for (i, part) in id.split(ID_SEPARATOR).enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    csv_field(part, out);
+                }
+            }
             None => out.extend_from_slice(integer.format(record + 1).as_bytes()),
         }
         out.push(b',');
