@@ -134,15 +134,16 @@ fn evaluate_reads_parquet_responses_to_the_same_evaluation() {
         .assert()
         .success();
     to_parquet(&dir.path().join("world.csv"), &dir.path().join("world.parquet"), &[]);
-    let evaluation = |data: &str| {
+    // (the responses, their profile columns also a pool)
+    let evaluation = |ext: &str| {
         let spec = format!(
-            "[data]\nfile = \"{data}\"\nid = \"person_id\"\nprofile = [\"age_group\", \"sex\"]\nitems = [\"q1\", \
-             \"choice\"]\nordinal = [\"q1\"]\n[population]\ngroups = [\"region\"]\n[[predictor]]\nname = \"population\"\nkind = \
-             \"population\"\n[[predictor]]\nname = \
-             \"profile\"\nkind = \"profile\"\n[evaluation]\nfolds = 3\nbootstrap = 20\n"
+            "[data]\nfile = \"world.{ext}\"\nid = \"person_id\"\nprofile = [\"age_group\", \"sex\"]\nitems = \
+             [\"q1\", \"choice\"]\nordinal = [\"q1\"]\n[population]\ngroups = [\"region\"]\n[[predictor]]\nname = \
+             \"population\"\nkind = \"population\"\n[[predictor]]\nname = \"profile\"\nkind = \"profile\"\n\
+             [[pool]]\nname = \"itself\"\nfile = \"world.{ext}\"\n[evaluation]\nfolds = 3\nbootstrap = 20\n"
         );
         std::fs::write(dir.path().join("spec.toml"), spec).unwrap();
-        let out = dir.path().join(data.replace('.', "_"));
+        let out = dir.path().join(ext);
         populace()
             .arg("evaluate")
             .arg(dir.path().join("spec.toml"))
@@ -151,13 +152,11 @@ fn evaluate_reads_parquet_responses_to_the_same_evaluation() {
             .arg("--quiet")
             .assert()
             .success();
-        let mut json = read_json(out.join("evaluation.json"));
-        json["data"]["file"] = serde_json::Value::Null;
-        json.to_string().replace(data, "DATA")
+        read_json(out.join("evaluation.json")).to_string().replace(&format!("world.{ext}"), "DATA")
     };
-    let csv = evaluation("world.csv");
-    assert!(csv.contains("\"persons\":200"), "{csv}");
-    assert_eq!(evaluation("world.parquet"), csv);
+    let csv = evaluation("csv");
+    assert!(csv.contains("\"persons\":200") && csv.contains("\"itself\""), "{csv}");
+    assert_eq!(evaluation("parquet"), csv);
 }
 
 #[test]
