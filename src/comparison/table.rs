@@ -95,8 +95,9 @@ pub struct Table {
 }
 
 impl Table {
-    /// Reads a comma-separated UTF-8 file with a header (a UTF-8 byte-order mark is accepted);
-    /// `path` as given is the name used in messages and reports.
+    /// Reads a comma-separated UTF-8 file with a header (a UTF-8 byte-order mark is accepted),
+    /// or a Parquet file (named `.parquet`, or starting with `PAR1`); `path` as given is the
+    /// name used in messages and reports.
     ///
     /// # Errors
     ///

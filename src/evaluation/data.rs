@@ -255,7 +255,8 @@ impl<'a> Item<'a> {
 }
 
 impl Dataset {
-    /// Reads the responses file named in `spec`, with the grouping columns `groups`.
+    /// Reads the responses file named in `spec` (CSV, or Parquet when named `.parquet` or
+    /// starting with `PAR1`), with the grouping columns `groups`.
     ///
     /// # Errors
     /// [`Error::Read`] when the file cannot be read; [`Error::Input`] naming file, line,

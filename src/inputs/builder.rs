@@ -27,7 +27,8 @@ pub(crate) const CONSISTENCY_TOLERANCE: f64 = 1e-6;
 ///
 /// Every reader of CSV in populace reads it the same way: fields are trimmed, blank lines
 /// skipped, a byte-order mark dropped, and errors name the file (or the name given), the line
-/// and the column.
+/// and the column. A Parquet file (named `.parquet`, or starting with `PAR1`) is read as its
+/// table instead, its places rows.
 #[derive(Debug, Clone)]
 pub struct Csv {
     name: String,
