@@ -314,6 +314,23 @@ mod tests {
     }
 
     #[test]
+    fn a_parquet_zone_map_assigns_regional_records() {
+        use crate::inputs::{Csv, MarginInput, Problem, SeedInput, ZoneMap, ZonesInput};
+        let map = parquet(vec![
+            ("tract", Arc::new(StringArray::from(vec!["t2", "t1"]))),
+            ("puma", Arc::new(Int64Array::from(vec![102, 101]))),
+        ]);
+        let margin = "tract,sex,count\nt1,f,3\nt1,m,2\nt2,f,1\nt2,m,4\n";
+        let p = Problem::builder()
+            .margin(MarginInput::csv(Csv::text("sex.csv", margin)))
+            .seed(SeedInput::csv(Csv::text("persons.csv", "sex,puma\nf,101\nm,101\nf,102\n")))
+            .zones(ZonesInput::new("tract").regions("puma", ZoneMap::csv(Csv::text("map", map))))
+            .build()
+            .unwrap();
+        assert_eq!((p.zones[0].records.clone(), p.zones[1].records.clone()), (Some(vec![0, 1]), Some(vec![2])));
+    }
+
+    #[test]
     fn unsupported_columns_are_named_with_their_type() {
         let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1)])]);
         let bytes = parquet(vec![("sex", Arc::new(StringArray::from(vec!["f"]))), ("kids", Arc::new(list))]);
