@@ -312,6 +312,21 @@ impl Frame {
         &self.codes
     }
 
+    /// The columns `cols` of this frame, in that order, with their levels and codes.
+    pub(crate) fn select(&self, cols: &[usize]) -> Frame {
+        fn pick<C: Code>(codes: &[C], width: usize, cols: &[usize]) -> Codes {
+            C::wrap(codes.chunks_exact(width.max(1)).flat_map(|row| cols.iter().map(|&c| row[c])).collect())
+        }
+        let width = self.columns.len();
+        let codes = match &self.codes {
+            Codes::U8(c) => pick(c, width, cols),
+            Codes::U16(c) => pick(c, width, cols),
+            Codes::U32(c) => pick(c, width, cols),
+        };
+        let columns = cols.iter().map(|&c| self.columns[c].clone()).collect();
+        Frame::from_parts(columns, self.rows, codes)
+    }
+
     /// Sorts column `col`'s levels (as strings, byte-wise) and renumbers its codes to match.
     ///
     /// ```
@@ -808,6 +823,15 @@ mod tests {
         b.push([Some("299")]).unwrap();
         b.push([None]).unwrap();
         assert_eq!(b.finish().codes(), &Codes::U16(vec![299, u16::MAX]));
+    }
+
+    #[test]
+    fn selecting_columns_keeps_their_levels_and_codes() {
+        let f = Frame::from_rows(&["a", "b", "c"], &[["x", "1", "p"], ["y", "", "q"]]).unwrap();
+        let s = f.select(&[2, 1]);
+        assert_eq!(s.names().collect::<Vec<_>>(), ["c", "b"]);
+        assert_eq!(s.record(1).collect::<Vec<_>>(), [Some(1), None]);
+        assert_eq!((s.rows(), s.levels(0)), (2, &["p".to_string(), "q".to_string()][..]));
     }
 
     #[test]

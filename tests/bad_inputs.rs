@@ -665,6 +665,91 @@ fn comparison_tables() {
     ]);
 }
 
+#[cfg(feature = "parquet")]
+#[test]
+fn parquet_files() {
+    use std::sync::Arc;
+
+    use arrow_array::types::Int32Type;
+    use arrow_array::{ArrayRef, Float64Array, ListArray, RecordBatch, StringArray};
+
+    /// A Parquet file of `columns`.
+    fn parquet(columns: Vec<(&str, ArrayRef)>) -> Vec<u8> {
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let mut bytes = Vec::new();
+        let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        bytes
+    }
+    let text = |values: &[&str]| -> ArrayRef { Arc::new(StringArray::from(values.to_vec())) };
+    let numbers = |values: Vec<Option<f64>>| -> ArrayRef { Arc::new(Float64Array::from(values)) };
+    let age = |counts: Vec<Option<f64>>| parquet(vec![("age", text(&["young", "old"])), ("count", numbers(counts))]);
+    let seed = |weights: Vec<Option<f64>>| {
+        parquet(vec![
+            ("id", text(&["r1", "r2", "r3", "r4"])),
+            ("age", text(&["young", "young", "old", "old"])),
+            ("sex", text(&["f", "m", "f", "m"])),
+            ("weight", numbers(weights)),
+        ])
+    };
+    let good = age(vec![Some(60.0), Some(40.0)]);
+    let truth = "age,sex\nyoung,f\nyoung,m\nold,f\nold,m\n";
+    let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1)]), None]);
+    run_all(vec![
+        case("Parquet margin and seed")
+            .fit()
+            .fit_files("")
+            .file("age.csv", &good)
+            .file("seed.csv", seed(vec![Some(1.0), Some(2.0), Some(3.0), Some(1.0)]))
+            .code(OK)
+            .writes(&["joint.csv", "report.json"]),
+        case("truncated Parquet margin")
+            .fit()
+            .fit_files("")
+            .file("age.csv", &good[..good.len() / 2])
+            .stderr(&["error: age.csv", "malformed Parquet"]),
+        case("garbage after PAR1 in the seed")
+            .fit()
+            .fit_files("")
+            .file("seed.csv", "PAR1id,age,sex,weight\n")
+            .stderr(&["error: seed.csv", "malformed Parquet"]),
+        case("negative Parquet count")
+            .fit()
+            .fit_files("")
+            .file("age.csv", age(vec![Some(60.0), Some(-40.0)]))
+            .stderr(&["age.csv, row 2, column \"count\"", "negative"]),
+        case("null Parquet seed weight")
+            .fit()
+            .fit_files("")
+            .file("seed.csv", seed(vec![Some(1.0), Some(2.0), None, Some(1.0)]))
+            .stderr(&["seed.csv, row 3, column \"weight\"", "missing"]),
+        case("CSV named .parquet")
+            .args(&["compare", "--truth", "truth.csv", "pool.parquet", "--quiet"])
+            .file("truth.csv", truth)
+            .file("pool.parquet", truth)
+            .stderr(&["error: pool.parquet", "not Parquet"]),
+        case("Parquet pool with a list column")
+            .compare()
+            .file("truth.csv", truth)
+            .file("pool.csv", parquet(vec![("age", text(&["young", "old"])), ("kids", Arc::new(list))]))
+            .stderr(&["pool.csv, column \"kids\"", "List"]),
+        case("Parquet pool count NaN")
+            .compare()
+            .file("truth.csv", truth)
+            .file(
+                "pool.csv",
+                parquet(vec![("age", text(&["young", "old"])), ("count", numbers(vec![Some(1.0), Some(f64::NAN)]))]),
+            )
+            .stderr(&["pool.csv, row 2, column \"count\"", "NaN"]),
+        case("truncated Parquet responses")
+            .evaluate()
+            .evaluate_files(SMALL)
+            .file("resp.csv", &good[..good.len() - 5])
+            .stderr(&["error: resp.csv", "malformed Parquet"]),
+    ]);
+}
+
 /// A spec declaring 9 attributes of 2^8 categories each: 2^72 cells.
 fn huge_domain_spec() -> String {
     let mut spec = String::from("[attributes]\n");

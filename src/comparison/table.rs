@@ -8,7 +8,7 @@ use csv::ByteRecord;
 
 use crate::error::{Error, Location, Result};
 use crate::frame::{Dictionary, Frame, FrameBuilder, Rejected};
-use crate::inputs::CsvFile;
+use crate::inputs::{parse_count, Contents, CsvFile, FrameRows, Rows};
 use crate::missing::MissingValues;
 
 /// What one row of a [`Table`] stands for.
@@ -97,15 +97,16 @@ pub struct Table {
 }
 
 impl Table {
-    /// Reads a comma-separated UTF-8 file with a header (a UTF-8 byte-order mark is accepted);
-    /// `path` as given is the name used in messages and reports.
+    /// Reads a comma-separated UTF-8 file with a header (a UTF-8 byte-order mark is accepted),
+    /// or a Parquet file (named `.parquet`, or starting with `PAR1`); `path` as given is the
+    /// name used in messages and reports.
     ///
     /// # Errors
     ///
     /// [`Error::Read`] if the file cannot be opened, and the errors of [`Table::from_reader`].
     pub fn read(path: &Path, options: &ReadOptions) -> Result<Table> {
         let display = path.display().to_string();
-        Table::from_csv(CsvFile::open(path, &display)?, options)
+        Table::from_contents(Contents::read(path, &display)?, &display, options)
     }
 
     /// Reads comma-separated UTF-8 text with a header from `reader`, as [`Table::read`] reads a
@@ -127,8 +128,54 @@ impl Table {
     /// ragged row, invalid UTF-8, a missing required count or weight column, a count table with
     /// a weight column, and a count or weight that is missing, not a number, negative, NaN or
     /// infinite.
-    pub fn from_reader(reader: impl Read, name: &str, options: &ReadOptions) -> Result<Table> {
-        Table::from_csv(CsvFile::from_reader(reader, name)?, options)
+    pub fn from_reader(mut reader: impl Read, name: &str, options: &ReadOptions) -> Result<Table> {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(|e| Error::read(name, e))?;
+        Table::from_contents(Contents::of(bytes, name)?, name, options)
+    }
+
+    fn from_contents(contents: Contents, name: &str, options: &ReadOptions) -> Result<Table> {
+        match contents {
+            Contents::Csv(bytes) => Table::from_csv(CsvFile::from_bytes(bytes, name)?, options),
+            Contents::Parquet(frame) => Table::from_parquet(name, &frame, options),
+        }
+    }
+
+    /// The table of a Parquet file's rows: as [`Table::from_csv`], its count or weight column
+    /// parsed as numbers, its other columns categorical.
+    fn from_parquet(name: &str, frame: &Frame, options: &ReadOptions) -> Result<Table> {
+        let rows = FrameRows::new(name, frame);
+        let count = frame.column(&options.count);
+        if count.is_none() && options.count_required {
+            rows.column(&options.count, "count")?;
+        }
+        let weight = options.weight.as_deref().map(|w| rows.column(w, "weight")).transpose()?;
+        if let (Some(_), Some(weight)) = (count, &options.weight) {
+            return Err(Error::input(rows.location().clone(), both(&options.count, weight)));
+        }
+        let (kind, what) =
+            if count.is_some() { (TableKind::Counts, "count") } else { (TableKind::Microdata, "weight") };
+        let categorical: Vec<usize> = (0..frame.columns().len()).filter(|&i| Some(i) != count.or(weight)).collect();
+        let weights = match count.or(weight) {
+            Some(col) => {
+                let parsed: Vec<_> = frame.levels(col).iter().map(|l| parse_count(l)).collect();
+                (0..frame.rows())
+                    .map(|row| {
+                        frame.code(row, col).map_or(Err("is missing"), |l| parsed[l as usize]).map_err(|why| {
+                            let text = frame.value(row, col).unwrap_or_default().escape_debug().to_string();
+                            let at = rows.at(row as u64 + 1).at_column(frame.names().nth(col).unwrap_or_default());
+                            Error::input(at, format!("{what} {why}: \"{text}\""))
+                        })
+                    })
+                    .collect::<Result<Vec<f64>>>()?
+            }
+            None => vec![1.0; frame.rows()],
+        };
+        if weights.is_empty() {
+            return Err(Error::input(rows.location().clone(), "the file has columns but no rows"));
+        }
+        Ok(Table::of_frame(name, frame.select(&categorical), kind, weights, what)?
+            .with_missing_values(options.missing_values.clone()))
     }
 
     fn from_csv(mut csv: CsvFile, options: &ReadOptions) -> Result<Table> {
@@ -139,14 +186,7 @@ impl Table {
         }
         let weight = options.weight.as_deref().map(|w| csv.column(w, "weight")).transpose()?;
         if let (Some(_), Some(name)) = (count, &options.weight) {
-            return Err(Error::input(
-                csv.location().at_line(1),
-                format!(
-                    "the file has both a count column \"{}\" and the weight column \"{name}\": a count table's rows \
-                     are cells, not weighted persons; drop the weight option, or name a different count column",
-                    options.count
-                ),
-            ));
+            return Err(Error::input(csv.location().at_line(1), both(&options.count, name)));
         }
         let value_column = count.or(weight);
         let kind = if count.is_some() { TableKind::Counts } else { TableKind::Microdata };
@@ -354,6 +394,14 @@ fn too_many_values(location: Location, headers: &[String], columns: &[usize], re
         _ => return Error::input(location, "the row does not have one value per column"),
     };
     Error::input(location.at_column(column), "the column has more distinct values than codes can name (2^32 - 1)")
+}
+
+/// The message for a table with both a count and a weight column.
+fn both(count: &str, weight: &str) -> String {
+    format!(
+        "the file has both a count column \"{count}\" and the weight column \"{weight}\": a count table's rows are \
+         cells, not weighted persons; drop the weight option, or name a different count column"
+    )
 }
 
 /// `"a", "b", "c"`, for messages.

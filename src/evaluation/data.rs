@@ -28,11 +28,9 @@
 use std::collections::HashSet;
 use std::io::Read;
 
-use csv::ByteRecord;
-
 use crate::error::{Error, Location, Result};
 use crate::frame::{Dictionary, Frame, FrameBuilder, Rejected};
-use crate::inputs::CsvFile;
+use crate::inputs::{Contents, CsvFile, CsvRows, FrameRows, Rows};
 use crate::missing::{MissingCounts, MissingPolicy, MissingValues, CATEGORY};
 
 use super::spec::DataSpec;
@@ -257,14 +255,15 @@ impl<'a> Item<'a> {
 }
 
 impl Dataset {
-    /// Reads the responses file named in `spec`, with the grouping columns `groups`.
+    /// Reads the responses file named in `spec` (CSV, or Parquet when named `.parquet` or
+    /// starting with `PAR1`), with the grouping columns `groups`.
     ///
     /// # Errors
     /// [`Error::Read`] when the file cannot be read; [`Error::Input`] naming file, line,
     /// column and value for what is wrong in it (see [`Dataset::from_reader`]).
     pub fn load(spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
         let display = spec.file.display().to_string();
-        Self::read(CsvFile::open(&spec.file, &display)?, &display, spec, groups)
+        Self::read_contents(Contents::read(&spec.file, &display)?, &display, spec, groups)
     }
 
     /// Reads responses (CSV with a header, UTF-8) from `reader`, with the columns `spec`
@@ -294,7 +293,15 @@ impl Dataset {
         let display = spec.file.display().to_string();
         let mut bytes = Vec::new();
         reader.read_to_end(&mut bytes).map_err(|e| Error::read(&spec.file, e))?;
-        Self::read(CsvFile::from_bytes(bytes, &display)?, &display, spec, groups)
+        Self::read_contents(Contents::of(bytes, &display)?, &display, spec, groups)
+    }
+
+    /// Reads responses from CSV text or a Parquet file's rows.
+    fn read_contents(contents: Contents, display: &str, spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
+        match contents {
+            Contents::Csv(bytes) => Self::read(&mut CsvRows::new(CsvFile::from_bytes(bytes, display)?), spec, groups),
+            Contents::Parquet(frame) => Self::read(&mut FrameRows::new(display, &frame), spec, groups),
+        }
     }
 
     /// The persons of `frame`, one per row, with ids `ids`, taking the columns `spec` names as
@@ -435,9 +442,10 @@ impl Dataset {
         Ok((ids, builder.finish(), tally))
     }
 
-    fn read(mut csv: CsvFile, display: &str, spec: &DataSpec, group_names: &[String]) -> Result<Dataset> {
-        spec.validate().map_err(|m| Error::input(Location::file(display), m))?;
-        let id = column(&csv, &spec.id, "id")?;
+    fn read(rows: &mut dyn Rows, spec: &DataSpec, group_names: &[String]) -> Result<Dataset> {
+        let display = rows.location().file.clone();
+        spec.validate().map_err(|m| Error::input(Location::file(&display), m))?;
+        let id = column(rows, &spec.id, "id")?;
         // The file's columns the roles name, once each, in the order first named.
         let mut names: Vec<&str> = Vec::new();
         let mut file_columns = Vec::new();
@@ -448,7 +456,7 @@ impl Dataset {
             (&spec.items[..], "item", &mut roles.items),
         ] {
             for name in role_names {
-                let field = column(&csv, name, role)?;
+                let field = column(rows, name, role)?;
                 let at = names.iter().position(|&n| n == name.as_str()).unwrap_or_else(|| {
                     names.push(name);
                     file_columns.push(field);
@@ -459,28 +467,28 @@ impl Dataset {
         }
         let fields: Vec<Option<usize>> = file_columns.iter().copied().map(Some).collect();
         let mut builder = FrameBuilder::new(names.iter().map(|&n| (n, Dictionary::learned())))?;
-        let mut tally = Tally::new(display, spec.profile_missing);
+        let mut tally = Tally::new(&display, spec.profile_missing);
         let mut ids = Vec::new();
         let mut seen = HashSet::new();
-        let mut record = ByteRecord::new();
-        let mut rows = 0;
-        while let Some(line) = csv.next(&mut record)? {
-            rows += 1;
-            let at = |c: usize| csv.location().at_line(line).at_column(&csv.headers()[c]);
-            let person = csv.field(&record, line, id)?;
+        let mut read = 0;
+        while let Some(line) = rows.next()? {
+            read += 1;
+            let rows = &*rows;
+            let at = |c: usize| rows.at(line).at_column(&rows.headers()[c]);
+            let person = rows.field(line, id)?.unwrap_or_default();
             if let Some(why) = missing_id(person, &spec.missing_values) {
                 return Err(Error::input(at(id), format!("the person id {why}")));
             }
             if !seen.insert(person.to_string()) {
                 return Err(Error::input(at(id), format!("person id \"{person}\" appears twice")));
             }
-            let (mut values, failure) = read_fields(&csv, &record, line, &fields, &spec.missing_values);
+            let (mut values, failure) = read_fields(rows, line, &fields, &spec.missing_values);
             // Profile attributes come first and are named once each: under the error policy, a
             // missing one before a field that could not be read is the first problem.
             let first_missing = values.iter().take(roles.profile.len()).position(Option::is_none);
             let refuse = |a: usize| -> Result<Error> {
                 let c = file_columns[roles.profile[a]];
-                Ok(Error::input(at(c), profile_missing(csv.field(&record, line, c)?)))
+                Ok(Error::input(at(c), profile_missing(rows.field(line, c)?.unwrap_or_default())))
             };
             match (failure, first_missing) {
                 (Some(_), Some(a)) if spec.profile_missing == MissingPolicy::Error => return Err(refuse(a)?),
@@ -500,11 +508,11 @@ impl Dataset {
                 other => Error::Inconsistent(format!("a row of the responses: {other:?}")),
             })?;
         }
-        if rows == 0 {
-            return Err(Error::input(csv.location().clone(), "the file has a header but no persons"));
+        if read == 0 {
+            return Err(Error::input(rows.location().clone(), "the file has a header but no persons"));
         }
-        let mut data = Self::assemble(display.to_string(), ids, builder.finish(), spec, &roles, tally)?;
-        data.warnings.extend(csv.note());
+        let mut data = Self::assemble(display, ids, builder.finish(), spec, &roles, tally)?;
+        data.warnings.extend(rows.note());
         Ok(data)
     }
 
@@ -667,11 +675,19 @@ impl Dataset {
     /// must have.
     pub(super) fn read_pool(&self, path: &std::path::Path) -> Result<Dataset> {
         let display = path.display().to_string();
-        let mut csv = CsvFile::open(path, &display)?;
+        match Contents::read(path, &display)? {
+            Contents::Csv(bytes) => self.pool(&mut CsvRows::new(CsvFile::from_bytes(bytes, &display)?)),
+            Contents::Parquet(frame) => self.pool(&mut FrameRows::new(&display, &frame)),
+        }
+    }
+
+    /// [`Dataset::read_pool`] of the pool's rows.
+    fn pool(&self, rows: &mut dyn Rows) -> Result<Dataset> {
+        let display = rows.location().file.clone();
         let mut file_columns = Vec::new();
         let mut columns = Vec::new();
         for a in self.profile() {
-            file_columns.push(csv.column(a.name(), "profile attribute")?);
+            file_columns.push(rows.column(a.name(), "profile attribute")?);
             columns.push((a.name(), Dictionary::fixed(a.levels())?));
         }
         for item in self.items() {
@@ -680,15 +696,15 @@ impl Dataset {
         let fields: Vec<Option<usize>> =
             file_columns.iter().copied().map(Some).chain(self.items.iter().map(|_| None)).collect();
         let mut builder = FrameBuilder::new(columns)?;
-        let id = csv.headers().iter().position(|h| h == "person_id");
+        let id = rows.headers().iter().position(|h| h == "person_id");
         let category = self.missing.policy == MissingPolicy::Category;
         let mut missing =
             MissingCounts::new(&display, if category { MissingPolicy::Category } else { MissingPolicy::Error });
         let attributes = self.profile.len();
         let mut ids = Vec::new();
-        let mut record = ByteRecord::new();
-        while let Some(line) = csv.next(&mut record)? {
-            let (mut values, failure) = read_fields(&csv, &record, line, &fields, &self.missing_values);
+        while let Some(line) = rows.next()? {
+            let rows = &*rows;
+            let (mut values, failure) = read_fields(rows, line, &fields, &self.missing_values);
             let mut first_missing = None;
             for (a, value) in values.iter_mut().take(attributes).enumerate() {
                 if value.is_none() {
@@ -712,7 +728,7 @@ impl Dataset {
             };
             if let Some(a) = first {
                 let attribute = self.attribute(a);
-                let value = csv.field(&record, line, file_columns[a])?;
+                let value = rows.field(line, file_columns[a])?.unwrap_or_default();
                 let message = if !self.missing_values.is_missing(value) {
                     format!(
                         "\"{value}\" is not a level of \"{}\" in the responses ({})",
@@ -731,7 +747,7 @@ impl Dataset {
                          profile_missing = \"category\" makes \"{CATEGORY}\" a level"
                     )
                 };
-                return Err(Error::input(csv.location().at_line(line).at_column(attribute.name()), message));
+                return Err(Error::input(rows.at(line).at_column(attribute.name()), message));
             }
             match (failure, rejected) {
                 (Some(e), _) => return Err(e),
@@ -739,7 +755,7 @@ impl Dataset {
                 (None, None) => {}
             }
             ids.push(match id {
-                Some(c) => csv.field(&record, line, c)?.to_string(),
+                Some(c) => rows.field(line, c)?.unwrap_or_default().to_string(),
                 None => (ids.len() + 1).to_string(),
             });
         }
@@ -800,17 +816,16 @@ fn counts(frame: &Frame, column: usize) -> Vec<usize> {
 /// for one the file does not have), `None` when missing; up to the first field that is not
 /// valid UTF-8, whose error comes second.
 fn read_fields<'r>(
-    csv: &CsvFile,
-    record: &'r ByteRecord,
+    rows: &'r dyn Rows,
     line: u64,
     fields: &[Option<usize>],
     missing: &MissingValues,
 ) -> (Vec<Option<&'r str>>, Option<Error>) {
     let mut values = Vec::with_capacity(fields.len());
     for field in fields {
-        match field.map(|c| csv.field(record, line, c)) {
+        match field.map(|c| rows.field(line, c)) {
             None => values.push(None),
-            Some(Ok(value)) => values.push(Some(value).filter(|v| !missing.is_missing(v))),
+            Some(Ok(value)) => values.push(value.filter(|v| !missing.is_missing(v))),
             Some(Err(e)) => return (values, Some(e)),
         }
     }
@@ -839,16 +854,19 @@ fn profile_missing(value: &str) -> String {
 
 /// The position of a column the experiment names, or an error naming the file, the column and
 /// the columns the header has.
-fn column(csv: &CsvFile, name: &str, role: &str) -> Result<usize> {
-    csv.headers().iter().position(|h| h == name).ok_or_else(|| {
-        let found = csv.headers().iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ");
+fn column(rows: &dyn Rows, name: &str, role: &str) -> Result<usize> {
+    let headers = rows.headers();
+    headers.iter().position(|h| h == name).ok_or_else(|| {
+        let found = headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ");
         let mut message = format!("unknown {role} column \"{name}\"; the header has {found}");
-        if csv.headers().len() == 1 && csv.headers()[0].contains([';', '\t', '|']) {
+        if headers.len() == 1 && headers[0].contains([';', '\t', '|']) {
             message.push_str(
                 ": the file seems delimited by something other than commas; populace reads comma-separated files",
             );
         }
-        Error::input(csv.location().at_line(1).at_column(name), message)
+        // the header is line 1 of CSV; a Parquet file's columns have no line
+        let header = if rows.unit() == "line" { rows.location().at_line(1) } else { rows.location().clone() };
+        Error::input(header.at_column(name), message)
     })
 }
 

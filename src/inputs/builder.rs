@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::csvfile::CsvFile;
 use super::domain::Domain;
 use super::margin::{self, MarginRead, MarginTable, Wide, ZoneNames};
+use super::parquetfile::Contents;
 use super::rows::{CsvRows, FrameRows, Numbers, PairRows, Rows};
 use super::seed::{self, Seed, SeedColumns};
 use super::structural::StructuralZero;
@@ -26,7 +27,8 @@ pub(crate) const CONSISTENCY_TOLERANCE: f64 = 1e-6;
 ///
 /// Every reader of CSV in populace reads it the same way: fields are trimmed, blank lines
 /// skipped, a byte-order mark dropped, and errors name the file (or the name given), the line
-/// and the column.
+/// and the column. A Parquet file (named `.parquet`, or starting with `PAR1`) is read as its
+/// table instead, its places rows.
 #[derive(Debug, Clone)]
 pub struct Csv {
     name: String,
@@ -76,10 +78,11 @@ impl Csv {
         Ok((self.name, bytes))
     }
 
-    /// Its header read, ready for the records.
-    fn open(self) -> Result<CsvFile> {
+    /// Its name and contents: CSV text, or a Parquet file's rows.
+    fn contents(self) -> Result<(String, Contents)> {
         let (name, bytes) = self.into_bytes()?;
-        CsvFile::from_bytes(bytes, &name)
+        let contents = Contents::of(bytes, &name)?;
+        Ok((name, contents))
     }
 }
 
@@ -94,7 +97,10 @@ impl Table {
     /// Runs `f` on the table's rows.
     fn rows<T>(self, f: impl FnOnce(&mut dyn Rows) -> Result<T>) -> Result<T> {
         match self {
-            Table::Csv(csv) => f(&mut CsvRows::new(csv.open()?)),
+            Table::Csv(csv) => match csv.contents()? {
+                (name, Contents::Csv(bytes)) => f(&mut CsvRows::new(CsvFile::from_bytes(bytes, &name)?)),
+                (name, Contents::Parquet(frame)) => f(&mut FrameRows::new(&name, &frame)),
+            },
             Table::Frame { name, frame } => f(&mut FrameRows::new(&name, &frame)),
         }
     }
@@ -288,10 +294,10 @@ impl SeedInput {
         };
         let columns = SeedColumns { weight, id: &id, region, missing_values, missing };
         let mut seed = match table {
-            Table::Csv(csv) => {
-                let (name, bytes) = csv.into_bytes()?;
-                seed::from_bytes(bytes, &name, columns, domain)?
-            }
+            Table::Csv(csv) => match csv.contents()? {
+                (name, Contents::Csv(bytes)) => seed::from_bytes(bytes, &name, columns, domain)?,
+                (name, Contents::Parquet(frame)) => seed::from_frame(&name, &frame, columns, domain)?,
+            },
             Table::Frame { name, frame } => seed::from_frame(&name, &frame, columns, domain)?,
         };
         if let Some(Numbers::Values(values)) = &weights {

@@ -5,8 +5,7 @@
 //! every core (the seed), and gives true line numbers (the `csv` crate's record positions
 //! precede the blank lines it skips).
 
-use std::io::{Cursor, Read};
-use std::path::Path;
+use std::io::Cursor;
 
 use csv::ByteRecord;
 
@@ -23,19 +22,6 @@ pub(crate) struct CsvFile {
 }
 
 impl CsvFile {
-    /// Reads `path` (shown as `display` in messages) and its header.
-    pub fn open(path: &Path, display: &str) -> Result<CsvFile> {
-        let data = crate::memory::read_file(path).map_err(|e| Error::read(display, e))?;
-        CsvFile::from_bytes(data, display)
-    }
-
-    /// Reads all of `reader` (named `display` in messages) and its header.
-    pub fn from_reader(mut reader: impl Read, display: &str) -> Result<CsvFile> {
-        let mut data = Vec::new();
-        reader.read_to_end(&mut data).map_err(|e| Error::read(display, e))?;
-        CsvFile::from_bytes(data, display)
-    }
-
     /// Reads the header of the CSV text `data`, named `display` in messages.
     pub fn from_bytes(data: Vec<u8>, display: &str) -> Result<CsvFile> {
         let location = Location::file(display);
