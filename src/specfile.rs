@@ -56,6 +56,23 @@ pub fn parse<T: DeserializeOwned>(text: &str, name: &str) -> Result<T> {
     })
 }
 
+/// A field written `"name"` or `["a", "b"]` (an id column, or the columns that together are one),
+/// as a list.
+pub(crate) fn one_or_many<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match <OneOrMany as serde::Deserialize>::deserialize(deserializer)? {
+        OneOrMany::One(name) => vec![name],
+        OneOrMany::Many(names) => names,
+    })
+}
+
 /// The 1-based line of byte `offset` of `text`.
 fn line_at(text: &str, offset: usize) -> u64 {
     1 + text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() as u64

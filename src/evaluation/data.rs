@@ -345,7 +345,7 @@ impl Dataset {
         };
         if ids.len() != frame.rows() {
             return Err(Error::input(
-                location.at_column(&spec.id),
+                location.at_column(&spec.id[0]),
                 format!("{} person ids for {} rows", ids.len(), frame.rows()),
             ));
         }
@@ -353,12 +353,12 @@ impl Dataset {
         for (row, id) in ids.iter().enumerate() {
             if let Some(why) = missing_id(id, &spec.missing_values) {
                 return Err(Error::input(
-                    location.at_column(&spec.id),
+                    location.at_column(&spec.id[0]),
                     format!("the person id of row {} {why}", row + 1),
                 ));
             }
             if !seen.insert(id.as_str()) {
-                return Err(Error::input(location.at_column(&spec.id), format!("person id \"{id}\" appears twice")));
+                return Err(Error::input(location.at_column(&spec.id[0]), format!("person id \"{id}\" appears twice")));
             }
         }
         if ids.is_empty() {
@@ -445,7 +445,7 @@ impl Dataset {
     fn read(rows: &mut dyn Rows, spec: &DataSpec, group_names: &[String]) -> Result<Dataset> {
         let display = rows.location().file.clone();
         spec.validate().map_err(|m| Error::input(Location::file(&display), m))?;
-        let id = column(rows, &spec.id, "id")?;
+        let id: Vec<usize> = spec.id.iter().map(|name| column(rows, name, "id")).collect::<Result<_>>()?;
         // The file's columns the roles name, once each, in the order first named.
         let mut names: Vec<&str> = Vec::new();
         let mut file_columns = Vec::new();
@@ -475,13 +475,19 @@ impl Dataset {
             read += 1;
             let rows = &*rows;
             let at = |c: usize| rows.at(line).at_column(&rows.headers()[c]);
-            let person = rows.field(line, id)?.unwrap_or_default();
-            if let Some(why) = missing_id(person, &spec.missing_values) {
-                return Err(Error::input(at(id), format!("the person id {why}")));
+            let mut parts = Vec::with_capacity(id.len());
+            for &c in &id {
+                let part = rows.field(line, c)?.unwrap_or_default();
+                if let Some(why) = missing_id(part, &spec.missing_values) {
+                    return Err(Error::input(at(c), format!("the person id {why}")));
+                }
+                parts.push(part);
             }
-            if !seen.insert(person.to_string()) {
-                return Err(Error::input(at(id), format!("person id \"{person}\" appears twice")));
+            let person = parts.join(":");
+            if !seen.insert(person.clone()) {
+                return Err(Error::input(at(id[0]), format!("person id \"{person}\" appears twice")));
             }
+            let person = person.as_str();
             let (mut values, failure) = read_fields(rows, line, &fields, &spec.missing_values);
             // Profile attributes come first and are named once each: under the error policy, a
             // missing one before a field that could not be read is the first problem.
@@ -1075,5 +1081,23 @@ mod tests {
         std::fs::write(&path, b"sex,age\nf,NA\n").unwrap();
         let e = data.read_pool(&path).unwrap_err().to_string();
         assert!(e.ends_with("column \"age\": \"NA\" is read as \"missing\", which is not a level of \"age\" in the responses (old, young)"), "{e}");
+    }
+
+    #[test]
+    fn persons_are_identified_by_every_column_of_a_composite_id() {
+        let spec = DataSpec::new("r.csv", "id", ["sex"], ["q"]).id_columns(["year", "id"]);
+        let text = "year,id,sex,q\n2016,1,f,a\n2016,2,m,b\n2018,1,m,a\n";
+        let data = Dataset::from_reader(text.as_bytes(), &spec, &[]).unwrap();
+        assert_eq!(data.ids(), ["2016:1", "2016:2", "2018:1"]);
+        let twice = format!("{text}2018,1,f,b\n");
+        let m = Dataset::from_reader(twice.as_bytes(), &spec, &[]).unwrap_err().to_string();
+        assert!(m.contains("line 5, column \"year\": person id \"2018:1\" appears twice"), "{m}");
+        let gap = "year,id,sex,q\n2016,,f,a\n";
+        let m = Dataset::from_reader(gap.as_bytes(), &spec, &[]).unwrap_err().to_string();
+        assert!(m.contains("line 2, column \"id\": the person id is empty"), "{m}");
+        let toml: DataSpec =
+            toml::from_str("file = \"r.csv\"\nid = [\"year\", \"id\"]\nprofile = [\"sex\"]\nitems = [\"q\"]\n")
+                .unwrap();
+        assert_eq!(toml.id, ["year", "id"]);
     }
 }

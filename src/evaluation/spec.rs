@@ -81,8 +81,10 @@ impl From<ExperimentToml> for ExperimentSpec {
 pub struct DataSpec {
     /// The responses CSV (relative to the spec's folder).
     pub file: PathBuf,
-    /// The person id column.
-    pub id: String,
+    /// The person id column, or columns that together identify a person (`id = ["year",
+    /// "respondent_id"]`; such an id reads `2016:1234`).
+    #[serde(deserialize_with = "crate::specfile::one_or_many")]
+    pub id: Vec<String>,
     /// Profile attribute columns (categorical).
     pub profile: Vec<String>,
     /// Item columns, one answer per person; missing values are missing answers.
@@ -126,13 +128,20 @@ impl DataSpec {
     {
         DataSpec {
             file: file.into(),
-            id: id.into(),
+            id: vec![id.into()],
             profile: strings(profile),
             items: strings(items),
             ordinal: Vec::new(),
             profile_missing: MissingPolicy::Drop,
             missing_values: MissingValues::default(),
         }
+    }
+
+    /// With persons identified by the values of `columns` together (`["year", "respondent_id"]`:
+    /// ids unique only within a year); their ids read `2016:1234`.
+    pub fn id_columns<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> DataSpec {
+        self.id = strings(columns);
+        self
     }
 
     /// With the items whose answers are ordinal.
@@ -161,7 +170,10 @@ impl DataSpec {
         if self.items.is_empty() {
             return Err("[data] items is empty: name at least one item column".into());
         }
-        let mut seen: Vec<&String> = vec![&self.id];
+        if self.id.is_empty() {
+            return Err("[data] id is empty: name the person id column".into());
+        }
+        let mut seen: Vec<&String> = self.id.iter().collect();
         for c in self.profile.iter().chain(&self.items) {
             if seen.contains(&c) {
                 return Err(format!("column \"{c}\" is named twice among id, profile and items"));

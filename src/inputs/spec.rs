@@ -249,20 +249,11 @@ impl Default for RawFit {
 /// `prior_weight` when `zero_cells = "prior"` does not say: a hundredth of the seed's mass.
 pub const DEFAULT_PRIOR_WEIGHT: f64 = 0.01;
 
-/// `"name"` or `["a", "b"]`, as a list.
+/// `"name"` or `["a", "b"]`, as a present list.
 fn one_or_many<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> std::result::Result<Option<Vec<String>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(Some(match OneOrMany::deserialize(deserializer)? {
-        OneOrMany::One(name) => vec![name],
-        OneOrMany::Many(names) => names,
-    }))
+    crate::specfile::one_or_many(deserializer).map(Some)
 }
 
 fn default_seed_missing() -> MissingPolicy {
