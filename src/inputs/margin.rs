@@ -122,16 +122,7 @@ pub(crate) fn read(
     let mut cells = Vec::new();
     let mut first_seen: HashMap<(u32, Vec<u32>), u64> = HashMap::new();
     while let Some(at) = rows.next()? {
-        let zone = match zone_col {
-            Some(col) => match rows.field(at, col)?.filter(|name| !how.missing_values.is_missing(name)) {
-                Some(name) => zones.code(name),
-                None => {
-                    let column = &rows.headers()[col];
-                    return Err(Error::input(rows.at(at).at_column(column), format!("{} zone", rows.absent())));
-                }
-            },
-            None => 0,
-        };
+        let zone = zone_of(rows, at, zone_col, how.missing_values, zones)?;
         let mut codes = Vec::with_capacity(attr_cols.len());
         for (&col, &attr) in attr_cols.iter().zip(&attributes) {
             let place = rows.at(at).at_column(&rows.headers()[col]);
@@ -239,16 +230,7 @@ pub(crate) fn read_wide(
     let mut cells = Vec::new();
     let mut first_seen: HashMap<u32, u64> = HashMap::new();
     while let Some(at) = rows.next()? {
-        let zone = match zone_col {
-            Some(col) => match rows.field(at, col)?.filter(|name| !how.missing_values.is_missing(name)) {
-                Some(name) => zones.code(name),
-                None => {
-                    let column = &rows.headers()[col];
-                    return Err(Error::input(rows.at(at).at_column(column), format!("{} zone", rows.absent())));
-                }
-            },
-            None => 0,
-        };
+        let zone = zone_of(rows, at, zone_col, how.missing_values, zones)?;
         if let Some(first) = first_seen.insert(zone, at) {
             let message = match zone_col {
                 Some(_) => format!(
@@ -284,6 +266,27 @@ pub(crate) fn read_wide(
         missing: MissingCounts::new(rows.location().file.clone(), how.missing),
         note: rows.note(),
     })
+}
+
+/// The zone code of row `at`: learned from its `zone_col` field, 0 without zones; an error for
+/// a missing zone.
+fn zone_of(
+    rows: &dyn Rows,
+    at: u64,
+    zone_col: Option<usize>,
+    missing_values: &MissingValues,
+    zones: &mut ZoneNames,
+) -> Result<u32> {
+    let Some(col) = zone_col else {
+        return Ok(0);
+    };
+    match rows.field(at, col)?.filter(|name| !missing_values.is_missing(name)) {
+        Some(name) => Ok(zones.code(name)),
+        None => {
+            let column = &rows.headers()[col];
+            Err(Error::input(rows.at(at).at_column(column), format!("{} zone", rows.absent())))
+        }
+    }
 }
 
 /// The location of a table's header: its first line, for CSV.
