@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{FactoredIpf, Ipf, Table, ZeroReport};
 use crate::error::{Error, Location, Result};
-use crate::inputs::{Domain, FitOptions, MarginTable, Problem, Seed, StructuralZero};
+use crate::inputs::{Domain, FitOptions, MarginTable, Problem, Seed, StructuralZero, ZeroCells};
 use crate::iteration::{Convergence, Observer, Runner};
 
 /// How well a fitted table meets one margin.
@@ -143,9 +143,17 @@ pub fn fit_joint(
                 None => vec![1.0; cells],
             };
             let mut prepared = super::zeros::prepare(domain, margins, structural, &mut start, options)?;
+            let refill = options.zero_cells() == ZeroCells::Fill;
             let mut round = 0;
             let (ipf, convergence) = loop {
-                let mut ipf = Ipf::new(sizes.clone(), start.clone(), targets.clone()).describe_cells(describe.clone());
+                // a further fill starts again from this start: keep its non-zero cells, not a second
+                // dense copy (the table goes to IPF, which changes it)
+                let kept: Vec<(usize, f64)> = if refill && round < FILL_ROUNDS {
+                    start.iter().enumerate().filter(|(_, &v)| v != 0.0).map(|(i, &v)| (i, v)).collect()
+                } else {
+                    Vec::new()
+                };
+                let mut ipf = Ipf::new(sizes.clone(), start, targets.clone()).describe_cells(describe.clone());
                 if let Some(u) = ipf.check_support().first() {
                     let m = &margins[u.margin];
                     return Err(Error::Infeasible(format!(
@@ -163,9 +171,14 @@ pub fn fit_joint(
                     Err(_) => false,
                 };
                 round += 1;
-                if stalled && round <= FILL_ROUNDS {
+                if stalled && refill && round <= FILL_ROUNDS {
                     let short = ipf.short_of_target(options.stopping().tolerance());
-                    if prepared.fill_short(domain, margins, &short, &mut start, options)? > 0 {
+                    let mut next = vec![0.0; cells];
+                    for (i, v) in kept {
+                        next[i] = v;
+                    }
+                    if prepared.fill_short(domain, margins, &short, &mut next, options)? > 0 {
+                        start = next;
                         continue;
                     }
                 }

@@ -130,8 +130,9 @@ pub(crate) struct Start {
 }
 
 impl Start {
-    /// After a run that stopped short of the targets `short` (and within budget), fills the zero
-    /// cells under them as [`prepare`] fills sampling zeros. Returns how many cells it filled:
+    /// After a [`ZeroCells::Fill`] run that stopped short of the targets `short`, fills the zero
+    /// cells under them in `start` (the start that run began from) as [`prepare`] fills sampling
+    /// zeros. Returns how many cells it filled:
     /// none means running again would not help.
     pub(crate) fn fill_short(
         &mut self,
@@ -141,7 +142,7 @@ impl Start {
         start: &mut [f64],
         options: &FitOptions,
     ) -> Result<usize> {
-        if self.report.policy != ZeroCells::Fill.name() || short.is_empty() {
+        if short.is_empty() {
             return Ok(0);
         }
         if self.prior.is_none() {
