@@ -327,6 +327,24 @@ impl Frame {
         Frame::from_parts(columns, self.rows, codes)
     }
 
+    /// This frame with column `col` replaced by `column`, whose code for each row is
+    /// `map[old code]` (`None`: missing; a missing value stays missing).
+    pub(crate) fn recode(&self, col: usize, column: Column, map: &[Option<u32>]) -> Frame {
+        let mut columns = self.columns.clone();
+        columns[col] = column;
+        let mut codes = Codes::for_levels(columns.iter().map(|c| c.levels.len()).max().unwrap_or(0));
+        let mut row = Vec::with_capacity(columns.len());
+        for r in 0..self.rows {
+            row.clear();
+            row.extend(self.record(r).enumerate().map(|(c, code)| match code {
+                Some(l) if c == col => map[l as usize],
+                other => other,
+            }));
+            codes.extend(&row);
+        }
+        Frame::from_parts(columns, self.rows, codes)
+    }
+
     /// Sorts column `col`'s levels (as strings, byte-wise) and renumbers its codes to match.
     ///
     /// ```

@@ -102,6 +102,7 @@
 
 #![warn(missing_docs)]
 
+pub mod binning;
 pub mod calibration;
 pub mod comparison;
 pub mod error;

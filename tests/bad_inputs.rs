@@ -665,6 +665,162 @@ fn comparison_tables() {
     ]);
 }
 
+/// A fit spec binning the seed's numeric `years` into the age margin's `young` and `old`.
+const SPEC_BINNED: &str = "[attributes.age]\nfrom = \"years\"\nbreaks = [0, 40]\nlabels = [\"young\", \"old\"]\n\
+                           [seed]\nfile = \"seed.csv\"\n[[margin]]\nfile = \"age.csv\"\n[[margin]]\nfile = \"sex.csv\"\n";
+
+#[test]
+fn binned_columns() {
+    let seed = "id,years,sex\nr1,23,f\nr2,31,m\nr3,70,f\nr4,45.5,m\n";
+    let fit = |name| case(name).fit().fit_files("").file("spec.toml", SPEC_BINNED).file("seed.csv", seed);
+    let truth = "years,sex\n23,f\n31,m\n70,f\n45,m\n";
+    let compare = |name| {
+        case(name)
+            .args(&["compare", "--truth", "truth.csv", "pool.csv", "--bins", "spec.toml", "--quiet"])
+            .file("spec.toml", SPEC_BINNED)
+            .file("truth.csv", truth)
+            .file("pool.csv", "age,sex\nyoung,f\nold,m\n")
+    };
+    run_all(vec![
+        fit("a numeric seed binned").code(OK).writes(&["joint.csv"]),
+        fit("a seed value that is not a number")
+            .file("seed.csv", seed.replace("31", "thirty-one"))
+            .stderr(&["seed.csv, line 3, column \"years\"", "\"thirty-one\" is not a number"]),
+        fit("a seed value below the first break")
+            .file("seed.csv", seed.replace("70", "-1"))
+            .stderr(&["seed.csv, line 4, column \"years\"", "-1 is below the first break (0) of age"]),
+        fit("an infinite seed value")
+            .file("seed.csv", seed.replace("70", "inf"))
+            .stderr(&["seed.csv, line 4, column \"years\"", "not a finite number"]),
+        fit("a missing seed value is dropped, not binned")
+            .file("seed.csv", seed.replace("70", "NA"))
+            .code(OK)
+            .writes(&["joint.csv"])
+            .stderr(&["seed.csv: 1 record with missing values left out (age 1)"]),
+        fit("a seed with the column and the attribute")
+            .file("seed.csv", "id,years,age,sex\nr1,23,young,f\n")
+            .stderr(&["seed.csv, line 1", "has both \"years\" and \"age\""]),
+        fit("a seed without the column")
+            .file("seed.csv", "id,sex\nr1,f\n")
+            .stderr(&["seed.csv, line 1", "missing column \"years\" to bin into age"]),
+        fit("bins that overlap").file("spec.toml", SPEC_BINNED.replace("[0, 40]", "[40, 0]")).stderr(&[
+            "spec.toml",
+            "breaks must increase",
+            "found 0 after 40: the bins would overlap",
+        ]),
+        fit("bins that repeat a break")
+            .file("spec.toml", SPEC_BINNED.replace("[0, 40]", "[0, 0]"))
+            .stderr(&["spec.toml", "found 0 after 0"]),
+        fit("fewer labels than bins")
+            .file("spec.toml", SPEC_BINNED.replace("[\"young\", \"old\"]", "[\"young\"]"))
+            .stderr(&["spec.toml", "2 breaks make 2 bins", "need 2 labels, found 1"]),
+        fit("a label the margin lacks")
+            .file("spec.toml", SPEC_BINNED.replace("\"old\"]", "\"older\"]"))
+            .stderr(&["age.csv, line 3, column \"age\"", "category \"old\" is not among the declared categories"]),
+        fit("a label read as missing")
+            .file("spec.toml", SPEC_BINNED.replace("\"old\"]", "\"NA\"]"))
+            .stderr(&["spec.toml", "category \"NA\", which is read as missing"]),
+        fit("a misspelt key")
+            .file("spec.toml", SPEC_BINNED.replace("breaks", "brakes"))
+            .stderr(&["spec.toml, line 1", "unknown field `brakes`"]),
+        fit("an attribute that is a number").file("spec.toml", format!("[attributes]\nage = 3\n{SPEC}")).stderr(&[
+            "spec.toml",
+            "list of categories or a table",
+            "found integer",
+        ]),
+        compare("a truth binned for compare").code(OK),
+        compare("a truth value that is not a number")
+            .file("truth.csv", truth.replace("45", "old"))
+            .stderr(&["truth.csv, line 5, column \"years\"", "\"old\" is not a number"]),
+        compare("a spec without bins for compare")
+            .file("spec.toml", SPEC)
+            .stderr(&["spec.toml", "declares no binned attribute"]),
+    ]);
+}
+
+#[test]
+fn missing_tokens_in_every_position() {
+    run_all(vec![
+        case("a seed weight NA")
+            .fit()
+            .fit_files("")
+            .file("seed.csv", SEED.replace("f,3", "f,NA"))
+            .stderr(&["seed.csv, line 4, column \"weight\"", "weight is missing (\"NA\")"]),
+        case("a seed id NULL")
+            .fit()
+            .fit_files("[fit]\nmethod = \"rake\"\n")
+            .file("seed.csv", SEED.replace("r2", "NULL"))
+            .stderr(&["seed.csv, line 3, column \"id\"", "NULL"]),
+        case("a seed attribute N/A under missing = error")
+            .fit()
+            .fit_files("")
+            .file("spec.toml", SPEC_SEED.replace("id = \"id\"\n", "id = \"id\"\nmissing = \"error\"\n"))
+            .file("seed.csv", SEED.replace("r3,old", "r3,N/A"))
+            .stderr(&["seed.csv, line 4, column \"age\"", "missing value (\"N/A\")"]),
+        case("a margin category .")
+            .fit()
+            .fit_files("")
+            .file("age.csv", "age,count\nyoung,60\n.,40\n")
+            .stderr(&["age.csv, line 3, column \"age\"", "missing"]),
+        case("a margin count NaN")
+            .fit()
+            .fit_files("")
+            .file("age.csv", "age,count\nyoung,60\nold,NaN\n")
+            .stderr(&["age.csv, line 3, column \"count\"", "count is missing (\"NaN\")"]),
+        case("a wide margin count NA")
+            .fit()
+            .fit_files("")
+            .file("spec.toml", WIDE_SPEC)
+            .file("age.csv", "young,old,other\n60,NA,x\n")
+            .stderr(&["age.csv, line 2, column \"old\"", "count is missing (\"NA\")"]),
+        case("a truth value NA is a category")
+            .args(&["compare", "--truth", "truth.csv", "pool.csv"])
+            .file("truth.csv", "age,sex\nyoung,f\nNA,m\n")
+            .file("pool.csv", "age,sex\nyoung,f\nold,m\n")
+            .code(OK)
+            .stderr(&["truth.csv: missing values kept as the category \"missing\" (age 1)"]),
+        case("a response id NA")
+            .evaluate()
+            .evaluate_files(SMALL)
+            .file("resp.csv", responses_with(3, "NA,old,m,2,1"))
+            .stderr(&["resp.csv, line 3, column \"id\"", "NA"]),
+    ]);
+}
+
+/// A fit spec whose age margin is wide: columns `young` and `old` of `age.csv`.
+const WIDE_SPEC: &str = "[[margin]]\nfile = \"age.csv\"\nlayout = \"wide\"\nattribute = \"age\"\n\
+                         columns = { young = \"young\", old = \"old\" }\n[[margin]]\nfile = \"sex.csv\"\n";
+
+#[test]
+fn wide_margins() {
+    let wide = |name| case(name).fit().fit_files("").file("spec.toml", WIDE_SPEC);
+    run_all(vec![
+        wide("a wide margin with columns it does not use")
+            .file("age.csv", "young,old,HHSIZE9\n60,40,7\n")
+            .code(OK)
+            .writes(&["joint.csv"]),
+        wide("a wide margin lacking a named column").file("age.csv", "young,elderly\n60,40\n").stderr(&[
+            "age.csv, line 1",
+            "missing category column \"old\"",
+            "\"young\", \"elderly\"",
+        ]),
+        wide("a wide margin with two rows and no zones")
+            .file("age.csv", "young,old\n60,40\n60,40\n")
+            .stderr(&["age.csv, line 3", "one row: a first one is on line 2"]),
+        wide("a wide margin naming a category twice")
+            .file("spec.toml", WIDE_SPEC.replace("old = \"old\"", "old = \"young\""))
+            .file("age.csv", "young,old\n60,40\n")
+            .stderr(&["age.csv, line 1, column \"old\"", "category \"young\" is named by two columns"]),
+        wide("a wide margin count that is text")
+            .file("age.csv", "young,old\n60,forty\n")
+            .stderr(&["age.csv, line 2, column \"old\"", "count is not a number: \"forty\""]),
+        wide("a wide margin without attribute")
+            .file("spec.toml", WIDE_SPEC.replace("attribute = \"age\"\n", ""))
+            .file("age.csv", "young,old\n60,40\n")
+            .stderr(&["spec.toml", "layout = \"wide\" needs attribute"]),
+    ]);
+}
+
 #[cfg(feature = "parquet")]
 #[test]
 fn parquet_files() {

@@ -194,3 +194,32 @@ fn malformed_parquet_is_a_clean_input_error_naming_the_file() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn numeric_parquet_columns_are_binned_as_their_csv() {
+    // tests/fixtures/binning: ACS persons with numeric age (Int64) and income (Float64, nulls
+    // for children), binned by the spec
+    let fixtures = root().join("tests/fixtures/binning");
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["age_sex.csv", "income.csv", "seed.csv", "spec.toml", "truth.csv"] {
+        std::fs::copy(fixtures.join(name), dir.path().join(name)).unwrap();
+    }
+    to_parquet(&fixtures.join("seed.csv"), &dir.path().join("seed.parquet"), &["income_usd"]);
+    to_parquet(&fixtures.join("truth.csv"), &dir.path().join("truth.parquet"), &["income_usd"]);
+    let spec = std::fs::read_to_string(fixtures.join("spec.toml")).unwrap();
+    std::fs::write(dir.path().join("parquet.toml"), spec.replace("seed.csv", "seed.parquet")).unwrap();
+    let joint = |spec: &str| {
+        let out = format!("{spec}.out");
+        populace().args(["fit", spec, "--out", &out, "--quiet"]).current_dir(dir.path()).assert().success();
+        std::fs::read(dir.path().join(out).join("joint.csv")).unwrap()
+    };
+    assert!(joint("parquet.toml") == joint("spec.toml"), "a binned Parquet seed fits another joint");
+    let json = |truth: &str| {
+        json_of(
+            populace()
+                .args(["compare", "--truth", truth, "seed.csv", "--bins", "spec.toml", "--json"])
+                .current_dir(dir.path()),
+        )
+    };
+    assert_eq!(json("truth.parquet"), json("truth.csv"));
+}

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use populace::binning::read_bins;
 use populace::comparison::{compare, CompareOptions, ReadOptions, Table};
 use populace::missing::{MissingPolicy, MissingValues};
 
@@ -54,6 +55,11 @@ pub struct CompareArgs {
     /// NaN, NULL, .); an empty item is the empty field: --missing-values ",NA,-9".
     #[arg(long, value_delimiter = ',', value_name = "V,V,…", allow_hyphen_values = true, num_args = 1)]
     missing_values: Option<Vec<String>>,
+    /// A fit or experiment spec whose binned attributes ([attributes.NAME] with from, breaks,
+    /// labels) bin the numeric columns of the truth and the pools: a truth with numeric ages
+    /// compares with pools of age bands.
+    #[arg(long, value_name = "SPEC.toml")]
+    bins: Option<PathBuf>,
     /// Print the comparison as JSON instead of the table.
     #[arg(long)]
     json: bool,
@@ -72,6 +78,9 @@ pub fn run(args: CompareArgs) -> Result<i32> {
     }
     if let Some(count) = &args.count {
         pool_options = pool_options.count(count);
+    }
+    if let Some(spec) = &args.bins {
+        pool_options = pool_options.bins(read_bins(spec)?);
     }
     // a count column the user named must be in the truth
     let mut truth_options = pool_options.clone().count_required(args.count.is_some());

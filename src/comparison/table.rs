@@ -6,6 +6,7 @@ use std::path::Path;
 
 use csv::ByteRecord;
 
+use crate::binning::Bins;
 use crate::error::{Error, Location, Result};
 use crate::frame::{Dictionary, Frame, FrameBuilder, Rejected};
 use crate::inputs::{parse_count, Contents, CsvFile, FrameRows, Rows};
@@ -24,7 +25,7 @@ pub enum TableKind {
 
 /// How to read a [`Table`]: the names of its count and weight columns, and the values that
 /// mean missing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ReadOptions {
     /// The count column's name. A file with a column of this name is a count table; any other
@@ -38,6 +39,9 @@ pub struct ReadOptions {
     pub weight: Option<String>,
     /// The values of a categorical column read as missing (default [`MissingValues::default`]).
     pub missing_values: MissingValues,
+    /// Attributes binned from numeric columns: a file with an attribute's `from` column has it
+    /// binned, under the attribute's name (see [`binning`](crate::binning)).
+    pub bins: Vec<Bins>,
 }
 
 impl Default for ReadOptions {
@@ -47,6 +51,7 @@ impl Default for ReadOptions {
             count_required: false,
             weight: None,
             missing_values: MissingValues::default(),
+            bins: Vec::new(),
         }
     }
 }
@@ -73,6 +78,23 @@ impl ReadOptions {
     /// With `values` read as missing in the categorical columns.
     pub fn missing_values(mut self, values: MissingValues) -> ReadOptions {
         self.missing_values = values;
+        self
+    }
+
+    /// With numeric columns binned into the attributes `bins`.
+    ///
+    /// ```
+    /// use populace::binning::Bins;
+    /// use populace::comparison::{ReadOptions, Table};
+    ///
+    /// let options = ReadOptions::default().bins([Bins::new("age_group", "age", &[0.0, 18.0], None)?]);
+    /// let t = Table::from_reader("age,sex\n4,f\n40,m\nNA,f\n".as_bytes(), "truth", &options)?;
+    /// assert_eq!(t.column_names(), ["age_group", "sex"]);
+    /// assert_eq!(t.frame().levels(0), ["[0,18)", "[18,Inf)", "NA"]);
+    /// # Ok::<(), populace::Error>(())
+    /// ```
+    pub fn bins(mut self, bins: impl IntoIterator<Item = Bins>) -> ReadOptions {
+        self.bins = bins.into_iter().collect();
         self
     }
 }
@@ -137,7 +159,9 @@ impl Table {
     fn from_contents(contents: Contents, name: &str, options: &ReadOptions) -> Result<Table> {
         match contents {
             Contents::Csv(bytes) => Table::from_csv(CsvFile::from_bytes(bytes, name)?, options),
-            Contents::Parquet(frame) => Table::from_parquet(name, &frame, options),
+            Contents::Parquet(frame) => {
+                Table::from_parquet(name, &Bins::apply(&options.bins, frame, name, &options.missing_values)?, options)
+            }
         }
     }
 
@@ -194,17 +218,46 @@ impl Table {
 
         let categorical: Vec<usize> =
             (0..headers.len()).filter(|&i| Some(i) != value_column && Some(i) != csv.row_index()).collect();
-        let mut frame = FrameBuilder::new(categorical.iter().map(|&i| (headers[i].as_str(), Dictionary::learned())))?;
+        // the bins of each categorical column binned into an attribute
+        let mut binned: Vec<Option<&Bins>> = vec![None; categorical.len()];
+        let mut names: Vec<&str> = categorical.iter().map(|&i| headers[i].as_str()).collect();
+        for b in &options.bins {
+            let found = b.source(&headers).map_err(|m| Error::input(csv.location().at_line(1), m))?;
+            if let Some((col, true)) = found {
+                if let Some(c) = categorical.iter().position(|&i| i == col) {
+                    binned[c] = Some(b);
+                    names[c] = b.name();
+                }
+            }
+        }
+        // a binned column's levels are its labels in order, then any missing values
+        let dictionaries = binned.iter().map(|b| {
+            let mut dictionary = Dictionary::learned();
+            for label in b.map(Bins::labels).unwrap_or_default() {
+                dictionary.encode(label);
+            }
+            dictionary
+        });
+        let mut frame = FrameBuilder::new(names.iter().copied().zip(dictionaries))?;
         let mut weights = Vec::new();
         let mut record = ByteRecord::new();
         while let Some(line) = csv.next(&mut record)? {
             // The first field that is not UTF-8 ends the row; errors are reported in column order.
             let mut failure = None;
-            let fields = categorical.iter().map_while(|&i| match csv.field(&record, line, i) {
-                Ok(value) => Some(Some(value)),
-                Err(e) => {
-                    failure = Some((i, e));
-                    None
+            let fields = categorical.iter().zip(&binned).map_while(|(&i, bins)| {
+                let value = csv.field(&record, line, i).and_then(|value| match bins {
+                    Some(b) if !options.missing_values.is_missing(value) => b
+                        .bin(value)
+                        .map(|bin| b.labels()[bin].as_str())
+                        .map_err(|m| Error::input(csv.location().at_line(line).at_column(&headers[i]), m)),
+                    _ => Ok(value),
+                });
+                match value {
+                    Ok(value) => Some(Some(value)),
+                    Err(e) => {
+                        failure = Some((i, e));
+                        None
+                    }
                 }
             });
             let pushed = frame.push(fields);

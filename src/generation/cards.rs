@@ -15,7 +15,8 @@
 //! female/male become the opening sentence (`You are a 30-44-year-old woman.`, `You are a man
 //! aged 65 or older.`, a girl or boy below 18); yes/no attributes named like a participle become
 //! `You are married.` / `You are not married.`, other yes/no attributes `Awards: no.`, and the
-//! rest `Your income band is 25000-49999.`. Values `not applicable` and `n/a` are left out.
+//! rest `Your income band is 25000-49999.`. Values `not applicable`, `n/a` and `missing` (the
+//! category of missing values, [`CATEGORY`]) are left out.
 //! Unknown names and values are never an error: without an age or sex the card starts `You are a
 //! person.`
 //!
@@ -31,6 +32,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Location, Result};
 use crate::inputs::Domain;
+use crate::missing::CATEGORY;
 
 /// The default card template.
 pub const DEFAULT_TEMPLATE: &str = "{{ persona() }}{% if zone %} You live in {{ zone }}.{% endif %}";
@@ -416,7 +418,7 @@ fn describe(pairs: &[(String, String)]) -> String {
         if Some(i) == age_at
             || (Some(i) == sex_at && sex_known)
             || v.is_empty()
-            || ["not applicable", "n/a", "na"].contains(&lower.as_str())
+            || ["not applicable", "n/a", "na", CATEGORY].contains(&lower.as_str())
         {
             continue;
         }
@@ -468,6 +470,8 @@ mod tests {
         );
         let p = pairs(&[("age_group", "65+"), ("sex", "male"), ("employment", "not applicable"), ("married", "no")]);
         assert_eq!(describe(&p), "You are a man aged 65 or older. You are not married.");
+        let p = pairs(&[("age_group", "0-17"), ("sex", "female"), ("income_band", "missing")]);
+        assert_eq!(describe(&p), "You are a 0-17-year-old girl.");
         let p = pairs(&[("age_group", "0-17"), ("sex", "male")]);
         assert_eq!(describe(&p), "You are a 0-17-year-old boy.");
         let p = pairs(&[("age", "18-29"), ("gender", "non-binary")]);

@@ -14,6 +14,7 @@ use super::rows::{CsvRows, FrameRows, Numbers, PairRows, Rows};
 use super::seed::{self, Seed, SeedColumns};
 use super::structural::StructuralZero;
 use super::{zones, FitOptions, Problem, Spec, Zone};
+use crate::binning::Bins;
 use crate::error::{Error, Location, Result};
 use crate::frame::Frame;
 use crate::missing::{MissingCounts, MissingPolicy, MissingValues};
@@ -286,13 +287,19 @@ impl SeedInput {
     }
 
     /// Reads the seed, its records coded against `domain`; `region` is the region column.
-    fn read(self, domain: &Domain, region: Option<&str>, missing_values: &MissingValues) -> Result<Seed> {
+    fn read(
+        self,
+        domain: &Domain,
+        region: Option<&str>,
+        missing_values: &MissingValues,
+        bins: &[Bins],
+    ) -> Result<Seed> {
         let SeedInput { table, weights, id, missing } = self;
         let weight = match &weights {
             Some(Numbers::Column(name)) => Some(name.as_str()),
             _ => None,
         };
-        let columns = SeedColumns { weight, id: &id, region, missing_values, missing };
+        let columns = SeedColumns { weight, id: &id, region, missing_values, missing, bins };
         let mut seed = match table {
             Table::Csv(csv) => match csv.contents()? {
                 (name, Contents::Csv(bytes)) => seed::from_bytes(bytes, &name, columns, domain)?,
@@ -416,6 +423,7 @@ impl ZoneMap {
 pub struct ProblemBuilder {
     source: String,
     attributes: Vec<(String, Vec<String>)>,
+    bins: Vec<Bins>,
     margins: Vec<MarginInput>,
     seed: Option<SeedInput>,
     zones: Option<ZonesInput>,
@@ -431,6 +439,7 @@ impl Default for ProblemBuilder {
         ProblemBuilder {
             source: "problem".into(),
             attributes: Vec::new(),
+            bins: Vec::new(),
             margins: Vec::new(),
             seed: None,
             zones: None,
@@ -476,7 +485,10 @@ impl ProblemBuilder {
             builder = builder.structural_zero(rule.iter().map(|(a, c)| (a.clone(), c.clone())));
         }
         for (name, categories) in &spec.attributes {
-            builder = builder.attribute(name, categories);
+            builder = match spec.bins.iter().find(|b| b.name() == name) {
+                Some(bins) => builder.binned(bins.clone()),
+                None => builder.attribute(name, categories),
+            };
         }
         for m in &spec.margins {
             let mut margin = MarginInput::csv(open(&m.file)).count_column(&m.count).missing(m.missing);
@@ -524,6 +536,29 @@ impl ProblemBuilder {
         categories: impl IntoIterator<Item = C>,
     ) -> Self {
         self.attributes.push((name.into(), categories.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Declares an attribute binned from a numeric column of the seed: its categories are the
+    /// bins' labels, in order (see [`binning`](crate::binning)).
+    ///
+    /// ```
+    /// use populace::binning::Bins;
+    /// use populace::inputs::{Csv, MarginInput, Problem, SeedInput};
+    ///
+    /// let bands = ["young".to_string(), "old".to_string()];
+    /// let problem = Problem::builder()
+    ///     .binned(Bins::new("age_group", "age", &[0.0, 40.0], Some(&bands))?)
+    ///     .margin(MarginInput::csv(Csv::text("age", "age_group,count\nyoung,30\nold,70\n")))
+    ///     .seed(SeedInput::csv(Csv::text("people", "id,age\n1,23\n2,67\n3,41\n")))
+    ///     .build()?;
+    /// let seed = problem.seed.as_ref().unwrap();
+    /// assert_eq!((0..3).map(|i| seed.code(i, 0)).collect::<Vec<_>>(), [0, 1, 1]);
+    /// # Ok::<(), populace::Error>(())
+    /// ```
+    pub fn binned(mut self, bins: Bins) -> Self {
+        self.attributes.push((bins.name().to_string(), bins.labels().to_vec()));
+        self.bins.push(bins);
         self
     }
 
@@ -603,6 +638,7 @@ impl ProblemBuilder {
         let ProblemBuilder {
             source,
             attributes,
+            bins,
             margins,
             seed,
             zones,
@@ -628,7 +664,7 @@ impl ProblemBuilder {
             })?);
         }
         let region_column = zones.as_ref().and_then(|z| z.regions.as_ref()).map(|(column, _)| column.as_str());
-        let mut seed = seed.map(|s| s.read(&domain, region_column, &missing_values)).transpose()?;
+        let mut seed = seed.map(|s| s.read(&domain, region_column, &missing_values, &bins)).transpose()?;
         let structural_zeros = structural_zeros
             .iter()
             .enumerate()

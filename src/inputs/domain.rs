@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use crate::missing::CATEGORY;
+
 /// One categorical attribute with its categories in order.
 #[derive(Debug, Clone)]
 pub struct Attribute {
@@ -105,6 +107,14 @@ impl Domain {
             None if learn && !a.declared => Some(a.push(value)),
             None => None,
         }
+    }
+
+    /// The code of the category `missing` of attribute `index`, which is added (last) when the
+    /// attribute lacks it, declared or not: a margin whose missing values are a category
+    /// (`missing = "category"`) asks for it explicitly.
+    pub fn missing_code(&mut self, index: usize) -> u32 {
+        let a = &mut self.attributes[index];
+        a.code(CATEGORY).unwrap_or_else(|| a.push(CATEGORY))
     }
 
     /// Number of categories of each attribute in `attributes`.

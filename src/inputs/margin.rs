@@ -126,17 +126,16 @@ pub(crate) fn read(
         let mut codes = Vec::with_capacity(attr_cols.len());
         for (&col, &attr) in attr_cols.iter().zip(&attributes) {
             let place = rows.at(at).at_column(&rows.headers()[col]);
-            let value = match rows.field(at, col)? {
-                Some(value) if !how.missing_values.is_missing(value) => value,
+            codes.push(match rows.field(at, col)? {
+                Some(value) if !how.missing_values.is_missing(value) => category(domain, attr, value, &place)?,
                 value => {
                     if how.missing != MissingPolicy::Category {
                         return Err(Error::input(place, missing_category(value, rows.absent())));
                     }
                     missing.count(&rows.headers()[col]);
-                    CATEGORY
+                    domain.missing_code(attr)
                 }
-            };
-            codes.push(category(domain, attr, value, &place)?);
+            });
         }
         let value = match (how.counts, count_col) {
             (Numbers::Column(_), Some(col)) => {

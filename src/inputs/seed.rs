@@ -19,6 +19,7 @@ use super::csvfile::{check_count, parse_count, ragged, CsvFile};
 use super::domain::{Attribute, Domain};
 use super::plain::{self, Chunk};
 use super::rows::missing_column;
+use crate::binning::Bins;
 use crate::error::{Error, Location, Result};
 use crate::frame::{Code, Codes, Column, Dictionary, Frame};
 use crate::missing::{MissingCounts, MissingPolicy, MissingValues, CATEGORY};
@@ -115,6 +116,8 @@ pub(crate) struct SeedColumns<'a> {
     pub region: Option<&'a str>,
     pub missing_values: &'a MissingValues,
     pub missing: MissingPolicy,
+    /// Attributes binned from numeric columns.
+    pub bins: &'a [Bins],
 }
 
 /// The narrowest code type that holds every category of `domain`, as `$f::<C>(…)`.
@@ -189,6 +192,10 @@ fn finish(name: &str, body: Body, domain: &Domain) -> Result<Seed> {
 /// text, except that every value must be present (a missing attribute value, weight, id or
 /// region is refused), and the weight column's values are parsed as numbers.
 pub(crate) fn from_frame(name: &str, frame: &Frame, columns: SeedColumns, domain: &Domain) -> Result<Seed> {
+    if columns.bins.is_empty() {
+        return by_code_width!(domain, recode(name, frame, columns, domain));
+    }
+    let frame = &Bins::apply(columns.bins, frame.clone(), name, columns.missing_values)?;
     by_code_width!(domain, recode(name, frame, columns, domain))
 }
 
@@ -222,6 +229,7 @@ fn recode<C: Code>(name: &str, frame: &Frame, columns: SeedColumns, domain: &Dom
     let present = |row: usize, col: usize, what: &str| {
         frame
             .value(row, col)
+            .filter(|value| !rule.values.is_missing(value.trim()))
             .ok_or_else(|| Error::input(at(row, col), format!("missing {what}: every record needs one")))
     };
     let (n, k) = (frame.rows(), attributes.len());
@@ -635,6 +643,8 @@ struct Decoder<'a> {
     headers: Vec<String>,
     width: usize,
     attributes: Vec<(usize, &'a Attribute, Dictionary)>,
+    /// For each attribute binned from a numeric column, its bins and the domain code of each.
+    binned: Vec<Option<(&'a Bins, Vec<u32>)>>,
     weight: Option<usize>,
     id: Vec<usize>,
     region: Option<usize>,
@@ -643,16 +653,40 @@ struct Decoder<'a> {
 impl<'a> Decoder<'a> {
     fn new(csv: &CsvFile, columns: SeedColumns<'a>, domain: &'a Domain) -> Result<Self> {
         let rule = MissingRule::new(&columns, domain);
-        let SeedColumns { weight, id, region, .. } = columns;
-        let attributes = domain
-            .attributes()
-            .iter()
-            .map(|attribute| {
-                let column = csv.column(attribute.name(), "attribute")?;
-                Ok((column, attribute, Dictionary::fixed(attribute.categories())?))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let SeedColumns { weight, id, region, bins, .. } = columns;
+        let (mut attributes, mut binned) = (Vec::new(), Vec::new());
+        for attribute in domain.attributes() {
+            let dictionary = Dictionary::fixed(attribute.categories())?;
+            let Some(bins) = bins.iter().find(|b| b.name() == attribute.name()) else {
+                attributes.push((csv.column(attribute.name(), "attribute")?, attribute, dictionary));
+                binned.push(None);
+                continue;
+            };
+            let header = |message: String| Error::input(csv.location().at_line(1), message);
+            match bins.source(csv.headers()).map_err(header)? {
+                Some((column, true)) => {
+                    // the labels are the attribute's declared categories
+                    let codes = bins.labels().iter().map(|l| attribute.code(l).unwrap_or_default()).collect();
+                    attributes.push((column, attribute, dictionary));
+                    binned.push(Some((bins, codes)));
+                }
+                Some((column, false)) => {
+                    attributes.push((column, attribute, dictionary));
+                    binned.push(None);
+                }
+                None => {
+                    let headers = csv.headers().iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ");
+                    return Err(header(format!(
+                        "missing column \"{}\" to bin into {} (or a column \"{}\" of its labels); the header has {headers}",
+                        bins.from(),
+                        bins.name(),
+                        bins.name()
+                    )));
+                }
+            }
+        }
         Ok(Decoder {
+            binned,
             domain,
             rule,
             location: csv.location().clone(),
@@ -720,7 +754,16 @@ impl<'a> Decoder<'a> {
         let mut dropped = false;
         for (a, ((col, attribute, dictionary), code)) in self.attributes.iter().zip(codes.iter_mut()).enumerate() {
             let bytes = field(*col);
-            *code = match dictionary.code(bytes) {
+            let found = match &self.binned[a] {
+                Some(_) if self.rule.values.is_missing_bytes(bytes) => None,
+                Some((bins, codes)) => {
+                    let text = self.text(bytes, line, *col)?;
+                    let bin = bins.bin(text).map_err(|message| Error::input(self.at(line, *col), message))?;
+                    Some(codes[bin])
+                }
+                None => dictionary.code(bytes),
+            };
+            *code = match found {
                 Some(c) => C::narrow(c),
                 None if self.rule.values.is_missing_bytes(bytes) => {
                     missing[a] += 1;
@@ -752,20 +795,30 @@ impl<'a> Decoder<'a> {
         };
         let id = match &self.id[..] {
             [] => None,
-            [col] => Some(std::borrow::Cow::Borrowed(self.text(field(*col), line, *col)?)),
+            [col] => Some(std::borrow::Cow::Borrowed(self.id_part(field(*col), line, *col)?)),
             cols => {
                 let mut joined = String::new();
                 for (i, &col) in cols.iter().enumerate() {
                     if i > 0 {
                         joined.push(ID_SEPARATOR);
                     }
-                    joined.push_str(self.text(field(col), line, col)?);
+                    joined.push_str(self.id_part(field(col), line, col)?);
                 }
                 Some(std::borrow::Cow::Owned(joined))
             }
         };
         let region = self.region.map(|col| self.text(field(col), line, col)).transpose()?;
         Ok(Row { weight, id, region, dropped })
+    }
+
+    /// The text of an id column's field: refused when missing.
+    fn id_part<'r>(&self, bytes: &'r [u8], line: u64, col: usize) -> Result<&'r str> {
+        let text = self.text(bytes, line, col)?;
+        if self.rule.values.is_missing(text) {
+            let message = format!("record id is missing (\"{}\"): every record needs one", text.escape_debug());
+            return Err(Error::input(self.at(line, col), message));
+        }
+        Ok(text)
     }
 
     fn text<'r>(&self, bytes: &'r [u8], line: u64, col: usize) -> Result<&'r str> {
@@ -846,7 +899,7 @@ mod tests {
     /// Columns to be completed: the default missing values, dropped.
     fn drop_missing() -> SeedColumns<'static> {
         let missing_values = Box::leak(Box::new(MissingValues::default()));
-        SeedColumns { weight: None, id: &[], region: None, missing_values, missing: MissingPolicy::Drop }
+        SeedColumns { weight: None, id: &[], region: None, missing_values, missing: MissingPolicy::Drop, bins: &[] }
     }
 
     fn domain() -> Domain {

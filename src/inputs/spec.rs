@@ -30,6 +30,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use super::options::{Bounds, Calibration, FitOptions, Integerize, Method, ZeroCells};
+use crate::binning::{Attributes, Bins, Declared};
 use crate::error::{Error, Location, Result};
 use crate::missing::{MissingPolicy, MissingValues};
 use crate::specfile;
@@ -42,6 +43,10 @@ pub struct Spec {
     /// order of the fitted joint; an attribute declared here but in no margin is taken from
     /// the seed.
     pub attributes: IndexMap<String, Vec<String>>,
+    /// `[attributes.NAME] from = …, breaks = […], labels = […]`: attributes binned from a
+    /// numeric column of the seed; each is also in [`Spec::attributes`], its labels as its
+    /// categories.
+    pub bins: Vec<Bins>,
     /// The seed: microdata (one row per record) or a dense table (one row per cell).
     pub seed: Option<SeedSpec>,
     /// The marginal tables, one `[[margin]]` block each.
@@ -72,7 +77,7 @@ pub struct Spec {
 #[serde(deny_unknown_fields)]
 struct RawSpec {
     #[serde(default)]
-    attributes: IndexMap<String, Vec<String>>,
+    attributes: Attributes,
     #[serde(default)]
     seed: Option<SeedSpec>,
     #[serde(rename = "margin", default)]
@@ -313,8 +318,19 @@ impl RawSpec {
     /// The spec named `name`, checked, with its `[fit]` typed; paths stay relative.
     fn checked(self, name: &str) -> Result<Spec> {
         let fit = self.validate(name)?;
+        let bins = self.attributes.bins();
+        let attributes = self
+            .attributes
+            .0
+            .into_iter()
+            .map(|(name, declared)| match declared {
+                Declared::Categories(categories) => (name, categories),
+                Declared::Binned(bins) => (name, bins.labels().to_vec()),
+            })
+            .collect();
         Ok(Spec {
-            attributes: self.attributes,
+            attributes,
+            bins,
             seed: self.seed,
             margins: self.margins,
             fit,
@@ -355,7 +371,8 @@ impl RawSpec {
                 ));
             }
         }
-        for (attribute, categories) in &self.attributes {
+        for (attribute, declared) in &self.attributes.0 {
+            let Declared::Categories(categories) = declared else { continue };
             if categories.is_empty() {
                 return bad(format!("[attributes] {attribute} declares no categories"));
             }
