@@ -787,6 +787,53 @@ fn missing_tokens_in_every_position() {
     ]);
 }
 
+#[test]
+fn every_problem_at_once() {
+    // 25 bad records: the first 20 by line are shown, with the count
+    let mut seed = String::from("id,age,sex,weight\n");
+    for i in 0..40 {
+        let age = if i % 2 == 1 && i < 50 { "middle" } else { "young" };
+        let weight = if i == 4 { "heavy" } else { "1" };
+        seed.push_str(&format!("r{i},{age},f,{weight}\n"));
+    }
+    seed.push_str("r0,old,m,1\nr41,old,m\n");
+    let margin = "age,sex,count\nyoung,f,1\nold,x,NA\nyoung,f,2\nold,m\nold,m,1\n";
+    let truth = "age,count\nyoung,1\nold,-1\nold,x\n";
+    run_all(vec![
+        case("a seed with 23 problems").fit().fit_files("").file("seed.csv", &seed).stderr(&[
+            "error: seed.csv: 23 problems; the first 20:\n  seed.csv, line 3, column \"age\": category \"middle\"",
+            "seed.csv, line 6, column \"weight\": weight is not a number: \"heavy\"",
+            "seed.csv, line 39, column \"age\"",
+        ]),
+        case("a seed whose duplicate id and ragged row follow the bad categories")
+            .fit()
+            .fit_files("")
+            .file("seed.csv", seed.replace("middle", "young"))
+            .stderr(&[
+                "error: seed.csv: 3 problems:\n",
+                "seed.csv, line 6, column \"weight\"",
+                "seed.csv, line 42, column \"id\": record id \"r0\" appears twice (first on line 2)",
+                "seed.csv, line 43: the row has 3 fields",
+            ]),
+        case("a margin with 4 problems")
+            .fit()
+            .fit_files("")
+            .file("spec.toml", "[[margin]]\nfile = \"age.csv\"\n")
+            .file("age.csv", margin)
+            .stderr(&[
+                "error: age.csv: 3 problems:\n",
+                "age.csv, line 3, column \"count\": count is missing (\"NA\")",
+                "age.csv, line 4: duplicate cell (age=young, sex=f): it already appears on line 2",
+                "age.csv, line 5: the row has 2 fields",
+            ]),
+        case("a truth with 2 problems").compare().file("truth.csv", truth).file("pool.csv", AGE).stderr(&[
+            "error: truth.csv: 2 problems:\n",
+            "truth.csv, line 3, column \"count\": count is negative",
+            "truth.csv, line 4, column \"count\": count is not a number",
+        ]),
+    ]);
+}
+
 /// A fit spec whose age margin is wide: columns `young` and `old` of `age.csv`.
 const WIDE_SPEC: &str = "[[margin]]\nfile = \"age.csv\"\nlayout = \"wide\"\nattribute = \"age\"\n\
                          columns = { young = \"young\", old = \"old\" }\n[[margin]]\nfile = \"sex.csv\"\n";

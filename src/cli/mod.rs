@@ -35,7 +35,11 @@ fn exit_code(error: &populace::Error) -> i32 {
     use populace::Error;
     match error {
         Error::Write { .. } | Error::Chart(_) => exit::FAILURE,
-        Error::Read { .. } | Error::Input { .. } | Error::Inconsistent(_) | Error::TooLarge(_) => exit::BAD_INPUT,
+        Error::Read { .. }
+        | Error::Input { .. }
+        | Error::Problems { .. }
+        | Error::Inconsistent(_)
+        | Error::TooLarge(_) => exit::BAD_INPUT,
         Error::Infeasible(_) => exit::INFEASIBLE,
         // the library's errors may grow: a kind this binary does not know is a failure
         _ => exit::FAILURE,

@@ -7,7 +7,7 @@ use std::path::Path;
 use csv::ByteRecord;
 
 use crate::binning::Bins;
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Location, Problems, Result};
 use crate::frame::{Dictionary, Frame, FrameBuilder, Rejected};
 use crate::inputs::{parse_count, Contents, CsvFile, FrameRows, Rows};
 use crate::missing::MissingValues;
@@ -241,8 +241,9 @@ impl Table {
         let mut frame = FrameBuilder::new(names.iter().copied().zip(dictionaries))?;
         let mut weights = Vec::new();
         let mut record = ByteRecord::new();
-        while let Some(line) = csv.next(&mut record)? {
-            // The first field that is not UTF-8 ends the row; errors are reported in column order.
+        let mut problems = Problems::new(csv.location().file.clone());
+        while let Some(line) = problems.next_row(|| csv.next(&mut record)) {
+            // A row's first problem, in column order, is reported; the row is left out.
             let mut failure = None;
             let fields = categorical.iter().zip(&binned).map_while(|(&i, bins)| {
                 let value = csv.field(&record, line, i).and_then(|value| match bins {
@@ -262,16 +263,21 @@ impl Table {
             });
             let pushed = frame.push(fields);
             let weight = match value_column {
-                Some(i) if failure.as_ref().is_none_or(|(at, _)| i < *at) => csv.count(&record, line, i, what)?,
-                _ => 1.0,
+                Some(i) if failure.as_ref().is_none_or(|(at, _)| i < *at) => csv.count(&record, line, i, what),
+                _ => Ok(1.0),
             };
-            if let Some((_, e)) = failure {
-                return Err(e);
-            }
+            let weight = match (weight, failure) {
+                (Ok(weight), None) => weight,
+                (Err(e), _) | (Ok(_), Some((_, e))) => {
+                    problems.push(e);
+                    continue;
+                }
+            };
             pushed
                 .map_err(|rejected| too_many_values(csv.location().at_line(line), &headers, &categorical, rejected))?;
             weights.push(weight);
         }
+        problems.into_result()?;
         if weights.is_empty() {
             return Err(Error::input(csv.location().clone(), "the file has a header but no rows"));
         }

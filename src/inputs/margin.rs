@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::csvfile::{check_count, parse_count};
 use super::domain::Domain;
 use super::rows::{Numbers, Rows};
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Location, Problems, Result};
 use crate::missing::{MissingCounts, MissingPolicy, MissingValues, CATEGORY};
 
 /// A marginal table as read, before every category of the domain is known.
@@ -121,49 +121,61 @@ pub(crate) fn read(
     let mut missing = MissingCounts::new(rows.location().file.clone(), how.missing);
     let mut cells = Vec::new();
     let mut first_seen: HashMap<(u32, Vec<u32>), u64> = HashMap::new();
-    while let Some(at) = rows.next()? {
-        let zone = zone_of(rows, at, zone_col, how.missing_values, zones)?;
-        let mut codes = Vec::with_capacity(attr_cols.len());
-        for (&col, &attr) in attr_cols.iter().zip(&attributes) {
-            let place = rows.at(at).at_column(&rows.headers()[col]);
-            codes.push(match rows.field(at, col)? {
-                Some(value) if !how.missing_values.is_missing(value) => category(domain, attr, value, &place)?,
-                value => {
-                    if how.missing != MissingPolicy::Category {
-                        return Err(Error::input(place, missing_category(value, rows.absent())));
+    let mut problems = Problems::new(rows.location().file.clone());
+    let mut index = 0;
+    while let Some(at) = problems.next_row(|| rows.next()) {
+        index += 1;
+        // the row's cell, or its first problem
+        let cell = (|| -> Result<(u32, Vec<u32>, f64)> {
+            let zone = zone_of(rows, at, zone_col, how.missing_values, zones)?;
+            let mut codes = Vec::with_capacity(attr_cols.len());
+            for (&col, &attr) in attr_cols.iter().zip(&attributes) {
+                let place = rows.at(at).at_column(&rows.headers()[col]);
+                codes.push(match rows.field(at, col)? {
+                    Some(value) if !how.missing_values.is_missing(value) => category(domain, attr, value, &place)?,
+                    value => {
+                        if how.missing != MissingPolicy::Category {
+                            return Err(Error::input(place, missing_category(value, rows.absent())));
+                        }
+                        missing.count(&rows.headers()[col]);
+                        domain.missing_code(attr)
                     }
-                    missing.count(&rows.headers()[col]);
-                    domain.missing_code(attr)
-                }
-            });
-        }
-        let value = match (how.counts, count_col) {
-            (Numbers::Column(_), Some(col)) => {
-                let text = rows.field(at, col)?.unwrap_or_default();
-                if how.missing_values.is_missing(text) {
-                    let place = rows.at(at).at_column(&rows.headers()[col]);
-                    let message = format!("count is missing (\"{}\"): every cell needs one", text.escape_debug());
-                    return Err(Error::input(place, message));
-                }
-                parse_count(text).map_err(|why| {
-                    let place = rows.at(at).at_column(&rows.headers()[col]);
-                    Error::input(place, format!("count {why}: \"{}\"", text.escape_debug()))
-                })?
+                });
             }
-            (Numbers::Values(values), _) => match values.get(cells.len()) {
-                Some(&value) => {
-                    check_count(value).map_err(|why| Error::input(rows.at(at), format!("count {why}: {value}")))?
+            let value = match (how.counts, count_col) {
+                (Numbers::Column(_), Some(col)) => {
+                    let text = rows.field(at, col)?.unwrap_or_default();
+                    let place = rows.at(at).at_column(&rows.headers()[col]);
+                    if how.missing_values.is_missing(text) {
+                        let message = format!("count is missing (\"{}\"): every cell needs one", text.escape_debug());
+                        return Err(Error::input(place, message));
+                    }
+                    parse_count(text)
+                        .map_err(|why| Error::input(place, format!("count {why}: \"{}\"", text.escape_debug())))?
                 }
-                None => {
-                    let message = format!("no count for this {}: {} counts were given", rows.unit(), values.len());
-                    return Err(Error::input(rows.at(at), message));
-                }
-            },
-            (Numbers::Column(_), None) => unreachable!("a count column was looked up"),
+                (Numbers::Values(values), _) => match values.get(index - 1) {
+                    Some(&value) => {
+                        check_count(value).map_err(|why| Error::input(rows.at(at), format!("count {why}: {value}")))?
+                    }
+                    None => {
+                        let message = format!("no count for this {}: {} counts were given", rows.unit(), values.len());
+                        return Err(Error::input(rows.at(at), message));
+                    }
+                },
+                (Numbers::Column(_), None) => unreachable!("a count column was looked up"),
+            };
+            Ok((zone, codes, value))
+        })();
+        let (zone, codes, value) = match cell {
+            Ok(cell) => cell,
+            Err(e) => {
+                problems.push(e);
+                continue;
+            }
         };
         if let Some(first) = first_seen.insert((zone, codes.clone()), at) {
             let zone = zone_col.map_or(String::new(), |_| format!("zone {}, ", zones.names[zone as usize]));
-            return Err(Error::input(
+            problems.push(Error::input(
                 rows.at(at),
                 format!(
                     "duplicate cell ({zone}{}): it already appears on {} {first}",
@@ -171,9 +183,11 @@ pub(crate) fn read(
                     rows.unit()
                 ),
             ));
+            continue;
         }
         cells.push((zone, codes, value));
     }
+    problems.into_result()?;
     if cells.is_empty() {
         let what = if rows.unit() == "line" { "the file has a header but no rows" } else { "the table has no rows" };
         return Err(Error::input(rows.location().clone(), what));

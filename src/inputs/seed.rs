@@ -20,7 +20,7 @@ use super::domain::{Attribute, Domain};
 use super::plain::{self, Chunk};
 use super::rows::missing_column;
 use crate::binning::Bins;
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Location, Problems, Result};
 use crate::frame::{Code, Codes, Column, Dictionary, Frame};
 use crate::missing::{MissingCounts, MissingPolicy, MissingValues, CATEGORY};
 
@@ -478,30 +478,21 @@ fn read_plain<C: Code>(decoder: &Decoder, body: &[u8], first_line: u64) -> Resul
         (codes_left, weights_left) = (rest, wrest);
     }
     let parts: Vec<Part> = jobs.into_par_iter().map(|(chunk, c, w)| decoder.chunk(chunk, c, w)).collect();
-    // The first failing record, in file order, and the records before it.
     let mut before = 0;
-    let mut failure = None;
     let (mut missing, mut dropped) = (vec![0; k], Vec::new());
     for part in &parts {
-        if let Some((i, _)) = &part.error {
-            before += i;
-            failure = Some(before);
-            break;
-        }
         missing.iter_mut().zip(&part.missing).for_each(|(m, n)| *m += n);
         dropped.extend(part.dropped.iter().map(|r| before + r));
         before += part.records;
     }
     let ids = (!decoder.id.is_empty()).then(|| merge_ids(&parts));
-    let line_of = |record: usize| line_of_record(&chunks, record);
+    let mut problems = Problems::new(&decoder.location.file);
     if let Some(ids) = &ids {
-        if let Some(e) = decoder.duplicate_id(ids, failure.unwrap_or(n), line_of) {
-            return Err(e);
-        }
+        let lines: Vec<u64> = parts.iter().flat_map(|p| p.id_lines.iter().copied()).collect();
+        decoder.duplicate_ids(ids, |record| lines[record], &mut problems);
     }
-    if let Some(e) = parts.into_iter().find_map(|p| p.error) {
-        return Err(e.1);
-    }
+    parts.into_iter().for_each(|p| problems.extend(p.problems));
+    problems.into_result()?;
     let mut regions = decoder.region.map(|_| read_regions(&chunks, decoder)).unwrap_or_default();
     let mut ids = ids.unwrap_or(RecordIds::Rows);
     drop_records(&mut codes, k, &mut weights, &mut ids, &mut regions, &dropped);
@@ -521,17 +512,6 @@ fn read_regions(chunks: &[Chunk], decoder: &Decoder) -> Vec<String> {
         }
     }
     out
-}
-
-/// The line number of record `record` (0-based) of a plain body.
-fn line_of_record(chunks: &[Chunk], mut record: usize) -> u64 {
-    for chunk in chunks {
-        if record < chunk.records {
-            return chunk.lines().nth(record).map_or(chunk.first_line, |(line, _)| line);
-        }
-        record -= chunk.records;
-    }
-    0
 }
 
 fn merge_ids(parts: &[Part]) -> RecordIds {
@@ -559,16 +539,8 @@ fn read_records<C: Code>(decoder: &Decoder, csv: &mut CsvFile) -> Result<Body> {
     let (mut id_text, mut id_ends, mut lines) = (String::new(), Vec::new(), Vec::new());
     let (mut missing, mut dropped) = (vec![0; k], Vec::new());
     let mut record = ByteRecord::new();
-    let mut failure = None;
-    loop {
-        let line = match csv.next(&mut record) {
-            Ok(Some(line)) => line,
-            Ok(None) => break,
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        };
+    let mut problems = Problems::new(&decoder.location.file);
+    while let Some(line) = problems.next_row(|| csv.next(&mut record)) {
         let start = codes.len();
         codes.resize(start + k, C::default());
         match decoder.record(|c| &record[c], line, &mut codes[start..], &mut missing) {
@@ -586,29 +558,20 @@ fn read_records<C: Code>(decoder: &Decoder, csv: &mut CsvFile) -> Result<Body> {
                     body.regions.push(region.to_string());
                 }
             }
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
+            Err(e) => problems.push(e),
         }
     }
     if !decoder.id.is_empty() {
         let ids = RecordIds::Column { text: id_text, ends: id_ends };
-        if let Some(e) = decoder.duplicate_id(&ids, body.weights.len(), |r| lines[r]) {
-            return Err(e);
-        }
+        decoder.duplicate_ids(&ids, |r| lines[r], &mut problems);
         body.ids = ids;
     }
-    match failure {
-        Some(e) => Err(e),
-        None => {
-            codes.truncate(body.weights.len() * k);
-            drop_records(&mut codes, k, &mut body.weights, &mut body.ids, &mut body.regions, &dropped);
-            body.missing = decoder.rule.counts(&decoder.location.file, decoder.domain, &missing, dropped.len());
-            body.codes = C::wrap(codes);
-            Ok(body)
-        }
-    }
+    problems.into_result()?;
+    codes.truncate(body.weights.len() * k);
+    drop_records(&mut codes, k, &mut body.weights, &mut body.ids, &mut body.regions, &dropped);
+    body.missing = decoder.rule.counts(&decoder.location.file, decoder.domain, &missing, dropped.len());
+    body.codes = C::wrap(codes);
+    Ok(body)
 }
 
 /// One chunk's decoded extras; codes and weights go straight into the shared arrays.
@@ -618,8 +581,10 @@ struct Part {
     /// Ids back to back, and where each ends.
     id_text: String,
     id_ends: Vec<usize>,
-    /// The first failing record of the chunk (its index in the chunk) and why.
-    error: Option<(usize, Error)>,
+    /// The line of each record with an id.
+    id_lines: Vec<u64>,
+    /// The chunk's failing records, and why.
+    problems: Problems,
     /// Missing values met, per attribute.
     missing: Vec<usize>,
     /// The records (indices in the chunk) with a missing value, to be left out.
@@ -711,7 +676,8 @@ impl<'a> Decoder<'a> {
             records: 0,
             id_text: String::new(),
             id_ends: Vec::new(),
-            error: None,
+            id_lines: Vec::new(),
+            problems: Problems::new(&self.location.file),
             missing: vec![0; k],
             dropped: Vec::new(),
         };
@@ -730,13 +696,11 @@ impl<'a> Decoder<'a> {
                     if let Some(id) = row.id {
                         part.id_text.push_str(&id);
                         part.id_ends.push(part.id_text.len());
+                        part.id_lines.push(line);
                     }
                     part.records += 1;
                 }
-                Err(e) => {
-                    part.error = Some((part.records, e));
-                    break;
-                }
+                Err(e) => part.problems.push(e),
             }
         }
         part
@@ -843,26 +807,28 @@ impl<'a> Decoder<'a> {
         Error::input(self.at(line, col), message)
     }
 
-    /// The first record among the first `upto` whose id an earlier record already has.
-    fn duplicate_id(&self, ids: &RecordIds, upto: usize, line_of: impl Fn(usize) -> u64) -> Option<Error> {
-        let col = *self.id.first()?;
+    /// Every record whose id an earlier record already has, as a problem naming both lines;
+    /// `line_of` gives the line of each record of `ids`.
+    fn duplicate_ids(&self, ids: &RecordIds, line_of: impl Fn(usize) -> u64, problems: &mut Problems) {
+        let (Some(&col), RecordIds::Column { ends, .. }) = (self.id.first(), ids) else { return };
         let mut first: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
-        first.reserve(upto);
-        for i in 0..upto {
-            let id = ids.get(i)?;
-            if let Some(&earlier) = first.get(id) {
-                return Some(Error::input(
+        first.reserve(ends.len());
+        for i in 0..ends.len() {
+            let Some(id) = ids.get(i) else { continue };
+            match first.get(id) {
+                Some(&earlier) => problems.push(Error::input(
                     self.at(line_of(i), col),
                     format!(
                         "record id \"{}\" appears twice (first on line {}); ids must identify records",
                         shown(id),
                         line_of(earlier)
                     ),
-                ));
+                )),
+                None => {
+                    first.insert(id, i);
+                }
             }
-            first.insert(id, i);
         }
-        None
     }
 }
 
@@ -1098,11 +1064,11 @@ mod tests {
             assert_eq!(seed.missing.summary().unwrap(), "s.csv: 3 records with missing values left out (age 2, zip 2)");
             // category: the declared category "missing" of age; zip has none, so the record is refused
             let m = read(MissingPolicy::Category, plain).unwrap_err().to_string();
-            assert!(m.starts_with("s.csv, line 4, column \"zip\": empty value with [seed] missing = \"category\", but no margin of zip"), "{m}");
+            assert!(m.starts_with("s.csv: 2 problems:\n  s.csv, line 4, column \"zip\": empty value with [seed] missing = \"category\", but no margin of zip"), "{m}");
             // error: the first missing value, named
             let m = read(MissingPolicy::Error, plain).unwrap_err().to_string();
             assert!(
-                m.starts_with("s.csv, line 3, column \"age\": missing value (\"NA\"): [seed] missing = \"error\""),
+                m.starts_with("s.csv: 3 problems:\n  s.csv, line 3, column \"age\": missing value (\"NA\"): [seed] missing = \"error\""),
                 "{m}"
             );
         }
