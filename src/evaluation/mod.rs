@@ -274,6 +274,7 @@ impl Experiment {
             data: DataSummary {
                 file: data.source().to_string(),
                 persons: data.persons(),
+                weight: data.weighting().cloned(),
                 items,
                 profile: data.profile().map(|a| a.name().to_string()).collect(),
                 groups: data.groups().map(|g| g.name().to_string()).collect(),

@@ -17,6 +17,20 @@ pub fn resample_weights(n: usize, seed: u64, rep: usize) -> Vec<f64> {
     w
 }
 
+/// Kish's effective sample size of `weights`, (Σw)² / Σw²: the number of equally weighted
+/// persons that would estimate a mean as precisely (NaN when every weight is 0).
+///
+/// ```
+/// use populace::evaluation::stats::effective_size;
+///
+/// assert_eq!(effective_size(&[1.0; 4]), 4.0);
+/// assert_eq!(effective_size(&[3.0, 1.0, 0.0]), 1.6);
+/// ```
+pub fn effective_size(weights: &[f64]) -> f64 {
+    let sum: f64 = weights.iter().sum();
+    sum * sum / weights.iter().map(|w| w * w).sum::<f64>()
+}
+
 /// Runs `statistic` on the full sample (all weights 1) and on `reps` resamples, in parallel;
 /// returns the point estimates and, per statistic, the sorted finite replicate values.
 ///
