@@ -20,7 +20,6 @@
 //! - An item's options are the column's levels **sorted as strings** (for ordinal items, the
 //!   scale order); a person without a value has a missing answer ([`Item::missing`]), and a
 //!   person with no answer at all is left out.
-//!
 //! - With [`DataSpec::weight`], each person has a survey weight ([`Dataset::weights`]); a
 //!   missing, negative or non-numeric weight is an error, as are weights that are all 0.
 //!
@@ -47,7 +46,8 @@ use super::stats;
 /// left out, keeps the level [`CATEGORY`] or is an error, as [`DataSpec::profile_missing`]
 /// says; a person who answered no item is left out; both are counted ([`Dataset::missing`],
 /// [`Dataset::without_answers`]). A missing answer is skipped ([`Item::missing`]), and a
-/// missing grouping value puts the person in no group ([`Grouping::missing`]).
+/// missing grouping value puts the person in no group ([`Grouping::missing`]). With
+/// [`DataSpec::weight`], every person has a survey weight ([`Dataset::weight`]).
 ///
 /// ```
 /// use populace::evaluation::{DataSpec, Dataset};
@@ -296,8 +296,9 @@ impl Dataset {
     /// [`Error::Read`] when the reader fails; [`Error::Input`] naming the data (and line,
     /// column and value where they apply) for columns named twice or not in the header, a
     /// missing or repeated person id, a missing profile value under
-    /// [`MissingPolicy::Error`], no person left, or an item whose answers are all missing or
-    /// all the same.
+    /// [`MissingPolicy::Error`], a weight that is missing, not a number, negative or not
+    /// finite (of any person read), weights that are all 0, no person left, or an item whose
+    /// answers are all missing or all the same.
     pub fn from_reader(mut reader: impl Read, spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
         let display = spec.file.display().to_string();
         let mut bytes = Vec::new();
@@ -327,8 +328,9 @@ impl Dataset {
     /// # Errors
     /// [`Error::Input`] naming the data (and row, column and person where they apply) for
     /// columns named twice or not in the frame, ids not one per row, a missing or repeated
-    /// person id, a missing profile value under [`MissingPolicy::Error`], no persons, or an
-    /// item whose answers are all missing or all the same.
+    /// person id, a missing profile value under [`MissingPolicy::Error`], a bad weight or
+    /// weights that are all 0 (as [`Dataset::from_reader`]), no persons, or an item whose
+    /// answers are all missing or all the same.
     pub fn from_frame(ids: Vec<String>, frame: Frame, spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
         let source = spec.file.display().to_string();
         let location = Location::file(&source);
