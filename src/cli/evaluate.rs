@@ -46,6 +46,11 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
     for w in result.warnings.iter().chain(&result.missing_summary()) {
         eprintln!("warning: {w}");
     }
+    if let Some(line) = result.weight_summary() {
+        if !args.quiet {
+            eprintln!("note: {line}");
+        }
+    }
     std::fs::create_dir_all(&args.out).map_err(|e| populace::Error::write(&args.out, e))?;
     let json_path = args.out.join("evaluation.json");
     let md_path = args.out.join("summary.md");

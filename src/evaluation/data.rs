@@ -20,6 +20,8 @@
 //! - An item's options are the column's levels **sorted as strings** (for ordinal items, the
 //!   scale order); a person without a value has a missing answer ([`Item::missing`]), and a
 //!   person with no answer at all is left out.
+//! - With [`DataSpec::weight`], each person has a survey weight ([`Dataset::weights`]); a
+//!   missing, negative or non-numeric weight is an error, as are weights that are all 0.
 //!
 //! The same values make the same dataset whether they come from a file ([`Dataset::load`]),
 //! CSV text ([`Dataset::from_reader`]) or a frame in memory ([`Dataset::from_frame`]; there,
@@ -30,10 +32,12 @@ use std::io::Read;
 
 use crate::error::{Error, Location, Result};
 use crate::frame::{Dictionary, Frame, FrameBuilder, Rejected};
-use crate::inputs::{Contents, CsvFile, CsvRows, FrameRows, Rows};
+use crate::inputs::{parse_count, Contents, CsvFile, CsvRows, FrameRows, Rows};
 use crate::missing::{MissingCounts, MissingPolicy, MissingValues, CATEGORY};
 
+use super::report::WeightSummary;
 use super::spec::DataSpec;
+use super::stats;
 
 /// Everything `evaluate` reads about the persons: ids, profile, groupings and answers.
 ///
@@ -42,7 +46,8 @@ use super::spec::DataSpec;
 /// left out, keeps the level [`CATEGORY`] or is an error, as [`DataSpec::profile_missing`]
 /// says; a person who answered no item is left out; both are counted ([`Dataset::missing`],
 /// [`Dataset::without_answers`]). A missing answer is skipped ([`Item::missing`]), and a
-/// missing grouping value puts the person in no group ([`Grouping::missing`]).
+/// missing grouping value puts the person in no group ([`Grouping::missing`]). With
+/// [`DataSpec::weight`], every person has a survey weight ([`Dataset::weight`]).
 ///
 /// ```
 /// use populace::evaluation::{DataSpec, Dataset};
@@ -78,6 +83,10 @@ pub struct Dataset {
     missing: MissingCounts,
     /// Persons left out for answering no item.
     without_answers: usize,
+    /// Each person's weight relative to the mean weight (all 1 without a weight column).
+    weights: Vec<f64>,
+    /// The weight column, the weights' sum and effective sample size (`None`: no column).
+    weighting: Option<WeightSummary>,
 }
 
 /// A grouping: its column, and its groups in order of first appearance.
@@ -287,8 +296,9 @@ impl Dataset {
     /// [`Error::Read`] when the reader fails; [`Error::Input`] naming the data (and line,
     /// column and value where they apply) for columns named twice or not in the header, a
     /// missing or repeated person id, a missing profile value under
-    /// [`MissingPolicy::Error`], no person left, or an item whose answers are all missing or
-    /// all the same.
+    /// [`MissingPolicy::Error`], a weight that is missing, not a number, negative or not
+    /// finite (of any person read), weights that are all 0, no person left, or an item whose
+    /// answers are all missing or all the same.
     pub fn from_reader(mut reader: impl Read, spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
         let display = spec.file.display().to_string();
         let mut bytes = Vec::new();
@@ -318,8 +328,9 @@ impl Dataset {
     /// # Errors
     /// [`Error::Input`] naming the data (and row, column and person where they apply) for
     /// columns named twice or not in the frame, ids not one per row, a missing or repeated
-    /// person id, a missing profile value under [`MissingPolicy::Error`], no persons, or an
-    /// item whose answers are all missing or all the same.
+    /// person id, a missing profile value under [`MissingPolicy::Error`], a bad weight or
+    /// weights that are all 0 (as [`Dataset::from_reader`]), no persons, or an item whose
+    /// answers are all missing or all the same.
     pub fn from_frame(ids: Vec<String>, frame: Frame, spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
         let source = spec.file.display().to_string();
         let location = Location::file(&source);
@@ -364,20 +375,23 @@ impl Dataset {
         if ids.is_empty() {
             return Err(Error::input(location, "there are no persons"));
         }
-        let (ids, frame, tally) = Self::admit_frame(ids, frame, spec, &roles, &location)?;
-        Self::assemble(source, ids, frame, spec, &roles, tally)
+        let raw = frame_weights(&frame, &ids, spec, &location)?;
+        let (ids, frame, tally, kept) = Self::admit_frame(ids, frame, spec, &roles, &location)?;
+        let weights = kept.iter().map(|&row| raw[row]).collect();
+        Self::assemble(source, ids, frame, spec, &roles, tally, weights)
     }
 
     /// The persons of `frame` that `spec`'s profile policy and the items keep, with the
     /// missing values of the role columns as missing and, under [`MissingPolicy::Category`],
-    /// missing profile values as [`CATEGORY`]. The frame itself when that changes nothing.
+    /// missing profile values as [`CATEGORY`] (the frame itself when that changes nothing),
+    /// and the rows they were.
     fn admit_frame(
         ids: Vec<String>,
         frame: Frame,
         spec: &DataSpec,
         roles: &Roles,
         location: &Location,
-    ) -> Result<(Vec<String>, Frame, Tally)> {
+    ) -> Result<(Vec<String>, Frame, Tally, Vec<usize>)> {
         let width = frame.columns().len();
         // Per column, which levels are missing values (only in the columns roles name).
         let mut token: Vec<Vec<bool>> = (0..width).map(|c| vec![false; frame.levels(c).len()]).collect();
@@ -416,7 +430,7 @@ impl Dataset {
             }
         }
         if kept.len() == frame.rows() && tally.missing.is_empty() && !token.iter().flatten().any(|&t| t) {
-            return Ok((ids, frame, tally));
+            return Ok((ids, frame, tally, kept));
         }
         let mut columns = Vec::with_capacity(width);
         for c in 0..width {
@@ -439,13 +453,14 @@ impl Dataset {
         }
         let mut ids = ids;
         let ids = kept.iter().map(|&row| std::mem::take(&mut ids[row])).collect();
-        Ok((ids, builder.finish(), tally))
+        Ok((ids, builder.finish(), tally, kept))
     }
 
     fn read(rows: &mut dyn Rows, spec: &DataSpec, group_names: &[String]) -> Result<Dataset> {
         let display = rows.location().file.clone();
         spec.validate().map_err(|m| Error::input(Location::file(&display), m))?;
         let id: Vec<usize> = spec.id.iter().map(|name| column(rows, name, "id")).collect::<Result<_>>()?;
+        let weight = spec.weight.as_ref().map(|name| column(rows, name, "weight")).transpose()?;
         // The file's columns the roles name, once each, in the order first named.
         let mut names: Vec<&str> = Vec::new();
         let mut file_columns = Vec::new();
@@ -469,6 +484,7 @@ impl Dataset {
         let mut builder = FrameBuilder::new(names.iter().map(|&n| (n, Dictionary::learned())))?;
         let mut tally = Tally::new(&display, spec.profile_missing);
         let mut ids = Vec::new();
+        let mut weights = Vec::new();
         let mut seen = HashSet::new();
         let mut read = 0;
         while let Some(line) = rows.next()? {
@@ -501,12 +517,20 @@ impl Dataset {
                 (Some(e), _) => return Err(e),
                 (None, _) => {}
             }
+            // Every person's weight is checked, also of persons left out below.
+            let person_weight = match weight {
+                Some(c) => {
+                    weight_value(rows.field(line, c)?, &spec.missing_values).map_err(|m| Error::input(at(c), m))?
+                }
+                None => 1.0,
+            };
             match tally.admit(&mut values, &roles.profile, &spec.profile, &roles.items) {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(a) => return Err(refuse(a)?),
             }
             ids.push(person.to_string());
+            weights.push(person_weight);
             builder.push(values.iter().copied()).map_err(|rejected| match rejected {
                 Rejected::Full { column } => {
                     Error::input(at(file_columns[column]), format!("more than {} distinct values", u32::MAX))
@@ -517,13 +541,14 @@ impl Dataset {
         if read == 0 {
             return Err(Error::input(rows.location().clone(), "the file has a header but no persons"));
         }
-        let mut data = Self::assemble(display, ids, builder.finish(), spec, &roles, tally)?;
+        let mut data = Self::assemble(display, ids, builder.finish(), spec, &roles, tally, weights)?;
         data.warnings.extend(rows.note());
         Ok(data)
     }
 
-    /// The dataset of persons whose ids and profiles were checked: warns of profile attributes
-    /// with a single level, checks and sorts the items, and finds the groups.
+    /// The dataset of persons whose ids, profiles and `weights` (as read, one per person;
+    /// all 1 without a weight column) were checked: warns of profile attributes with a single
+    /// level, checks and sorts the items, finds the groups, and makes the weights relative.
     fn assemble(
         source: String,
         ids: Vec<String>,
@@ -531,6 +556,7 @@ impl Dataset {
         spec: &DataSpec,
         roles: &Roles,
         tally: Tally,
+        weights: Vec<f64>,
     ) -> Result<Dataset> {
         if ids.is_empty() {
             return Err(Error::input(
@@ -579,6 +605,7 @@ impl Dataset {
             items.push(ItemRole { column, ordinal, missing });
         }
         let groups = roles.groups.iter().map(|&column| GroupingRole::new(&frame, column)).collect();
+        let (weights, weighting) = relative_weights(&source, spec.weight.as_deref(), weights)?;
         Ok(Dataset {
             source,
             ids,
@@ -590,6 +617,8 @@ impl Dataset {
             missing_values: spec.missing_values.clone(),
             missing: tally.missing,
             without_answers: tally.without_answers,
+            weights,
+            weighting,
         })
     }
 
@@ -671,6 +700,25 @@ impl Dataset {
     /// left out).
     pub fn without_answers(&self) -> usize {
         self.without_answers
+    }
+
+    /// Each person's survey weight relative to the mean weight, in person order: the weights
+    /// as read times persons / their sum, so they average 1 and sums over persons stay on the
+    /// scale of a count of persons (smoothing, priors and penalties keep their meaning). All 1
+    /// without a weight column, and for a pool.
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
+    }
+
+    /// The relative weight of `person` (see [`Dataset::weights`]).
+    pub fn weight(&self, person: usize) -> f64 {
+        self.weights[person]
+    }
+
+    /// The weight column, the sum of the weights as read and Kish's effective sample size;
+    /// `None` without a weight column.
+    pub fn weighting(&self) -> Option<&WeightSummary> {
+        self.weighting.as_ref()
     }
 
     /// The persons of a persona pool `path`, a CSV with the profile attributes as columns (and
@@ -786,6 +834,8 @@ impl Dataset {
             missing_values: self.missing_values.clone(),
             missing,
             without_answers: 0,
+            weights: vec![1.0; persons],
+            weighting: None,
         })
     }
 }
@@ -836,6 +886,62 @@ fn read_fields<'r>(
         }
     }
     (values, None)
+}
+
+/// A person's weight from its field `text` (`None`: a null), or why it is refused: missing
+/// (a null or one of the missing values), not a number, NaN, infinite, negative, or outside
+/// the range populace computes with.
+fn weight_value(text: Option<&str>, missing: &MissingValues) -> std::result::Result<f64, String> {
+    let text = text.ok_or("the weight is missing (a null): every person needs one")?;
+    if missing.is_missing(text) {
+        return Err(format!("the weight is missing (\"{}\"): every person needs one", text.escape_debug()));
+    }
+    parse_count(text).map_err(|why| format!("the weight {why}: \"{}\"", text.escape_debug()))
+}
+
+/// Each row's weight from the weight column of `frame` that `spec` names (all 1 without one),
+/// or an error naming the row, the column and the person.
+fn frame_weights(frame: &Frame, ids: &[String], spec: &DataSpec, location: &Location) -> Result<Vec<f64>> {
+    let Some(name) = &spec.weight else { return Ok(vec![1.0; frame.rows()]) };
+    let column = frame.column(name).ok_or_else(|| {
+        let found = frame.names().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
+        Error::input(location.at_column(name), format!("unknown weight column \"{name}\"; the frame has {found}"))
+    })?;
+    let levels: Vec<_> = frame.levels(column).iter().map(|l| weight_value(Some(l), &spec.missing_values)).collect();
+    (0..frame.rows())
+        .map(|row| {
+            let value = match frame.code(row, column) {
+                Some(code) => levels[code as usize].clone(),
+                None => weight_value(None, &spec.missing_values),
+            };
+            value.map_err(|m| {
+                let id = ids.get(row).map_or("", String::as_str);
+                Error::input(location.at_row(row as u64 + 1).at_column(name), format!("person \"{id}\": {m}"))
+            })
+        })
+        .collect()
+}
+
+/// The persons' `weights` as read made relative (times persons / their sum), with the
+/// summary of the weight column `column`; `weights` as they are without a column.
+///
+/// # Errors
+/// [`Error::Input`] naming the column when every weight is 0.
+fn relative_weights(
+    source: &str,
+    column: Option<&str>,
+    mut weights: Vec<f64>,
+) -> Result<(Vec<f64>, Option<WeightSummary>)> {
+    let Some(column) = column else { return Ok((weights, None)) };
+    let sum: f64 = weights.iter().sum();
+    if sum == 0.0 {
+        let message = format!("every weight of the {} persons kept is 0: nobody would count", weights.len());
+        return Err(Error::input(Location::file(source).at_column(column), message));
+    }
+    let summary = WeightSummary { column: column.to_string(), sum, n_eff: stats::effective_size(&weights) };
+    let scale = weights.len() as f64 / sum;
+    weights.iter_mut().for_each(|w| *w *= scale);
+    Ok((weights, Some(summary)))
 }
 
 /// What is wrong with a person id, if anything: it is empty, or one of the missing values.
@@ -1081,6 +1187,59 @@ mod tests {
         std::fs::write(&path, b"sex,age\nf,NA\n").unwrap();
         let e = data.read_pool(&path).unwrap_err().to_string();
         assert!(e.ends_with("column \"age\": \"NA\" is read as \"missing\", which is not a level of \"age\" in the responses (old, young)"), "{e}");
+    }
+
+    #[test]
+    fn weights_are_read_made_relative_and_leave_with_their_persons() {
+        // Person 3 lacks a sex, person 4 answered nothing: their weights (and only theirs) go.
+        let csv =
+            "id,sex,age,q,v,w\n1,m,old,a,x,4\n2,f,old,b,y,2\n3,NA,old,a,x,100\n4,f,young,,,100\n5,m,young,b,x,0\n";
+        let spec = DataSpec::new("r.csv", "id", ["sex", "age"], ["q", "v"]).weight("w");
+        let data = Dataset::from_reader(csv.as_bytes(), &spec, &[]).unwrap();
+        assert_eq!(data.ids(), ["1", "2", "5"]);
+        assert_eq!(data.weights(), [2.0, 1.0, 0.0]);
+        let summary = data.weighting().unwrap();
+        assert_eq!((summary.column.as_str(), summary.sum, summary.n_eff), ("w", 6.0, 36.0 / 20.0));
+        // The same from a frame; without the column every person weighs 1.
+        let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+        let columns: Vec<(&str, Vec<&str>)> =
+            (0..6).map(|c| (rows[0][c], rows[1..].iter().map(|r| r[c]).collect())).collect();
+        let ids: Vec<String> = rows[1..].iter().map(|r| r[0].to_string()).collect();
+        let frame = Dataset::from_frame(ids, Frame::from_columns(&columns).unwrap(), &spec, &[]).unwrap();
+        assert_eq!((frame.weights(), frame.weighting()), (data.weights(), data.weighting()));
+        let plain = read(CSV, &[]).unwrap();
+        assert_eq!((plain.weights(), plain.weighting()), (&[1.0; 3][..], None));
+    }
+
+    #[test]
+    fn a_bad_weight_is_an_error_naming_line_column_and_value() {
+        let spec = DataSpec::new("r.csv", "id", ["sex"], ["q"]).weight("w");
+        let e = |rows: &str| {
+            let csv = format!("id,sex,q,w\n1,m,a,1\n{rows}");
+            Dataset::from_reader(csv.as_bytes(), &spec, &[]).unwrap_err().to_string()
+        };
+        let at = "r.csv, line 3, column \"w\": the weight";
+        assert_eq!(e("2,f,b,NA\n"), format!("{at} is missing (\"NA\"): every person needs one"));
+        assert_eq!(e("2,f,b,\n"), format!("{at} is missing (\"\"): every person needs one"));
+        assert_eq!(e("2,f,b,-2\n"), format!("{at} is negative: \"-2\""));
+        assert_eq!(e("2,f,b,heavy\n"), format!("{at} is not a number: \"heavy\""));
+        assert_eq!(e("2,f,b,nan\n"), format!("{at} is NaN: \"nan\""));
+        assert_eq!(e("2,f,b,inf\n"), format!("{at} is infinite: \"inf\""));
+        // Checked for persons left out too: a missing weight is never silent.
+        assert_eq!(e("2,NA,b,.\n"), format!("{at} is missing (\".\"): every person needs one"));
+        let zero = Dataset::from_reader(&b"id,sex,q,w\n1,m,a,0\n2,f,b,0\n"[..], &spec, &[]).unwrap_err();
+        assert_eq!(
+            zero.to_string(),
+            "r.csv, column \"w\": every weight of the 2 persons kept is 0: nobody would count"
+        );
+        let absent = Dataset::from_reader(&b"id,sex,q\n1,m,a\n"[..], &spec, &[]).unwrap_err().to_string();
+        assert!(absent.starts_with("r.csv, line 1, column \"w\": unknown weight column \"w\""), "{absent}");
+        // A frame's rows, and a weight column in another role.
+        let frame = Frame::from_columns(&[("sex", ["m", "f"]), ("q", ["a", "b"]), ("w", ["1", "-1"])]).unwrap();
+        let e = Dataset::from_frame(vec!["1".into(), "2".into()], frame, &spec, &[]).unwrap_err().to_string();
+        assert_eq!(e, "r.csv, row 2, column \"w\": person \"2\": the weight is negative: \"-1\"");
+        let twice = DataSpec::new("r.csv", "id", ["sex"], ["q"]).weight("sex").validate().unwrap_err();
+        assert_eq!(twice, "the weight column \"sex\" is also named among id, profile and items");
     }
 
     #[test]

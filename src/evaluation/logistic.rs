@@ -48,29 +48,31 @@ struct Patterns {
     /// Pattern `p` has the active features `features[starts[p]..starts[p + 1]]`.
     starts: Vec<usize>,
     features: Vec<usize>,
-    /// How many rows have pattern `p`.
+    /// The summed weight of the rows with pattern `p`.
     weight: Vec<f64>,
-    /// Σ over rows of `[y = c] · x_f`, laid out like the coefficients (intercept first).
+    /// Σ over rows of `weight · [y = c] · x_f`, laid out like the coefficients (intercept
+    /// first).
     observed: Vec<f64>,
 }
 
 impl Patterns {
-    /// Collapses `rows` (with classes `y`) into patterns; `w` is the coefficients per class.
-    fn new(rows: &[Vec<usize>], y: &[usize], w: usize, classes: usize) -> Patterns {
+    /// Collapses `rows` (with classes `y` and weights `weights`) into patterns; `w` is the
+    /// coefficients per class.
+    fn new(rows: &[Vec<usize>], y: &[usize], weights: &[f64], w: usize, classes: usize) -> Patterns {
         let mut index: HashMap<&[usize], usize> = HashMap::new();
         let mut out =
             Patterns { starts: vec![0], features: Vec::new(), weight: Vec::new(), observed: vec![0.0; classes * w] };
-        for (row, &c) in rows.iter().zip(y) {
+        for ((row, &c), &n) in rows.iter().zip(y).zip(weights) {
             let p = *index.entry(row.as_slice()).or_insert_with(|| {
                 out.features.extend_from_slice(row);
                 out.starts.push(out.features.len());
                 out.weight.push(0.0);
                 out.weight.len() - 1
             });
-            out.weight[p] += 1.0;
-            out.observed[c * w] += 1.0;
+            out.weight[p] += n;
+            out.observed[c * w] += n;
             for &f in row {
-                out.observed[c * w + 1 + f] += 1.0;
+                out.observed[c * w + 1 + f] += n;
             }
         }
         out
@@ -263,6 +265,19 @@ impl Logistic {
     /// `y[i]` < `classes` its class; `l2` is the ridge penalty on the non-intercept
     /// coefficients (added as `l2/2 · Σ w²` to the summed NLL).
     pub fn fit(rows: &[Vec<usize>], y: &[usize], classes: usize, features: usize, l2: f64) -> Result<Logistic> {
+        Logistic::fit_weighted(rows, y, &vec![1.0; rows.len()], classes, features, l2)
+    }
+
+    /// [`Logistic::fit`] with example i weighted by `weights[i]` (finite, non-negative): the
+    /// NLL is the weighted sum, so weights that average 1 keep `l2` on the scale of examples.
+    pub fn fit_weighted(
+        rows: &[Vec<usize>],
+        y: &[usize],
+        weights: &[f64],
+        classes: usize,
+        features: usize,
+        l2: f64,
+    ) -> Result<Logistic> {
         let w = features + 1;
         if let Some(bad) = rows.iter().flatten().find(|&&f| f >= features) {
             return Err(Error::Inconsistent(format!("logistic regression: feature {bad} of {features}")));
@@ -270,17 +285,28 @@ impl Logistic {
         if let Some(bad) = y.iter().find(|&&c| c >= classes) {
             return Err(Error::Inconsistent(format!("logistic regression: class {bad} of {classes}")));
         }
+        if weights.len() != rows.len() || y.len() != rows.len() {
+            return Err(Error::Inconsistent(format!(
+                "logistic regression: {} rows, {} classes and {} weights",
+                rows.len(),
+                y.len(),
+                weights.len()
+            )));
+        }
+        if let Some(bad) = weights.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+            return Err(Error::Inconsistent(format!("logistic regression: weight {bad}")));
+        }
         // Start at the smoothed class frequencies with zero slopes.
         let mut counts = vec![0.5; classes];
-        for &c in y {
-            counts[c] += 1.0;
+        for (&c, &n) in y.iter().zip(weights) {
+            counts[c] += n;
         }
         let total: f64 = counts.iter().sum();
         let mut theta = vec![0.0; classes * w];
         for c in 0..classes {
             theta[c * w] = (counts[c] / total).ln();
         }
-        let patterns = Patterns::new(rows, y, w, classes);
+        let patterns = Patterns::new(rows, y, weights, w, classes);
         let problem = Problem { patterns: &patterns, classes, features, l2, last: RefCell::new(None) };
         let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
             .with_tolerance_grad(1e-6)
@@ -343,7 +369,7 @@ mod tests {
         for scale in [0.3, 400.0] {
             let theta: Vec<f64> =
                 (0..k * (features + 1)).map(|i| scale * ((i * 37 % 11) as f64 / 11.0 - 0.5)).collect();
-            let patterns = Patterns::new(&rows, &y, features + 1, k);
+            let patterns = Patterns::new(&rows, &y, &vec![1.0; rows.len()], features + 1, k);
             assert!(patterns.len() <= 60);
             let problem = Problem { patterns: &patterns, classes: k, features, l2: 0.7, last: RefCell::new(None) };
             let (cost, grad) = problem.evaluate(&theta);
@@ -353,6 +379,26 @@ mod tests {
                 assert!((g - h).abs() <= 1e-9 * (1.0 + h.abs()), "{g} vs {h}");
             }
         }
+    }
+
+    #[test]
+    fn an_integer_weight_is_that_many_copies_of_the_row() {
+        let rows: Vec<Vec<usize>> = (0..300).map(|i| vec![i % 3, 3 + (i / 3) % 2]).collect();
+        let y: Vec<usize> = (0..300).map(|i| (i * 7 + i / 5) % 3).collect();
+        let weights: Vec<f64> = (0..300).map(|i| (1 + i % 4) as f64).collect();
+        let weighted = Logistic::fit_weighted(&rows, &y, &weights, 3, 5, 1.0).unwrap();
+        let (mut copies, mut classes) = (Vec::new(), Vec::new());
+        for ((row, &c), &n) in rows.iter().zip(&y).zip(&weights) {
+            for _ in 0..n as usize {
+                copies.push(row.clone());
+                classes.push(c);
+            }
+        }
+        assert_eq!(weighted.theta, Logistic::fit(&copies, &classes, 3, 5, 1.0).unwrap().theta);
+        let unweighted = Logistic::fit(&rows, &y, 3, 5, 1.0).unwrap().theta;
+        assert_ne!(weighted.theta, unweighted);
+        let bad = Logistic::fit_weighted(&rows, &y, &vec![f64::NAN; 300], 3, 5, 1.0).unwrap_err();
+        assert_eq!(bad.to_string(), "logistic regression: weight NaN");
     }
 
     #[test]

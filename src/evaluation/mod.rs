@@ -7,7 +7,9 @@
 //! between predicted and observed answer distributions, overall and per group), attaches
 //! percentile bootstrap CIs over persons, applies the decision rule, and measures how well
 //! each predictor's simulated answers replicate the real profile effects. The result is an
-//! [`Evaluation`]: typed, and serialized as `evaluation.json` (docs/evaluate.md).
+//! [`Evaluation`]: typed, and serialized as `evaluation.json` (docs/evaluate.md). With survey
+//! weights ([`DataSpec::weight`]), every statistic over persons is weighted, the built-in
+//! predictors fit weighted, and the bootstrap resamples persons with their weights.
 //!
 //! [`evaluate`] runs the experiment an [`ExperimentSpec`] (TOML) describes. In code, build
 //! the predictors — the built-in [`Population`], [`Profile`], [`Cell`], [`History`] and
@@ -274,6 +276,7 @@ impl Experiment {
             data: DataSummary {
                 file: data.source().to_string(),
                 persons: data.persons(),
+                weight: data.weighting().cloned(),
                 items,
                 profile: data.profile().map(|a| a.name().to_string()).collect(),
                 groups: data.groups().map(|g| g.name().to_string()).collect(),

@@ -4,11 +4,12 @@
 //! Each predictor is fitted on all respondents, then predicts every person of each pool (a CSV
 //! from `populace generate`: one row per person with the profile attributes). A pool's predicted
 //! distribution of an item, overall and within each group, is the mean of its persons'
-//! predictions; the observed one is the respondents' answer frequencies. Distances are total
-//! variation averaged over items (groups weighted by their respondents), and the score is
-//! the mean over groupings, as in `evaluate`. CIs come from a stratified bootstrap: respondents
-//! and each pool's persons are resampled separately. Each pool is compared with the first
-//! pool by the paired difference of scores.
+//! predictions; the observed one is the respondents' answer frequencies, weighted by their
+//! survey weights. Distances are total variation averaged over items (groups weighted by
+//! their respondents' weights), and the score is the mean over groupings, as in `evaluate`.
+//! CIs come from a stratified bootstrap: respondents (each with its weight) and each pool's
+//! persons are resampled separately. Each pool is compared with the first pool by the paired
+//! difference of scores.
 
 use std::path::Path;
 
@@ -201,18 +202,12 @@ pub(super) fn score(
     let groupings = shared_groupings(data);
     let observed = Observed::new(data, &groupings);
     let pool_levels: Vec<Vec<Vec<usize>>> = pools.iter().map(|pool| levels(pool, &groupings)).collect();
-    let ones = |n: usize| vec![1.0; n];
-    let point = statistics(
-        &observed,
-        &pool_levels,
-        &preds,
-        &ones(data.persons()),
-        &pools.iter().map(|p| ones(p.persons())).collect::<Vec<_>>(),
-    );
+    let ones: Vec<Vec<f64>> = pools.iter().map(|p| vec![1.0; p.persons()]).collect();
+    let point = statistics(&observed, &pool_levels, &preds, data.weights(), &ones);
     let replicates: Vec<Vec<f64>> = (0..bootstrap)
         .into_par_iter()
         .map(|r| {
-            let w = stats::resample_weights(data.persons(), seed, r);
+            let w = stats::weighted_resample(data.weights(), seed, r);
             let v: Vec<Vec<f64>> = pools
                 .iter()
                 .enumerate()

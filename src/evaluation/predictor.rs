@@ -34,7 +34,9 @@ pub trait Predictor: Send {
         PredictorKind::Custom
     }
     /// Fits the predictor for `item` on the persons `train` (indices into `data`); persons
-    /// without an answer to the item are the predictor's to skip or use.
+    /// without an answer to the item are the predictor's to skip or use. With survey weights,
+    /// [`Dataset::weight`] gives each person's; the built-in predictors fit weighted, and
+    /// one that ignores them fits the sample rather than the population.
     fn fit(&mut self, data: &Dataset, train: &[usize], item: usize) -> Result<()>;
     /// One prediction per person of `persons`, in order: probabilities over the item's
     /// options (`data.item(item).levels()`), summing to 1.
@@ -108,13 +110,14 @@ fn each(persons: &[usize], mut one: impl FnMut(usize) -> Result<Vec<f64>>) -> Re
     persons.iter().map(|&p| Ok(Prediction::new(one(p)?))).collect()
 }
 
-/// Answer counts of `item` among `persons`, plus `alpha` in each option.
+/// Weighted answer counts of `item` among `persons` (each answer counts its person's
+/// survey weight), plus `alpha` in each option.
 fn counts(data: &Dataset, persons: &[usize], item: usize, alpha: f64) -> Vec<f64> {
     let column = data.item(item);
     let mut c = vec![alpha; column.levels().len()];
     for &p in persons {
         if let Some(a) = column.answer(p) {
-            c[a] += 1.0;
+            c[a] += data.weight(p);
         }
     }
     c
@@ -126,8 +129,9 @@ fn normalized(mut v: Vec<f64>) -> Vec<f64> {
     v
 }
 
-/// The baseline: each item's answer distribution in the training persons, with `smoothing`
-/// added to every option's count (default 0.5, Jeffreys-style), the same for everybody.
+/// The baseline: each item's answer distribution in the training persons (weighted by their
+/// survey weights), with `smoothing` added to every option's count (default 0.5,
+/// Jeffreys-style), the same for everybody.
 pub struct Population {
     name: String,
     smoothing: f64,
@@ -186,7 +190,8 @@ fn profile_features(data: &Dataset, person: usize, interactions: bool) -> (Vec<u
     (row, offset)
 }
 
-/// Fits a logistic model on the training persons who answered `item`.
+/// Fits a logistic model on the training persons who answered `item`, each weighted by its
+/// survey weight.
 fn fit_logistic(
     data: &Dataset,
     train: &[usize],
@@ -195,20 +200,21 @@ fn fit_logistic(
     features: impl Fn(usize) -> (Vec<usize>, usize),
 ) -> Result<Logistic> {
     let column = data.item(item);
-    let (mut rows, mut y, mut width) = (Vec::new(), Vec::new(), 0);
+    let (mut rows, mut y, mut weights, mut width) = (Vec::new(), Vec::new(), Vec::new(), 0);
     for &p in train {
         if let Some(a) = column.answer(p) {
             let (row, w) = features(p);
             rows.push(row);
             y.push(a);
+            weights.push(data.weight(p));
             width = w;
         }
     }
-    Logistic::fit(&rows, &y, column.levels().len(), width, l2)
+    Logistic::fit_weighted(&rows, &y, &weights, column.levels().len(), width, l2)
 }
 
 /// L2-regularized multinomial logistic regression on the one-hot profile (main effects,
-/// optionally pairwise interactions).
+/// optionally pairwise interactions), each training person weighted by its survey weight.
 pub struct Profile {
     name: String,
     l2: f64,
@@ -250,7 +256,8 @@ impl Predictor for Profile {
 /// cells: with attributes a₁…a_P in spec order, level 0 is the smoothed population
 /// distribution and level j the cell of a₁…a_j, estimated as
 /// `p_j = (n_j · f_j + m · p_{j−1}) / (n_j + m)` from its counts `n_j · f_j` and prior strength
-/// `m`; sparse cells thus back off to their parent, empty cells equal it.
+/// `m`; sparse cells thus back off to their parent, empty cells equal it. Counts are sums of
+/// the persons' survey weights (which average 1, so `m` stays a number of persons).
 pub struct Cell {
     name: String,
     smoothing: f64,
@@ -293,7 +300,7 @@ impl Predictor for Cell {
             if let Some(a) = column.answer(p) {
                 let profile = profile_of(data, p);
                 for (j, map) in self.counts.iter_mut().enumerate() {
-                    map.entry(profile[..=j].to_vec()).or_insert_with(|| vec![0.0; k])[a] += 1.0;
+                    map.entry(profile[..=j].to_vec()).or_insert_with(|| vec![0.0; k])[a] += data.weight(p);
                 }
             }
         }
@@ -317,7 +324,7 @@ impl Predictor for Cell {
 }
 
 /// Multinomial logistic regression on the person's answers to the other items (one-hot, with
-/// a "missing" level per item).
+/// a "missing" level per item), each training person weighted by its survey weight.
 pub struct History {
     name: String,
     l2: f64,

@@ -141,6 +141,15 @@ impl Evaluation {
         self.predictors.iter().filter(|(_, p)| p.verdict != Verdict::Baseline).map(|(n, p)| (n.as_str(), p.verdict))
     }
 
+    /// The line that tells how persons were weighted, for stderr; `None` without weights.
+    pub fn weight_summary(&self) -> Option<String> {
+        let w = self.data.weight.as_ref()?;
+        Some(format!(
+            "{}: persons weighted by \"{}\": {} persons, weights summing to {}, Kish effective sample size {:.1}",
+            self.data.file, w.column, self.data.persons, w.sum, w.n_eff
+        ))
+    }
+
     /// The lines that tell what missing values came to, for stderr: each input's
     /// [`MissingCounts::summary`], then one for the responses' answers and groupings; none
     /// when nothing was missing.
@@ -193,12 +202,27 @@ pub struct DataSummary {
     pub file: String,
     /// Number of persons.
     pub persons: usize,
+    /// The survey weights, when the data has a weight column (left out of the JSON without).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<WeightSummary>,
     /// The items, in order.
     pub items: Vec<ItemSummary>,
     /// The profile attributes, in order.
     pub profile: Vec<String>,
     /// The grouping columns, in order.
     pub groups: Vec<String>,
+}
+
+/// `data.weight`: the survey weights of the persons kept.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct WeightSummary {
+    /// The weight column.
+    pub column: String,
+    /// The weights as read, summed: the population the persons stand for.
+    pub sum: f64,
+    /// Kish's effective sample size, (Σw)² / Σw².
+    pub n_eff: f64,
 }
 
 /// One item of [`DataSummary`].

@@ -1,9 +1,14 @@
 //! Held-out predictions scored at the individual and the population level, with percentile
 //! bootstrap CIs over persons.
 //!
-//! Every metric of every predictor is computed for the data (all weights 1) and for each
-//! bootstrap resample (weights: the persons' multiplicities) into the same typed shape; the
-//! shape depends only on the data, so a replicate's values line up with the estimate's.
+//! Every metric of every predictor is a weighted statistic of the persons, computed for the
+//! data (weights: the persons' survey weights, all 1 without a weight column) and for each
+//! bootstrap resample (weights: the persons' multiplicities times their survey weights) into
+//! the same typed shape; the shape depends only on the data, so a replicate's values line up
+//! with the estimate's. Means over answers and persons are weighted means, ratios of means are
+//! ratios of weighted means, a group's observed answer distribution is the weighted share of
+//! each option among its persons who answered and its predicted one the weighted mean of their
+//! predictions, and distances are averaged over folds, groups and items by weighted sizes.
 
 use indexmap::IndexMap;
 
@@ -30,8 +35,8 @@ pub(super) fn score(
 ) -> Vec<Scores<Estimate>> {
     let fold = assign_folds(data.persons(), folds, seed);
     let scored = Scored::new(data, baseline, preds, PopulationData::new(data, preds, &fold, folds));
-    let point = scored.metrics(&vec![1.0; data.persons()]);
-    let (_, replicates) = stats::bootstrap(data.persons(), bootstrap, seed, |w| flatten(scored.metrics(w)));
+    let point = scored.metrics(data.weights());
+    let (_, replicates) = stats::bootstrap_weighted(data.weights(), bootstrap, seed, |w| flatten(scored.metrics(w)));
     // The shape depends on the data alone: the k-th value of the estimate's shape is the k-th
     // statistic of every replicate.
     let mut k = 0;
@@ -77,7 +82,9 @@ fn losses(answers: &[Option<usize>], preds: &[Option<Prediction>]) -> Losses {
 }
 
 /// Individual-level metrics of a model against the baseline from per-person totals
-/// `[nll, brier, correct, answers]` and the baseline's `[nll, answers]`, with weights `w`.
+/// `[nll, brier, correct, answers]` and the baseline's `[nll, answers]`, with person weights
+/// `w`: weighted means per answer and per person, and `d` from weighted variances corrected
+/// by Σw / (Σw − 1) (survey weights average 1, so Σw counts persons).
 fn individual(w: &[f64], model: [&[f64]; 4], base: [&[f64]; 2]) -> IndividualMetrics<f64> {
     let [nll, brier, correct, count] = model;
     let [base_nll, _] = base;
@@ -224,8 +231,9 @@ struct PopulationData<'a> {
     persons: Vec<Vec<Vec<usize>>>,
     /// `[predictor][item]`: their probabilities, the item's options per person.
     probabilities: Vec<Vec<Vec<f64>>>,
-    /// `[predictor][item][grouping][group]`: whether any of those persons is in the group;
-    /// only such groups are reported, in every resample (NaN where it lost them all).
+    /// `[predictor][item][grouping][group]`: whether any of those persons with a positive
+    /// weight is in the group; only such groups are reported, in every resample (NaN where it
+    /// lost them all).
     present: Vec<Vec<Vec<Vec<bool>>>>,
 }
 
@@ -270,7 +278,8 @@ impl<'a> PopulationData<'a> {
                             .zip(&cells)
                             .map(|((_, levels), cell)| {
                                 let mut any = vec![false; levels.len()];
-                                ps.iter().filter_map(|&p| cell[p]).for_each(|c| any[c / folds] = true);
+                                let weighed = ps.iter().filter(|&&p| data.weight(p) > 0.0);
+                                weighed.filter_map(|&p| cell[p]).for_each(|c| any[c / folds] = true);
                                 any
                             })
                             .collect()
@@ -412,5 +421,59 @@ impl<'a> PopulationData<'a> {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluation::spec::DataSpec;
+
+    /// Four persons in two groups, weighing 3, 1, 1 and 1, answer a, b, b, a; the baseline
+    /// predicts (½, ½) for everyone, the model (0.8, 0.2). The scores, with `weight` as the
+    /// weight column or none.
+    fn scores(weight: Option<&str>) -> Vec<Scores<Estimate>> {
+        let csv = "id,g,q,w\n1,x,a,3\n2,x,b,1\n3,y,b,1\n4,y,a,1\n";
+        let spec = DataSpec::new("r.csv", "id", ["g"], ["q"]);
+        let spec = if let Some(w) = weight { spec.weight(w) } else { spec };
+        let data = Dataset::from_reader(csv.as_bytes(), &spec, &["g".into()]).unwrap();
+        let constant = |q: [f64; 2]| vec![(0..4).map(|_| Some(Prediction::new(q.to_vec()))).collect()];
+        score(&data, &vec![constant([0.5, 0.5]), constant([0.8, 0.2])], 0, 1, 20, 1, 0.05)
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn distributions_are_weighted_shares_and_groups_weigh_their_weights() {
+        let weighted = scores(Some("w"));
+        // Observed: a has 4 of the weight 6 overall, 3 of 4 in group x and 1 of 2 in group y.
+        let model = &weighted[1].1;
+        assert!(close(model.items["q"]["all"]["all"].tv.estimate, 0.8 - 4.0 / 6.0));
+        assert!(close(weighted[0].1.tv.overall.estimate, 4.0 / 6.0 - 0.5));
+        let (x, y) = (model.tv.groups["g"]["x"].estimate, model.tv.groups["g"]["y"].estimate);
+        assert!(close(x, 0.05) && close(y, 0.3), "{x} {y}");
+        // Groups are averaged by their weight (4 and 2), not their persons (2 and 2).
+        assert!(close(model.tv.groupings["g"].mean.estimate, (4.0 * 0.05 + 2.0 * 0.3) / 6.0));
+        // Unweighted, a is half the answers everywhere.
+        let unweighted = &scores(None)[1].1;
+        assert!(close(unweighted.tv.overall.estimate, 0.3) && close(unweighted.tv.groupings["g"].mean.estimate, 0.3));
+    }
+
+    #[test]
+    fn individual_metrics_are_weighted_means_and_ratios_of_them() {
+        let weighted = scores(Some("w"));
+        let i = &weighted[1].0.overall;
+        let nll = (4.0 * -(0.8f64.ln()) + 2.0 * -(0.2f64.ln())) / 6.0;
+        assert!(close(i.nll.estimate, nll), "{:?}", i.nll);
+        assert!(close(i.pseudo_r2.estimate, 1.0 - nll / 2f64.ln()));
+        assert!(close(i.accuracy.estimate, 4.0 / 6.0) && close(i.share_improved.estimate, 4.0 / 6.0));
+        let brier = (4.0 * 2.0 * 0.2f64.powi(2) + 2.0 * 2.0 * 0.8f64.powi(2)) / 6.0;
+        assert!(close(i.brier.estimate, brier));
+        for m in [&i.nll, &i.brier, &i.accuracy, &i.pseudo_r2] {
+            assert!(m.contains(m.estimate), "{m:?}");
+        }
+        assert!(close(scores(None)[1].0.overall.accuracy.estimate, 0.5));
     }
 }

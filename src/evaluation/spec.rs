@@ -92,6 +92,12 @@ pub struct DataSpec {
     /// Items whose answers are ordinal; the scale order is the string sort of the answers.
     #[serde(default)]
     pub ordinal: Vec<String>,
+    /// The column of the persons' survey weights (design weights), if any: population metrics
+    /// compare weighted answer distributions, individual metrics are weighted means, the
+    /// built-in predictors fit weighted, and the bootstrap resamples persons with their
+    /// weights (docs/evaluate.md, "Survey weights"). Without it every person weighs 1.
+    #[serde(default)]
+    pub weight: Option<String>,
     /// What becomes of a person with a missing profile attribute (default
     /// [`MissingPolicy::Drop`]); a pool's missing profile values are errors unless it is
     /// [`MissingPolicy::Category`].
@@ -132,6 +138,7 @@ impl DataSpec {
             profile: strings(profile),
             items: strings(items),
             ordinal: Vec::new(),
+            weight: None,
             profile_missing: MissingPolicy::Drop,
             missing_values: MissingValues::default(),
         }
@@ -147,6 +154,25 @@ impl DataSpec {
     /// With the items whose answers are ordinal.
     pub fn ordinal<S: Into<String>>(mut self, items: impl IntoIterator<Item = S>) -> DataSpec {
         self.ordinal = strings(items);
+        self
+    }
+
+    /// With the persons' survey weights in `column`: a number, 0 or positive, for every person
+    /// (a missing, negative or non-numeric weight is an error, and so are weights that are all 0).
+    ///
+    /// ```
+    /// use populace::evaluation::{DataSpec, Dataset};
+    ///
+    /// let csv = "id,age,vote,w\n1,young,yes,3\n2,old,no,1\n3,old,yes,0\n";
+    /// let spec = DataSpec::new("votes.csv", "id", ["age"], ["vote"]).weight("w");
+    /// let data = Dataset::from_reader(csv.as_bytes(), &spec, &[])?;
+    /// // Weights are kept relative to their mean (1); the report keeps their sum.
+    /// assert_eq!(data.weights(), [2.25, 0.75, 0.0]);
+    /// assert_eq!(data.weighting().map(|w| (w.sum, w.n_eff)), Some((4.0, 1.6)));
+    /// # Ok::<(), populace::Error>(())
+    /// ```
+    pub fn weight(mut self, column: impl Into<String>) -> DataSpec {
+        self.weight = Some(column.into());
         self
     }
 
@@ -185,7 +211,13 @@ impl DataSpec {
                 return Err(format!("ordinal \"{o}\" is not one of the items"));
             }
         }
-        Ok(())
+        match &self.weight {
+            Some(w) if w.is_empty() => Err("[data] weight is empty: name the weight column, or leave it out".into()),
+            Some(w) if seen.contains(&w) => {
+                Err(format!("the weight column \"{w}\" is also named among id, profile and items"))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -830,6 +862,20 @@ mod tests {
         assert_eq!(m, "predictor \"s\" of kind = \"external\" needs a command (the simulator to run)");
         let m = message("[[predictor]]\nname = \"s\"\nkind = \"external\"\ncommand = \"x\"\nconcurrency = 0\n");
         assert_eq!(m, "predictor \"s\": concurrency must be at least 1");
+    }
+
+    #[test]
+    fn the_weight_column_is_read_from_data_and_optional() {
+        let spec = read("").unwrap();
+        assert_eq!(spec.data.weight, None);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exp.toml");
+        let baseline = "[[predictor]]\nname = \"b\"\nkind = \"population\"\n";
+        std::fs::write(&path, format!("{DATA}weight = \"w\"\n{baseline}")).unwrap();
+        assert_eq!(ExperimentSpec::from_path(&path).unwrap().data.weight.as_deref(), Some("w"));
+        std::fs::write(&path, format!("{DATA}weight = \"\"\n{baseline}")).unwrap();
+        let e = ExperimentSpec::from_path(&path).unwrap_err().to_string();
+        assert!(e.ends_with("exp.toml: [data] weight is empty: name the weight column, or leave it out"), "{e}");
     }
 
     #[test]

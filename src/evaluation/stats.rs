@@ -1,5 +1,5 @@
-//! The percentile bootstrap over persons (distances between distributions are in
-//! [`metrics::distribution`](crate::metrics::distribution)).
+//! The percentile bootstrap over persons, with their survey weights (distances between
+//! distributions are in [`metrics::distribution`](crate::metrics::distribution)).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -17,6 +17,40 @@ pub fn resample_weights(n: usize, seed: u64, rep: usize) -> Vec<f64> {
     w
 }
 
+/// The weights of one bootstrap resample of persons with survey weights `weights`: each
+/// person's multiplicity in replicate `rep` of `seed` ([`resample_weights`]) times its weight.
+/// Persons are drawn uniformly, and each brings its weight into the weighted statistics: the
+/// bootstrap of independently sampled weighted units.
+///
+/// ```
+/// use populace::evaluation::stats::{resample_weights, weighted_resample};
+///
+/// let weights = [2.0, 0.5, 1.0];
+/// let drawn = resample_weights(3, 7, 0);
+/// let expected: Vec<f64> = drawn.iter().zip(weights).map(|(m, w)| m * w).collect();
+/// assert_eq!(weighted_resample(&weights, 7, 0), expected);
+/// assert_eq!(weighted_resample(&[1.0; 3], 7, 0), drawn); // unweighted: the multiplicities
+/// ```
+pub fn weighted_resample(weights: &[f64], seed: u64, rep: usize) -> Vec<f64> {
+    let mut w = resample_weights(weights.len(), seed, rep);
+    w.iter_mut().zip(weights).for_each(|(m, s)| *m *= s);
+    w
+}
+
+/// Kish's effective sample size of `weights`, (Σw)² / Σw²: the number of equally weighted
+/// persons that would estimate a mean as precisely (NaN when every weight is 0).
+///
+/// ```
+/// use populace::evaluation::stats::effective_size;
+///
+/// assert_eq!(effective_size(&[1.0; 4]), 4.0);
+/// assert_eq!(effective_size(&[3.0, 1.0, 0.0]), 1.6);
+/// ```
+pub fn effective_size(weights: &[f64]) -> f64 {
+    let sum: f64 = weights.iter().sum();
+    sum * sum / weights.iter().map(|w| w * w).sum::<f64>()
+}
+
 /// Runs `statistic` on the full sample (all weights 1) and on `reps` resamples, in parallel;
 /// returns the point estimates and, per statistic, the sorted finite replicate values.
 ///
@@ -27,9 +61,21 @@ pub fn bootstrap<F>(n: usize, reps: usize, seed: u64, statistic: F) -> (Vec<f64>
 where
     F: Fn(&[f64]) -> Vec<f64> + Sync,
 {
-    let point = statistic(&vec![1.0; n]);
+    bootstrap_weighted(&vec![1.0; n], reps, seed, statistic)
+}
+
+/// [`bootstrap`] of persons with survey weights `weights`: `statistic` gets the weights
+/// themselves for the point estimates and [`weighted_resample`]s for the replicates.
+///
+/// # Panics
+/// As [`bootstrap`].
+pub fn bootstrap_weighted<F>(weights: &[f64], reps: usize, seed: u64, statistic: F) -> (Vec<f64>, Vec<Vec<f64>>)
+where
+    F: Fn(&[f64]) -> Vec<f64> + Sync,
+{
+    let point = statistic(weights);
     let replicates: Vec<Vec<f64>> =
-        (0..reps).into_par_iter().map(|r| statistic(&resample_weights(n, seed, r))).collect();
+        (0..reps).into_par_iter().map(|r| statistic(&weighted_resample(weights, seed, r))).collect();
     let mut columns = vec![Vec::with_capacity(reps); point.len()];
     for rep in &replicates {
         assert_eq!(rep.len(), point.len(), "a bootstrap replicate has a value for every statistic");

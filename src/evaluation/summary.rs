@@ -34,6 +34,16 @@ pub fn summary_markdown(evaluation: &Evaluation) -> String {
         100.0 * (1.0 - e.alpha),
         e.baseline
     );
+    if let Some(w) = &d.weight {
+        let _ = writeln!(
+            s,
+            "Persons weighted by `{}` (weights summing to {}; Kish effective sample size {:.1}): population \
+             distributions, means and the bootstrap are weighted.\n",
+            w.column,
+            json_number(w.sum),
+            w.n_eff
+        );
+    }
     let _ = writeln!(
         s,
         "Rule: *improves individuals* if the pseudo-R² CI lower bound exceeds {}; otherwise *improves populations \

@@ -14,8 +14,8 @@ use super::report::{Estimate, Variance, VarianceComponents};
 use super::stats;
 
 /// Within-person, between-persona variance and ICC per item and averaged over items, from
-/// draws `[item][person]`, with percentile bootstrap CIs over persons; `None` without two draws
-/// per person.
+/// draws `[item][person]`, persons weighted by their survey weights, with percentile bootstrap
+/// CIs over persons; `None` without two draws per person.
 pub fn run_to_run(
     data: &Dataset,
     draws: &[Vec<Vec<usize>>],
@@ -35,7 +35,7 @@ pub fn run_to_run(
         out.extend(per_item.iter().flatten());
         out
     };
-    let (point, reps) = stats::bootstrap(data.persons(), bootstrap, seed, statistic);
+    let (point, reps) = stats::bootstrap_weighted(data.weights(), bootstrap, seed, statistic);
     let estimate = |k: usize| {
         let (lo, hi) = stats::percentile_interval(&reps[k], alpha);
         Estimate::new(point[k], lo, hi)
