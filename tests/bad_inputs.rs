@@ -732,6 +732,16 @@ fn binned_columns() {
         compare("a truth value that is not a number")
             .file("truth.csv", truth.replace("45", "old"))
             .stderr(&["truth.csv, line 5, column \"years\"", "\"old\" is not a number"]),
+        case("an experiment spec declaring categories")
+            .evaluate()
+            .evaluate_files(SMALL)
+            .file("exp.toml", format!("[attributes]\nsex = [\"f\", \"m\"]\n{EXPERIMENT}{SMALL}"))
+            .stderr(&["exp.toml", "[attributes] sex: an experiment spec declares binned attributes only"]),
+        case("a response value that is not a number")
+            .evaluate()
+            .evaluate_files(SMALL)
+            .file("exp.toml", format!("[attributes.age]\nfrom = \"age\"\nbreaks = [0]\n{EXPERIMENT}{SMALL}"))
+            .stderr(&["resp.csv, line 2, column \"age\"", "\"young\" is not a number, so age cannot bin it"]),
         compare("a spec without bins for compare")
             .file("spec.toml", SPEC)
             .stderr(&["spec.toml", "declares no binned attribute"]),

@@ -80,3 +80,31 @@ fn compare_bins_a_numeric_truth_and_numeric_pools_with_the_spec() {
         beforehand["attributes"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["age_group", "sex", "income_band"]);
 }
+
+#[test]
+fn evaluate_bins_numeric_profile_columns_as_the_responses_binned_beforehand() {
+    let dir = tempfile::tempdir().unwrap();
+    let evaluation = |responses: &str, attributes: &str| {
+        let spec = format!(
+            "{attributes}\n[data]\nfile = '{}'\nid = \"person_id\"\nprofile = [\"age_group\", \"sex\", \
+             \"income_band\"]\nitems = [\"married\", \"disability\"]\nprofile_missing = \"category\"\n\
+             [[predictor]]\nname = \"population\"\nkind = \"population\"\n[[predictor]]\nname = \"profile\"\n\
+             kind = \"profile\"\n[evaluation]\nfolds = 3\nbootstrap = 50\n[simulation]\nrepeats = 2\n",
+            fixtures().join(responses).display()
+        );
+        let path = dir.path().join(format!("{responses}.toml"));
+        std::fs::write(&path, spec).unwrap();
+        let out = dir.path().join(responses);
+        populace().arg("evaluate").arg(&path).arg("--out").arg(&out).arg("--quiet").assert().success();
+        let mut json = read_json(out.join("evaluation.json"));
+        json["data"]["file"] = serde_json::Value::Null;
+        json["missing"]["inputs"][0]["input"] = serde_json::Value::Null;
+        json
+    };
+    let bins = std::fs::read_to_string(fixtures().join("spec.toml")).unwrap();
+    let bins = &bins[..bins.find("[seed]").unwrap()];
+    let binned = evaluation("responses.csv", bins);
+    assert_eq!(binned, evaluation("responses_binned.csv", ""));
+    // the children of responses.csv, whose income is empty
+    assert_eq!(binned["missing"]["inputs"][0]["by_column"]["income_band"], 81, "{}", binned["missing"]);
+}

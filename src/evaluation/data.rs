@@ -30,9 +30,10 @@
 use std::collections::HashSet;
 use std::io::Read;
 
+use crate::binning::Bins;
 use crate::error::{Error, Location, Result};
 use crate::frame::{Dictionary, Frame, FrameBuilder, Rejected};
-use crate::inputs::{parse_count, Contents, CsvFile, CsvRows, FrameRows, Rows};
+use crate::inputs::{parse_count, BinnedRows, Contents, CsvFile, CsvRows, FrameRows, Rows};
 use crate::missing::{MissingCounts, MissingPolicy, MissingValues, CATEGORY};
 
 use super::report::WeightSummary;
@@ -79,6 +80,8 @@ pub struct Dataset {
     warnings: Vec<String>,
     /// The values read as missing (in this data and in the pools read against it).
     missing_values: MissingValues,
+    /// The profile attributes binned from numeric columns, for the pools too.
+    bins: Vec<Bins>,
     /// The profile's missing values: the policy, the persons it left out, the count by column.
     missing: MissingCounts,
     /// Persons left out for answering no item.
@@ -456,7 +459,16 @@ impl Dataset {
         Ok((ids, builder.finish(), tally, kept))
     }
 
+    /// The persons of `rows`, their numeric columns binned as `spec` says.
     fn read(rows: &mut dyn Rows, spec: &DataSpec, group_names: &[String]) -> Result<Dataset> {
+        if spec.bins.is_empty() {
+            return Self::read_rows(rows, spec, group_names);
+        }
+        Self::read_rows(&mut BinnedRows::new(rows, &spec.bins, &spec.missing_values)?, spec, group_names)
+    }
+
+    /// [`Dataset::read`] of rows binned already.
+    fn read_rows(rows: &mut dyn Rows, spec: &DataSpec, group_names: &[String]) -> Result<Dataset> {
         let display = rows.location().file.clone();
         spec.validate().map_err(|m| Error::input(Location::file(&display), m))?;
         let id: Vec<usize> = spec.id.iter().map(|name| column(rows, name, "id")).collect::<Result<_>>()?;
@@ -615,6 +627,7 @@ impl Dataset {
             items,
             warnings,
             missing_values: spec.missing_values.clone(),
+            bins: spec.bins.clone(),
             missing: tally.missing,
             without_answers: tally.without_answers,
             weights,
@@ -737,6 +750,14 @@ impl Dataset {
 
     /// [`Dataset::read_pool`] of the pool's rows.
     fn pool(&self, rows: &mut dyn Rows) -> Result<Dataset> {
+        if !self.bins.is_empty() {
+            return self.pool_rows(&mut BinnedRows::new(rows, &self.bins, &self.missing_values)?);
+        }
+        self.pool_rows(rows)
+    }
+
+    /// [`Dataset::pool`] of rows binned already.
+    fn pool_rows(&self, rows: &mut dyn Rows) -> Result<Dataset> {
         let display = rows.location().file.clone();
         let mut file_columns = Vec::new();
         let mut columns = Vec::new();
@@ -832,6 +853,7 @@ impl Dataset {
             items,
             warnings: Vec::new(),
             missing_values: self.missing_values.clone(),
+            bins: self.bins.clone(),
             missing,
             without_answers: 0,
             weights: vec![1.0; persons],

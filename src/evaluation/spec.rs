@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::binning::{Attributes, Bins, Declared};
 use crate::error::{Error, Location, Result};
 use crate::missing::{MissingPolicy, MissingValues};
 use crate::specfile;
@@ -18,9 +19,10 @@ pub const MAX_BOOTSTRAP: usize = 100_000;
 ///
 /// [`ExperimentSpec::from_path`] reads the TOML of docs/evaluate.md;
 /// [`ExperimentSpec::new`] starts one in code from the data's columns, with the defaults.
-/// The TOML's top-level `missing_values` becomes [`DataSpec::missing_values`].
+/// The TOML's top-level `missing_values` becomes [`DataSpec::missing_values`], and its
+/// binned `[attributes.NAME]` [`DataSpec::bins`].
 #[derive(Debug, Clone, Deserialize)]
-#[serde(from = "ExperimentToml")]
+#[serde(try_from = "ExperimentToml")]
 #[non_exhaustive]
 pub struct ExperimentSpec {
     /// The responses file and its columns.
@@ -47,6 +49,8 @@ pub struct ExperimentSpec {
 struct ExperimentToml {
     #[serde(default)]
     missing_values: MissingValues,
+    #[serde(default)]
+    attributes: Attributes,
     data: DataSpec,
     #[serde(default)]
     population: PopulationSpec,
@@ -60,17 +64,27 @@ struct ExperimentToml {
     pools: Vec<PoolSpec>,
 }
 
-impl From<ExperimentToml> for ExperimentSpec {
-    fn from(toml: ExperimentToml) -> ExperimentSpec {
-        ExperimentSpec {
-            data: toml.data.missing_values(toml.missing_values),
+impl TryFrom<ExperimentToml> for ExperimentSpec {
+    type Error = String;
+
+    fn try_from(toml: ExperimentToml) -> std::result::Result<ExperimentSpec, String> {
+        if let Some(name) =
+            toml.attributes.0.iter().find_map(|(n, d)| matches!(d, Declared::Categories(_)).then_some(n))
+        {
+            return Err(format!(
+                "[attributes] {name}: an experiment spec declares binned attributes only \
+                 ([attributes.{name}] with from, breaks and labels); categories come from the responses"
+            ));
+        }
+        Ok(ExperimentSpec {
+            data: toml.data.missing_values(toml.missing_values).bins(toml.attributes.bins()),
             population: toml.population,
             predictors: toml.predictors,
             cache_dir: None,
             evaluation: toml.evaluation,
             simulation: toml.simulation,
             pools: toml.pools,
-        }
+        })
     }
 }
 
@@ -107,6 +121,10 @@ pub struct DataSpec {
     /// top-level `missing_values`; default [`MissingValues::default`]).
     #[serde(skip)]
     pub missing_values: MissingValues,
+    /// Profile attributes binned from numeric columns of the responses and pools (in TOML,
+    /// the spec's `[attributes.NAME] from/breaks/labels`; see [`binning`](crate::binning)).
+    #[serde(skip)]
+    pub bins: Vec<Bins>,
 }
 
 /// The default [`DataSpec::profile_missing`].
@@ -141,6 +159,7 @@ impl DataSpec {
             weight: None,
             profile_missing: MissingPolicy::Drop,
             missing_values: MissingValues::default(),
+            bins: Vec::new(),
         }
     }
 
@@ -185,6 +204,23 @@ impl DataSpec {
     /// With these values read as missing, instead of [`MissingValues::default`].
     pub fn missing_values(mut self, values: MissingValues) -> DataSpec {
         self.missing_values = values;
+        self
+    }
+
+    /// With numeric columns binned into the profile attributes `bins`.
+    ///
+    /// ```
+    /// use populace::binning::Bins;
+    /// use populace::evaluation::{DataSpec, Dataset};
+    ///
+    /// let bins = Bins::new("age_group", "age", &[0.0, 40.0], None)?;
+    /// let spec = DataSpec::new("votes.csv", "id", ["age_group"], ["vote"]).bins([bins]);
+    /// let data = Dataset::from_reader("id,age,vote\n1,23,a\n2,67,b\n3,41,a\n".as_bytes(), &spec, &[])?;
+    /// assert_eq!(data.attribute(0).levels(), ["[0,40)", "[40,Inf)"]);
+    /// # Ok::<(), populace::Error>(())
+    /// ```
+    pub fn bins(mut self, bins: impl IntoIterator<Item = Bins>) -> DataSpec {
+        self.bins = bins.into_iter().collect();
         self
     }
 

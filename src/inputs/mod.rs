@@ -67,7 +67,7 @@ pub use domain::{Attribute, Domain};
 pub use margin::MarginTable;
 pub use options::{Bounds, Calibration, FitOptions, FitParams, Integerize, Method, ZeroCells};
 pub(crate) use parquetfile::Contents;
-pub(crate) use rows::{CsvRows, FrameRows, Rows};
+pub(crate) use rows::{BinnedRows, CsvRows, FrameRows, Rows};
 pub use seed::{RecordIds, Seed, ID_SEPARATOR};
 pub use spec::{MarginLayout, MarginSpec, SeedSpec, Spec, ZonesSpec};
 pub use structural::StructuralZero;

@@ -5,8 +5,10 @@
 use csv::ByteRecord;
 
 use super::csvfile::CsvFile;
+use crate::binning::Bins;
 use crate::error::{Error, Location, Result};
 use crate::frame::Frame;
+use crate::missing::MissingValues;
 
 /// Where the numbers of a table (a margin's counts, a seed's weights) are.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,6 +212,89 @@ impl Rows for PairRows<'_> {
 
     fn unit(&self) -> &'static str {
         "row"
+    }
+}
+
+/// Another table's rows with numeric columns binned: each attribute of `bins` whose `from`
+/// column the table has is that column, renamed for the attribute, its values the labels of
+/// their bins (missing values stay as they are).
+pub(crate) struct BinnedRows<'a> {
+    rows: &'a mut dyn Rows,
+    headers: Vec<String>,
+    /// The bins of each column (`None`: read as it is).
+    bins: Vec<Option<&'a Bins>>,
+    missing_values: &'a MissingValues,
+}
+
+impl<'a> BinnedRows<'a> {
+    /// `rows` with `bins` applied.
+    ///
+    /// # Errors
+    /// [`Error::Input`] at the header for a table with both an attribute's `from` column and
+    /// one named for it.
+    pub fn new(rows: &'a mut dyn Rows, bins: &'a [Bins], missing_values: &'a MissingValues) -> Result<Self> {
+        let mut headers = rows.headers().to_vec();
+        let mut binned = vec![None; headers.len()];
+        for b in bins {
+            let header = if rows.unit() == "line" { rows.at(1) } else { rows.location().clone() };
+            if let Some((col, true)) = b.source(rows.headers()).map_err(|m| Error::input(header, m))? {
+                headers[col] = b.name().to_string();
+                binned[col] = Some(b);
+            }
+        }
+        Ok(BinnedRows { rows, headers, bins: binned, missing_values })
+    }
+}
+
+impl Rows for BinnedRows<'_> {
+    fn location(&self) -> &Location {
+        self.rows.location()
+    }
+
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    fn column(&self, name: &str, role: &str) -> Result<usize> {
+        match self.headers.iter().position(|h| h == name) {
+            Some(col) => Ok(col),
+            None => self.rows.column(name, role),
+        }
+    }
+
+    fn next(&mut self) -> Result<Option<u64>> {
+        self.rows.next()
+    }
+
+    fn field(&self, at: u64, col: usize) -> Result<Option<&str>> {
+        let value = self.rows.field(at, col)?;
+        match (self.bins[col], value) {
+            (Some(b), Some(v)) if !self.missing_values.is_missing(v) => match b.bin(v) {
+                Ok(bin) => Ok(Some(b.labels()[bin].as_str())),
+                Err(message) => Err(Error::input(self.rows.at(at).at_column(b.from()), message)),
+            },
+            _ => Ok(value),
+        }
+    }
+
+    fn at(&self, at: u64) -> Location {
+        self.rows.at(at)
+    }
+
+    fn unit(&self) -> &'static str {
+        self.rows.unit()
+    }
+
+    fn absent(&self) -> &'static str {
+        self.rows.absent()
+    }
+
+    fn ignored(&self) -> Option<usize> {
+        self.rows.ignored()
+    }
+
+    fn note(&self) -> Option<String> {
+        self.rows.note()
     }
 }
 
