@@ -10,6 +10,7 @@ use populace::missing::{MissingPolicy, MissingValues};
 
 use super::emit;
 use super::exit;
+use super::guard::{extension, Files};
 
 /// Compare persona pools with a truth population.
 ///
@@ -72,6 +73,17 @@ pub struct CompareArgs {
 }
 
 pub fn run(args: CompareArgs) -> Result<i32> {
+    let mut files = Files::default().input("the truth", &args.truth);
+    for pool in &args.pools {
+        files = files.input("a pool", pool);
+    }
+    if let Some(spec) = &args.bins {
+        files = files.input("the --bins spec", spec);
+    }
+    if let Some(plot) = &args.plot {
+        extension("--plot", plot, "svg")?;
+        files.output("--plot", plot).check()?;
+    }
     let mut pool_options = ReadOptions::default();
     if let Some(values) = &args.missing_values {
         pool_options = pool_options.missing_values(MissingValues::new(values));

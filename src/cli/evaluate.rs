@@ -10,6 +10,7 @@ use populace::reports::{write_atomic, write_json};
 
 use super::emit;
 use super::exit;
+use super::guard::Files;
 use super::progress::Spinner;
 
 /// Does conditioning on a persona improve predictions of individuals, or only of populations?
@@ -38,6 +39,11 @@ pub struct EvaluateArgs {
 /// Runs `populace evaluate`.
 pub fn run(args: EvaluateArgs) -> Result<i32> {
     let mut spec = ExperimentSpec::from_path(&args.spec)?;
+    let mut files = Files::default().input("the spec", &args.spec).input("the responses", &spec.data.file);
+    for pool in &spec.pools {
+        files = files.input("a pool", &pool.file);
+    }
+    files.output_folder("--out", &args.out, &["evaluation.json", "summary.md", "evaluation.svg"]).check()?;
     spec.cache_dir = Some(args.out.join("cache"));
     let spinner = Spinner::new("evaluating", args.quiet);
     let result = evaluate(&spec, &mut |step| spinner.message(&format!("evaluating: {step}")));

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::emit;
 use super::exit;
+use super::guard::Files;
 use super::progress::Spinner;
 use super::zones::ZoneArgs;
 
@@ -56,6 +57,10 @@ pub fn run(args: FitArgs) -> Result<i32> {
     let start = Instant::now();
     let selection = args.select.selection()?;
     let spec = Spec::from_path(&args.spec)?;
+    Files::default()
+        .fit_spec(&args.spec, &spec)
+        .output_folder("--out", &args.out, &["joint.csv", "report.json", "weights.csv"])
+        .check()?;
     let problem = Problem::load(&spec, LoadOptions::default().rescale(args.rescale))?;
     for w in &problem.warnings {
         eprintln!("warning: {w}");

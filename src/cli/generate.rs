@@ -13,6 +13,7 @@ use populace::inputs::{FitOptions, LoadOptions, Problem, Selection, Spec};
 
 use super::emit;
 use super::exit;
+use super::guard::Files;
 use super::progress::Spinner;
 use super::zones::ZoneArgs;
 
@@ -113,6 +114,15 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
         Format::from_path(&args.out)?;
     }
     let spec = Spec::from_path(&args.spec)?;
+    let mut files = Files::default().fit_spec(&args.spec, &spec);
+    if let Some(template) = &args.template {
+        files = files.input("the template", template);
+    }
+    files = match partitioned {
+        true => files.output_folder("--out", &args.out, &["part-0.csv", "part-0.jsonl", "part-0.parquet"]),
+        false => files.output("--out", &args.out),
+    };
+    files.check()?;
     let problem = Problem::load(&spec, LoadOptions::default().rescale(args.rescale))?;
     for w in &problem.warnings {
         eprintln!("warning: {w}");

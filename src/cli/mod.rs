@@ -5,6 +5,7 @@ mod demo;
 mod evaluate;
 mod fit;
 mod generate;
+mod guard;
 mod memory;
 mod progress;
 mod world;
@@ -89,6 +90,10 @@ pub fn main() -> ExitCode {
                 Some(err) => {
                     eprintln!("error: {err}");
                     exit_code(err)
+                }
+                None if e.is::<guard::Usage>() => {
+                    eprintln!("error: {e}");
+                    exit::USAGE
                 }
                 None => {
                     eprintln!("error: {e:#}");

@@ -8,6 +8,7 @@ use populace::evaluation::world::{write_world, WorldSpec};
 
 use super::emit;
 use super::exit;
+use super::guard::{extension, Files};
 
 /// Generate a known-truth responses dataset for validating `populace evaluate`.
 ///
@@ -39,6 +40,12 @@ pub struct WorldArgs {
 
 /// Runs `populace world`.
 pub fn run(args: WorldArgs) -> Result<i32> {
+    extension("--out", &args.out, "csv")?;
+    let mut files = Files::default().output("--out", &args.out);
+    if let Some(spec) = &args.spec {
+        files = files.input("the spec", spec);
+    }
+    files.check()?;
     let spec = match &args.spec {
         Some(path) => WorldSpec::from_path(path)?,
         None => WorldSpec::default(),

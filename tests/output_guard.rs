@@ -1,0 +1,95 @@
+//! No command writes over a file it reads (issue #19, part 1): an output path that resolves —
+//! through `..` and symbolic links — to an input is refused before any work, with exit 2 naming
+//! both roles, and the input is left as it was; an output whose format its extension implies
+//! must have that extension.
+
+mod common;
+
+use common::{folder, populace};
+
+const SPEC: &str = "[seed]\nfile = \"seed.csv\"\n[[margin]]\nfile = \"age.csv\"\n[[margin]]\nfile = \"sex.csv\"\n";
+const AGE: &str = "age,count\nyoung,60\nold,40\n";
+const SEX: &str = "sex,count\nf,50\nm,50\n";
+const SEED: &str = "age,sex\nyoung,f\nyoung,m\nold,f\nold,m\n";
+const RESPONSES: &str = "id,age,q\n1,young,a\n2,old,b\n3,young,a\n4,old,b\n5,young,b\n6,old,a\n";
+const EXPERIMENT: &str = "[data]\nfile = \"evaluation.json\"\nid = \"id\"\nprofile = [\"age\"]\nitems = [\"q\"]\n\
+                          [[predictor]]\nname = \"population\"\nkind = \"population\"\n\
+                          [evaluation]\nfolds = 2\nbootstrap = 10\n";
+
+/// Runs `populace ARGS` in a folder of the fit files (and `extra`); asserts exit 2, stderr
+/// holding `needles`, and every file as it was.
+fn refused(args: &[&str], extra: &[(&str, &str)], needles: &[&str]) {
+    let mut files = vec![("spec.toml", SPEC), ("age.csv", AGE), ("sex.csv", SEX), ("seed.csv", SEED)];
+    files.retain(|(name, _)| !extra.iter().any(|(n, _)| n == name));
+    files.extend_from_slice(extra);
+    let dir = folder(&files);
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.path().join("seed.csv"), dir.path().join("link.csv")).unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let output = populace().current_dir(dir.path()).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "{args:?}: stderr lacks {needle:?}: {stderr}");
+    }
+    for (name, content) in &files {
+        assert_eq!(std::fs::read_to_string(dir.path().join(name)).unwrap(), *content, "{args:?} changed {name}");
+    }
+}
+
+#[test]
+fn generate_never_writes_over_its_seed_or_spec() {
+    refused(
+        &["generate", "spec.toml", "-n", "10", "--out", "seed.csv"],
+        &[],
+        &["--out seed.csv is the seed seed.csv", "never writes over a file it reads"],
+    );
+    refused(&["generate", "spec.toml", "-n", "10", "--out", "sub/../age.csv"], &[], &["is a margin age.csv"]);
+    #[cfg(unix)]
+    refused(&["generate", "spec.toml", "-n", "10", "--out", "link.csv"], &[], &["--out link.csv is the seed"]);
+    refused(
+        &["generate", "spec.toml", "-n", "10", "--out", "card.csv", "--template", "card.csv"],
+        &[("card.csv", "{{ persona() }}")],
+        &["is the template card.csv"],
+    );
+}
+
+#[test]
+fn fit_never_writes_over_an_input_in_its_output_folder() {
+    let spec = SPEC.replace("age.csv", "joint.csv");
+    refused(
+        &["fit", "spec.toml", "--out", "."],
+        &[("spec.toml", &spec), ("joint.csv", AGE)],
+        &["--out ./joint.csv is a margin joint.csv"],
+    );
+    let spec = SPEC.replace("seed.csv", "report.json");
+    refused(
+        &["fit", "spec.toml", "--out", "sub/.."],
+        &[("spec.toml", &spec), ("report.json", SEED)],
+        &["is the seed report.json"],
+    );
+}
+
+#[test]
+fn compare_and_world_check_their_outputs() {
+    refused(
+        &["compare", "--truth", "seed.csv", "seed.csv", "--plot", "seed.csv"],
+        &[],
+        &["--plot seed.csv must end in .svg"],
+    );
+    refused(
+        &["compare", "--truth", "seed.csv", "pool.svg", "--plot", "pool.svg"],
+        &[("pool.svg", SEED)],
+        &["--plot pool.svg is a pool pool.svg"],
+    );
+    refused(&["world", "--out", "spec.toml"], &[], &["--out spec.toml must end in .csv"]);
+}
+
+#[test]
+fn evaluate_never_writes_over_its_responses() {
+    refused(
+        &["evaluate", "exp.toml", "--out", "."],
+        &[("exp.toml", EXPERIMENT), ("evaluation.json", RESPONSES)],
+        &["is the responses"],
+    );
+}
