@@ -20,6 +20,71 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+/// The memory this process may still take, in bytes, where it can be told: the least of the
+/// system's available memory (`MemAvailable`), what the address-space limit (`RLIMIT_AS`,
+/// `ulimit -v`, `prlimit --as`) leaves beside what the process already maps, and what its
+/// control group's limit (`memory.max`, cgroup v2; `memory.limit_in_bytes`, v1) leaves beside
+/// what the group uses. `None` when none of them can be read (not Linux).
+pub(crate) fn available() -> Option<u64> {
+    [system_available(), address_space_left(), cgroup_left()].into_iter().flatten().min()
+}
+
+/// `MemAvailable` of /proc/meminfo.
+fn system_available() -> Option<u64> {
+    kib_field(&std::fs::read_to_string("/proc/meminfo").ok()?, "MemAvailable:")
+}
+
+/// The soft `RLIMIT_AS` less the process's mapped size (`VmSize`), when there is a limit.
+#[cfg(target_os = "linux")]
+fn address_space_left() -> Option<u64> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit only writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
+        return None;
+    }
+    let mapped = kib_field(&std::fs::read_to_string("/proc/self/status").ok()?, "VmSize:").unwrap_or(0);
+    Some((limit.rlim_cur as u64).saturating_sub(mapped))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn address_space_left() -> Option<u64> {
+    None
+}
+
+/// The control group's memory limit less its usage, when it has a limit.
+fn cgroup_left() -> Option<u64> {
+    let groups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    for line in groups.lines() {
+        // v2: "0::/path"; v1: "N:memory:/path"
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let (limit, usage) = match controllers {
+            "" => ("memory.max", "memory.current"),
+            c if c.split(',').any(|c| c == "memory") => ("memory.limit_in_bytes", "memory.usage_in_bytes"),
+            _ => continue,
+        };
+        for base in ["/sys/fs/cgroup", "/sys/fs/cgroup/memory"] {
+            let dir = Path::new(base).join(path.trim_start_matches('/'));
+            let Ok(text) = std::fs::read_to_string(dir.join(limit)) else { continue };
+            // "max", or v1's huge "no limit" number
+            let Ok(limit) = text.trim().parse::<u64>() else { return None };
+            if limit >= 1 << 60 {
+                return None;
+            }
+            let used = std::fs::read_to_string(dir.join(usage)).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0);
+            return Some(limit.saturating_sub(used));
+        }
+    }
+    None
+}
+
+/// The value of a `Name:   123 kB` line of a /proc file, in bytes.
+fn kib_field(text: &str, name: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(name))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Buffers smaller than this are left to the allocator as they are.
 const HUGE_FROM: usize = 4 << 20;
 
@@ -143,6 +208,16 @@ fn advise_huge<T>(_: &Vec<T>) {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proc_fields_read_in_bytes() {
+        assert_eq!(kib_field("MemTotal:  10 kB\nMemAvailable:   2048 kB\n", "MemAvailable:"), Some(2 << 20));
+        assert_eq!(kib_field("MemTotal:  10 kB\n", "MemAvailable:"), None);
+        // whatever the machine, what is available is at most what the system has
+        if let (Some(all), Some(system)) = (available(), system_available()) {
+            assert!(all <= system);
+        }
+    }
 
     #[test]
     fn buffers_hold_what_was_asked() {

@@ -230,7 +230,7 @@ fn check_size(domain: &Domain, attributes: &[usize], max_cells: u64) -> Result<u
     }
     // the fitted table, plus room for the output
     let bytes = cells.saturating_mul(2 * std::mem::size_of::<f64>() as u64);
-    if let Some(available) = available_memory() {
+    if let Some(available) = crate::memory::available() {
         if bytes > available {
             return too_large(format!(
                 "it needs about {:.1} GiB but {:.1} GiB of memory is available",
@@ -240,12 +240,4 @@ fn check_size(domain: &Domain, attributes: &[usize], max_cells: u64) -> Result<u
         }
     }
     usize::try_from(cells).or_else(|_| too_large("more than this machine can address".into()))
-}
-
-/// Memory available to this process, from /proc/meminfo where there is one.
-fn available_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }
