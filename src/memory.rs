@@ -43,7 +43,7 @@ fn address_space_left() -> Option<u64> {
         return None;
     }
     let mapped = kib_field(&std::fs::read_to_string("/proc/self/status").ok()?, "VmSize:").unwrap_or(0);
-    Some((limit.rlim_cur as u64).saturating_sub(mapped))
+    Some(limit.rlim_cur.saturating_sub(mapped))
 }
 
 #[cfg(not(target_os = "linux"))]
