@@ -118,3 +118,36 @@ fn unknown_spec_field_and_empty_item_are_errors() {
     std::fs::write(dir.path().join("spec.toml"), spec("\"sex\"", "")).unwrap();
     run().code(BAD_INPUT).stderr(contains("column \"q1\": every answer to the item is missing"));
 }
+
+/// The cells of a Markdown table row (`\|` is a `|` inside a cell).
+fn cells(row: &str) -> usize {
+    row.replace("\\|", "").trim().trim_matches('|').split('|').count()
+}
+
+#[test]
+fn every_summary_table_row_has_its_header_s_columns() {
+    // no [population] groups, and a predictor whose name holds a `|`
+    let dir = tempfile::tempdir().unwrap();
+    world(dir.path());
+    let text = spec("\"age_group\", \"sex\"", "").replace("[population]\ngroups = [\"region\"]\n", "");
+    std::fs::write(dir.path().join("spec.toml"), text.replace("name = \"history\"", "name = \"his|tory\"")).unwrap();
+    let out = dir.path().join("out");
+    populace()
+        .arg("evaluate")
+        .arg(dir.path().join("spec.toml"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .assert()
+        .success();
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("| his\\|tory |"), "{summary}");
+    let mut header = None;
+    for line in summary.lines() {
+        match (line.starts_with('|'), header) {
+            (true, None) => header = Some(cells(line)),
+            (true, Some(n)) => assert_eq!(cells(line), n, "{line}\nin\n{summary}"),
+            (false, _) => header = None,
+        }
+    }
+}

@@ -10,6 +10,11 @@ fn est(v: &Estimate) -> String {
     format!("{} [{}, {}]", f(v.estimate), f(v.ci_low), f(v.ci_high))
 }
 
+/// A name as a Markdown table cell: a `|` in it would end the cell.
+fn cell(name: &str) -> String {
+    name.replace('|', "\\|")
+}
+
 /// A number as `evaluation.json` writes it (`0.0`, `0.05`, `1e-5`).
 fn json_number(x: f64) -> String {
     serde_json::Value::from(x).to_string()
@@ -54,6 +59,7 @@ pub fn summary_markdown(evaluation: &Evaluation) -> String {
     let _ = writeln!(s, "## Verdicts\n\n| predictor | verdict | pseudo-R² | relative TV gain |\n|---|---|---|---|");
     let predictors = &evaluation.predictors;
     for (name, p) in predictors {
+        let name = cell(name);
         if p.verdict == Verdict::Baseline {
             let _ = writeln!(s, "| {name} | baseline | – | – |");
         } else {
@@ -72,6 +78,7 @@ pub fn summary_markdown(evaluation: &Evaluation) -> String {
          improved | d |\n|---|---|---|---|---|---|---|"
     );
     for (name, p) in predictors {
+        let name = cell(name);
         let i = &p.individual.overall;
         let _ = writeln!(
             s,
@@ -85,20 +92,24 @@ pub fn summary_markdown(evaluation: &Evaluation) -> String {
         );
     }
     let _ = writeln!(s, "\n### Per item: pseudo-R²\n");
-    let items: Vec<&str> = d.items.iter().map(|i| i.name.as_str()).collect();
+    let items: Vec<String> = d.items.iter().map(|i| cell(&i.name)).collect();
     let _ = writeln!(s, "| predictor | {} |\n|---|{}", items.join(" | "), "---|".repeat(items.len()));
     for (name, p) in predictors {
+        let name = cell(name);
         let cells: Vec<String> = p.individual.items.values().map(|m| est(&m.pseudo_r2)).collect();
         let _ = writeln!(s, "| {name} | {} |", cells.join(" | "));
     }
-    let groups = &d.groups;
+    let mut columns = vec!["predictor".to_string(), "whole sample".to_string()];
+    columns.extend(d.groups.iter().map(|g| format!("by {}", cell(g))));
+    columns.push("relative gain".to_string());
     let _ = writeln!(
         s,
-        "\n## Population level (total variation, mean over items)\n\n| predictor | whole sample | {} | relative gain |\n|---|---|{}---|",
-        groups.iter().map(|g| format!("by {g}")).collect::<Vec<_>>().join(" | "),
-        "---|".repeat(groups.len())
+        "\n## Population level (total variation, mean over items)\n\n| {} |\n|{}",
+        columns.join(" | "),
+        "---|".repeat(columns.len())
     );
     for (name, p) in predictors {
+        let name = cell(name);
         let tv = &p.population.tv;
         let cells: Vec<String> = tv.groupings.values().map(|t| est(&t.mean)).collect();
         let sep = if cells.is_empty() { "" } else { " | " };
@@ -125,6 +136,7 @@ pub fn summary_markdown(evaluation: &Evaluation) -> String {
     let rate = |r: &ReplicationRate| format!("{}/{} = {}", r.replicated, r.real_significant, est(&r.rate));
     let false_positives = |f: &FalsePositives| format!("{}/{} = {}", f.significant, f.real_null, est(&f.rate));
     for (name, p) in predictors {
+        let name = cell(name);
         let r = &p.simulation.replication;
         let _ = writeln!(
             s,
@@ -147,8 +159,10 @@ pub fn summary_markdown(evaluation: &Evaluation) -> String {
             for (predictor, b) in &block.predictors {
                 let _ = writeln!(
                     s,
-                    "| {pool} | {} | {predictor} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} |",
+                    cell(pool),
                     block.persons,
+                    cell(predictor),
                     est(&b.tv.overall),
                     est(&b.tv_score),
                     b.difference_from_first.as_ref().map_or_else(|| "–".to_string(), est)
