@@ -93,3 +93,17 @@ fn evaluate_never_writes_over_its_responses() {
         &["is the responses"],
     );
 }
+
+#[test]
+fn evaluate_finds_an_unwritable_output_folder_before_any_work() {
+    // the responses lack the id column, which reading would find; the folder comes first
+    let dir = folder(&[("exp.toml", EXPERIMENT), ("evaluation.json", "who,age,q\n1,young,a\n")]);
+    let output = populace()
+        .current_dir(dir.path())
+        .args(["evaluate", "exp.toml", "--out", "evaluation.json/out"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write evaluation.json/out"), "{stderr}");
+}

@@ -10,7 +10,7 @@ use populace::reports::{write_atomic, write_json};
 
 use super::emit;
 use super::exit;
-use super::guard::Files;
+use super::guard::{writable, Files};
 use super::progress::Spinner;
 
 /// Does conditioning on a persona improve predictions of individuals, or only of populations?
@@ -44,6 +44,7 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
         files = files.input("a pool", &pool.file);
     }
     files.output_folder("--out", &args.out, &["evaluation.json", "summary.md", "evaluation.svg"]).check()?;
+    writable(&args.out)?;
     spec.cache_dir = Some(args.out.join("cache"));
     let spinner = Spinner::new("evaluating", args.quiet);
     let result = evaluate(&spec, &mut |step| spinner.message(&format!("evaluating: {step}")));
