@@ -37,3 +37,24 @@ fn a_dense_table_beyond_the_address_space_limit_is_refused_not_aborted() {
     assert!(stderr.contains("102400000 cells: it needs about 1.5 GiB but"), "{stderr}");
     assert!(!dir.path().join("out").exists());
 }
+
+#[test]
+fn a_pool_beyond_what_can_be_held_or_written_is_refused_before_writing() {
+    let files = [("spec.toml", "[[margin]]\nfile = \"sex.csv\"\n"), ("sex.csv", "sex,count\nfemale,60\nmale,40\n")];
+    let dir = folder(&files);
+    let run = |args: &[&str]| {
+        let output = populace().current_dir(dir.path()).args(args).output().unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    // near 2^64: was a panic in the urn ("cannot sample empty range")
+    let (code, stderr) =
+        run(&["generate", "spec.toml", "-n", "18446744073709551615", "--naive", "independent", "--out", "p.csv"]);
+    assert_eq!(code, Some(BAD_INPUT), "{stderr}");
+    assert!(stderr.contains("more than a pool can hold (281474976710656, 2^48"), "{stderr}");
+    // 10^14 persons of at least 7 bytes each: more than any test machine's disk; was a full disk
+    let (code, stderr) = run(&["generate", "spec.toml", "-n", "100000000000000", "--out", "p.csv"]);
+    assert_eq!(code, Some(BAD_INPUT), "{stderr}");
+    assert!(stderr.contains("100000000000000 persons need at least 700.0 TB to write (7 bytes each"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), files.len(), "{left:?}");
+}

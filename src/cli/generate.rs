@@ -1,7 +1,7 @@
 //! `populace generate SPEC [-n N] [--seed S] --out FILE`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{ArgGroup, Args, ValueEnum};
@@ -156,6 +156,7 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
     for w in pool.warnings() {
         eprintln!("warning: {w}");
     }
+    check_space(&args.out, pool.persons(), &problem)?;
     let bar = progress_bar(pool.persons(), args.quiet);
     let summary = pool.write_file(&args.out, &mut |n| {
         if let Some(bar) = &bar {
@@ -328,4 +329,61 @@ fn text(args: &GenerateArgs, s: &GenerateSummary) -> String {
     let rate = s.persons as f64 / s.seconds.max(1e-9);
     let _ = write!(out, "wrote {} ({:.2} s, {:.0} persons/s)", s.file.as_deref().unwrap_or("-"), s.seconds, rate);
     out
+}
+
+/// Refuses, before writing, a CSV or JSON Lines pool that cannot fit in the free space of its
+/// file system: each person takes at least its shortest category of every attribute and a
+/// separator after each column, `person_id` included (a lower bound: cards and ids only add).
+fn check_space(out: &Path, persons: u64, problem: &Problem) -> Result<()> {
+    if matches!(Format::from_path(out), Ok(Format::Parquet)) {
+        return Ok(()); // compressed: no useful lower bound
+    }
+    let shortest: u64 = problem
+        .domain
+        .attributes()
+        .iter()
+        .map(|a| a.categories().iter().map(|c| c.len()).min().unwrap_or(0) as u64 + 1)
+        .sum();
+    let need = persons.saturating_mul(shortest + 2);
+    let folder = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    match free_space(folder) {
+        Some(free) if need > free => Err(populace::Error::TooLarge(format!(
+            "{persons} persons need at least {} to write ({} bytes each, before their cards) but the file \
+             system of {} has {} free: ask for fewer persons, or write Parquet",
+            bytes(need),
+            shortest + 2,
+            out.display(),
+            bytes(free)
+        ))
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// `2.1 TB`, `512 MB`.
+fn bytes(n: u64) -> String {
+    let units = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
+    units
+        .iter()
+        .find(|(_, size)| n as f64 >= *size)
+        .map_or_else(|| format!("{n} bytes"), |(unit, size)| format!("{:.1} {unit}", n as f64 / size))
+}
+
+/// The bytes an unprivileged user may still write on the file system holding `folder`.
+#[cfg(target_os = "linux")]
+fn free_space(folder: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(folder.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs is plain data (zero is a valid value of it); the call reads the
+    // NUL-terminated path and writes only the struct it is given.
+    let stat = unsafe {
+        let mut stat: libc::statvfs = std::mem::zeroed();
+        (libc::statvfs(path.as_ptr(), &mut stat) == 0).then_some(stat)
+    }?;
+    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn free_space(_: &Path) -> Option<u64> {
+    None
 }

@@ -104,6 +104,10 @@ static EPOCHS: AtomicU64 = AtomicU64::new(1);
 /// Persons per batch handed to a [`Sink`] (and per Parquet record batch).
 pub const BATCH_SIZE: usize = 1 << 16;
 
+/// The most persons a pool may have: 2^48, far beyond what a disk holds, and far enough
+/// below 2^64 that sums of counts never overflow.
+pub const MAX_PERSONS: u64 = 1 << 48;
+
 /// How persons are drawn from the fitted counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -682,6 +686,12 @@ pub fn generate(
 
 /// Refuses attributes named like an output column, and compiles the card template.
 fn prepare(problem: &Problem, options: &GenerateOptions) -> Result<Option<Cards>> {
+    if let Some(n) = options.persons.filter(|&n| n > MAX_PERSONS) {
+        return Err(Error::TooLarge(format!(
+            "{n} persons are more than a pool can hold ({MAX_PERSONS}, 2^48; a file of them would take \
+             petabytes): ask for fewer"
+        )));
+    }
     let zoned = problem.zones[0].name.is_some();
     let reserved = [("person_id", true), ("zone", zoned), ("card", options.card.is_some())];
     for (column, used) in reserved {
