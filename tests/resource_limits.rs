@@ -58,3 +58,30 @@ fn a_pool_beyond_what_can_be_held_or_written_is_refused_before_writing() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left.len(), files.len(), "{left:?}");
 }
+
+#[test]
+fn a_card_template_past_its_budget_is_an_error_naming_it_and_the_person() {
+    let files = [
+        ("spec.toml", "[[margin]]\nfile = \"sex.csv\"\n"),
+        ("sex.csv", "sex,count\nfemale,60\nmale,40\n"),
+        // 10^10 steps: ran for ever
+        ("loop.j2", "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"),
+        // 2 MB of text in one card
+        ("long.j2", "{% for i in range(20000) %}{{ 'abcdefghij' * 10 }}{% endfor %}"),
+    ];
+    let dir = folder(&files);
+    for (template, message) in [
+        ("loop.j2", "loop.j2, line 1: the template takes more than 1000000 steps to render one card"),
+        ("long.j2", "long.j2: the card is longer than 1 MiB, the limit of a card (rendering the card of person 1)"),
+    ] {
+        let output = populace()
+            .current_dir(dir.path())
+            .args(["generate", "spec.toml", "-n", "5", "--template", template, "--out", "pool.csv"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(BAD_INPUT), "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+        assert!(!dir.path().join("pool.csv").exists());
+    }
+}

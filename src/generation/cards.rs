@@ -109,6 +109,7 @@ impl Cards {
     /// Compiles `template` for persons of `domain`.
     pub(crate) fn new(template: &CardTemplate, domain: &Domain) -> Result<Self> {
         let mut env = Environment::new();
+        env.set_fuel(Some(CARD_FUEL));
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.add_function("persona", persona);
@@ -208,18 +209,61 @@ impl Cards {
             zone: zone_value.cloned(),
         })));
         let template = self.env.get_template(&self.name).map_err(|e| template_error(&self.name, &e))?;
-        let text = template.render(context).map_err(|e| template_error(&self.name, &e))?;
+        let mut text = Capped(Vec::new());
+        template.render_captured_to(context, &mut text).map(drop).map_err(|e| {
+            let person = match zone {
+                Some(z) => format!("{z}-{k}"),
+                None => k.to_string(),
+            };
+            let mut error = template_error(&self.name, &e);
+            if let Error::Input { message, .. } = &mut error {
+                message.push_str(&format!(" (rendering the card of person {person})"));
+            }
+            error
+        })?;
+        let text = String::from_utf8_lossy(&text.0);
         Ok(Arc::from(text.trim()))
     }
 }
+
+/// The most steps (MiniJinja's fuel: roughly one per instruction) a template may take to
+/// render one card: a million, far more than a card needs and far less than a runaway loop
+/// takes.
+pub const CARD_FUEL: u64 = 1_000_000;
+
+/// The longest card, in bytes: 1 MiB, far more than a prompt holds.
+pub const CARD_MAX_BYTES: usize = 1 << 20;
+
+/// A card's text, refused past [`CARD_MAX_BYTES`].
+struct Capped(Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > CARD_MAX_BYTES {
+            return Err(std::io::Error::other(CARD_TOO_LONG));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+const CARD_TOO_LONG: &str = "the card is longer than 1 MiB";
 
 /// A MiniJinja error as a bad-input error at the template's file and line.
 fn template_error(name: &str, e: &minijinja::Error) -> Error {
     let mut location = Location::file(name);
     location.line = e.line().map(|l| l as u64);
-    let message = match e.detail() {
-        Some(detail) => format!("template error: {}: {detail}", e.kind()),
-        None => format!("template error: {}", e.kind()),
+    let message = match (e.kind(), e.detail()) {
+        (minijinja::ErrorKind::OutOfFuel, _) => {
+            format!("the template takes more than {CARD_FUEL} steps to render one card (a loop too long?)")
+        }
+        (minijinja::ErrorKind::WriteFailure, _) => format!("{CARD_TOO_LONG}, the limit of a card"),
+        (kind, Some(detail)) => format!("template error: {kind}: {detail}"),
+        (kind, None) => format!("template error: {kind}"),
     };
     Error::input(location, message)
 }
