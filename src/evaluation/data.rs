@@ -337,7 +337,9 @@ impl Dataset {
     /// columns named twice or not in the frame, ids not one per row, a missing or repeated
     /// person id, a missing profile value under [`MissingPolicy::Error`], a bad weight or
     /// weights that are all 0 (as [`Dataset::from_reader`]), no persons, or an item whose
-    /// answers are all missing or all the same.
+    /// answers are all missing or all the same. The ids are checked through first, then the
+    /// rows: when several are bad, [`Error::Problems`] lists them, the first
+    /// [`MAX_SHOWN`](crate::error::MAX_SHOWN) by row, with the count.
     pub fn from_frame(ids: Vec<String>, frame: Frame, spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
         let source = spec.file.display().to_string();
         let location = Location::file(&source);
@@ -370,36 +372,46 @@ impl Dataset {
         // The ids, given beside the frame, are checked first, every one; their messages name the
         // row, so they are listed in row order as pushed.
         let mut seen = HashSet::new();
+        let mut problems = Problems::new(&source);
         for (row, id) in ids.iter().enumerate() {
             if let Some(why) = missing_id(id, &spec.missing_values) {
-                return Err(Error::input(
+                problems.push(Error::input(
                     location.at_column(&spec.id[0]),
                     format!("the person id of row {} {why}", row + 1),
                 ));
-            }
-            if !seen.insert(id.as_str()) {
-                return Err(Error::input(location.at_column(&spec.id[0]), format!("person id \"{id}\" appears twice")));
+            } else if !seen.insert(id.as_str()) {
+                problems
+                    .push(Error::input(location.at_column(&spec.id[0]), format!("person id \"{id}\" appears twice")));
             }
         }
+        problems.into_result()?;
         if ids.is_empty() {
             return Err(Error::input(location, "there are no persons"));
         }
-        let raw = frame_weights(&frame, &ids, spec, &location)?;
-        let (ids, frame, tally, kept) = Self::admit_frame(ids, frame, spec, &roles, &location)?;
-        let weights = kept.iter().map(|&row| raw[row]).collect();
+        // Then the rows: each one's first problem, a bad weight or a missing profile value.
+        let mut problems = Problems::new(&source);
+        let raw = frame_weights(&frame, &ids, spec, &location, &mut problems)?;
+        let (ids, frame, tally, kept) =
+            Self::admit_frame(ids, frame, spec, &roles, &location, |row| raw[row].is_none(), problems)?;
+        // The rows kept all have a weight: a row without one is a problem, which ends the read.
+        let weights = kept.iter().filter_map(|&row| raw[row]).collect();
         Self::assemble(source, ids, frame, spec, &roles, tally, weights)
     }
 
     /// The persons of `frame` that `spec`'s profile policy and the items keep, with the
     /// missing values of the role columns as missing and, under [`MissingPolicy::Category`],
     /// missing profile values as [`CATEGORY`] (the frame itself when that changes nothing),
-    /// and the rows they were.
+    /// and the rows they were. The rows `bad` says have a problem in `problems` already are
+    /// passed over; a missing profile value under [`MissingPolicy::Error`] is a problem, and
+    /// any problem ends the read.
     fn admit_frame(
         ids: Vec<String>,
         frame: Frame,
         spec: &DataSpec,
         roles: &Roles,
         location: &Location,
+        bad: impl Fn(usize) -> bool,
+        mut problems: Problems,
     ) -> Result<(Vec<String>, Frame, Tally, Vec<usize>)> {
         let width = frame.columns().len();
         // Per column, which levels are missing values (only in the columns roles name).
@@ -420,6 +432,9 @@ impl Dataset {
         let mut category = vec![false; width];
         let mut values = Vec::with_capacity(width);
         for (row, id) in ids.iter().enumerate() {
+            if bad(row) {
+                continue;
+            }
             read(&frame, &token, row, &mut values);
             match tally.admit(&mut values, &roles.profile, &spec.profile, &roles.items) {
                 Ok(true) => {
@@ -431,13 +446,14 @@ impl Dataset {
                 Ok(false) => {}
                 Err(a) => {
                     let value = frame.value(row, roles.profile[a]).unwrap_or_default();
-                    return Err(Error::input(
+                    problems.push(Error::input(
                         location.at_row(row as u64 + 1).at_column(&spec.profile[a]),
                         format!("person \"{id}\": {}", profile_missing(value)),
                     ));
                 }
             }
         }
+        problems.into_result()?;
         if kept.len() == frame.rows() && tally.missing.is_empty() && !token.iter().flatten().any(|&t| t) {
             return Ok((ids, frame, tally, kept));
         }
@@ -957,26 +973,38 @@ fn weight_value(text: Option<&str>, missing: &MissingValues) -> std::result::Res
 }
 
 /// Each row's weight from the weight column of `frame` that `spec` names (all 1 without one),
-/// or an error naming the row, the column and the person.
-fn frame_weights(frame: &Frame, ids: &[String], spec: &DataSpec, location: &Location) -> Result<Vec<f64>> {
-    let Some(name) = &spec.weight else { return Ok(vec![1.0; frame.rows()]) };
+/// `None` for a bad one, which is a problem naming the row, the column and the person.
+///
+/// # Errors
+/// [`Error::Input`] when the frame has no such column.
+fn frame_weights(
+    frame: &Frame,
+    ids: &[String],
+    spec: &DataSpec,
+    location: &Location,
+    problems: &mut Problems,
+) -> Result<Vec<Option<f64>>> {
+    let Some(name) = &spec.weight else { return Ok(vec![Some(1.0); frame.rows()]) };
     let column = frame.column(name).ok_or_else(|| {
         let found = frame.names().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
         Error::input(location.at_column(name), format!("unknown weight column \"{name}\"; the frame has {found}"))
     })?;
     let levels: Vec<_> = frame.levels(column).iter().map(|l| weight_value(Some(l), &spec.missing_values)).collect();
-    (0..frame.rows())
+    Ok((0..frame.rows())
         .map(|row| {
             let value = match frame.code(row, column) {
                 Some(code) => levels[code as usize].clone(),
                 None => weight_value(None, &spec.missing_values),
             };
-            value.map_err(|m| {
-                let id = ids.get(row).map_or("", String::as_str);
-                Error::input(location.at_row(row as u64 + 1).at_column(name), format!("person \"{id}\": {m}"))
-            })
+            value
+                .map_err(|m| {
+                    let id = ids.get(row).map_or("", String::as_str);
+                    let at = location.at_row(row as u64 + 1).at_column(name);
+                    problems.push(Error::input(at, format!("person \"{id}\": {m}")));
+                })
+                .ok()
         })
-        .collect()
+        .collect())
 }
 
 /// The persons' `weights` as read made relative (times persons / their sum), with the
@@ -1203,10 +1231,13 @@ mod tests {
         let spec = DataSpec::new("memory", "id", ["sex", "age"], ["q", "v"]).profile_missing(MissingPolicy::Error);
         let error = Dataset::from_frame(ids, frame(), &spec, &[]).unwrap_err().to_string();
         assert!(
-            error
-                .starts_with("memory, row 4, column \"sex\": person \"4\": the profile attribute is missing (\"NaN\")"),
+            error.starts_with(
+                "memory: 2 problems:\n  memory, row 4, column \"sex\": person \"4\": the profile attribute is missing \
+                 (\"NaN\")"
+            ),
             "{error}"
         );
+        assert!(error.contains("\n  memory, row 7, column \"sex\": person \"7\": the profile attribute"), "{error}");
     }
 
     #[test]
@@ -1441,5 +1472,36 @@ mod tests {
             "pool.csv, line 3, column \"sex\": \"x\" is not a level of \"sex\" in the responses (m, f)"
         );
         assert_eq!(pool(b"sex,age\nf,old\nm,old\n"), Ok(2));
+    }
+
+    #[test]
+    fn every_bad_id_then_every_bad_row_of_a_frame_is_reported() {
+        let spec = DataSpec::new("memory", "id", ["sex"], ["q"]).profile_missing(MissingPolicy::Error).weight("w");
+        let frame = || {
+            Frame::from_columns(&[
+                ("sex", ["f", "m", "NA", "f", "m"]),
+                ("q", ["a", "b", "a", "b", "a"]),
+                ("w", ["1", "x", "1", "-1", "1"]),
+            ])
+            .unwrap()
+        };
+        let ids = |ids: [&str; 5]| ids.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+        let e = Dataset::from_frame(ids(["1", "", "3", "1", "NA"]), frame(), &spec, &[]).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "memory: 3 problems:\n  memory, column \"id\": the person id of row 2 is empty\n  \
+             memory, column \"id\": person id \"1\" appears twice\n  \
+             memory, column \"id\": the person id of row 5 is \"NA\", a missing value"
+        );
+        let e = Dataset::from_frame(ids(["1", "2", "3", "4", "5"]), frame(), &spec, &[]).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "memory: 3 problems:\n  memory, row 2, column \"w\": person \"2\": the weight is not a number: \"x\"\n  \
+                 memory, row 3, column \"sex\": person \"3\": {}\n  \
+                 memory, row 4, column \"w\": person \"4\": the weight is negative: \"-1\"",
+                profile_missing("NA")
+            )
+        );
     }
 }
