@@ -809,7 +809,34 @@ fn every_problem_at_once() {
     seed.push_str("r0,old,m,1\nr41,old,m\n");
     let margin = "age,sex,count\nyoung,f,1\nold,x,NA\nyoung,f,2\nold,m\nold,m,1\n";
     let truth = "age,count\nyoung,1\nold,-1\nold,x\n";
+    let strict = format!("{}{SMALL}", EXPERIMENT.replace("ordinal", "profile_missing = \"error\"\nordinal"));
+    // a ragged row (4), a repeated id (5), an empty id (6), a missing age (7) and Latin-1 (26)
+    let responses_bad = responses_with(4, "p2,young,m,3")
+        .replacen("p3,old,f,2,a\n", "p1,old,f,2,a\n", 1)
+        .replacen("p4,young,m,3,a\n", ",young,m,3,a\n", 1)
+        .replacen("p5,old,m,3,b\n", "p5,,m,3,b\n", 1);
     run_all(vec![
+        case("responses with 5 problems")
+            .evaluate()
+            .evaluate_files(SMALL)
+            .file("exp.toml", &strict)
+            .file("resp.csv", [responses_bad.as_bytes(), b"p99,old,m,2,\xe9\n"].concat())
+            .stderr(&[
+                "error: resp.csv: 5 problems:\n  resp.csv, line 4: the row has 4 fields",
+                "\n  resp.csv, line 5, column \"id\": person id \"p1\" appears twice (first on line 3)\n  \
+                 resp.csv, line 6, column \"id\": the person id is empty\n  \
+                 resp.csv, line 7, column \"age\": the profile attribute is missing (\"\")",
+                "\n  resp.csv, line 26, column \"q2\": value \"\u{fffd}\" is not valid UTF-8",
+            ]),
+        case("responses whose 24 persons all lack an age")
+            .evaluate()
+            .evaluate_files(SMALL)
+            .file("exp.toml", &strict)
+            .file("resp.csv", responses().replace(",young,", ",,").replace(",old,", ",,"))
+            .stderr(&[
+                "error: resp.csv: 24 problems; the first 20:\n  resp.csv, line 2, column \"age\"",
+                "\n  resp.csv, line 21, column \"age\": the profile attribute is missing (\"\")",
+            ]),
         case("a seed with 23 problems").fit().fit_files("").file("seed.csv", &seed).stderr(&[
             "error: seed.csv: 23 problems; the first 20:\n  seed.csv, line 3, column \"age\": category \"middle\"",
             "seed.csv, line 6, column \"weight\": weight is not a number: \"heavy\"",

@@ -27,11 +27,11 @@
 //! CSV text ([`Dataset::from_reader`]) or a frame in memory ([`Dataset::from_frame`]; there,
 //! levels keep the frame's order, and a level only persons left out have stays a level).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use crate::binning::Bins;
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Location, Problems, Result};
 use crate::frame::{Dictionary, Frame, FrameBuilder, Rejected};
 use crate::inputs::{parse_count, BinnedRows, Contents, CsvFile, CsvRows, FrameRows, Rows};
 use crate::missing::{MissingCounts, MissingPolicy, MissingValues, CATEGORY};
@@ -272,7 +272,8 @@ impl Dataset {
     ///
     /// # Errors
     /// [`Error::Read`] when the file cannot be read; [`Error::Input`] naming file, line,
-    /// column and value for what is wrong in it (see [`Dataset::from_reader`]).
+    /// column and value for what is wrong in it, or [`Error::Problems`] for several bad rows
+    /// (see [`Dataset::from_reader`]).
     pub fn load(spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
         let display = spec.file.display().to_string();
         Self::read_contents(Contents::read(&spec.file, &display)?, &display, spec, groups)
@@ -301,7 +302,10 @@ impl Dataset {
     /// missing or repeated person id, a missing profile value under
     /// [`MissingPolicy::Error`], a weight that is missing, not a number, negative or not
     /// finite (of any person read), weights that are all 0, no person left, or an item whose
-    /// answers are all missing or all the same.
+    /// answers are all missing or all the same. The rows are read through first: when several
+    /// are bad, [`Error::Problems`] lists each one's first problem, the first
+    /// [`MAX_SHOWN`](crate::error::MAX_SHOWN) by line, with the count (a repeated id names
+    /// the line it was first on).
     pub fn from_reader(mut reader: impl Read, spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
         let display = spec.file.display().to_string();
         let mut bytes = Vec::new();
@@ -333,7 +337,9 @@ impl Dataset {
     /// columns named twice or not in the frame, ids not one per row, a missing or repeated
     /// person id, a missing profile value under [`MissingPolicy::Error`], a bad weight or
     /// weights that are all 0 (as [`Dataset::from_reader`]), no persons, or an item whose
-    /// answers are all missing or all the same.
+    /// answers are all missing or all the same. The ids are checked through first, then the
+    /// rows: when several are bad, [`Error::Problems`] lists them, the first
+    /// [`MAX_SHOWN`](crate::error::MAX_SHOWN) by row, with the count.
     pub fn from_frame(ids: Vec<String>, frame: Frame, spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
         let source = spec.file.display().to_string();
         let location = Location::file(&source);
@@ -363,37 +369,49 @@ impl Dataset {
                 format!("{} person ids for {} rows", ids.len(), frame.rows()),
             ));
         }
+        // The ids, given beside the frame, are checked first, every one; their messages name the
+        // row, so they are listed in row order as pushed.
         let mut seen = HashSet::new();
+        let mut problems = Problems::new(&source);
         for (row, id) in ids.iter().enumerate() {
             if let Some(why) = missing_id(id, &spec.missing_values) {
-                return Err(Error::input(
+                problems.push(Error::input(
                     location.at_column(&spec.id[0]),
                     format!("the person id of row {} {why}", row + 1),
                 ));
-            }
-            if !seen.insert(id.as_str()) {
-                return Err(Error::input(location.at_column(&spec.id[0]), format!("person id \"{id}\" appears twice")));
+            } else if !seen.insert(id.as_str()) {
+                problems
+                    .push(Error::input(location.at_column(&spec.id[0]), format!("person id \"{id}\" appears twice")));
             }
         }
+        problems.into_result()?;
         if ids.is_empty() {
             return Err(Error::input(location, "there are no persons"));
         }
-        let raw = frame_weights(&frame, &ids, spec, &location)?;
-        let (ids, frame, tally, kept) = Self::admit_frame(ids, frame, spec, &roles, &location)?;
-        let weights = kept.iter().map(|&row| raw[row]).collect();
+        // Then the rows: each one's first problem, a bad weight or a missing profile value.
+        let mut problems = Problems::new(&source);
+        let raw = frame_weights(&frame, &ids, spec, &location, &mut problems)?;
+        let (ids, frame, tally, kept) =
+            Self::admit_frame(ids, frame, spec, &roles, &location, |row| raw[row].is_none(), problems)?;
+        // The rows kept all have a weight: a row without one is a problem, which ends the read.
+        let weights = kept.iter().filter_map(|&row| raw[row]).collect();
         Self::assemble(source, ids, frame, spec, &roles, tally, weights)
     }
 
     /// The persons of `frame` that `spec`'s profile policy and the items keep, with the
     /// missing values of the role columns as missing and, under [`MissingPolicy::Category`],
     /// missing profile values as [`CATEGORY`] (the frame itself when that changes nothing),
-    /// and the rows they were.
+    /// and the rows they were. The rows `bad` says have a problem in `problems` already are
+    /// passed over; a missing profile value under [`MissingPolicy::Error`] is a problem, and
+    /// any problem ends the read.
     fn admit_frame(
         ids: Vec<String>,
         frame: Frame,
         spec: &DataSpec,
         roles: &Roles,
         location: &Location,
+        bad: impl Fn(usize) -> bool,
+        mut problems: Problems,
     ) -> Result<(Vec<String>, Frame, Tally, Vec<usize>)> {
         let width = frame.columns().len();
         // Per column, which levels are missing values (only in the columns roles name).
@@ -414,6 +432,9 @@ impl Dataset {
         let mut category = vec![false; width];
         let mut values = Vec::with_capacity(width);
         for (row, id) in ids.iter().enumerate() {
+            if bad(row) {
+                continue;
+            }
             read(&frame, &token, row, &mut values);
             match tally.admit(&mut values, &roles.profile, &spec.profile, &roles.items) {
                 Ok(true) => {
@@ -425,13 +446,14 @@ impl Dataset {
                 Ok(false) => {}
                 Err(a) => {
                     let value = frame.value(row, roles.profile[a]).unwrap_or_default();
-                    return Err(Error::input(
+                    problems.push(Error::input(
                         location.at_row(row as u64 + 1).at_column(&spec.profile[a]),
                         format!("person \"{id}\": {}", profile_missing(value)),
                     ));
                 }
             }
         }
+        problems.into_result()?;
         if kept.len() == frame.rows() && tally.missing.is_empty() && !token.iter().flatten().any(|&t| t) {
             return Ok((ids, frame, tally, kept));
         }
@@ -497,51 +519,69 @@ impl Dataset {
         let mut tally = Tally::new(&display, spec.profile_missing);
         let mut ids = Vec::new();
         let mut weights = Vec::new();
-        let mut seen = HashSet::new();
+        // The line (or row) of each person id read, to name both places of a duplicate.
+        let mut first_seen: HashMap<String, u64> = HashMap::new();
+        let mut problems = Problems::new(display.clone());
         let mut read = 0;
-        while let Some(line) = rows.next()? {
+        while let Some(line) = problems.next_row(|| rows.next()) {
             read += 1;
             let rows = &*rows;
             let at = |c: usize| rows.at(line).at_column(&rows.headers()[c]);
-            let mut parts = Vec::with_capacity(id.len());
-            for &c in &id {
-                let part = rows.field(line, c)?.unwrap_or_default();
-                if let Some(why) = missing_id(part, &spec.missing_values) {
-                    return Err(Error::input(at(c), format!("the person id {why}")));
-                }
-                parts.push(part);
-            }
-            let person = parts.join(":");
-            if !seen.insert(person.clone()) {
-                return Err(Error::input(at(id[0]), format!("person id \"{person}\" appears twice")));
-            }
-            let person = person.as_str();
-            let (mut values, failure) = read_fields(rows, line, &fields, &spec.missing_values);
-            // Profile attributes come first and are named once each: under the error policy, a
-            // missing one before a field that could not be read is the first problem.
-            let first_missing = values.iter().take(roles.profile.len()).position(Option::is_none);
             let refuse = |a: usize| -> Result<Error> {
                 let c = file_columns[roles.profile[a]];
                 Ok(Error::input(at(c), profile_missing(rows.field(line, c)?.unwrap_or_default())))
             };
-            match (failure, first_missing) {
-                (Some(_), Some(a)) if spec.profile_missing == MissingPolicy::Error => return Err(refuse(a)?),
-                (Some(e), _) => return Err(e),
-                (None, _) => {}
-            }
-            // Every person's weight is checked, also of persons left out below.
-            let person_weight = match weight {
-                Some(c) => {
-                    weight_value(rows.field(line, c)?, &spec.missing_values).map_err(|m| Error::input(at(c), m))?
+            // The person's id, weight and values, or the row's first problem; a person is left
+            // out or admitted below.
+            let person = (|| -> Result<(String, f64, Vec<Option<&str>>)> {
+                let mut parts = Vec::with_capacity(id.len());
+                for &c in &id {
+                    let part = rows.field(line, c)?.unwrap_or_default();
+                    if let Some(why) = missing_id(part, &spec.missing_values) {
+                        return Err(Error::input(at(c), format!("the person id {why}")));
+                    }
+                    parts.push(part);
                 }
-                None => 1.0,
+                let person = parts.join(":");
+                if let Some(first) = first_seen.get(&person) {
+                    let message = format!("person id \"{person}\" appears twice (first on {} {first})", rows.unit());
+                    return Err(Error::input(at(id[0]), message));
+                }
+                first_seen.insert(person.clone(), line);
+                let (values, failure) = read_fields(rows, line, &fields, &spec.missing_values);
+                // Profile attributes come first and are named once each: under the error policy,
+                // a missing one before a field that could not be read is the first problem.
+                let first_missing = values.iter().take(roles.profile.len()).position(Option::is_none);
+                match (failure, first_missing) {
+                    (Some(_), Some(a)) if spec.profile_missing == MissingPolicy::Error => return Err(refuse(a)?),
+                    (Some(e), _) => return Err(e),
+                    (None, _) => {}
+                }
+                // Every person's weight is checked, also of persons left out below.
+                let person_weight = match weight {
+                    Some(c) => {
+                        weight_value(rows.field(line, c)?, &spec.missing_values).map_err(|m| Error::input(at(c), m))?
+                    }
+                    None => 1.0,
+                };
+                Ok((person, person_weight, values))
+            })();
+            let (person, person_weight, mut values) = match person {
+                Ok(person) => person,
+                Err(e) => {
+                    problems.push(e);
+                    continue;
+                }
             };
             match tally.admit(&mut values, &roles.profile, &spec.profile, &roles.items) {
                 Ok(true) => {}
                 Ok(false) => continue,
-                Err(a) => return Err(refuse(a)?),
+                Err(a) => {
+                    problems.push(refuse(a).unwrap_or_else(|e| e));
+                    continue;
+                }
             }
-            ids.push(person.to_string());
+            ids.push(person);
             weights.push(person_weight);
             builder.push(values.iter().copied()).map_err(|rejected| match rejected {
                 Rejected::Full { column } => {
@@ -550,6 +590,7 @@ impl Dataset {
                 other => Error::Inconsistent(format!("a row of the responses: {other:?}")),
             })?;
         }
+        problems.into_result()?;
         if read == 0 {
             return Err(Error::input(rows.location().clone(), "the file has a header but no persons"));
         }
@@ -777,63 +818,73 @@ impl Dataset {
             MissingCounts::new(&display, if category { MissingPolicy::Category } else { MissingPolicy::Error });
         let attributes = self.profile.len();
         let mut ids = Vec::new();
-        while let Some(line) = rows.next()? {
+        let mut problems = Problems::new(display.clone());
+        while let Some(line) = problems.next_row(|| rows.next()) {
             let rows = &*rows;
-            let (mut values, failure) = read_fields(rows, line, &fields, &self.missing_values);
-            let mut first_missing = None;
-            for (a, value) in values.iter_mut().take(attributes).enumerate() {
-                if value.is_none() {
-                    missing.count(self.attribute(a).name());
-                    first_missing.get_or_insert(a);
-                    if category {
-                        *value = Some(CATEGORY);
+            // The person's id, or the row's first problem in column order: a missing attribute
+            // (unless a category), a value the responses do not have, or a field that could not
+            // be read.
+            let person = (|| -> Result<String> {
+                let (mut values, failure) = read_fields(rows, line, &fields, &self.missing_values);
+                let mut first_missing = None;
+                for (a, value) in values.iter_mut().take(attributes).enumerate() {
+                    if value.is_none() {
+                        missing.count(self.attribute(a).name());
+                        first_missing.get_or_insert(a);
+                        if category {
+                            *value = Some(CATEGORY);
+                        }
                     }
                 }
-            }
-            let rejected = builder.push(values.iter().copied()).err();
-            let unknown = match rejected {
-                Some(Rejected::Unknown { column }) => Some(column),
-                _ => None,
-            };
-            // The first problem in column order: a missing attribute (unless a category), a
-            // value the responses do not have, or a field that could not be read.
-            let first = match (first_missing.filter(|_| !category), unknown) {
-                (Some(m), Some(u)) => Some(m.min(u)),
-                (m, u) => m.or(u),
-            };
-            if let Some(a) = first {
-                let attribute = self.attribute(a);
-                let value = rows.field(line, file_columns[a])?.unwrap_or_default();
-                let message = if !self.missing_values.is_missing(value) {
-                    format!(
-                        "\"{value}\" is not a level of \"{}\" in the responses ({})",
-                        attribute.name(),
-                        attribute.levels().join(", ")
-                    )
-                } else if category {
-                    format!(
-                        "\"{value}\" is read as \"{CATEGORY}\", which is not a level of \"{}\" in the responses ({})",
-                        attribute.name(),
-                        attribute.levels().join(", ")
-                    )
-                } else {
-                    format!(
-                        "the profile attribute is missing (\"{value}\"); pools are complete, unless [data] \
-                         profile_missing = \"category\" makes \"{CATEGORY}\" a level"
-                    )
+                let rejected = builder.push(values.iter().copied()).err();
+                let unknown = match rejected {
+                    Some(Rejected::Unknown { column }) => Some(column),
+                    _ => None,
                 };
-                return Err(Error::input(rows.at(line).at_column(attribute.name()), message));
+                let first = match (first_missing.filter(|_| !category), unknown) {
+                    (Some(m), Some(u)) => Some(m.min(u)),
+                    (m, u) => m.or(u),
+                };
+                if let Some(a) = first {
+                    let attribute = self.attribute(a);
+                    let value = rows.field(line, file_columns[a])?.unwrap_or_default();
+                    let message = if !self.missing_values.is_missing(value) {
+                        format!(
+                            "\"{value}\" is not a level of \"{}\" in the responses ({})",
+                            attribute.name(),
+                            attribute.levels().join(", ")
+                        )
+                    } else if category {
+                        format!(
+                            "\"{value}\" is read as \"{CATEGORY}\", which is not a level of \"{}\" in the responses \
+                             ({})",
+                            attribute.name(),
+                            attribute.levels().join(", ")
+                        )
+                    } else {
+                        format!(
+                            "the profile attribute is missing (\"{value}\"); pools are complete, unless [data] \
+                             profile_missing = \"category\" makes \"{CATEGORY}\" a level"
+                        )
+                    };
+                    return Err(Error::input(rows.at(line).at_column(attribute.name()), message));
+                }
+                match (failure, rejected) {
+                    (Some(e), _) => Err(e),
+                    (None, Some(r)) => Err(Error::Inconsistent(format!("a row of the pool {display}: {r:?}"))),
+                    (None, None) => match id {
+                        Some(c) => Ok(rows.field(line, c)?.unwrap_or_default().to_string()),
+                        None => Ok((ids.len() + 1).to_string()),
+                    },
+                }
+            })();
+            // A row with a problem may be in the builder: the pool is refused below anyway.
+            match person {
+                Ok(person) => ids.push(person),
+                Err(e) => problems.push(e),
             }
-            match (failure, rejected) {
-                (Some(e), _) => return Err(e),
-                (None, Some(r)) => return Err(Error::Inconsistent(format!("a row of the pool {display}: {r:?}"))),
-                (None, None) => {}
-            }
-            ids.push(match id {
-                Some(c) => rows.field(line, c)?.unwrap_or_default().to_string(),
-                None => (ids.len() + 1).to_string(),
-            });
         }
+        problems.into_result()?;
         if ids.is_empty() {
             return Err(Error::input(Location::file(&display), "the pool has no persons"));
         }
@@ -922,26 +973,38 @@ fn weight_value(text: Option<&str>, missing: &MissingValues) -> std::result::Res
 }
 
 /// Each row's weight from the weight column of `frame` that `spec` names (all 1 without one),
-/// or an error naming the row, the column and the person.
-fn frame_weights(frame: &Frame, ids: &[String], spec: &DataSpec, location: &Location) -> Result<Vec<f64>> {
-    let Some(name) = &spec.weight else { return Ok(vec![1.0; frame.rows()]) };
+/// `None` for a bad one, which is a problem naming the row, the column and the person.
+///
+/// # Errors
+/// [`Error::Input`] when the frame has no such column.
+fn frame_weights(
+    frame: &Frame,
+    ids: &[String],
+    spec: &DataSpec,
+    location: &Location,
+    problems: &mut Problems,
+) -> Result<Vec<Option<f64>>> {
+    let Some(name) = &spec.weight else { return Ok(vec![Some(1.0); frame.rows()]) };
     let column = frame.column(name).ok_or_else(|| {
         let found = frame.names().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
         Error::input(location.at_column(name), format!("unknown weight column \"{name}\"; the frame has {found}"))
     })?;
     let levels: Vec<_> = frame.levels(column).iter().map(|l| weight_value(Some(l), &spec.missing_values)).collect();
-    (0..frame.rows())
+    Ok((0..frame.rows())
         .map(|row| {
             let value = match frame.code(row, column) {
                 Some(code) => levels[code as usize].clone(),
                 None => weight_value(None, &spec.missing_values),
             };
-            value.map_err(|m| {
-                let id = ids.get(row).map_or("", String::as_str);
-                Error::input(location.at_row(row as u64 + 1).at_column(name), format!("person \"{id}\": {m}"))
-            })
+            value
+                .map_err(|m| {
+                    let id = ids.get(row).map_or("", String::as_str);
+                    let at = location.at_row(row as u64 + 1).at_column(name);
+                    problems.push(Error::input(at, format!("person \"{id}\": {m}")));
+                })
+                .ok()
         })
-        .collect()
+        .collect())
 }
 
 /// The persons' `weights` as read made relative (times persons / their sum), with the
@@ -1131,9 +1194,16 @@ mod tests {
         assert_eq!(category.attribute(0).level(3), 2);
         assert_eq!((category.missing().records_dropped, category.without_answers()), (0, 2));
         assert_eq!(category.missing().by_column["sex"], 2);
+        // Persons 4 and 7 are both named.
         let error = read_as(MissingPolicy::Error, TOKENS).unwrap_err().to_string();
         assert!(
-            error.starts_with("r.csv, line 5, column \"sex\": the profile attribute is missing (\"NaN\")"),
+            error.starts_with(
+                "r.csv: 2 problems:\n  r.csv, line 5, column \"sex\": the profile attribute is missing (\"NaN\")"
+            ),
+            "{error}"
+        );
+        assert!(
+            error.contains("\n  r.csv, line 8, column \"sex\": the profile attribute is missing (\"NA\")"),
             "{error}"
         );
         assert_eq!(
@@ -1161,10 +1231,13 @@ mod tests {
         let spec = DataSpec::new("memory", "id", ["sex", "age"], ["q", "v"]).profile_missing(MissingPolicy::Error);
         let error = Dataset::from_frame(ids, frame(), &spec, &[]).unwrap_err().to_string();
         assert!(
-            error
-                .starts_with("memory, row 4, column \"sex\": person \"4\": the profile attribute is missing (\"NaN\")"),
+            error.starts_with(
+                "memory: 2 problems:\n  memory, row 4, column \"sex\": person \"4\": the profile attribute is missing \
+                 (\"NaN\")"
+            ),
             "{error}"
         );
+        assert!(error.contains("\n  memory, row 7, column \"sex\": person \"7\": the profile attribute"), "{error}");
     }
 
     #[test]
@@ -1280,5 +1353,155 @@ mod tests {
             toml::from_str("file = \"r.csv\"\nid = [\"year\", \"id\"]\nprofile = [\"sex\"]\nitems = [\"q\"]\n")
                 .unwrap();
         assert_eq!(toml.id, ["year", "id"]);
+    }
+
+    /// Responses with a weight and the error policy whose lines 3 to 9 are each bad in another
+    /// way (line 7 repeats the id of line 2), and line 10 good.
+    const BAD_ROWS: &[u8] = b"id,sex,age,q,v,w\n1,m,old,a,x,1\n2,f,NA,b,y,1\nNA,f,old,b,y,1\n4,f,old,b\n\
+                              5,f,old,b,y,heavy\n1,f,old,b,y,1\n7,\xff,old,a,x,1\n8,m,young,b,x,-1\n9,f,young,a,y,2\n";
+
+    fn strict() -> DataSpec {
+        DataSpec::new("r.csv", "id", ["sex", "age"], ["q", "v"]).profile_missing(MissingPolicy::Error).weight("w")
+    }
+
+    #[test]
+    fn every_bad_row_is_reported_in_line_order_with_the_count() {
+        let e = Dataset::from_reader(BAD_ROWS, &strict(), &[]).unwrap_err().to_string();
+        let lines: Vec<&str> = e.lines().collect();
+        let expected = [
+            "r.csv: 7 problems:",
+            "  r.csv, line 3, column \"age\": the profile attribute is missing (\"NA\"); profile_missing = \"error\"",
+            "  r.csv, line 4, column \"id\": the person id is \"NA\", a missing value",
+            "  r.csv, line 5: the row has 4 fields",
+            "  r.csv, line 6, column \"w\": the weight is not a number: \"heavy\"",
+            "  r.csv, line 7, column \"id\": person id \"1\" appears twice (first on line 2)",
+            "  r.csv, line 8, column \"sex\": value \"\u{fffd}\" is not valid UTF-8",
+            "  r.csv, line 9, column \"w\": the weight is negative: \"-1\"",
+        ];
+        assert_eq!(lines.len(), expected.len(), "{e}");
+        for (line, expected) in lines.iter().zip(expected) {
+            assert!(line.starts_with(expected), "{line:?} is not {expected:?}");
+        }
+        // Any one of them alone reads as before.
+        let header = "id,sex,age,q,v,w\n1,m,old,a,x,1\n";
+        let one = |row: &str| Dataset::from_reader(format!("{header}{row}").as_bytes(), &strict(), &[]);
+        assert_eq!(
+            one("5,f,old,b,y,heavy\n").unwrap_err().to_string(),
+            "r.csv, line 3, column \"w\": the weight is not a number: \"heavy\""
+        );
+        assert_eq!(
+            one("1,f,old,b,y,1\n").unwrap_err().to_string(),
+            "r.csv, line 3, column \"id\": person id \"1\" appears twice (first on line 2)"
+        );
+        assert!(matches!(one("1,f,old,b,y,1\n"), Err(Error::Input { .. })));
+    }
+
+    #[test]
+    fn a_repeated_id_names_the_line_it_was_first_on_every_time() {
+        let csv = "id,sex,age,q,v\n1,m,old,a,x\n2,f,old,b,y\n1,f,old,b,y\n2,m,young,a,x\n1,m,young,b,y\n";
+        let e = read(csv, &[]).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "r.csv: 3 problems:\n  r.csv, line 4, column \"id\": person id \"1\" appears twice (first on line 2)\n  \
+             r.csv, line 5, column \"id\": person id \"2\" appears twice (first on line 3)\n  \
+             r.csv, line 6, column \"id\": person id \"1\" appears twice (first on line 2)"
+        );
+        // The rows of a table in memory (Parquet) are named as rows.
+        let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+        let columns: Vec<(&str, Vec<&str>)> =
+            (0..5).map(|c| (rows[0][c], rows[1..].iter().map(|r| r[c]).collect())).collect();
+        let frame = Frame::from_columns(&columns).unwrap();
+        let spec = DataSpec::new("r.parquet", "id", ["sex", "age"], ["q", "v"]);
+        let e = Dataset::read(&mut FrameRows::new("r.parquet", &frame), &spec, &[]).unwrap_err().to_string();
+        assert!(e.starts_with("r.parquet: 3 problems:\n  r.parquet, row 3, column \"id\": person id \"1\" appears twice (first on row 1)"), "{e}");
+    }
+
+    #[test]
+    fn the_first_twenty_bad_rows_are_shown_with_the_count() {
+        let mut csv = String::from("id,sex,age,q,v\n1,m,old,a,x\n2,f,young,b,y\n");
+        for _ in 0..30 {
+            csv.push_str(",m,old,a,x\n");
+        }
+        let e = read(&csv, &[]).unwrap_err().to_string();
+        let lines: Vec<&str> = e.lines().collect();
+        assert_eq!(lines.len(), 21, "{e}");
+        assert_eq!(lines[0], "r.csv: 30 problems; the first 20:");
+        assert_eq!(lines[1], "  r.csv, line 4, column \"id\": the person id is empty");
+        assert_eq!(lines[20], "  r.csv, line 23, column \"id\": the person id is empty");
+    }
+
+    #[test]
+    fn binned_values_without_a_bin_are_all_reported() {
+        let bins = Bins::new("age", "years", &[0.0, 40.0], None).unwrap();
+        let spec = DataSpec::new("r.csv", "id", ["sex", "age"], ["q", "v"]).bins([bins]);
+        let csv = "id,sex,years,q,v\n1,m,23,a,x\n2,f,old,b,y\n3,f,-5,b,y\n4,m,67,a,y\n";
+        let e = Dataset::from_reader(csv.as_bytes(), &spec, &[]).unwrap_err().to_string();
+        assert!(e.starts_with("r.csv: 2 problems:\n  r.csv, line 3, column \"years\": \"old\" is not a number"), "{e}");
+        assert!(e.contains("\n  r.csv, line 4, column \"years\": -5 is below the first break (0) of age"), "{e}");
+        // The pool too.
+        let data = Dataset::from_reader(csv.replace("old", "30").replace("-5", "50").as_bytes(), &spec, &[]).unwrap();
+        let rows = CsvFile::from_bytes(b"sex,years\nf,old\nm,-1\nf,30\n".to_vec(), "pool.csv").unwrap();
+        let e = data.pool(&mut CsvRows::new(rows)).unwrap_err().to_string();
+        assert!(e.starts_with("pool.csv: 2 problems:\n  pool.csv, line 2, column \"years\": \"old\""), "{e}");
+        assert!(e.contains("\n  pool.csv, line 3, column \"years\": -1 is below"), "{e}");
+    }
+
+    #[test]
+    fn every_bad_person_of_a_pool_is_reported() {
+        let data = read(CSV, &[]).unwrap();
+        let pool = |text: &[u8]| {
+            let mut rows = CsvRows::new(CsvFile::from_bytes(text.to_vec(), "pool.csv").unwrap());
+            data.pool_rows(&mut rows).map(|p| p.persons()).map_err(|e| e.to_string())
+        };
+        let e = pool(b"sex,age\nf,old\nx,old\nf,young\nm\nNA,old\nm,\xff\nm,old\n").unwrap_err();
+        let lines: Vec<&str> = e.lines().collect();
+        let expected = [
+            "pool.csv: 5 problems:",
+            "  pool.csv, line 3, column \"sex\": \"x\" is not a level of \"sex\" in the responses (m, f)",
+            "  pool.csv, line 4, column \"age\": \"young\" is not a level of \"age\" in the responses (old)",
+            "  pool.csv, line 5: the row has 1 field",
+            "  pool.csv, line 6, column \"sex\": the profile attribute is missing (\"NA\"); pools are complete",
+            "  pool.csv, line 7, column \"age\": value \"\u{fffd}\" is not valid UTF-8",
+        ];
+        assert_eq!(lines.len(), expected.len(), "{e}");
+        for (line, expected) in lines.iter().zip(expected) {
+            assert!(line.starts_with(expected), "{line:?} is not {expected:?}");
+        }
+        assert_eq!(
+            pool(b"sex,age\nf,old\nx,old\n").unwrap_err(),
+            "pool.csv, line 3, column \"sex\": \"x\" is not a level of \"sex\" in the responses (m, f)"
+        );
+        assert_eq!(pool(b"sex,age\nf,old\nm,old\n"), Ok(2));
+    }
+
+    #[test]
+    fn every_bad_id_then_every_bad_row_of_a_frame_is_reported() {
+        let spec = DataSpec::new("memory", "id", ["sex"], ["q"]).profile_missing(MissingPolicy::Error).weight("w");
+        let frame = || {
+            Frame::from_columns(&[
+                ("sex", ["f", "m", "NA", "f", "m"]),
+                ("q", ["a", "b", "a", "b", "a"]),
+                ("w", ["1", "x", "1", "-1", "1"]),
+            ])
+            .unwrap()
+        };
+        let ids = |ids: [&str; 5]| ids.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+        let e = Dataset::from_frame(ids(["1", "", "3", "1", "NA"]), frame(), &spec, &[]).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "memory: 3 problems:\n  memory, column \"id\": the person id of row 2 is empty\n  \
+             memory, column \"id\": person id \"1\" appears twice\n  \
+             memory, column \"id\": the person id of row 5 is \"NA\", a missing value"
+        );
+        let e = Dataset::from_frame(ids(["1", "2", "3", "4", "5"]), frame(), &spec, &[]).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "memory: 3 problems:\n  memory, row 2, column \"w\": person \"2\": the weight is not a number: \"x\"\n  \
+                 memory, row 3, column \"sex\": person \"3\": {}\n  \
+                 memory, row 4, column \"w\": person \"4\": the weight is negative: \"-1\"",
+                profile_missing("NA")
+            )
+        );
     }
 }
