@@ -52,8 +52,35 @@ pub fn parse<T: DeserializeOwned>(text: &str, name: &str) -> Result<T> {
     toml::from_str(text).map_err(|e| {
         let mut location = Location::file(name);
         location.line = e.span().map(|span| line_at(text, span.start));
-        Error::input(location, e.message().to_string())
+        Error::input(location, plain_types(e.message()))
     })
+}
+
+/// A schema message with Rust's type names in words: `expected usize` → `expected a whole
+/// number, 0 or more`.
+fn plain_types(message: &str) -> String {
+    let words = [
+        ("usize", "a whole number, 0 or more"),
+        ("u64", "a whole number, 0 or more"),
+        ("u32", "a whole number, 0 or more"),
+        ("u16", "a whole number, 0 or more"),
+        ("u8", "a whole number, 0 or more"),
+        ("i64", "a whole number"),
+        ("i32", "a whole number"),
+        ("f64", "a number"),
+        ("f32", "a number"),
+    ];
+    let mut out = message.to_string();
+    for (name, plain) in words {
+        let (with_end, ends) = (format!("expected {name}"), [",", ".", ")", " "]);
+        if out.ends_with(&with_end) {
+            out = format!("{}expected {plain}", &out[..out.len() - name.len() - "expected ".len()]);
+        }
+        for end in ends {
+            out = out.replace(&format!("{with_end}{end}"), &format!("expected {plain}{end}"));
+        }
+    }
+    out
 }
 
 /// A field written `"name"` or `["a", "b"]` (an id column, or the columns that together are one),
@@ -107,6 +134,20 @@ mod tests {
         let e = read::<Spec>(&path).unwrap_err().to_string();
         assert!(e.ends_with("the spec is not valid UTF-8 (invalid byte at offset 8)"), "{e}");
         assert!(matches!(read::<Spec>(&dir.path().join("none.toml")), Err(Error::Read { .. })));
+    }
+
+    #[test]
+    fn rust_type_names_read_as_words() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)] // read only through Debug in the assertions
+        struct Sizes {
+            persons: usize,
+            share: f64,
+        }
+        let e = parse::<Sizes>("persons = -5\nshare = 1.0\n", "w.toml").unwrap_err().to_string();
+        assert_eq!(e, "w.toml, line 1: invalid value: integer `-5`, expected a whole number, 0 or more");
+        let e = parse::<Sizes>("persons = 5\nshare = \"x\"\n", "w.toml").unwrap_err().to_string();
+        assert_eq!(e, "w.toml, line 2: invalid type: string \"x\", expected a number");
     }
 
     #[test]

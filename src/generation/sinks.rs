@@ -395,8 +395,20 @@ mod parquet_sink {
         attributes: usize,
     }
 
+    /// A Parquet or Arrow error as an I/O error; the writer's own I/O error (which the
+    /// `parquet` crate wraps as "External: …") as itself, so a full disk reads as one.
     fn io(e: impl std::error::Error + Send + Sync + 'static) -> std::io::Error {
-        std::io::Error::other(e)
+        let e: Box<dyn std::error::Error + Send + Sync> = Box::new(e);
+        match e.downcast::<parquet::errors::ParquetError>() {
+            Ok(parquet) => match *parquet {
+                parquet::errors::ParquetError::External(inner) => match inner.downcast::<std::io::Error>() {
+                    Ok(io) => *io,
+                    Err(other) => std::io::Error::other(other),
+                },
+                other => std::io::Error::other(other),
+            },
+            Err(other) => std::io::Error::other(other),
+        }
     }
 
     /// Column `c` of a batch (with zones or not, with `attributes` attributes).
@@ -492,6 +504,21 @@ mod parquet_sink {
         pub(crate) fn finish(mut self) -> std::io::Result<W> {
             self.flush().map_err(io)?;
             self.file.into_inner().map_err(io)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::io;
+        use parquet::errors::ParquetError;
+
+        #[test]
+        fn the_writers_own_io_error_is_not_called_external() {
+            let full = std::io::Error::from_raw_os_error(28); // ENOSPC
+            let e = io(ParquetError::External(Box::new(full)));
+            assert_eq!(e.raw_os_error(), Some(28));
+            assert!(!e.to_string().contains("External"), "{e}");
+            assert!(io(ParquetError::General("bad".into())).to_string().contains("bad"));
         }
     }
 }
