@@ -62,7 +62,7 @@ mod structural;
 mod zones;
 
 pub use builder::{Csv, MarginInput, ProblemBuilder, SeedInput, ZoneMap, ZonesInput};
-pub(crate) use csvfile::{parse_count, CsvFile};
+pub(crate) use csvfile::{parse_count, CsvFile, MIN_POSITIVE_COUNT};
 pub use domain::{Attribute, Domain};
 pub use margin::MarginTable;
 pub use options::{Bounds, Calibration, FitOptions, FitParams, Integerize, Method, ZeroCells};

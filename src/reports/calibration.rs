@@ -11,7 +11,7 @@ use super::atomic::write_atomic;
 use super::csvtext::csv_field;
 use crate::calibration::{Calibration, ZoneFit, ZoneReport};
 use crate::error::Result;
-use crate::inputs::{Problem, RecordIds, ID_SEPARATOR};
+use crate::inputs::{Problem, RecordIds, ID_SEPARATOR, MIN_POSITIVE_COUNT};
 use crate::missing::MissingCounts;
 
 /// The content of `report.json` for seed re-weighting.
@@ -162,11 +162,39 @@ fn encode_block(fit: &ZoneFit, ids: Option<&RecordIds>, rows: Range<usize>, out:
             None => out.extend_from_slice(integer.format(record + 1).as_bytes()),
         }
         out.push(b',');
-        out.extend_from_slice(number.format(fit.weights[k]).as_bytes());
+        // a positive weight too small for populace to read back as a seed weight is written 0
+        let weight = match fit.weights[k] {
+            w if w > 0.0 && w < MIN_POSITIVE_COUNT => 0.0,
+            w => w,
+        };
+        out.extend_from_slice(number.format(weight).as_bytes());
         if let Some(counts) = &fit.counts {
             out.push(b',');
             out.extend_from_slice(integer.format(counts[k]).as_bytes());
         }
         out.push(b'\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calibration::fit_microdata;
+    use crate::inputs::{Calibration, Csv, FitOptions, MarginInput, SeedInput};
+
+    #[test]
+    fn weights_too_small_to_read_back_are_written_as_zero() {
+        let problem = Problem::builder()
+            .margin(MarginInput::csv(Csv::text("sex", "sex,count\nf,6\nm,4\n")))
+            .seed(SeedInput::csv(Csv::text("seed", "sex\nf\nm\nf\n")))
+            .build()
+            .unwrap();
+        let mut fits = fit_microdata(&problem, Calibration::Rake, &FitOptions::default(), &mut []).unwrap();
+        fits[0].weights[0] = 2e-298;
+        fits[0].weights[1] = 1e-100;
+        let mut out = Vec::new();
+        encode_block(&fits[0], None, 0..3, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().map(|l| l.split(',').nth(1).unwrap()).collect::<Vec<_>>()[..2], ["0.0", "1e-100"]);
     }
 }
