@@ -85,3 +85,24 @@ fn a_card_template_past_its_budget_is_an_error_naming_it_and_the_person() {
         assert!(!dir.path().join("pool.csv").exists());
     }
 }
+
+#[test]
+fn a_zone_id_too_long_for_a_folder_name_is_refused_before_any_zone_is_written() {
+    let long = "t".repeat(300);
+    let sex = format!("zone,sex,count\na,female,6\na,male,4\nb,female,5\nb,male,5\n{long},female,3\n{long},male,3\n");
+    let spec = "[seed]\nfile = \"seed.csv\"\n[zones]\ncolumn = \"zone\"\n[[margin]]\nfile = \"sex.csv\"\n\
+                [fit]\nmethod = \"rake\"\n";
+    let files = [("spec.toml", spec), ("sex.csv", sex.as_str()), ("seed.csv", "sex\nfemale\nmale\nmale\n")];
+    let dir = folder(&files);
+    for args in [
+        &["generate", "spec.toml", "--partitioned", "--out", "pool"][..],
+        &["fit", "spec.toml", "--shard", "1/1", "--out", "pool"][..],
+    ] {
+        let output = populace().current_dir(dir.path()).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(BAD_INPUT), "{args:?}: {stderr}");
+        assert!(stderr.contains("makes a folder name of 305 bytes"), "{stderr}");
+        let written = std::fs::read_dir(dir.path().join("pool")).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(written, 0, "{args:?} wrote zones");
+    }
+}

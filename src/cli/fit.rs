@@ -9,7 +9,8 @@ use populace::calibration::{Calibration, ZoneFit};
 use populace::fitting::{fit, DenseFit, Fitted};
 use populace::inputs::{for_each_chunk, LoadOptions, Method, Problem, Selection, Spec};
 use populace::reports::{
-    file_checksum, write_joint_csv, write_json, write_weights_csv, zone_folder, CalibrationReport, FitReport,
+    check_zone_folders, file_checksum, write_joint_csv, write_json, write_weights_csv, zone_folder, CalibrationReport,
+    FitReport,
 };
 use serde::Serialize;
 
@@ -186,6 +187,7 @@ struct FitLine<'a> {
 /// The selected zones, each to DIR/zone=ID/weights.csv, a manifest line each on stdout.
 fn run_sharded(args: &FitArgs, spec: &Spec, problem: &Problem, selection: &Selection, start: Instant) -> Result<i32> {
     let zones = selection.zones(problem, &args.spec.display().to_string())?;
+    check_zone_folders(zones.iter().map(|&z| problem.zones[z].name.as_deref().unwrap_or("")))?;
     let id = spec.seed.as_ref().and_then(|s| s.id.as_deref()).unwrap_or_default();
     let mut unconverged = Vec::new();
     for_each_chunk(problem, &zones, |sub, _| {

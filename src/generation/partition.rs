@@ -61,7 +61,7 @@ use super::sinks::FileSink;
 use super::{plan, Batch, Format, GenerateOptions, Pool, Sink};
 use crate::error::{Error, Result};
 use crate::inputs::{for_each_chunk, FitOptions, Problem};
-use crate::reports::{zone_folder, Hashing};
+use crate::reports::{check_zone_folders, zone_folder, Hashing};
 
 /// One line of a sharded run's manifest, printed as JSON when a zone's file is complete.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -117,7 +117,9 @@ pub fn zone_persons(problem: &Problem, persons: Option<u64>) -> Vec<u64> {
 /// get a file without rows. Persons per zone are decided over all of `problem`'s zones.
 ///
 /// # Errors
-/// Those of [`for_each_chunk`], [`Pool::new`] and [`Pool::write_file`].
+/// [`Error::Input`](crate::Error::Input), before anything is written, for a zone id too long
+/// for a folder name ([`check_zone_folders`]); those of [`for_each_chunk`], [`Pool::new`] and
+/// [`Pool::write_file`].
 // The fit options and the generation options stay apart, as everywhere else in the library.
 #[allow(clippy::too_many_arguments)]
 pub fn write_partitioned(
@@ -131,6 +133,7 @@ pub fn write_partitioned(
     progress: &mut dyn FnMut(u64),
 ) -> Result<PartitionSummary> {
     let start = Instant::now();
+    check_zone_folders(zones.iter().map(|&z| problem.zones[z].name.as_deref().unwrap_or("")))?;
     let persons = zone_persons(problem, options.persons);
     let mut summary = PartitionSummary {
         method: String::new(),

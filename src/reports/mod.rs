@@ -13,4 +13,4 @@ pub use atomic::{write_atomic, write_json};
 pub use calibration::{write_weights_csv, CalibrationReport, WorstZone};
 pub use fit::{write_joint_csv, FitReport};
 pub(crate) use zone_files::Hashing;
-pub use zone_files::{file_checksum, zone_folder};
+pub use zone_files::{check_zone_folders, file_checksum, zone_folder, MAX_FOLDER_NAME};

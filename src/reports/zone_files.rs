@@ -32,6 +32,39 @@ pub fn zone_folder(dir: &Path, zone: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// The longest file name most file systems take (`NAME_MAX` on Linux and macOS), in bytes.
+pub const MAX_FOLDER_NAME: usize = 255;
+
+/// Checks, before anything is written, that every zone's folder name (see [`zone_folder`])
+/// fits in a file name, so that a run does not fail after writing some zones.
+///
+/// ```
+/// let long = "z".repeat(300);
+/// let e = populace::reports::check_zone_folders(["a", long.as_str()]).unwrap_err().to_string();
+/// assert!(e.contains("zone zzzz"), "{e}");
+/// ```
+///
+/// # Errors
+/// [`Error::Input`] naming the first zone whose folder name is longer than
+/// [`MAX_FOLDER_NAME`] bytes.
+pub fn check_zone_folders<'a>(zones: impl IntoIterator<Item = &'a str>) -> Result<()> {
+    for zone in zones {
+        let folder = zone_folder(Path::new(""), zone);
+        let length = folder.as_os_str().len();
+        if length > MAX_FOLDER_NAME {
+            let shown: String = zone.chars().take(40).collect();
+            return Err(Error::input(
+                crate::error::Location::file("zones"),
+                format!(
+                    "zone {shown}… makes a folder name of {length} bytes (zone=ID, escaped), longer than the \
+                     {MAX_FOLDER_NAME} a file system takes: shorten the zone ids"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The SHA-256 (as `sha256:HEX`) and size of a file.
 ///
 /// ```
