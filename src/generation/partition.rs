@@ -117,7 +117,7 @@ pub fn zone_persons(problem: &Problem, persons: Option<u64>) -> Vec<u64> {
 /// get a file without rows. Persons per zone are decided over all of `problem`'s zones.
 ///
 /// # Errors
-/// [`Error::Input`](crate::Error::Input), before anything is written, for a zone id too long
+/// [`Error::Input`], before anything is written, for a zone id too long
 /// for a folder name ([`check_zone_folders`]); those of [`for_each_chunk`], [`Pool::new`] and
 /// [`Pool::write_file`].
 // The fit options and the generation options stay apart, as everywhere else in the library.
