@@ -372,10 +372,73 @@ enum Answer {
     Sample(usize),
 }
 
+/// A JSON value in which no object names a key twice (`serde_json` keeps the last silently:
+/// `{"answer": "yes", "answer": "no"}` would read as "no").
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some((key, Strict(value))) = map.next_entry::<String, Strict>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("the key \"{key}\" appears twice")));
+            }
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
 /// Parses one response line: `{"id": ..., "probabilities": {...}}`, `{"id": ..., "answer": ...}`
 /// or `{"id": ..., "error": ...}`; other fields are ignored.
 fn parse_response(line: &[u8]) -> std::result::Result<(String, Body), String> {
-    let value: Value = serde_json::from_slice(line).map_err(|e| format!("not valid JSON: {e}"))?;
+    let Strict(value) = serde_json::from_slice(line).map_err(|e| format!("not valid JSON: {e}"))?;
     let Value::Object(map) = value else { return Err("not a JSON object".into()) };
     let id = match map.get("id") {
         Some(Value::String(id)) => id.clone(),
@@ -775,6 +838,8 @@ mod tests {
             (br#"{"id": "a", "answer": 1}"#, "must be a string"),
             (br#"{"id": "a", "probabilities": [0.5, 0.5]}"#, "must be an object"),
             (br#"{"id": "a", "probabilities": {"Dole": "high"}}"#, "not a number"),
+            (br#"{"id": "a", "answer": "Dole", "answer": "Clinton"}"#, "the key \"answer\" appears twice"),
+            (br#"{"id": "a", "probabilities": {"Dole": 0.5, "Dole": 0.5}}"#, "the key \"Dole\" appears twice"),
         ] {
             let message = parse_response(line).unwrap_err();
             assert!(message.contains(expected), "{message}");
