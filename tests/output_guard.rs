@@ -71,6 +71,17 @@ fn fit_never_writes_over_an_input_in_its_output_folder() {
 }
 
 #[test]
+fn a_sharded_fit_never_writes_over_an_input_in_a_zone_folder() {
+    let spec = "[seed]\nfile = \"out/zone=a/weights.csv\"\n[zones]\ncolumn = \"zone\"\n[[margin]]\n\
+                file = \"sex.csv\"\n[fit]\nmethod = \"rake\"\n";
+    refused(
+        &["fit", "spec.toml", "--shard", "1/1", "--out", "out"],
+        &[("spec.toml", spec), ("sex.csv", "zone,sex,count\na,f,5\na,m,5\n"), ("out/zone=a/weights.csv", SEED)],
+        &["--out out/zone=a/weights.csv is the seed out/zone=a/weights.csv"],
+    );
+}
+
+#[test]
 fn compare_and_world_check_their_outputs() {
     refused(
         &["compare", "--truth", "seed.csv", "seed.csv", "--plot", "seed.csv"],

@@ -73,12 +73,11 @@ impl Files {
             outputs.extend(names.iter().map(|n| (role.as_str(), dir.join(n))));
             // an input DIR/zone=ID/NAME
             for (_, _, input) in &inputs {
-                let (Some(parent), Some(name)) = (input.parent(), input.file_name()) else { continue };
-                let zone = parent.file_name().is_some_and(|f| f.to_string_lossy().starts_with("zone="));
-                if zone && names.iter().any(|n| name == *n) {
-                    if let Some(zone) = parent.file_name() {
-                        outputs.push((role.as_str(), dir.join(zone).join(name)));
-                    }
+                let (Some(zone), Some(name)) = (input.parent().and_then(Path::file_name), input.file_name()) else {
+                    continue;
+                };
+                if zone.to_string_lossy().starts_with("zone=") && names.iter().any(|n| name == *n) {
+                    outputs.push((role.as_str(), dir.join(zone).join(name)));
                 }
             }
         }
