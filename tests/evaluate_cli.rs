@@ -22,20 +22,18 @@ fn world(dir: &std::path::Path) {
         .success();
 }
 
+/// Runs `populace evaluate DIR/spec.toml --out DIR/out`.
+fn evaluate_spec(dir: &std::path::Path) -> assert_cmd::assert::Assert {
+    populace().arg("evaluate").arg(dir.join("spec.toml")).arg("--out").arg(dir.join("out")).assert()
+}
+
 #[test]
 fn world_then_evaluate_writes_json_and_markdown() {
     let dir = tempfile::tempdir().unwrap();
     world(dir.path());
     std::fs::write(dir.path().join("spec.toml"), spec("\"age_group\", \"sex\"", "")).unwrap();
     let out = dir.path().join("out");
-    populace()
-        .arg("evaluate")
-        .arg(dir.path().join("spec.toml"))
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success()
-        .stdout(contains("profile:"));
+    evaluate_spec(dir.path()).success().stdout(contains("profile:"));
     let json = read_json(out.join("evaluation.json"));
     let p = &json["predictors"]["profile"];
     let estimate = |v: &serde_json::Value| {
@@ -132,14 +130,7 @@ fn every_summary_table_row_has_its_header_s_columns() {
     let text = spec("\"age_group\", \"sex\"", "").replace("[population]\ngroups = [\"region\"]\n", "");
     std::fs::write(dir.path().join("spec.toml"), text.replace("name = \"history\"", "name = \"his|tory\"")).unwrap();
     let out = dir.path().join("out");
-    populace()
-        .arg("evaluate")
-        .arg(dir.path().join("spec.toml"))
-        .arg("--out")
-        .arg(&out)
-        .arg("--quiet")
-        .assert()
-        .success();
+    evaluate_spec(dir.path()).success();
     let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(summary.contains("| his\\|tory |"), "{summary}");
     let mut header = None;
