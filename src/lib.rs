@@ -104,6 +104,7 @@
 
 pub mod binning;
 pub mod calibration;
+pub mod cleanup;
 pub mod comparison;
 pub mod error;
 pub mod evaluation;

@@ -20,6 +20,12 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+/// The longest line populace reads, in bytes (16 MiB): from a text input (CSV, a zone list,
+/// a spec, a template) and from a simulator's output. A longer line is an error naming the
+/// file or program and the line, so that an endless input (`/dev/zero`, a program that never
+/// writes a line break) cannot take all memory.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
 /// The memory this process may still take, in bytes, where it can be told: the least of the
 /// system's available memory (`MemAvailable`), what the address-space limit (`RLIMIT_AS`,
 /// `ulimit -v`, `prlimit --as`) leaves beside what the process already maps, and what its

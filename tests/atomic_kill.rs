@@ -129,9 +129,33 @@ fn a_killed_fit_leaves_no_joint_and_keeps_the_previous_one() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    kill_mid_write(child, &out, "joint.csv");
+    // the outputs are written into a hidden staging folder, moved into place together at the end
+    let staging = || {
+        std::fs::read_dir(&out)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(".populace-staging.") && p.is_dir())
+    };
+    let start = Instant::now();
+    while staging().is_none() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let staged = staging().expect("a staging folder");
+    kill_mid_write(child, &staged, "joint.csv");
     assert_eq!(std::fs::read_to_string(&joint).unwrap(), "a previous complete joint\n");
     assert!(!out.join("report.json").exists(), "report.json is written after joint.csv");
+    // the next run into the folder removes what the killed one left
+    let status = populace_process()
+        .current_dir(dir.path())
+        .args(["fit", "spec.toml", "--quiet", "--out", "out"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["joint.csv", "report.json"]);
 }
 
 /// Outputs get the permissions a plain file would (0666 less the umask), not a temporary

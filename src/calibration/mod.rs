@@ -243,7 +243,7 @@ impl Constraints {
                 importance.len()
             )));
         }
-        if membership.len() % m != 0 {
+        if !membership.len().is_multiple_of(m) {
             return Err(Error::Inconsistent(format!(
                 "{} membership codes is not a whole number of records of {m} margins",
                 membership.len()

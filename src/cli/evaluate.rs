@@ -6,11 +6,11 @@ use anyhow::Result;
 use clap::Args;
 use populace::evaluation::{evaluate, evaluation_panels, summary_markdown, ExperimentSpec};
 use populace::reports::chart::write_interval_svg;
-use populace::reports::{write_atomic, write_json};
+use populace::reports::{write_atomic, write_json, OutputSet};
 
 use super::emit;
 use super::exit;
-use super::guard::{writable, Files};
+use super::guard::Files;
 use super::progress::Spinner;
 
 /// Does conditioning on a persona improve predictions of individuals, or only of populations?
@@ -36,6 +36,9 @@ pub struct EvaluateArgs {
     quiet: bool,
 }
 
+/// The files of an evaluation, put in place together.
+const OUTPUTS: [&str; 3] = ["evaluation.json", "summary.md", "evaluation.svg"];
+
 /// Runs `populace evaluate`.
 pub fn run(args: EvaluateArgs) -> Result<i32> {
     let mut spec = ExperimentSpec::from_path(&args.spec)?;
@@ -43,8 +46,9 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
     for pool in &spec.pools {
         files = files.input("a pool", &pool.file);
     }
-    files.output_folder("--out", &args.out, &["evaluation.json", "summary.md", "evaluation.svg"]).check()?;
-    writable(&args.out)?;
+    files.output_folder("--out", &args.out, &OUTPUTS).check()?;
+    // locked, and shown to be writable, before the computing
+    let set = OutputSet::open(&args.out)?;
     spec.cache_dir = Some(args.out.join("cache"));
     let spinner = Spinner::new("evaluating", args.quiet);
     let result = evaluate(&spec, &mut |step| spinner.message(&format!("evaluating: {step}")));
@@ -58,17 +62,17 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
             eprintln!("note: {line}");
         }
     }
-    std::fs::create_dir_all(&args.out).map_err(|e| populace::Error::write(&args.out, e))?;
-    let json_path = args.out.join("evaluation.json");
-    let md_path = args.out.join("summary.md");
-    let svg_path = args.out.join("evaluation.svg");
-    write_json(&json_path, &result)?;
-    write_interval_svg(&evaluation_panels(&result), &svg_path)?;
+    let [json_name, md_name, svg_name] = OUTPUTS;
+    write_json(&set.path(json_name), &result)?;
+    write_interval_svg(&evaluation_panels(&result), &set.path(svg_name))?;
     let markdown = format!(
         "{}\n![Pseudo-R² and relative TV gain against the baseline, with CIs](evaluation.svg)\n",
         summary_markdown(&result)
     );
-    write_atomic(&md_path, |w| w.write_all(markdown.as_bytes()))?;
+    write_atomic(&set.path(md_name), |w| w.write_all(markdown.as_bytes()))?;
+    let (json_path, md_path, svg_path) =
+        (set.destination(json_name), set.destination(md_name), set.destination(svg_name));
+    set.commit(&OUTPUTS)?;
     if args.json {
         emit(&serde_json::to_string_pretty(&result)?);
     } else if !args.quiet {

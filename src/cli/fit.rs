@@ -1,6 +1,6 @@
 //! `populace fit SPEC [--out DIR]`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -10,7 +10,7 @@ use populace::fitting::{fit, DenseFit, Fitted};
 use populace::inputs::{for_each_chunk, LoadOptions, Method, Problem, Selection, Spec};
 use populace::reports::{
     check_zone_folders, file_checksum, write_joint_csv, write_json, write_weights_csv, zone_folder, CalibrationReport,
-    FitReport,
+    FitReport, OutputSet,
 };
 use serde::Serialize;
 
@@ -58,37 +58,42 @@ pub fn run(args: FitArgs) -> Result<i32> {
     let start = Instant::now();
     let selection = args.select.selection()?;
     let spec = Spec::from_path(&args.spec)?;
-    Files::default()
-        .fit_spec(&args.spec, &spec)
-        .output_folder("--out", &args.out, &["joint.csv", "report.json", "weights.csv"])
-        .check()?;
+    Files::default().fit_spec(&args.spec, &spec).output_folder("--out", &args.out, &OUTPUTS).check()?;
     let problem = Problem::load(&spec, LoadOptions::default().rescale(args.rescale))?;
     for w in &problem.warnings {
         eprintln!("warning: {w}");
     }
     super::note_missing(&problem.missing);
-    if let Some(selection) = selection {
-        return run_sharded(&args, &spec, &problem, &selection, start);
-    }
+    // a sharded run's zones are written file by file, by many workers into one folder; else the
+    // folder is locked from here (inputs read: a bad one writes nothing) to the end of the fit
+    let set = match selection {
+        None => OutputSet::open(&args.out)?,
+        Some(selection) => return run_sharded(&args, &spec, &problem, &selection, start),
+    };
     let what = if spec.fit.method() == Method::Ipf { "fitting" } else { "calibrating" };
     let mut spinner = Spinner::new(what, args.quiet);
     let fit_start = Instant::now();
     let fitted = fit(&problem, &spec.fit, &mut [&mut spinner]);
     let fit_seconds = fit_start.elapsed().as_secs_f64();
     spinner.finish();
-    match fitted.map_err(|e| report_infeasible(&args.out, e))? {
+    let fitted = match fitted {
+        Ok(fitted) => fitted,
+        Err(e) => return Err(report_infeasible(set, e)),
+    };
+    match fitted {
         Fitted::Joint(joint) => {
             if let Some(note) = joint.zeros.as_ref().and_then(|z| z.summary()) {
                 eprintln!("note: {note}");
             }
-            write_dense(&args, &problem, &joint, start)
+            write_dense(&args, set, &problem, &joint, start)
         }
-        fitted => {
-            let (method, zones) = weights(fitted)?;
-            write_microdata(&args, &spec, &problem, method, &zones, fit_seconds, start)
-        }
+        fitted => write_microdata(&args, set, &spec, &problem, fitted, fit_seconds, start),
     }
 }
+
+/// The files of a fit's output set: a run writes some of them and removes the others, so
+/// that none is left from an earlier run.
+const OUTPUTS: [&str; 3] = ["joint.csv", "report.json", "weights.csv"];
 
 /// The method and zones of a fit of seed weights.
 fn weights(fitted: Fitted) -> populace::Result<(Calibration, Vec<ZoneFit>)> {
@@ -102,13 +107,12 @@ fn weights(fitted: Fitted) -> populace::Result<(Calibration, Vec<ZoneFit>)> {
 }
 
 /// Writes DIR/joint.csv and DIR/report.json of a dense fit.
-fn write_dense(args: &FitArgs, problem: &Problem, fit: &DenseFit, start: Instant) -> Result<i32> {
-    std::fs::create_dir_all(&args.out).map_err(|e| populace::Error::write(&args.out, e))?;
-    let joint = args.out.join("joint.csv");
-    let report_path = args.out.join("report.json");
-    write_joint_csv(&joint, &problem.domain, &fit.joint)?;
+fn write_dense(args: &FitArgs, set: OutputSet, problem: &Problem, fit: &DenseFit, start: Instant) -> Result<i32> {
+    write_joint_csv(&set.path("joint.csv"), &problem.domain, &fit.joint)?;
     let report = FitReport::new(problem, fit, start.elapsed().as_secs_f64());
-    write_json(&report_path, &report)?;
+    write_json(&set.path("report.json"), &report)?;
+    let (joint, report_path) = (set.destination("joint.csv"), set.destination("report.json"));
+    set.commit(&OUTPUTS)?;
 
     if args.json {
         emit(&serde_json::to_string_pretty(&report)?);
@@ -119,14 +123,13 @@ fn write_dense(args: &FitArgs, problem: &Problem, fit: &DenseFit, start: Instant
     Ok(not_converged(c.converged, c.iterations, c.max_deviation, "the last iterate was"))
 }
 
-/// Records an infeasible fit in DIR/report.json (`"status": "infeasible"` and the reason), so
-/// the report never shows an earlier run's result, and passes the error on for its exit code.
-fn report_infeasible(out: &Path, error: populace::Error) -> anyhow::Error {
+/// Records an infeasible fit in DIR/report.json (`"status": "infeasible"` and the reason) and
+/// removes an earlier run's joint.csv or weights.csv, so that the folder never shows an earlier
+/// run's result, and passes the error on for its exit code.
+fn report_infeasible(set: OutputSet, error: populace::Error) -> anyhow::Error {
     if let populace::Error::Infeasible(reason) = &error {
         let report = serde_json::json!({"converged": false, "status": "infeasible", "reason": reason});
-        let written = std::fs::create_dir_all(out)
-            .map_err(|e| populace::Error::write(out, e))
-            .and_then(|()| write_json(&out.join("report.json"), &report));
+        let written = write_json(&set.path("report.json"), &report).and_then(|()| set.commit(&OUTPUTS));
         if let Err(e) = written {
             eprintln!("warning: {e}");
         }
@@ -149,20 +152,21 @@ fn not_converged(converged: bool, iterations: usize, deviation: f64, what: &str)
 /// Writes DIR/weights.csv and DIR/report.json of calibrated seed weights.
 fn write_microdata(
     args: &FitArgs,
+    set: OutputSet,
     spec: &Spec,
     problem: &Problem,
-    method: Calibration,
-    fits: &[ZoneFit],
+    fitted: Fitted,
     fit_seconds: f64,
     start: Instant,
 ) -> Result<i32> {
-    std::fs::create_dir_all(&args.out).map_err(|e| populace::Error::write(&args.out, e))?;
-    let weights = args.out.join("weights.csv");
-    let report_path = args.out.join("report.json");
+    let (method, fits) = weights(fitted)?;
+    let fits = fits.as_slice();
     let id = spec.seed.as_ref().and_then(|s| s.id.as_deref()).unwrap_or_default();
-    write_weights_csv(&weights, problem, id, fits)?;
+    write_weights_csv(&set.path("weights.csv"), problem, id, fits)?;
     let report = CalibrationReport::new(problem, method, fits, fit_seconds, start.elapsed().as_secs_f64());
-    write_json(&report_path, &report)?;
+    write_json(&set.path("report.json"), &report)?;
+    let (weights, report_path) = (set.destination("weights.csv"), set.destination("report.json"));
+    set.commit(&OUTPUTS)?;
     if args.json {
         emit(&serde_json::to_string_pretty(&report)?);
     } else if !args.quiet {

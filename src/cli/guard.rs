@@ -118,16 +118,3 @@ pub fn extension(role: &str, path: &Path, extension: &str) -> Result<(), Usage> 
         ))),
     }
 }
-
-/// An error now, before any work, unless files can be written in the folder `dir` (made if
-/// need be): a run into a read-only folder fails at once, not after its computing.
-pub fn writable(dir: &Path) -> Result<(), populace::Error> {
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    std::fs::create_dir_all(dir).map_err(|e| populace::Error::write(dir, e))?;
-    tempfile::Builder::new()
-        .prefix(".populace-check")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map(drop)
-        .map_err(|e| populace::Error::write(dir, e))
-}

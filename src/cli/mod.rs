@@ -8,6 +8,7 @@ mod generate;
 mod guard;
 mod memory;
 mod progress;
+mod signals;
 mod world;
 mod zones;
 
@@ -75,6 +76,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { exit::USAGE as u8 } else { exit::OK as u8 });
         }
     };
+    signals::install();
     let outcome = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Fit(args) => fit::run(args),

@@ -135,9 +135,9 @@ impl External {
         }
         let missing: Vec<usize> = (0..requests.len()).filter(|&j| answers[j].is_none()).collect();
         if !missing.is_empty() {
-            if self.pool.is_none() {
-                self.pool = Some(Pool::start(&self.name, &self.command, &self.args, self.concurrency)?);
-            }
+            // no more programs than requests: an idle one would only be started and stopped
+            let pool = self.pool.get_or_insert_with(Pool::new);
+            pool.grow(&self.name, &self.command, &self.args, self.concurrency.min(missing.len()))?;
             if let Err(e) = self.exchange(&requests, &missing, options, &mut answers) {
                 if let Some(mut pool) = self.pool.take() {
                     pool.kill();
@@ -342,14 +342,23 @@ fn cache_file_name(name: &str) -> String {
     }
 }
 
-/// A line quoted in a message: at most [`EXCERPT`] characters.
+/// A line quoted in a message: at most [`EXCERPT`] characters, control characters escaped.
 fn excerpt(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let text = text.trim_end();
-    match text.char_indices().nth(EXCERPT) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
+    let mut shown = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == EXCERPT {
+            shown.push('…');
+            break;
+        }
+        if c.is_control() {
+            shown.extend(c.escape_debug());
+        } else {
+            shown.push(c);
+        }
     }
+    shown
 }
 
 /// What a response says, before it is checked against the options.
@@ -638,44 +647,49 @@ struct Worker {
 struct Pool {
     workers: Vec<Worker>,
     events: Receiver<Event>,
+    /// Given to the reader of every program started.
+    sender: Sender<Event>,
 }
 
 impl Pool {
-    /// Starts `n` copies of the program.
-    fn start(name: &str, command: &Path, args: &[String], n: usize) -> Result<Pool> {
-        let (tx, events) = mpsc::channel();
-        let mut pool = Pool { workers: Vec::with_capacity(n), events };
-        for w in 0..n {
-            let mut child = Command::new(command)
-                .args(args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| {
-                    let why = match e.kind() {
-                        std::io::ErrorKind::NotFound if command.components().count() > 1 => "no such file".to_string(),
-                        std::io::ErrorKind::NotFound => "not found on PATH".to_string(),
-                        std::io::ErrorKind::PermissionDenied => "permission denied (is it executable?)".to_string(),
-                        _ => e.to_string(),
-                    };
-                    predictor_error(name, format!("cannot start the command \"{}\": {why}", command.display()))
-                })?;
+    /// No program yet.
+    fn new() -> Pool {
+        let (sender, events) = mpsc::channel();
+        Pool { workers: Vec::new(), events, sender }
+    }
+
+    /// Starts copies of the program until `n` run. Each runs in a process group of its own
+    /// (registered with [`crate::cleanup`]), so that stopping it stops every process it started.
+    fn grow(&mut self, name: &str, command: &Path, args: &[String], n: usize) -> Result<()> {
+        for w in self.workers.len()..n {
+            let mut command_line = Command::new(command);
+            command_line.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+            #[cfg(unix)]
+            std::os::unix::process::CommandExt::process_group(&mut command_line, 0);
+            let mut child = command_line.spawn().map_err(|e| {
+                let why = match e.kind() {
+                    std::io::ErrorKind::NotFound if command.components().count() > 1 => "no such file".to_string(),
+                    std::io::ErrorKind::NotFound => "not found on PATH".to_string(),
+                    std::io::ErrorKind::PermissionDenied => "permission denied (is it executable?)".to_string(),
+                    _ => e.to_string(),
+                };
+                predictor_error(name, format!("cannot start the command \"{}\": {why}", command.display()))
+            })?;
+            crate::cleanup::track_group(child.id());
             let (Some(stdin), Some(stdout), Some(stderr)) =
                 (child.stdin.take(), child.stdout.take(), child.stderr.take())
             else {
-                let _ = child.kill();
-                let _ = child.wait();
+                end(&mut child);
                 return Err(Error::Inconsistent(format!("predictor \"{name}\": the program's pipes are missing")));
             };
             let (input, lines) = mpsc::channel();
             std::thread::spawn(move || write_lines(stdin, lines));
-            let events = tx.clone();
+            let events = self.sender.clone();
             std::thread::spawn(move || read_lines(w, stdout, events));
             let tail = Arc::new(Mutex::new(VecDeque::new()));
             let keep = tail.clone();
             let stderr_thread = std::thread::spawn(move || read_stderr(stderr, keep));
-            pool.workers.push(Worker {
+            self.workers.push(Worker {
                 child,
                 input: Some(input),
                 stderr: tail,
@@ -684,7 +698,7 @@ impl Pool {
                 ended: false,
             });
         }
-        Ok(pool)
+        Ok(())
     }
 
     fn send(&self, w: usize, line: &str) {
@@ -708,8 +722,7 @@ impl Pool {
                 Ok(Some(status)) => break status.to_string(),
                 Ok(None) if start.elapsed() < GRACE => std::thread::sleep(Duration::from_millis(10)),
                 Ok(None) => {
-                    let _ = worker.child.kill();
-                    let _ = worker.child.wait();
+                    end(&mut worker.child);
                     break "closed its output but kept running; killed".to_string();
                 }
                 Err(e) => break format!("exit status unknown: {e}"),
@@ -727,14 +740,21 @@ impl Pool {
         }
     }
 
-    /// Kills every program and reaps it.
+    /// Kills every program, with the processes it started, and reaps it.
     fn kill(&mut self) {
         for worker in &mut self.workers {
             worker.input = None;
-            let _ = worker.child.kill();
-            let _ = worker.child.wait();
+            end(&mut worker.child);
         }
     }
+}
+
+/// Kills a program's process group (it and every process it started; done even when the program
+/// itself has exited, for what it left running), then the program, and reaps it.
+fn end(child: &mut Child) {
+    crate::cleanup::end_group(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 impl Drop for Pool {
@@ -768,14 +788,24 @@ fn write_lines(stdin: ChildStdin, lines: Receiver<String>) {
     }
 }
 
-/// Sends a program's stdout, line by line, as events.
+/// Sends a program's stdout, line by line, as events; a line longer than
+/// [`MAX_LINE_BYTES`](crate::memory::MAX_LINE_BYTES) ends it.
 fn read_lines(w: usize, stdout: impl Read, events: Sender<Event>) {
     let mut reader = BufReader::new(stdout);
     loop {
         let mut line = Vec::new();
-        match reader.read_until(b'\n', &mut line) {
+        match capped_line(&mut reader, &mut line) {
             Ok(0) => {
                 let _ = events.send(Event::End(w, None));
+                return;
+            }
+            Ok(_) if line.last() != Some(&b'\n') && line.len() > crate::memory::MAX_LINE_BYTES => {
+                let why = format!(
+                    "it wrote a line longer than {} bytes, the most populace reads: {}",
+                    crate::memory::MAX_LINE_BYTES,
+                    excerpt(&line)
+                );
+                let _ = events.send(Event::End(w, Some(why)));
                 return;
             }
             Ok(_) => {
@@ -794,15 +824,37 @@ fn read_lines(w: usize, stdout: impl Read, events: Sender<Event>) {
     }
 }
 
-/// Keeps the last [`STDERR_LINES`] lines of a program's stderr.
+/// Reads a line into `line` (its `\n` kept), but no more than one byte past
+/// [`MAX_LINE_BYTES`](crate::memory::MAX_LINE_BYTES): a longer line is cut there, without
+/// its `\n`. The number of bytes read; 0 at the end.
+fn capped_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<usize> {
+    reader.take(crate::memory::MAX_LINE_BYTES as u64 + 1).read_until(b'\n', line)
+}
+
+/// Keeps the last [`STDERR_LINES`] lines of a program's stderr, each cut to [`EXCERPT`]
+/// characters.
 fn read_stderr(stderr: impl Read, tail: Arc<Mutex<VecDeque<String>>>) {
-    for line in BufReader::new(stderr).split(b'\n') {
-        let Ok(line) = line else { return };
+    let mut reader = BufReader::new(stderr);
+    let mut line = Vec::new();
+    let mut whole = true;
+    loop {
+        line.clear();
+        match capped_line(&mut reader, &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        // the rest of a line too long to keep is skipped
+        let start = whole;
+        whole = line.last() == Some(&b'\n');
+        if !start {
+            continue;
+        }
         let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
         if tail.len() == STDERR_LINES {
             tail.pop_front();
         }
-        tail.push_back(String::from_utf8_lossy(&line).trim_end().to_string());
+        let text = String::from_utf8_lossy(&line);
+        tail.push_back(text.trim_end().chars().take(EXCERPT).collect());
     }
 }
 

@@ -595,17 +595,11 @@ impl<'a> Pool<'a> {
             _ => Path::new("."),
         };
         std::fs::create_dir_all(dir).map_err(err)?;
-        let prefix = format!(".{}.", path.file_name().map_or("out".into(), |n| n.to_string_lossy()));
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(".tmp");
-        #[cfg(unix)] // the permissions of File::create (0666 less the umask), not a temporary file's 0600
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let tmp = builder.tempfile_in(dir).map_err(err)?;
+        let tmp = crate::reports::TempFile::beside(path).map_err(err)?;
         let writer = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
         let (mut summary, writer) = self.write_to(format, writer, path, progress)?;
         drop(writer);
-        tmp.as_file().sync_all().map_err(err)?;
-        tmp.persist(path).map_err(|e| err(e.error))?;
+        tmp.persist(path)?;
         summary.file = Some(path.display().to_string());
         summary.format = Some(format);
         summary.seconds = self.start.elapsed().as_secs_f64();

@@ -55,13 +55,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
-use tempfile::NamedTempFile;
 
 use super::sinks::FileSink;
 use super::{plan, Batch, Format, GenerateOptions, Pool, Sink};
 use crate::error::{Error, Result};
 use crate::inputs::{for_each_chunk, FitOptions, Problem};
-use crate::reports::{check_zone_folders, zone_folder, Hashing};
+use crate::reports::{check_zone_folders, zone_folder, Hashing, TempFile};
 
 /// One line of a sharded run's manifest, printed as JSON when a zone's file is complete.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -194,7 +193,7 @@ struct ZoneFile {
     /// Position of the zone in the pool.
     zone: usize,
     path: PathBuf,
-    sink: FileSink<Hashing<BufWriter<NamedTempFile>>>,
+    sink: FileSink<Hashing<BufWriter<TempFile>>>,
 }
 
 /// A sink that starts a new file whenever the zone changes.
@@ -220,12 +219,7 @@ impl Partitioner<'_, '_> {
         let folder = zone_folder(self.dir, name);
         let path = folder.join(self.file);
         std::fs::create_dir_all(&folder).map_err(|e| Error::write(&folder, e))?;
-        let prefix = format!(".{}.", self.file);
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(".tmp");
-        #[cfg(unix)] // the permissions of File::create (0666 less the umask), not a temporary file's 0600
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let tmp = builder.tempfile_in(&folder).map_err(|e| Error::write(&path, e))?;
+        let tmp = TempFile::beside(&path).map_err(|e| Error::write(&path, e))?;
         let writer = Hashing::new(BufWriter::with_capacity(1 << 18, tmp));
         let pool = self.pool;
         let sink = FileSink::new(self.format, writer, &path, pool.problem, true, pool.cards.is_some())?;
@@ -242,8 +236,7 @@ impl Partitioner<'_, '_> {
         let err = |e| Error::write(&path, e);
         let (writer, checksum, bytes) = sink.finish()?.finish();
         let tmp = writer.into_inner().map_err(|e| err(e.into_error()))?;
-        tmp.as_file().sync_all().map_err(err)?;
-        tmp.persist(&path).map_err(|e| err(e.error))?;
+        tmp.persist(&path)?;
         let plan = &self.pool.zones[zone];
         (self.manifest)(&ManifestLine {
             zone: plan.name.clone().unwrap_or_default(),

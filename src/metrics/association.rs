@@ -22,7 +22,7 @@
 /// assert_eq!(cramers_v(&[1.0, 2.0, 3.0], 2), None); // not a 2-column table
 /// ```
 pub fn cramers_v(counts: &[f64], columns: usize) -> Option<f64> {
-    if columns == 0 || counts.len() % columns != 0 || counts.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
+    if columns == 0 || !counts.len().is_multiple_of(columns) || counts.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
         return None;
     }
     let rows = counts.len() / columns;

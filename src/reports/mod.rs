@@ -7,10 +7,13 @@ mod calibration;
 pub mod chart;
 pub(crate) mod csvtext;
 mod fit;
+mod output_set;
 mod zone_files;
 
+pub(crate) use atomic::TempFile;
 pub use atomic::{write_atomic, write_json};
 pub use calibration::{write_weights_csv, CalibrationReport, WorstZone};
 pub use fit::{write_joint_csv, FitReport};
+pub use output_set::{OutputSet, LOCK_FILE};
 pub(crate) use zone_files::Hashing;
 pub use zone_files::{check_zone_folders, file_checksum, zone_folder, MAX_FOLDER_NAME};
