@@ -20,6 +20,17 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::error::{Error, Location, Result};
+
+/// `None` when `bytes` fit in the memory [`available`] (or it cannot be told), else why not:
+/// "it needs about 1.5 GiB but 0.9 GiB of memory is available".
+pub(crate) fn shortfall(bytes: u64) -> Option<String> {
+    let available = available()?;
+    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+    (bytes > available)
+        .then(|| format!("it needs about {:.1} GiB but {:.1} GiB of memory is available", gib(bytes), gib(available)))
+}
+
 /// The longest line populace reads, in bytes (16 MiB): from a text input (CSV, a zone list,
 /// a spec, a template) and from a simulator's output. A longer line is an error naming the
 /// file or program and the line, so that an endless input (`/dev/zero`, a program that never
@@ -104,14 +115,100 @@ pub(crate) fn zeros<T: Default + Clone>(n: usize) -> Vec<T> {
     v
 }
 
-/// The whole file at `path`, read into a buffer on huge pages when it is large.
-pub(crate) fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut file = std::fs::File::open(path)?;
-    let size = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
-    let mut data = Vec::with_capacity(size.saturating_add(1));
-    advise_huge(&data);
-    file.read_to_end(&mut data)?;
-    Ok(data)
+/// The whole file at `path` (named `name` in messages), read as [`read_input`] reads, into a
+/// buffer on huge pages when it is large.
+///
+/// # Errors
+/// [`Error::Read`] when the file cannot be opened or read; those of [`read_input`].
+pub fn read_file(path: &Path, name: &str) -> Result<Vec<u8>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::read(name, e))?;
+    // a regular file's size; a pipe or a device (`/dev/stdin`, `/dev/zero`) has none
+    let size = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+    read_input(file, size, name)
+}
+
+/// Bytes read at a time by [`read_input`]; at most [`MAX_LINE_BYTES`], so that a line longer
+/// than that spans two reads.
+const CHUNK: usize = 8 << 20;
+
+/// All that `reader` gives (the input named `name`, of `size` bytes when that is known),
+/// within stated limits, so that an endless input is an error rather than an abort: no more
+/// than the memory [`available`], and, unless it is a Parquet file (`PAR1`), no line longer
+/// than [`MAX_LINE_BYTES`].
+///
+/// ```
+/// use populace::memory::{read_input, MAX_LINE_BYTES};
+///
+/// assert_eq!(read_input(&b"a,b\n1,2\n"[..], None, "t.csv").unwrap(), b"a,b\n1,2\n");
+/// let endless = std::io::repeat(0).take(2 * MAX_LINE_BYTES as u64);
+/// let e = read_input(endless, None, "/dev/zero").unwrap_err().to_string();
+/// assert!(e.starts_with("/dev/zero, line 1: the line is longer than"), "{e}");
+/// # use std::io::Read;
+/// ```
+///
+/// # Errors
+/// [`Error::TooLarge`] when the input is larger than the memory available; [`Error::Input`]
+/// naming the line for a line that is too long; [`Error::Read`] when reading fails.
+pub fn read_input(mut reader: impl Read, size: Option<u64>, name: &str) -> Result<Vec<u8>> {
+    let mut data = Vec::new();
+    if let Some(size) = size {
+        reserve(&mut data, usize::try_from(size).unwrap_or(usize::MAX).saturating_add(1), name)?;
+        advise_huge(&data);
+    }
+    let mut since_break = 0usize;
+    loop {
+        if data.capacity() == data.len() {
+            let more = CHUNK.max(data.len() / 2);
+            reserve(&mut data, more, name)?;
+        }
+        let room = (data.capacity() - data.len()).min(CHUNK);
+        let start = data.len();
+        let read = (&mut reader).take(room as u64).read_to_end(&mut data).map_err(|e| Error::read(name, e))?;
+        if read == 0 {
+            return Ok(data);
+        }
+        if data.starts_with(b"PAR1") {
+            continue;
+        }
+        let new = &data[start..];
+        since_break = match (memchr::memchr(b'\n', new), memchr::memrchr(b'\n', new)) {
+            (Some(first), Some(last)) if since_break + first <= MAX_LINE_BYTES => new.len() - last - 1,
+            (Some(_), _) => return Err(long_line(&data[..start], name)),
+            _ => since_break + new.len(),
+        };
+        if since_break > MAX_LINE_BYTES {
+            return Err(long_line(&data, name));
+        }
+    }
+}
+
+/// Room for `more` bytes in `data`, or an error saying the input named `name` does not fit in
+/// memory.
+fn reserve(data: &mut Vec<u8>, more: usize, name: &str) -> Result<()> {
+    let needed = data.len().saturating_add(more) as u64;
+    let left = available().map_or(u64::MAX, |a| a.saturating_add(data.capacity() as u64));
+    if needed > left || data.try_reserve_exact(more).is_err() {
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        let free = available().map_or(String::new(), |a| format!(", and {:.2} GiB of memory is available", gib(a)));
+        return Err(Error::TooLarge(format!(
+            "{name}: the input is larger than this process can hold: reading it needs {:.2} GiB{free} (an endless \
+             input, such as /dev/zero or a program that never stops writing, ends here)",
+            gib(needed)
+        )));
+    }
+    Ok(())
+}
+
+/// The error for a line longer than [`MAX_LINE_BYTES`] that starts after `before`.
+fn long_line(before: &[u8], name: &str) -> Error {
+    let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    Error::input(
+        Location::file(name).at_line(line),
+        format!(
+            "the line is longer than {MAX_LINE_BYTES} bytes (16 MiB), the most populace reads in a line: is this a \
+             text file of the expected kind?"
+        ),
+    )
 }
 
 /// The not yet written slots of one chunk of a buffer that [`par_fill`] builds, written front
@@ -235,7 +332,7 @@ mod tests {
         let path = dir.path().join("f");
         let text: Vec<u8> = (0..(5 << 20)).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &text).unwrap();
-        assert_eq!(read_file(&path).unwrap(), text);
+        assert_eq!(read_file(&path, "text").unwrap(), text);
     }
 
     #[test]

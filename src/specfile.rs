@@ -32,8 +32,8 @@ use crate::error::{Error, Location, Result};
 /// [`Error::Read`] when the file cannot be read; [`Error::Input`] naming the file (and the line,
 /// where the TOML parser gives one) when it is not UTF-8, not TOML, or not a `T`.
 pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
     let name = path.display().to_string();
+    let bytes = crate::memory::read_file(path, &name)?;
     let text = String::from_utf8(bytes).map_err(|e| {
         Error::input(
             Location::file(&name),

@@ -106,3 +106,98 @@ fn a_zone_id_too_long_for_a_folder_name_is_refused_before_any_zone_is_written() 
         assert_eq!(written, 0, "{args:?} wrote zones");
     }
 }
+
+/// An endless input — `/dev/zero` as any file populace reads, `yes` as a zone list — is an
+/// error once a stated limit is passed (a 16 MiB line, a 256 MiB zone list), within seconds,
+/// never a hang or an abort; nothing is written.
+#[test]
+fn endless_inputs_are_refused_at_a_stated_limit() {
+    let sex = "sex,count\nfemale,60\nmale,40\n";
+    let margin_spec = "[[margin]]\nfile = \"sex.csv\"\n";
+    let zoned = "[seed]\nfile = \"seed.csv\"\n[zones]\ncolumn = \"zone\"\n[[margin]]\nfile = \"zsex.csv\"\n\
+                 [fit]\nmethod = \"rake\"\n";
+    let experiment = "[data]\nfile = \"/dev/zero\"\nid = \"id\"\nprofile = [\"age\"]\nitems = [\"q\"]\n\
+                      [[predictor]]\nname = \"population\"\nkind = \"population\"\n";
+    let long_line = "line 1: the line is longer than 16777216 bytes (16 MiB)";
+    let cases: [(&str, &[&str], Option<&str>, &str); 8] = [
+        ("a margin", &["fit", "zero_margin.toml", "--out", "out"], None, "/dev/zero, line 1"),
+        ("a seed", &["fit", "zero_seed.toml", "--out", "out"], None, "/dev/zero, line 1"),
+        ("a spec", &["fit", "/dev/zero", "--out", "out"], None, long_line),
+        (
+            "a template",
+            &["generate", "spec.toml", "-n", "5", "--template", "/dev/zero", "--out", "p.csv"],
+            None,
+            long_line,
+        ),
+        ("responses", &["evaluate", "experiment.toml", "--out", "out"], None, long_line),
+        ("a truth", &["compare", "--truth", "/dev/zero", "sex.csv"], None, long_line),
+        (
+            "a zone list on stdin",
+            &["fit", "zoned.toml", "--zones", "-", "--out", "out"],
+            Some("yes"),
+            "longer than 256 MiB",
+        ),
+        ("a zone list file", &["fit", "zoned.toml", "--zones", "/dev/zero", "--out", "out"], None, long_line),
+    ];
+    let files = [
+        ("spec.toml", margin_spec.to_string()),
+        ("sex.csv", sex.to_string()),
+        ("zero_margin.toml", "[[margin]]\nfile = \"/dev/zero\"\n".to_string()),
+        ("zero_seed.toml", format!("[seed]\nfile = \"/dev/zero\"\n{margin_spec}")),
+        ("zoned.toml", zoned.to_string()),
+        ("zsex.csv", "zone,sex,count\na,female,6\na,male,4\n".to_string()),
+        ("seed.csv", "sex\nfemale\nmale\n".to_string()),
+        ("experiment.toml", experiment.to_string()),
+    ];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
+    let dir = folder(&files);
+    for (what, args, stdin_from, message) in cases {
+        let start = std::time::Instant::now();
+        let mut command = std::process::Command::new(populace().get_program());
+        command.current_dir(dir.path()).args(args).stdout(std::process::Stdio::null());
+        command.stderr(std::process::Stdio::piped());
+        let mut feeder = None;
+        if let Some(program) = stdin_from {
+            let mut child = std::process::Command::new(program).stdout(std::process::Stdio::piped()).spawn().unwrap();
+            command.stdin(child.stdout.take().unwrap());
+            feeder = Some(child);
+        }
+        let output = command.output().unwrap();
+        if let Some(mut child) = feeder {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(BAD_INPUT), "{what}: {stderr}");
+        assert!(stderr.contains(message), "{what}: {stderr}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "{what}: {:?}", start.elapsed());
+        assert!(!dir.path().join("out").exists() && !dir.path().join("p.csv").exists(), "{what} wrote something");
+    }
+}
+
+/// Sizes that cannot be held are refused before allocating, naming what they need: external
+/// `repeats = 10^7` (was an abort, "memory allocation of … bytes failed") and `world --persons
+/// 10^12` (the same).
+#[test]
+fn requests_and_worlds_larger_than_memory_are_refused_before_allocating() {
+    let mut csv = String::from("id,age,q\n");
+    for i in 0..100 {
+        csv.push_str(&format!("p{i},{},{}\n", ["young", "old"][i % 2], ["a", "b"][i / 2 % 2]));
+    }
+    let spec = "[data]\nfile = \"responses.csv\"\nid = \"id\"\nprofile = [\"age\"]\nitems = [\"q\"]\n\
+                [[predictor]]\nname = \"population\"\nkind = \"population\"\n\
+                [[predictor]]\nname = \"sim\"\nkind = \"external\"\ncommand = \"cat\"\nrepeats = 1000000000\n\
+                [evaluation]\nfolds = 2\nbootstrap = 10\n";
+    let dir = folder(&[("responses.csv", csv.as_str()), ("spec.toml", spec)]);
+    let cases: [(&[&str], &str); 2] = [
+        (&["evaluate", "spec.toml", "--out", "out"], "predictor \"sim\": 50000000000 requests (50 persons × repeats"),
+        (&["world", "--persons", "1000000000000", "--out", "world.csv"], "a world of 1000000000000 persons"),
+    ];
+    for (args, message) in cases {
+        let output = populace().current_dir(dir.path()).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(BAD_INPUT), "{args:?}: {stderr}");
+        assert!(stderr.contains(message) && stderr.contains("of memory is available"), "{args:?}: {stderr}");
+        assert!(!dir.path().join("out").exists() && !dir.path().join("world.csv").exists());
+    }
+}

@@ -1,12 +1,17 @@
 //! The zone options shared by `populace fit` and `populace generate`: `--shard I/N` and
 //! `--zones FILE`.
 
+use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
 use populace::error::Location;
 use populace::inputs::{Selection, Shard};
+use populace::memory::read_input;
+
+/// The longest zone list read: 256 MiB, ten million ids of 25 characters.
+const MAX_LIST_BYTES: u64 = 256 << 20;
 
 /// The zones of a sharded run (`populace fit` and `populace generate`).
 #[derive(Args)]
@@ -31,14 +36,27 @@ impl ZoneArgs {
             return Ok(Some(Selection::Shard(shard)));
         }
         let Some(path) = &self.zones else { return Ok(None) };
-        let (source, bytes) = if path.as_os_str() == "-" {
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
-                .map_err(|e| populace::Error::read("stdin", e))?;
-            ("stdin".to_string(), bytes)
+        let (source, file) = if path.as_os_str() == "-" {
+            ("stdin".to_string(), None)
         } else {
-            (path.display().to_string(), std::fs::read(path).map_err(|e| populace::Error::read(path, e))?)
+            let file = std::fs::File::open(path).map_err(|e| populace::Error::read(path, e))?;
+            (path.display().to_string(), Some(file))
         };
+        let reader: Box<dyn Read> = match file {
+            Some(file) => Box::new(file),
+            None => Box::new(std::io::stdin()),
+        };
+        let bytes = read_input(reader.take(MAX_LIST_BYTES + 1), None, &source)?;
+        if bytes.len() as u64 > MAX_LIST_BYTES {
+            return Err(populace::Error::input(
+                Location::file(source.as_str()),
+                format!(
+                    "the zone list is longer than {} MiB, the most populace reads (an endless input, such as `yes`?)",
+                    MAX_LIST_BYTES >> 20
+                ),
+            )
+            .into());
+        }
         let text = String::from_utf8(bytes).map_err(|e| {
             populace::Error::input(
                 Location::file(source.as_str()),

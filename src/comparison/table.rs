@@ -150,9 +150,8 @@ impl Table {
     /// ragged row, invalid UTF-8, a missing required count or weight column, a count table with
     /// a weight column, and a count or weight that is missing, not a number, negative, NaN or
     /// infinite.
-    pub fn from_reader(mut reader: impl Read, name: &str, options: &ReadOptions) -> Result<Table> {
-        let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).map_err(|e| Error::read(name, e))?;
+    pub fn from_reader(reader: impl Read, name: &str, options: &ReadOptions) -> Result<Table> {
+        let bytes = crate::memory::read_input(reader, None, name)?;
         Table::from_contents(Contents::of(bytes, name)?, name, options)
     }
 

@@ -306,10 +306,9 @@ impl Dataset {
     /// are bad, [`Error::Problems`] lists each one's first problem, the first
     /// [`MAX_SHOWN`](crate::error::MAX_SHOWN) by line, with the count (a repeated id names
     /// the line it was first on).
-    pub fn from_reader(mut reader: impl Read, spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
+    pub fn from_reader(reader: impl Read, spec: &DataSpec, groups: &[String]) -> Result<Dataset> {
         let display = spec.file.display().to_string();
-        let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).map_err(|e| Error::read(&spec.file, e))?;
+        let bytes = crate::memory::read_input(reader, None, &display)?;
         Self::read_contents(Contents::of(bytes, &display)?, &display, spec, groups)
     }
 

@@ -163,7 +163,9 @@ impl External {
         let column = data.item(item);
         let cards = if self.persona { Some(render_cards(&self.template, data, persons)?) } else { None };
         let salt = self.salt();
-        let mut requests = Vec::with_capacity(persons.len() * self.repeats);
+        let count = persons.len().saturating_mul(self.repeats);
+        self.check_memory(data, persons, item, count)?;
+        let mut requests = Vec::with_capacity(count);
         let mut ids = std::collections::HashSet::new();
         for (i, &p) in persons.iter().enumerate() {
             let persona = match &cards {
@@ -189,6 +191,27 @@ impl External {
             }
         }
         Ok(requests)
+    }
+
+    /// An error unless `count` requests about `persons` and `item` fit in memory (each about as
+    /// long as the first, with its id, hash and answer), so that a large `repeats` is refused
+    /// before anything is allocated.
+    fn check_memory(&self, data: &Dataset, persons: &[usize], item: usize, count: usize) -> Result<()> {
+        let Some(&first) = persons.first() else { return Ok(()) };
+        let column = data.item(item);
+        let card = if self.persona { render_cards(&self.template, data, &[first])?.concat() } else { String::new() };
+        let line = card.len() + column.levels().iter().map(|l| l.len() + 3).sum::<usize>() + 200;
+        let each = line + std::mem::size_of::<Request>() + std::mem::size_of::<Option<Answer>>() + 160;
+        match crate::memory::shortfall((count as u64).saturating_mul(each as u64)) {
+            None => Ok(()),
+            Some(why) => Err(Error::TooLarge(format!(
+                "predictor \"{}\": {count} requests ({} persons × repeats = {}) for item \"{}\": {why}; lower repeats",
+                self.name,
+                persons.len(),
+                self.repeats,
+                column.name()
+            ))),
+        }
     }
 
     /// What besides the request decides its answer: the command line.

@@ -289,7 +289,21 @@ impl WorldSpec {
     }
 
     /// Generates the world and writes it as CSV, atomically.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`], before anything is generated, when the world would not fit in the
+    /// memory available (it is generated in memory); [`Error::Write`] when the file cannot be
+    /// written.
     pub fn write_csv(&self, path: &Path) -> Result<()> {
+        // every field is a String (24 bytes and its heap block) and then CSV text
+        let fields = 1 + self.attributes.len() + self.items.len();
+        let each = 24 + fields as u64 * 56;
+        if let Some(why) = crate::memory::shortfall((self.persons as u64).saturating_mul(each)) {
+            return Err(Error::TooLarge(format!(
+                "a world of {} persons is generated in memory, and {why}: ask for fewer persons",
+                self.persons
+            )));
+        }
         let csv = self.to_csv();
         write_atomic(path, |w| w.write_all(&csv))
     }

@@ -230,14 +230,8 @@ fn check_size(domain: &Domain, attributes: &[usize], max_cells: u64) -> Result<u
     }
     // the fitted table, plus room for the output
     let bytes = cells.saturating_mul(2 * std::mem::size_of::<f64>() as u64);
-    if let Some(available) = crate::memory::available() {
-        if bytes > available {
-            return too_large(format!(
-                "it needs about {:.1} GiB but {:.1} GiB of memory is available",
-                bytes as f64 / (1u64 << 30) as f64,
-                available as f64 / (1u64 << 30) as f64
-            ));
-        }
+    if let Some(why) = crate::memory::shortfall(bytes) {
+        return too_large(why);
     }
     usize::try_from(cells).or_else(|_| too_large("more than this machine can address".into()))
 }

@@ -65,7 +65,7 @@ impl CardTemplate {
     /// # Errors
     /// [`Error::Read`] when the file cannot be read; [`Error::Input`] when it is not UTF-8.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+        let bytes = crate::memory::read_file(path, &path.display().to_string())?;
         let source = String::from_utf8(bytes).map_err(|e| {
             Error::input(
                 Location::file(path.display().to_string()),

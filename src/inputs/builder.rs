@@ -58,10 +58,9 @@ impl Csv {
     ///
     /// # Errors
     /// [`Error::Read`] when reading fails.
-    pub fn read(name: impl Into<String>, mut reader: impl Read) -> Result<Csv> {
+    pub fn read(name: impl Into<String>, reader: impl Read) -> Result<Csv> {
         let name = name.into();
-        let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).map_err(|e| Error::read(&name, e))?;
+        let bytes = crate::memory::read_input(reader, None, &name)?;
         Ok(Csv { name, text: CsvText::Bytes(bytes) })
     }
 
@@ -73,7 +72,7 @@ impl Csv {
     /// Its name and bytes, reading the file if it is one.
     fn into_bytes(self) -> Result<(String, Vec<u8>)> {
         let bytes = match self.text {
-            CsvText::File(path) => crate::memory::read_file(&path).map_err(|e| Error::read(&self.name, e))?,
+            CsvText::File(path) => crate::memory::read_file(&path, &self.name)?,
             CsvText::Bytes(bytes) => bytes,
         };
         Ok((self.name, bytes))

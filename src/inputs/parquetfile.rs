@@ -25,7 +25,7 @@ pub(crate) enum Contents {
 impl Contents {
     /// Reads the file `path`, named `display` in messages.
     pub fn read(path: &Path, display: &str) -> Result<Contents> {
-        let bytes = crate::memory::read_file(path).map_err(|e| Error::read(display, e))?;
+        let bytes = crate::memory::read_file(path, display)?;
         Contents::of(bytes, display)
     }
 
