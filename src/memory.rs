@@ -22,6 +22,55 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Location, Result};
 
+/// The largest single allocation rendering one persona card may ask for: 64 MiB, 64 times
+/// the longest card. A template that grows a value past it (a string doubled in a loop, which
+/// MiniJinja builds before any output limit can see it) ends the `populace` command with an
+/// error naming the template and the person, where it would otherwise exhaust memory.
+pub const CARD_MAX_ALLOCATION: usize = 64 << 20;
+
+thread_local! {
+    static BUDGET: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    static DOING: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// The largest single allocation this thread may make now: `usize::MAX` but while rendering a
+/// persona card ([`CARD_MAX_ALLOCATION`]). The library allocates as usual whatever this says;
+/// a program's global allocator enforces it (the `populace` command's ends the run with
+/// [`over_budget`]'s message), so that a runaway template is an error, not an abort.
+///
+/// ```
+/// assert_eq!(populace::memory::allocation_budget(), usize::MAX);
+/// ```
+pub fn allocation_budget() -> usize {
+    BUDGET.try_with(std::cell::Cell::get).unwrap_or(usize::MAX)
+}
+
+/// Lifts this thread's allocation budget and says what the thread was doing when an
+/// allocation of `size` bytes went past it, for the error message.
+pub fn over_budget(size: usize) -> String {
+    let _ = BUDGET.try_with(|b| b.set(usize::MAX));
+    let doing = DOING.try_with(|d| d.borrow().clone()).unwrap_or_default();
+    format!(
+        "{doing}: a value of {size} bytes was asked for, more than the {} MiB one card may build (a string \
+         doubled in a loop?)",
+        CARD_MAX_ALLOCATION >> 20
+    )
+}
+
+/// Runs `f` with this thread's single allocations limited to `limit` bytes (see
+/// [`allocation_budget`]); `doing` writes what the thread does, for the error message.
+pub(crate) fn with_budget<T>(limit: usize, doing: impl FnOnce(&mut String), f: impl FnOnce() -> T) -> T {
+    let _ = DOING.try_with(|d| {
+        let mut d = d.borrow_mut();
+        d.clear();
+        doing(&mut d);
+    });
+    let previous = BUDGET.try_with(|b| b.replace(limit)).unwrap_or(usize::MAX);
+    let value = f();
+    let _ = BUDGET.try_with(|b| b.set(previous));
+    value
+}
+
 /// `None` when `bytes` fit in the memory [`available`] (or it cannot be told), else why not:
 /// "it needs about 1.5 GiB but 0.9 GiB of memory is available".
 pub(crate) fn shortfall(bytes: u64) -> Option<String> {

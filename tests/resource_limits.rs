@@ -68,11 +68,18 @@ fn a_card_template_past_its_budget_is_an_error_naming_it_and_the_person() {
         ("loop.j2", "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"),
         // 2 MB of text in one card
         ("long.j2", "{% for i in range(20000) %}{{ 'abcdefghij' * 10 }}{% endfor %}"),
+        // a string doubled 40 times (1 TiB), built before any output: was an abort at 6 GB
+        (
+            "double.j2",
+            "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}\
+             {{ ns.s | length }}",
+        ),
     ];
     let dir = folder(&files);
     for (template, message) in [
         ("loop.j2", "loop.j2, line 1: the template takes more than 1000000 steps to render one card"),
         ("long.j2", "long.j2: the card is longer than 1 MiB, the limit of a card (rendering the card of person 1)"),
+        ("double.j2", "double.j2: rendering the card of person 1: a value of 67108880 bytes was asked for, more than"),
     ] {
         let output = populace()
             .current_dir(dir.path())

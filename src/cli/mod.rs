@@ -1,5 +1,6 @@
 //! Command-line parsing, dispatch, and the mapping from errors to exit codes.
 
+mod allocator;
 mod compare;
 mod demo;
 mod evaluate;

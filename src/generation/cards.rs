@@ -210,7 +210,17 @@ impl Cards {
         })));
         let template = self.env.get_template(&self.name).map_err(|e| template_error(&self.name, &e))?;
         let mut text = Capped(Vec::new());
-        template.render_captured_to(context, &mut text).map(drop).map_err(|e| {
+        let doing = |d: &mut String| {
+            use std::fmt::Write;
+            let _ = match zone {
+                Some(z) => write!(d, "{}: rendering the card of person {z}-{k}", self.name),
+                None => write!(d, "{}: rendering the card of person {k}", self.name),
+            };
+        };
+        let rendered = crate::memory::with_budget(crate::memory::CARD_MAX_ALLOCATION, doing, || {
+            template.render_captured_to(context, &mut text)
+        });
+        rendered.map(drop).map_err(|e| {
             let person = match zone {
                 Some(z) => format!("{z}-{k}"),
                 None => k.to_string(),
