@@ -982,16 +982,19 @@ impl<'a> DualNewton<'a> {
 
     /// The iteration cannot go on (`why`): infeasible when a direction proves it; otherwise it
     /// goes on in the coordinates of a basis of cells if it has not yet, stops quietly at
-    /// round-off level, or fails numerically saying what was tried.
+    /// round-off level, or fails numerically saying what was tried. At round-off level only a
+    /// linear calibration goes on in a basis (one solve, and there round-off may be `1 + u`
+    /// losing a g near 0); Logit and Entropy stop there as before.
     fn stall(&mut self, why: &str) -> Result<f64> {
-        let layout = self.dual.layout;
         if let Some(e) = self.certified(&[&self.lambda]) {
             return Err(e);
         }
-        if self.cur.deviation > self.floor && self.switch_to_basis() {
+        let at_round_off = self.cur.deviation <= 1e-8 * self.dual.layout.largest + self.floor;
+        let go_on = !at_round_off || self.dual.calfun == Calfun::Linear;
+        if self.cur.deviation > self.floor && go_on && self.switch_to_basis() {
             return Ok(self.cur.deviation);
         }
-        if self.cur.deviation <= 1e-8 * layout.largest + self.floor {
+        if at_round_off {
             self.stalled = true;
             return Ok(self.cur.deviation);
         }
