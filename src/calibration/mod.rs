@@ -56,7 +56,8 @@
 //! `1e20` a regular matrix looks singular, and `1 + u` cannot hold a g of `1e-19`. When the
 //! matrix at the start loses more than 10 digits (a Jacobi-scaled Cholesky pivot² below
 //! `1e-10`, or a numerical rank below the structural one), or when the usual steps stop making
-//! progress, the steps are taken in the coordinates of a *heaviest basis of cells* instead: the
+//! progress (above round-off level; at any level for Linear, whose `1 + u` is what loses a g
+//! near 0), the steps are taken in the coordinates of a *heaviest basis of cells* instead: the
 //! `u` of cells chosen heaviest first, each independent of those before (Vavasis 1994). There
 //! the Newton matrix, scaled to a unit diagonal, is the identity plus terms bounded by the
 //! structure, whatever the spread of the weights, and a heavy cell's g owes nothing to a light
