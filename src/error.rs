@@ -109,6 +109,10 @@ pub enum Error {
     /// A chart could not be drawn.
     #[error("cannot draw the chart: {0}")]
     Chart(String),
+    /// A solver failed for numerical reasons (round-off, ill-conditioning) on a problem not
+    /// shown to be infeasible; the message says what was tried and how close it came.
+    #[error("the solver failed numerically: {0}")]
+    Numerical(String),
 }
 
 impl Error {

@@ -114,6 +114,32 @@ impl Calfun {
         }
     }
 
+    /// The primitive without the constant that makes it vanish at 0: `(1 + u)²/2`, `e^u`, or
+    /// `L u + (1 − L)(U − 1) softplus(A u + b)`. Summed over cells whose weights are far below
+    /// their design weights, it does not cancel as [`Calfun::primitive`] does (`e^u − 1 ≈ −1`).
+    #[inline]
+    pub(crate) fn potential(&self, u: f64) -> f64 {
+        match self {
+            Calfun::Linear => 0.5 * (1.0 + u) * (1.0 + u),
+            Calfun::Exp => u.exp(),
+            Calfun::Logit(l) => l.lower * u + l.c * softplus(l.a * u + l.b),
+        }
+    }
+
+    /// `u` with `F(u) = g`, if there is one (`L < g < U` for logit, `g > 0` for exp).
+    pub(crate) fn inverse(&self, g: f64) -> Option<f64> {
+        let u = match self {
+            Calfun::Linear => g - 1.0,
+            Calfun::Exp if g > 0.0 => g.ln(),
+            Calfun::Logit(l) if l.lower < g && g < l.upper => {
+                let s = (g - l.lower) / (l.upper - l.lower);
+                ((s / (1.0 - s)).ln() - l.b) / l.a
+            }
+            _ => return None,
+        };
+        u.is_finite().then_some(u)
+    }
+
     /// The primitive `∫_0^u F(s) ds`: `u + u²/2`, `e^u − 1`, or
     /// `L u + (1 − L)(U − 1)[softplus(A u + b) − softplus(b)]`.
     #[inline]
@@ -149,6 +175,24 @@ mod tests {
         assert!((f.dg(0.0) - 1.0).abs() < 1e-14);
         assert_eq!(f.primitive(0.0), 0.0);
         assert!(f.g(1e6) <= hi && f.g(-1e6) >= lo && f.dg(1e6) == 0.0);
+    }
+
+    #[test]
+    fn potentials_differ_from_primitives_by_constants_and_inverses_invert() {
+        for f in
+            [Calfun::Linear, Calfun::Exp, Calfun::Logit(Logit::new(0.3, 2.5)), Calfun::Logit(Logit::new(0.0, 1e30))]
+        {
+            let shift = f.potential(0.0);
+            for &u in &[-2.0, -0.1, 0.0, 0.4, 1.5] {
+                assert!((f.potential(u) - shift - f.primitive(u)).abs() < 1e-12 * (1.0 + shift.abs()), "{f:?} {u}");
+                let back = f.inverse(f.g(u)).unwrap();
+                assert!((back - u).abs() < 1e-9, "{f:?}: {u} -> {back}");
+            }
+        }
+        assert_eq!(Calfun::Exp.inverse(0.0), None);
+        assert_eq!(Calfun::Logit(Logit::new(0.5, 2.0)).inverse(2.0), None);
+        let wide = Calfun::Logit(Logit::new(1e-30, 1e30));
+        assert!((wide.inverse(5e-19).unwrap() - 5e-19f64.ln()).abs() < 1e-6);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use argmin::solver::linesearch::BacktrackingLineSearch;
 use nalgebra::{Cholesky, DMatrix, DVector, SymmetricEigen};
 use rayon::prelude::*;
 
+use super::basis::Basis;
 use super::calfun::{Calfun, Logit};
 use super::cells::Cells;
 use super::{closest_margins, num, Calibration, Constraints, Layout};
@@ -31,6 +32,9 @@ const HESSIAN_BUDGET: usize = 1 << 22;
 const MAX_STEP: f64 = 20.0;
 /// Newton steps without halving the deviation after which the iteration is declared stuck.
 const STAGNATION: usize = 50;
+/// Largest `cells × columns²` for which Newton steps in the coordinates of a basis of cells
+/// ([`Basis`]) are tried when the usual ones fail: each costs that many operations.
+const BASIS_BUDGET: usize = 1 << 33;
 
 /// Fails with [`Error::Infeasible`] if a hard cell has a positive target but no support
 /// (`support` holds the design totals of the usable records on every flat margin cell).
@@ -88,6 +92,9 @@ pub(crate) struct Dual<'a> {
     col_importance: Vec<Option<f64>>,
     /// Cells per parallel chunk.
     chunk: usize,
+    /// `Φ` is summed from [`Calfun::potential`] rather than [`Calfun::primitive`] (a constant
+    /// apart): no cancellation when the weights are far below the design weights.
+    potential: bool,
 }
 
 /// The dual at one point.
@@ -173,7 +180,19 @@ impl<'a> Dual<'a> {
         if p * p > 0 {
             chunk = chunk.max(k.saturating_mul(p * p).div_ceil(HESSIAN_BUDGET));
         }
-        Ok(Dual { cells, layout, calfun, dc, cols, col_of, col_cell, col_target, col_importance, chunk })
+        Ok(Dual {
+            cells,
+            layout,
+            calfun,
+            dc,
+            cols,
+            col_of,
+            col_cell,
+            col_target,
+            col_importance,
+            chunk,
+            potential: false,
+        })
     }
 
     /// Number of basis columns.
@@ -221,7 +240,7 @@ impl<'a> Dual<'a> {
             for (&code, &off) in self.cells.row(c).iter().zip(offsets) {
                 part.totals[off + code as usize] += w;
             }
-            let prim = d * self.calfun.primitive(u);
+            let prim = d * if self.potential { self.calfun.potential(u) } else { self.calfun.primitive(u) };
             part.phi += prim;
             part.scale += prim.abs();
             if hessian {
@@ -306,12 +325,250 @@ impl<'a> Dual<'a> {
             .collect()
     }
 
+    /// `Σ_c x_c x_c'` over the cells that take part, each counted once whatever its design
+    /// weight, plus 1 on the diagonal of every soft column. It has the range of the Newton
+    /// matrix at any `λ` (where `F' > 0`) without the spread of the weights, so what it says
+    /// about that range is not fooled by round-off.
+    fn structure(&self) -> DMatrix<f64> {
+        let m = self.cells.margins();
+        let p = self.p();
+        let parts = self.chunked(|range| {
+            let mut h = vec![0.0; p * p];
+            let mut active: Vec<usize> = Vec::with_capacity(m);
+            for c in range.filter(|&c| self.dc[c] > 0.0) {
+                active.clear();
+                active.extend(self.cols[c * m..(c + 1) * m].iter().filter(|&&k| k != NONE).map(|&k| k as usize));
+                for &a in &active {
+                    for &b in &active {
+                        h[a * p + b] += 1.0;
+                    }
+                }
+            }
+            h
+        });
+        let mut h = DMatrix::zeros(p, p);
+        for part in parts {
+            h += DMatrix::from_vec(p, p, part);
+        }
+        for (k, imp) in self.col_importance.iter().enumerate() {
+            if imp.is_some() {
+                h[(k, k)] += 1.0;
+            }
+        }
+        h
+    }
+
+    /// The largest component of the hard targets outside the range of the Newton matrix (how
+    /// far apart the hard margins' shared sub-totals are), and the rank of that matrix. Both are
+    /// computed from which cells take part and the targets alone, so they do not depend on the
+    /// design weights. A component above round-off proves that no weights (of any sign) meet
+    /// every hard margin: a direction `r` with `x_c'r = 0` for every cell `c` has `T'r ≠ 0`.
+    fn structural(&self) -> (f64, usize) {
+        let h = self.structure();
+        let t = DVector::from_iterator(
+            self.p(),
+            self.col_target.iter().zip(&self.col_importance).map(|(&t, imp)| if imp.is_none() { t } else { 0.0 }),
+        );
+        match newton_direction(&h, &t) {
+            Direction { rank: None, .. } => (0.0, self.p()),
+            Direction { step, rank: Some(rank), .. } => ((&t - &h * &step).amax(), rank),
+        }
+    }
+
+    /// The basis columns of cell `c`, written into `out`.
+    fn active(&self, c: usize, out: &mut Vec<usize>) {
+        let m = self.cells.margins();
+        out.extend(self.cols[c * m..(c + 1) * m].iter().filter(|&&k| k != NONE).map(|&k| k as usize));
+    }
+
+    /// Whether Newton steps in the coordinates of a basis of cells fit in [`BASIS_BUDGET`].
+    fn basis_affordable(&self) -> bool {
+        let taking_part = self.dc.iter().filter(|&&d| d > 0.0).count();
+        taking_part.saturating_mul(self.p() * self.p()) <= BASIS_BUDGET
+    }
+
+    /// The rows of the Newton system at `lambda`, numbered cells first (`0..K`) then soft
+    /// columns (`K + i` for the `i`-th of `soft`): each row's curvature `h` (`D_c F'(u_c)`, or
+    /// `T z / ρ`) and weight `w` (`D_c F(u_c)`, or `−T z`), so that `∇²Φ = Σ h x x'` and
+    /// `∇Φ = Σ w x − T` (hard targets only).
+    fn rows(&self, lambda: &[f64], soft: &[usize]) -> (Vec<f64>, Vec<f64>) {
+        let k = self.cells.len();
+        let parts = self.chunked(|range| {
+            range
+                .map(|c| match self.dc[c] {
+                    d if d > 0.0 => {
+                        let (g, dg) = self.calfun.g_dg(self.u(c, lambda));
+                        (d * dg, d * g)
+                    }
+                    _ => (0.0, 0.0),
+                })
+                .collect::<Vec<_>>()
+        });
+        let (mut h, mut w): (Vec<f64>, Vec<f64>) = parts.into_iter().flatten().unzip();
+        for &j in soft {
+            let (t, rho) = (self.col_target[j], self.col_importance[j].unwrap_or(1.0));
+            let z = (-lambda[j] / rho).exp();
+            h.push(t * z / rho);
+            w.push(-t * z);
+        }
+        debug_assert_eq!(h.len(), k + soft.len());
+        (h, w)
+    }
+
+    /// A heaviest basis ([`Basis`]) of the rows with curvatures `h` (at most `rank` of them),
+    /// and `Σ h β β'` and `Σ w β` over every row, in the basis coordinates `β`.
+    fn in_basis(
+        &self,
+        h: &[f64],
+        w: &[f64],
+        soft: &[usize],
+        rank: usize,
+    ) -> Option<(Basis, DMatrix<f64>, DVector<f64>)> {
+        let k = self.cells.len();
+        let mut order: Vec<usize> = (0..h.len()).filter(|&r| h[r] > 0.0 && h[r].is_finite()).collect();
+        order.sort_by(|&a, &b| h[b].total_cmp(&h[a]).then(a.cmp(&b)));
+        let active = |row: usize, out: &mut Vec<usize>| {
+            if row < k {
+                self.active(row, out)
+            } else {
+                out.push(soft[row - k])
+            }
+        };
+        let basis = Basis::heaviest(self.p(), rank, h.len(), &order, active)?;
+        let r = basis.len();
+        let add = |row: usize,
+                   cols: &mut Vec<usize>,
+                   beta: &mut DVector<f64>,
+                   hv: &mut DMatrix<f64>,
+                   gv: &mut DVector<f64>| {
+            cols.clear();
+            active(row, cols);
+            basis.coordinates(row, cols, beta);
+            gv.axpy(w[row], beta, 1.0);
+            if h[row] > 0.0 {
+                hv.ger(h[row], beta, beta, 1.0);
+            }
+        };
+        let parts = self.chunked(|range| {
+            let (mut hv, mut gv) = (DMatrix::zeros(r, r), DVector::zeros(r));
+            let (mut cols, mut beta) = (Vec::new(), DVector::zeros(r));
+            for c in range.filter(|&c| self.dc[c] > 0.0) {
+                add(c, &mut cols, &mut beta, &mut hv, &mut gv);
+            }
+            (hv, gv)
+        });
+        let (mut hv, mut gv) = (DMatrix::zeros(r, r), DVector::zeros(r));
+        for (a, b) in parts {
+            hv += a;
+            gv += b;
+        }
+        let (mut cols, mut beta) = (Vec::new(), DVector::zeros(r));
+        for row in k..h.len() {
+            add(row, &mut cols, &mut beta, &mut hv, &mut gv);
+        }
+        Some((basis, hv, gv))
+    }
+
+    /// The hard targets in the coordinates of `basis`.
+    fn targets_in(&self, basis: &Basis) -> DVector<f64> {
+        let t = DVector::from_iterator(
+            self.p(),
+            self.col_target.iter().zip(&self.col_importance).map(|(&t, imp)| if imp.is_none() { t } else { 0.0 }),
+        );
+        &basis.pinv * t
+    }
+
+    /// The Newton direction at `lambda` computed in the coordinates `v = Bλ` of a heaviest basis
+    /// `B` of the rows (a [`Basis`] of at most `rank` rows): solves
+    /// `(Σ h β β') Δv = (B')⁺T − Σ w β` and returns `Δλ = ((B')⁺)'Δv`, with the basis size.
+    fn basis_direction(&self, lambda: &DVector<f64>, rank: usize) -> Option<(DVector<f64>, usize)> {
+        let soft: Vec<usize> = (0..self.p()).filter(|&j| self.col_importance[j].is_some()).collect();
+        let (h, w) = self.rows(lambda.as_slice(), &soft);
+        let (basis, hv, gv) = self.in_basis(&h, &w, &soft, rank)?;
+        let rhs = self.targets_in(&basis) - gv;
+        let dv = newton_direction(&hv, &rhs).step;
+        let dir = basis.pinv.tr_mul(&dv);
+        dir.iter().all(|v| v.is_finite()).then_some((dir, basis.len()))
+    }
+
+    /// Linear calibration solved in the coordinates of a heaviest basis `B` of the cells (by
+    /// design total), without forming `1 + u`: with `g_c = β_c'g_B` (the rows' `β`s sum to 1,
+    /// margin 0 being hard), the margins are met when `(Σ D_c β_c β_c') g_B = (B')⁺T`. Returns
+    /// every cell's g and the basis size. A weight far below its design weight (g near 0) is
+    /// exact here, where `1 + u` keeps only its round-off.
+    fn linear_by_basis(&self, rank: usize) -> Option<(Vec<f64>, usize)> {
+        let h = self.dc.clone();
+        let (basis, hv, _) = self.in_basis(&h, &h, &[], rank)?;
+        let gb = newton_direction(&hv, &self.targets_in(&basis)).step;
+        let mut cols = Vec::new();
+        let mut beta = DVector::zeros(basis.len());
+        let g: Vec<f64> = (0..self.cells.len())
+            .map(|c| {
+                if self.dc[c] > 0.0 {
+                    cols.clear();
+                    self.active(c, &mut cols);
+                    basis.coordinates(c, &cols, &mut beta);
+                    beta.dot(&gb)
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        g.iter().all(|v| v.is_finite()).then_some((g, basis.len()))
+    }
+
+    /// Design weight and achieved totals of cells with g-weights `g`: the [`Eval`] of a point
+    /// given by its weights (its `Φ` and gradient are not used).
+    fn eval_weights(&self, g: &[f64]) -> Eval {
+        let w: Vec<f64> = self.dc.iter().zip(g).map(|(d, g)| d * g).collect();
+        let totals = self.cells.margin_sums(&w, &self.layout.offsets, self.layout.cells);
+        let grad =
+            DVector::from_iterator(self.p(), (0..self.p()).map(|k| totals[self.col_cell[k]] - self.col_target[k]));
+        let deviation = (0..self.layout.cells)
+            .filter(|&k| self.layout.hard(self.layout.locate(k).0))
+            .map(|k| (totals[k] - self.layout.targets[k]).abs())
+            .fold(0.0, f64::max);
+        Eval { phi: 0.0, scale: 0.0, totals, grad, hessian: None, deviation }
+    }
+
     /// `max_c |x_c'r|` over the cells that take part.
     fn max_abs_u(&self, r: &DVector<f64>) -> f64 {
         let rs = r.as_slice();
         let parts =
             self.chunked(|range| range.filter(|&c| self.dc[c] > 0.0).map(|c| self.u(c, rs).abs()).fold(0.0, f64::max));
         parts.into_iter().fold(0.0, f64::max)
+    }
+
+    /// Whether direction `r` certifies that no weights `w ≥ 0` meet the hard margins (exp): any
+    /// such weights total `W`, the first hard margin's total, so `T'r = Σ_c w_c x_c'r ≤
+    /// W max_c (x_c'r)⁺`, and a larger `T'r` (beyond round-off) rules them out. The soft
+    /// columns of `r` are set to 0 (soft totals are free), and `r` has to be told apart from
+    /// round-off as in [`Dual::certifies_infeasible`].
+    fn certifies_negative(&self, r: &DVector<f64>) -> bool {
+        let layout = self.layout;
+        let Some(m) = (0..layout.offsets.len()).find(|&m| layout.hard(m)) else {
+            return false;
+        };
+        let end = layout.offsets.get(m + 1).copied().unwrap_or(layout.cells);
+        let total: f64 = layout.targets[layout.offsets[m]..end].iter().sum();
+        let r = DVector::from_iterator(
+            self.p(),
+            r.iter().zip(&self.col_importance).map(|(&v, imp)| if imp.is_none() { v } else { 0.0 }),
+        );
+        let rs = r.as_slice();
+        let parts = self.chunked(|range| {
+            range
+                .filter(|&c| self.dc[c] > 0.0)
+                .map(|c| self.u(c, rs))
+                .fold((f64::NEG_INFINITY, 0.0f64), |acc, v| (acc.0.max(v), acc.1.max(v.abs())))
+        });
+        let (top, largest) = parts.iter().fold((f64::NEG_INFINITY, 0.0f64), |acc, p| (acc.0.max(p.0), acc.1.max(p.1)));
+        let (mut tr, mut scale) = (0.0, total * largest);
+        for (t, v) in self.col_target.iter().zip(rs) {
+            tr += t * v;
+            scale += (t * v).abs();
+        }
+        scale > 0.0 && tr - total * top.max(0.0) > 1e-9 * scale
     }
 
     /// Whether direction `r` certifies that no `g ∈ [L, U]` meets the targets:
@@ -396,10 +653,25 @@ fn totals_apart(layout: &Layout, support: &[f64], lo: f64, hi: f64) -> String {
     }
 }
 
+/// A solution of a Newton system `H Δ = rhs`, and how it was found.
+struct Direction {
+    step: DVector<f64>,
+    /// The rank kept when `H` was not safely positive definite (pseudo-inverse), else `None`.
+    rank: Option<usize>,
+    /// The smallest squared Cholesky pivot of `H` scaled to a unit diagonal (0 if Cholesky
+    /// failed): the step loses about `log10(1 / min_pivot²)` digits to round-off.
+    min_pivot2: f64,
+}
+
+/// Squared Cholesky pivot below which the Newton step of the usual coordinates is too inexact
+/// to start from: the cells' weights then span so many orders of magnitude that steps in the
+/// coordinates of a basis of cells are taken instead.
+const ILL_CONDITIONED: f64 = 1e-10;
+
 /// Solves `H Δ = rhs` after Jacobi scaling: by Cholesky when `H` is safely positive definite,
 /// otherwise by a pseudo-inverse (symmetric eigendecomposition, eigenvalues below `1e-12` of the
-/// largest dropped). Returns the step and whether the pseudo-inverse was used.
-fn newton_direction(h: &DMatrix<f64>, rhs: &DVector<f64>) -> (DVector<f64>, bool) {
+/// largest dropped).
+fn newton_direction(h: &DMatrix<f64>, rhs: &DVector<f64>) -> Direction {
     let p = rhs.len();
     let s = DVector::from_iterator(
         p,
@@ -419,23 +691,27 @@ fn newton_direction(h: &DMatrix<f64>, rhs: &DVector<f64>) -> (DVector<f64>, bool
         }
     }
     let rs = rhs.component_mul(&s);
+    let mut min_pivot2 = 0.0;
     if let Some(ch) = Cholesky::new(hs.clone()) {
         let l = ch.l_dirty();
         let min_pivot = (0..p).map(|k| l[(k, k)]).fold(f64::INFINITY, f64::min);
-        if min_pivot * min_pivot > 1e-12 {
-            return (ch.solve(&rs).component_mul(&s), false);
+        min_pivot2 = min_pivot * min_pivot;
+        if min_pivot2 > 1e-12 {
+            return Direction { step: ch.solve(&rs).component_mul(&s), rank: None, min_pivot2 };
         }
     }
     let eig = SymmetricEigen::new(hs);
     let tol = 1e-12 * eig.eigenvalues.amax();
     let mut y = DVector::zeros(p);
+    let mut rank = 0;
     for (k, &e) in eig.eigenvalues.iter().enumerate() {
         if e > tol {
             let v = eig.eigenvectors.column(k);
             y += v * (v.dot(&rs) / e);
+            rank += 1;
         }
     }
-    (y.component_mul(&s), true)
+    Direction { step: y.component_mul(&s), rank: Some(rank), min_pivot2 }
 }
 
 /// The dual as an argmin problem: cost `Φ(λ)`, gradient and Hessian.
@@ -483,15 +759,43 @@ pub(crate) struct DualNewton<'a> {
     since_best: usize,
     /// Round-off floor: the layout's, plus any tolerated inconsistency between hard margins.
     floor: f64,
-    /// The Newton step at `λ = 0`, computed while checking the margins' consistency.
-    first_step: Option<(DVector<f64>, bool)>,
+    /// The Newton step at `λ = 0` and the rank kept if a pseudo-inverse was used, computed
+    /// while checking the margins' consistency.
+    first_step: Option<(DVector<f64>, Option<usize>)>,
+    /// The rank of the Newton matrix from the cells' structure alone, once computed.
+    rank: Option<usize>,
+    /// Steps are taken in the coordinates of a basis of cells ([`Basis`]), and linear
+    /// calibration is solved there: the usual Newton systems lost the light cells to round-off.
+    in_basis: bool,
+    /// The g-weights found by [`Dual::linear_by_basis`], which has no `λ`.
+    fixed_g: Option<Vec<f64>>,
+    /// What was tried, for [`Error::Numerical`].
+    tried: Tried,
+}
+
+/// What a [`DualNewton`] run has tried so far, for [`Error::Numerical`].
+#[derive(Debug, Default, Clone, Copy)]
+struct Tried {
+    /// Newton steps (or linear solves).
+    steps: usize,
+    /// Step halvings of the line search.
+    halvings: u64,
+    /// Steps whose Newton matrix was singular to round-off (solved by pseudo-inverse).
+    pseudo_inverse: usize,
+    /// Steps in the coordinates of a basis of cells.
+    in_basis: usize,
+    /// The largest such basis.
+    basis_size: usize,
+    /// The factor every weight was scaled by before the steps in a basis (1 if none).
+    scale: f64,
 }
 
 impl<'a> DualNewton<'a> {
     /// Sets up the dual of `method` (linear, logit or entropy) at `λ = 0` (`w = d`).
     ///
-    /// Fails with [`Error::Infeasible`] when a positive hard target has no support, or (logit) a
-    /// hard cell's target is out of the bounds' reach.
+    /// Fails with [`Error::Infeasible`] when a positive hard target has no support, (logit) a
+    /// hard cell's target is out of the bounds' reach, or the hard margins contradict each
+    /// other.
     pub(crate) fn new(
         cells: &'a Cells,
         constraints: &'a Constraints,
@@ -512,19 +816,29 @@ impl<'a> DualNewton<'a> {
             since_best: 0,
             floor: layout.floor,
             first_step: None,
+            rank: None,
+            in_basis: false,
+            fixed_g: None,
+            tried: Tried { scale: 1.0, ..Tried::default() },
         };
         if solver.dual.p() == 0 {
             return Ok(solver);
         }
-        // At λ = 0, F' = 1 on every cell, so the range of the Newton matrix is that of the
-        // indicators of the cells that take part (for every method, at every λ where F' > 0). A
-        // misfit component outside it is a contradiction between hard margins (shared
-        // sub-totals that differ) that no weights can remove.
+        // The range of the Newton matrix is that of the indicators of the cells that take part
+        // (for every method, at every λ where F' > 0). A target component outside it is a
+        // contradiction between hard margins (shared sub-totals that differ) that no weights
+        // can remove. When the weighted matrix looks singular, that is decided on the cells'
+        // structure alone: with weights spanning many orders of magnitude, round-off makes a
+        // regular Newton matrix look singular.
         let h = solver.cur.hessian.as_ref().expect("evaluated with the Hessian");
         let rhs = -&solver.cur.grad;
-        let (dir, singular) = newton_direction(h, &rhs);
-        if singular {
-            let residual = (&rhs - h * &dir).amax();
+        let Direction { step: dir, rank: weighted_rank, min_pivot2 } = newton_direction(h, &rhs);
+        if weighted_rank.is_none() && min_pivot2 < ILL_CONDITIONED && solver.switch_to_basis() {
+            return Ok(solver);
+        }
+        if let Some(weighted_rank) = weighted_rank {
+            let (residual, rank) = solver.dual.structural();
+            solver.rank = Some(rank);
             if residual > 1e-6 * layout.largest {
                 return Err(solver.infeasible(&format!(
                     "the hard margins contradict each other (shared sub-totals differ by up to {}), so no \
@@ -534,14 +848,20 @@ impl<'a> DualNewton<'a> {
             }
             // differences the inputs tolerate (round-off, rounded publications) set the floor
             solver.floor += 2.0 * residual;
+            if weighted_rank < rank && solver.switch_to_basis() {
+                return Ok(solver);
+            }
         }
-        solver.first_step = Some((dir, singular));
+        solver.first_step = Some((dir, weighted_rank));
         Ok(solver)
     }
 
     /// g-weight of every distinct cell.
     pub(crate) fn g(&self) -> Vec<f64> {
-        self.dual.g(&self.lambda)
+        match &self.fixed_g {
+            Some(g) => g.clone(),
+            None => self.dual.g(&self.lambda),
+        }
     }
 
     /// Achieved totals on every flat margin cell.
@@ -576,10 +896,54 @@ impl<'a> DualNewton<'a> {
         Error::Infeasible(format!("{why}; {}", closest_margins(self.constraints, self.dual.layout, &self.cur.totals)))
     }
 
+    /// The rank of the Newton matrix from the cells' structure.
+    fn rank(&mut self) -> usize {
+        match self.rank {
+            Some(rank) => rank,
+            None => {
+                let rank = self.dual.structural().1;
+                self.rank = Some(rank);
+                rank
+            }
+        }
+    }
+
+    /// Goes on in the coordinates of a basis of cells, if affordable and not done already:
+    /// `Φ` is summed without the constant that cancels, and at `λ = 0` (logit, exp) every
+    /// weight is first scaled by the ratio of the first hard margin's total to the design
+    /// total (the exact minimum of `Φ` along that direction). Returns whether it did.
+    fn switch_to_basis(&mut self) -> bool {
+        if self.in_basis || !self.dual.basis_affordable() {
+            return false;
+        }
+        self.in_basis = true;
+        self.dual.potential = true;
+        let layout = self.dual.layout;
+        if self.dual.calfun != Calfun::Linear && self.lambda.iter().all(|&l| l == 0.0) {
+            if let Some(m) = (0..layout.offsets.len()).find(|&m| layout.hard(m)) {
+                let cells = layout.offsets[m]..layout.offsets[m] + self.constraints.margin_sizes()[m];
+                let target: f64 = layout.targets[cells.clone()].iter().sum();
+                let design: f64 = self.dual.dc.iter().sum();
+                if let Some(u) = self.dual.calfun.inverse(target / design).filter(|&u| u != 0.0) {
+                    for k in cells {
+                        if let Some(col) = Some(self.dual.col_of[k]).filter(|&c| c != NONE) {
+                            self.lambda[col as usize] += u;
+                        }
+                    }
+                    self.tried.scale = target / design;
+                }
+            }
+        }
+        self.cur = self.dual.evaluate(&self.lambda, false);
+        self.best = self.cur.deviation;
+        self.since_best = 0;
+        true
+    }
+
     /// Step-halving along `dir` from the current point with argmin's backtracking line search
     /// (Armijo condition, `c = 1e-4`), starting at step length `alpha`. `None` if no step in 60
-    /// halvings decreases `Φ`.
-    fn line_search(&self, dir: &DVector<f64>, alpha: f64) -> Option<DVector<f64>> {
+    /// halvings decreases `Φ`. Counts the halvings in `tried`.
+    fn line_search(&mut self, dir: &DVector<f64>, alpha: f64) -> Option<DVector<f64>> {
         let mut search = BacktrackingLineSearch::new(ArmijoCondition::new(1e-4).ok()?).rho(0.5).ok()?;
         search.search_direction(dir.clone());
         search.initial_step_length(alpha).ok()?;
@@ -591,33 +955,110 @@ impl<'a> DualNewton<'a> {
             .run()
             .ok()?;
         let state = result.state();
+        self.tried.halvings += state.get_iter() + 1;
         match state.get_termination_reason() {
             Some(TerminationReason::SolverConverged) => state.get_param().cloned(),
             _ => None,
         }
     }
 
-    /// No step decreases `Φ`: fine at round-off level, infeasible otherwise.
-    fn stall(&mut self) -> Result<f64> {
-        let layout = self.dual.layout;
-        if let Calfun::Logit(l) = self.dual.calfun {
-            if self.dual.certifies_infeasible(&l, &self.lambda) {
-                return Err(self.infeasible(&format!(
-                    "no weights with g = w/d within the logit bounds ({}, {}) meet the hard margins \
-                     (the Newton iterates diverge along a direction that proves it)",
+    /// [`Error::Infeasible`] if one of the directions `candidates` proves that no weights of
+    /// the method's form meet the hard margins (logit: within the bounds; exp: non-negative).
+    fn certified(&self, candidates: &[&DVector<f64>]) -> Option<Error> {
+        let why = match self.dual.calfun {
+            Calfun::Logit(l) if candidates.iter().any(|r| self.dual.certifies_infeasible(&l, r)) => {
+                format!(
+                    "no weights with g = w/d within the logit bounds ({}, {}) meet the hard margins",
                     l.lower, l.upper
-                )));
+                )
             }
+            Calfun::Exp if candidates.iter().any(|r| self.dual.certifies_negative(r)) => {
+                "no non-negative weights meet the hard margins".to_string()
+            }
+            _ => return None,
+        };
+        Some(self.infeasible(&format!("{why} (the Newton iterates diverge along a direction that proves it)")))
+    }
+
+    /// The iteration cannot go on (`why`): infeasible when a direction proves it; otherwise it
+    /// goes on in the coordinates of a basis of cells if it has not yet, stops quietly at
+    /// round-off level, or fails numerically saying what was tried. At round-off level only a
+    /// linear calibration goes on in a basis (one solve, and there round-off may be `1 + u`
+    /// losing a g near 0); Logit and Entropy stop there as before.
+    fn stall(&mut self, why: &str) -> Result<f64> {
+        if let Some(e) = self.certified(&[&self.lambda]) {
+            return Err(e);
         }
-        if self.cur.deviation <= 1e-8 * layout.largest + self.floor {
+        let at_round_off = self.cur.deviation <= 1e-8 * self.dual.layout.largest + self.floor;
+        let go_on = !at_round_off || self.dual.calfun == Calfun::Linear;
+        if self.cur.deviation > self.floor && go_on && self.switch_to_basis() {
+            return Ok(self.cur.deviation);
+        }
+        if at_round_off {
             self.stalled = true;
             return Ok(self.cur.deviation);
         }
-        Err(self.infeasible(&format!(
-            "Newton iterations make no progress at a deviation of {}: the targets are at or beyond the \
-             edge of what weights of this form can reach",
-            num(self.cur.deviation)
-        )))
+        Err(self.numerical(why))
+    }
+
+    /// An [`Error::Numerical`]: why the iteration stopped, what it tried, and how far it got.
+    fn numerical(&self, why: &str) -> Error {
+        let t = self.tried;
+        let (lo, hi) = self
+            .dual
+            .dc
+            .iter()
+            .filter(|&&d| d > 0.0)
+            .fold((f64::INFINITY, 0.0f64), |(lo, hi), &d| (lo.min(d), hi.max(d)));
+        let mut tried = format!(
+            "{} Newton step(s) with {} step halving(s), each Newton system scaled to a unit diagonal (Jacobi)",
+            t.steps, t.halvings
+        );
+        if t.pseudo_inverse > 0 {
+            tried += &format!(", {} of them singular to round-off and solved by pseudo-inverse", t.pseudo_inverse);
+        }
+        if t.in_basis > 0 {
+            tried += &format!(
+                "; {} of the steps in the coordinates of a basis of {} seed cells chosen heaviest first",
+                t.in_basis, t.basis_size
+            );
+            if t.scale != 1.0 {
+                tried += &format!(", every weight first scaled by {:e} (margin total / design total)", t.scale);
+            }
+        } else if !self.dual.basis_affordable() {
+            tried +=
+                "; steps in the coordinates of a basis of seed cells were not tried (too many cells × margin cells)";
+        }
+        Error::Numerical(format!(
+            "calibration stopped at a largest margin deviation of {}: {why}. Tried: {tried}. The design totals of \
+             the seed's distinct cells range from {lo:e} to {hi:e}. The margins were not shown to be infeasible \
+             (they may be reachable only with zero weight on some records); method = \"rake\" may still converge. \
+             {}",
+            num(self.cur.deviation),
+            closest_margins(self.constraints, self.dual.layout, &self.cur.totals)
+        ))
+    }
+
+    /// Linear calibration in the coordinates of a basis of cells ([`Dual::linear_by_basis`]).
+    fn linear_in_basis(&mut self) -> Result<f64> {
+        let rank = self.rank();
+        self.tried.steps += 1;
+        self.tried.in_basis += 1;
+        let Some((g, size)) = self.dual.linear_by_basis(rank) else {
+            return Err(self.numerical("no basis of the seed's cells could be inverted"));
+        };
+        self.tried.basis_size = size;
+        let next = self.dual.eval_weights(&g);
+        if next.deviation < self.cur.deviation {
+            self.cur = next;
+            self.fixed_g = Some(g);
+        }
+        self.stalled = true;
+        if self.cur.deviation <= 1e-8 * self.dual.layout.largest + self.floor {
+            Ok(self.cur.deviation)
+        } else {
+            Err(self.numerical("solving the linear calibration in a basis of cells did not meet the margins"))
+        }
     }
 }
 
@@ -626,41 +1067,63 @@ impl Solver for DualNewton<'_> {
         if self.stalled || self.dual.p() == 0 {
             return Ok(self.cur.deviation);
         }
-        let hessian = match self.cur.hessian.take() {
-            Some(h) => h,
-            None => self.dual.evaluate(&self.lambda, true).hessian.expect("asked for the Hessian"),
-        };
-        let rhs = -&self.cur.grad;
-        let (dir, singular) = match self.first_step.take() {
-            Some(step) => step,
-            None => newton_direction(&hessian, &rhs),
-        };
-        if !dir.iter().all(|v| v.is_finite()) {
-            return self.stall();
+        if self.in_basis && self.dual.calfun == Calfun::Linear {
+            return self.linear_in_basis();
         }
-        if let Calfun::Logit(l) = self.dual.calfun {
-            // saturated cells (F' ≈ 0) shrink the Newton matrix's range: the part of the misfit
-            // outside it is one more candidate direction
-            let mut certified =
-                self.dual.certifies_infeasible(&l, &dir) || self.dual.certifies_infeasible(&l, &self.lambda);
-            if singular {
-                certified |= self.dual.certifies_infeasible(&l, &(&rhs - &hessian * &dir));
+        self.tried.steps += 1;
+        let (dir, singular, residual) = if self.in_basis {
+            let rank = self.rank();
+            self.tried.in_basis += 1;
+            match self.dual.basis_direction(&self.lambda, rank) {
+                Some((dir, size)) => {
+                    self.tried.basis_size = self.tried.basis_size.max(size);
+                    (dir, false, None)
+                }
+                None => return self.stall("no basis of the seed's cells could be inverted"),
             }
-            if certified {
-                return Err(self.infeasible(&format!(
-                    "no weights with g = w/d within the logit bounds ({}, {}) meet the hard margins \
-                     (the Newton iterates diverge along a direction that proves it)",
-                    l.lower, l.upper
-                )));
-            }
+        } else {
+            let hessian = match self.cur.hessian.take() {
+                Some(h) => h,
+                None => self.dual.evaluate(&self.lambda, true).hessian.expect("asked for the Hessian"),
+            };
+            let rhs = -&self.cur.grad;
+            let (dir, rank) = match self.first_step.take() {
+                Some(step) => step,
+                None => {
+                    let d = newton_direction(&hessian, &rhs);
+                    (d.step, d.rank)
+                }
+            };
+            let residual = rank.map(|_| &rhs - &hessian * &dir);
+            (dir, rank.is_some(), residual)
+        };
+        self.tried.pseudo_inverse += usize::from(singular);
+        if !dir.iter().all(|v| v.is_finite()) {
+            return self.stall("the Newton direction is not finite");
         }
         let slope = self.cur.grad.dot(&dir);
         // a step may not move any cell's u by more than the calibration function's useful range
         // (near-saturated logit cells have almost no curvature and ask for huge steps)
         let reach = self.dual.max_abs_u(&dir) * self.dual.calfun.scale();
         let alpha = if reach > MAX_STEP { MAX_STEP / reach } else { 1.0 };
+        // an infeasible problem's iterates run off along a direction that proves it: tested at
+        // every logit step, and at exp steps that are cut short or follow one without progress
+        let diverging = match self.dual.calfun {
+            Calfun::Logit(_) => true,
+            Calfun::Exp => alpha < 1.0 || self.since_best > 0,
+            Calfun::Linear => false,
+        };
+        if diverging {
+            // saturated cells (F' ≈ 0) shrink the Newton matrix's range: the part of the misfit
+            // outside it is one more candidate direction
+            let mut candidates = vec![&dir, &self.lambda];
+            candidates.extend(residual.as_ref());
+            if let Some(e) = self.certified(&candidates) {
+                return Err(e);
+            }
+        }
         let trial = &self.lambda + &dir * alpha;
-        let next = self.dual.evaluate(&trial, true);
+        let next = self.dual.evaluate(&trial, !self.in_basis);
         let noise = 64.0 * f64::EPSILON * (self.cur.scale + next.scale);
         let armijo = next.phi <= self.cur.phi + 1e-4 * alpha * slope + noise;
         let at_round_off = (alpha * slope).abs() <= noise && next.deviation < self.cur.deviation;
@@ -673,16 +1136,19 @@ impl Solver for DualNewton<'_> {
                     self.cur = self.dual.evaluate(&lambda, false);
                     self.lambda = lambda;
                 }
-                None => return self.stall(),
+                None => return self.stall("no step along the Newton direction decreases the dual objective"),
             }
         }
+        // a linear step solves the quadratic dual: if a second one does not halve the
+        // deviation, round-off (not the iteration count) is what limits it
+        let patience = if self.dual.calfun == Calfun::Linear { 1 } else { STAGNATION };
         if self.cur.deviation < 0.5 * self.best {
             self.best = self.cur.deviation;
             self.since_best = 0;
         } else {
             self.since_best += 1;
-            if self.since_best >= STAGNATION {
-                return self.stall();
+            if self.since_best >= patience {
+                return self.stall(&format!("{} step(s) passed without halving the deviation", self.since_best));
             }
         }
         Ok(self.cur.deviation)
@@ -758,14 +1224,56 @@ mod tests {
     }
 
     #[test]
+    fn steps_in_a_basis_of_cells_reach_the_usual_solution() {
+        let (c, design) = problem();
+        // a redundant 3 × 2 joint margin whose sub-totals agree with both one-way margins
+        let joint: Vec<u32> = c.membership().chunks_exact(2).flat_map(|r| [r[0], r[1], r[0] * 2 + r[1]]).collect();
+        let targets = vec![c.targets()[0].clone(), c.targets()[1].clone(), vec![11.0, 9.0, 8.0, 7.0, 6.0, 4.0]];
+        let redundant = Constraints::new(joint, vec![3, 2, 6], targets, vec![None; 3]).unwrap();
+        let soft = Constraints::new(
+            c.membership().to_vec(),
+            vec![3, 2],
+            vec![c.targets()[0].clone(), vec![30.0, 20.0]],
+            vec![None, Some(5.0)],
+        )
+        .unwrap();
+        let logit = Calibration::logit(0.1, 5.0).unwrap();
+        let cases = [
+            (&c, Calibration::Entropy),
+            (&c, Calibration::Linear),
+            (&c, logit),
+            (&redundant, Calibration::Entropy),
+            (&redundant, Calibration::Linear),
+            (&redundant, logit),
+            (&soft, Calibration::Entropy),
+        ];
+        for (c, method) in cases {
+            let cells = Cells::aggregate(&design, c.membership(), c.margin_sizes());
+            let layout = Layout::new(c);
+            let stopping = Stopping::new(1e-12, 100).unwrap();
+            let mut usual = DualNewton::new(&cells, c, &layout, method).unwrap();
+            assert!(Runner::new(stopping).run(&mut usual).unwrap().converged, "{method:?}");
+            let mut in_basis = DualNewton::new(&cells, c, &layout, method).unwrap();
+            in_basis.first_step = None;
+            assert!(in_basis.switch_to_basis());
+            assert!(Runner::new(stopping).run(&mut in_basis).unwrap().converged, "{method:?}");
+            assert!(in_basis.tried.in_basis > 0 && usual.tried.in_basis == 0);
+            for (a, b) in usual.g().iter().zip(in_basis.g()) {
+                assert!((a - b).abs() < 1e-10, "{method:?}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
     fn pseudo_inverse_handles_structural_collinearity() {
         // x = [1, 1] twice: H is singular, the right-hand side is in its range
         let h = DMatrix::from_row_slice(2, 2, &[2.0, 2.0, 2.0, 2.0]);
-        let (dir, singular) = newton_direction(&h, &DVector::from_vec(vec![4.0, 4.0]));
-        assert!(singular);
+        let Direction { step: dir, rank, .. } = newton_direction(&h, &DVector::from_vec(vec![4.0, 4.0]));
+        assert_eq!(rank, Some(1));
         assert!((&h * &dir - DVector::from_vec(vec![4.0, 4.0])).amax() < 1e-12);
-        let (dir, singular) =
+        let Direction { step: dir, rank, min_pivot2 } =
             newton_direction(&(DMatrix::<f64>::identity(2, 2) * 4.0), &DVector::from_vec(vec![4.0, 8.0]));
-        assert!(!singular && (dir[0] - 1.0).abs() < 1e-15 && (dir[1] - 2.0).abs() < 1e-15);
+        assert!(rank.is_none() && (dir[0] - 1.0).abs() < 1e-15 && (dir[1] - 2.0).abs() < 1e-15);
+        assert!((min_pivot2 - 1.0).abs() < 1e-15);
     }
 }

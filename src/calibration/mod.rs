@@ -49,6 +49,25 @@
 //!   a feasible problem. Linear calibration (`F̃(u) = u + u²/2`) is solved in one step; a
 //!   second step, if the runner asks for one, only removes round-off.
 //!
+//! ## Weights spanning many orders of magnitude
+//!
+//! Formed in floating point, the Newton matrix `Σᵢ dᵢ F'(xᵢ'λ) xᵢ xᵢ'` keeps nothing of a cell
+//! whose term is below the round-off of a heavier one's: with design weights from `1e-20` to
+//! `1e20` a regular matrix looks singular, and `1 + u` cannot hold a g of `1e-19`. When the
+//! matrix at the start loses more than 10 digits (a Jacobi-scaled Cholesky pivot² below
+//! `1e-10`, or a numerical rank below the structural one), or when the usual steps stop making
+//! progress (above round-off level; at any level for Linear, whose `1 + u` is what loses a g
+//! near 0), the steps are taken in the coordinates of a *heaviest basis of cells* instead: the
+//! `u` of cells chosen heaviest first, each independent of those before (Vavasis 1994). There
+//! the Newton matrix, scaled to a unit diagonal, is the identity plus terms bounded by the
+//! structure, whatever the spread of the weights, and a heavy cell's g owes nothing to a light
+//! one's round-off. Before the first such step (Logit, Entropy) every weight is scaled by the
+//! first hard margin's total over the design total (the minimum of `Φ` along that direction)
+//! and `Φ` is summed without its constant (`eᵘ`, not `eᵘ − 1`, which cancels). Linear
+//! calibration is solved there in closed form for the basis cells' g, `(Σ_c D_c β_c β_c') g_B =
+//! (B')⁺T` with `x_c = B'β_c` and `g_c = β_c'g_B`, without forming `1 + u`. Such steps cost
+//! `cells × columns²` operations and are not tried above `2³³`.
+//!
 //! ## Collinearity
 //!
 //! Full indicator sets are collinear: every margin's cells sum to the record's `1`. The Newton
@@ -58,8 +77,10 @@
 //! dependencies (a one-way margin that is also a sub-total of a two-way margin) make the
 //! Newton matrix singular: it is then solved by a pseudo-inverse (symmetric eigendecomposition
 //! after Jacobi scaling, eigenvalues below `1e-12` of the largest dropped, as R's `MASS::ginv`
-//! does), and a right-hand side outside its range proves that the hard margins contradict each
-//! other. The weights do not depend on the basis chosen.
+//! does). Whether the hard targets are in its range is decided on the cells' structure alone,
+//! `Σ_c x_c x_c'` with every cell that takes part counted once (the same range whatever the
+//! weights, without their spread): a component outside it proves that the hard margins
+//! contradict each other. The weights do not depend on the basis chosen.
 //!
 //! ## Soft margins (entropy only)
 //!
@@ -105,16 +126,33 @@
 //! * a positive hard target has no seed record with a positive design weight (all methods);
 //! * a logit cell's target `T` is outside `(L S, U S)`, `S` the cell's design total;
 //! * IPF drives every record under a positive target to zero;
-//! * the hard margins contradict each other (Linear, Logit, Entropy): at the start, the misfit
-//!   has a component larger than `1e-6 ×` the total outside the range of the Newton matrix, a
-//!   direction `r` with `xᵢ'r = 0` for every record but `T'r ≠ 0`;
+//! * the hard margins contradict each other (Linear, Logit, Entropy): the targets have a
+//!   component larger than `1e-6 ×` the total outside the range of the indicators of the
+//!   records that take part, a direction `r` with `xᵢ'r = 0` for every record but `T'r ≠ 0`.
+//!   It is computed from which cells take part and the targets, not from the design weights,
+//!   so their spread can neither fake nor hide it;
 //! * the bounded logit iteration diverges. This is certified: a direction `r` with
 //!   `T'r > Σᵢ dᵢ h(xᵢ'r)`, `h(v) = max(L v, U v)`, proves that no `g ∈ [L, U]` meets the
 //!   targets (for any such g, `T'r = Σᵢ dᵢ gᵢ xᵢ'r ≤ Σᵢ dᵢ h(xᵢ'r)`). The dual of an
 //!   infeasible problem is unbounded below and its Newton iterates run off along such a
 //!   direction, so every step tests the step, the iterate and any residual direction;
-//! * the Newton iteration makes no progress (no step decreases `Φ`, or 50 steps pass without
-//!   halving the deviation) while the deviation is above `1e-8 ×` the largest margin total.
+//! * the entropy iteration diverges along a direction `r` with `T'r > W maxᵢ (xᵢ'r)⁺`, `W` the
+//!   first hard margin's total: any non-negative weights meeting the margins total `W`, so
+//!   `T'r = Σᵢ wᵢ xᵢ'r ≤ W maxᵢ (xᵢ'r)⁺`, and none exist (they would have to be negative).
+//!   Tested at steps that are cut short or follow one without progress.
+//!
+//! Infeasibility is only reported when proven so.
+//!
+//! ## Numerical failure
+//!
+//! [`Error::Numerical`] is returned when the Newton iteration (Linear, Logit, Entropy) makes no
+//! progress (no step decreases `Φ`, or 50 steps pass without halving the deviation; one for
+//! Linear), in the usual coordinates and then in those of a basis of cells, while the
+//! deviation is above `1e-8 ×` the largest margin total and no direction proves the margins
+//! infeasible. The message says what was tried (Newton steps, step halvings, the scalings, the
+//! basis), the range of the cells' design totals, and the deviation and totals reached. Targets
+//! that only zero weights on some records can meet (the edge of what positive weights reach)
+//! may end this way or converge to tiny weights; Rake stops unconverged on them.
 //!
 //! A run that merely needs more iterations is not an error: it ends with
 //! `convergence.converged == false`.
@@ -139,6 +177,8 @@
 //!   factors; Ye X. et al. (2009), *Methodology to match distributions of both household and
 //!   person attributes in the generation of synthetic populations*, TRB.
 //! * Lumley T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley (`survey::calibrate`).
+//! * Vavasis S. A. (1994). Stable numerical algorithms for equilibrium systems. *SIAM J. Matrix
+//!   Anal. Appl.* 15, 1108–1131.
 //!
 //! # Example
 //!
@@ -172,6 +212,7 @@
 //! assert!(matches!(err, populace::Error::Infeasible(_)));
 //! ```
 
+mod basis;
 mod calfun;
 mod cells;
 mod dual;
@@ -504,6 +545,8 @@ fn closest_margins(c: &Constraints, layout: &Layout, achieved: &[f64]) -> String
 /// * [`Error::Infeasible`] when no weights of the method's form can meet the hard margins
 ///   (see the [module documentation](self#infeasibility)); the message lists the worst cells'
 ///   targets and the totals reached.
+/// * [`Error::Numerical`] when the Newton iteration fails for numerical reasons on margins not
+///   shown to be infeasible (see [numerical failure](self#numerical-failure)).
 pub fn calibrate(
     design: &[f64],
     constraints: &Constraints,
@@ -855,6 +898,122 @@ mod tests {
         }
         let rake = calibrate(&design, &c, Calibration::Rake, stop(1e-10, 200), &mut []).unwrap();
         assert!(!rake.convergence.converged);
+    }
+
+    /// The case of issue #19, part 5: five records whose design weights span `10^±e`, one
+    /// attribute split 60/40 of the total and another 50/50 (consistent margins).
+    fn wide(e: i32) -> (Constraints, Vec<f64>) {
+        let (tiny, huge) = (10f64.powi(-e), 10f64.powi(e));
+        // young f, young m, old f, old m, young f
+        let membership = vec![0, 0, 0, 1, 1, 0, 1, 1, 0, 0];
+        let targets = vec![vec![60.0, 40.0], vec![50.0, 50.0]];
+        let c = Constraints::new(membership, vec![2, 2], targets, vec![None, None]).unwrap();
+        (c, vec![tiny, huge, huge, tiny, 1.0])
+    }
+
+    #[test]
+    fn weights_spanning_many_orders_of_magnitude_are_calibrated_by_every_method() {
+        // the reproduced case: entropy said the margins contradict each other, linear failed
+        // from 1e±10 on, rake converged
+        let (c, design) = wide(20);
+        let rake = calibrate(&design, &c, Calibration::Rake, stop(1e-9, 5000), &mut []).unwrap();
+        for method in [Calibration::Rake, Calibration::Entropy, Calibration::Linear, logit(1e-30, 1e30)] {
+            let out = calibrate(&design, &c, method, stop(1e-9, 1000), &mut []).unwrap();
+            assert!(out.convergence.converged, "{method:?}: {:?}", out.convergence);
+            assert_meets(&c, &out.weights, 1e-9);
+            if method != Calibration::Linear {
+                assert!(out.weights.iter().all(|&w| w > 0.0), "{method:?}: {:?}", out.weights);
+            }
+            if method == Calibration::Entropy {
+                assert!(out.convergence.iterations <= 20, "{:?}", out.convergence);
+                for (r, e) in rake.weights.iter().zip(&out.weights) {
+                    assert!((r - e).abs() <= 1e-6 * r.abs() + 1e-9, "rake {r} vs entropy {e}");
+                }
+            }
+        }
+        // 1e±10 … 1e±100 (the seed reader refuses design weights below 1e-100)
+        for e in [10, 50, 100] {
+            let (c, design) = wide(e);
+            for method in [Calibration::Rake, Calibration::Entropy, Calibration::Linear, logit(0.0, 1e3)] {
+                let out = calibrate(&design, &c, method, stop(1e-9, 5000), &mut [])
+                    .unwrap_or_else(|err| panic!("1e±{e}, {method:?}: {err}"));
+                assert!(out.convergence.converged, "1e±{e}, {method:?}: {:?}", out.convergence);
+                assert_meets(&c, &out.weights, 1e-9);
+                if method != Calibration::Linear {
+                    assert!(out.weights.iter().all(|&w| w >= 0.0), "1e±{e}, {method:?}: {:?}", out.weights);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wide_weights_neither_hide_nor_fake_a_contradiction() {
+        // margins a (2), b (3) and the a×b table, as in the test above, with design weights
+        // alternating 1e-20 and 1e20 (distinct cells from 1e-20 to 2e20)
+        let (c, _) = small();
+        let design: Vec<f64> = (0..9).map(|i| if i % 2 == 0 { 1e-20 } else { 1e20 }).collect();
+        let ab: Vec<u32> = c.membership().chunks_exact(2).flat_map(|r| [r[0], r[1], r[0] * 3 + r[1]]).collect();
+        let with_joint = |joint: Vec<f64>| {
+            let targets = vec![c.targets()[0].clone(), c.targets()[1].clone(), joint];
+            Constraints::new(ab.clone(), vec![2, 3, 6], targets, vec![None; 3]).unwrap()
+        };
+        let ok = with_joint(vec![15.0, 20.0, 10.0, 15.0, 20.0, 20.0]);
+        for method in [Calibration::Rake, Calibration::Linear, Calibration::Entropy, logit(0.0, 1e30)] {
+            let out = calibrate(&design, &ok, method, stop(1e-9, 5000), &mut []).unwrap();
+            assert!(out.convergence.converged, "{method:?}: {:?}", out.convergence);
+            assert_meets(&ok, &out.weights, 1e-9);
+        }
+        let bad = with_joint(vec![20.0, 15.0, 10.0, 5.0, 30.0, 20.0]);
+        for method in [Calibration::Linear, Calibration::Entropy, logit(0.0, 1e30)] {
+            let err = calibrate(&design, &bad, method, stop(1e-10, 1000), &mut []).unwrap_err();
+            assert!(
+                matches!(err, Error::Infeasible(ref m) if m.contains("contradict each other")),
+                "{method:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn entropy_proves_that_margins_needing_negative_weights_are_infeasible() {
+        // no record is old and male, so old = old female = 40 and female = 30 leaves young
+        // female at −10: linear meets that with a negative weight, entropy cannot
+        let membership = vec![0, 0, 0, 1, 1, 0];
+        let c =
+            Constraints::new(membership, vec![2, 2], vec![vec![60.0, 40.0], vec![30.0, 70.0]], vec![None; 2]).unwrap();
+        for design in [vec![25.0; 3], vec![1.0, 1e20, 1e-20]] {
+            let methods = if design[0] == 25.0 {
+                vec![Calibration::Entropy, logit(0.0, 3.0)]
+            } else {
+                vec![Calibration::Entropy]
+            };
+            for method in methods {
+                let err = calibrate(&design, &c, method, stop(1e-10, 200), &mut []).unwrap_err();
+                let message = err.to_string();
+                assert!(matches!(err, Error::Infeasible(_)) && message.contains("proves it"), "{method:?}: {message}");
+            }
+            let linear = calibrate(&design, &c, Calibration::Linear, stop(1e-10, 200), &mut []).unwrap();
+            assert!(linear.convergence.converged && linear.negative_weights == 1);
+            assert_meets(&c, &linear.weights, 1e-10);
+        }
+    }
+
+    #[test]
+    fn a_numerical_failure_says_so_and_what_was_tried() {
+        // logit bounds (0, 1e300) are feasible ((0, 1e3) is), but g/U underflows: the solver
+        // cannot tell the weights of the heavy records apart, and must not call that infeasible
+        let (c, design) = wide(20);
+        let err = calibrate(&design, &c, logit(0.0, 1e300), stop(1e-10, 1000), &mut []).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, Error::Numerical(_)), "{message}");
+        for needle in
+            ["the solver failed numerically", "Newton step(s)", "step halving(s)", "Jacobi", "basis of 3 seed cells"]
+        {
+            assert!(message.contains(needle), "{needle:?} in {message}");
+        }
+        assert!(
+            message.contains("range from 1e-20 to 1e20") && message.contains("closest margins reached"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -211,6 +211,7 @@ fn with_zone(e: Error, zone: &Zone) -> Error {
     match (e, &zone.name) {
         (Error::Infeasible(m), Some(_)) => Error::Infeasible(format!("{}{m}", zone.prefix())),
         (Error::Inconsistent(m), Some(_)) => Error::Inconsistent(format!("{}{m}", zone.prefix())),
+        (Error::Numerical(m), Some(_)) => Error::Numerical(format!("{}{m}", zone.prefix())),
         (e, _) => e,
     }
 }

@@ -27,7 +27,8 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// An input file or spec is invalid: the message names file, line, column and value.
     pub const BAD_INPUT: i32 = 3;
-    /// The fit did not converge within its iteration limit; outputs are written and marked.
+    /// The fit did not converge within its iteration limit; outputs are written and marked. Also
+    /// a calibration solver that failed numerically (`Error::Numerical`; nothing is written).
     pub const NOT_CONVERGED: i32 = 4;
     /// The targets cannot be met (a positive target with no seed support, say).
     pub const INFEASIBLE: i32 = 5;
@@ -44,6 +45,7 @@ fn exit_code(error: &populace::Error) -> i32 {
         | Error::Inconsistent(_)
         | Error::TooLarge(_) => exit::BAD_INPUT,
         Error::Infeasible(_) => exit::INFEASIBLE,
+        Error::Numerical(_) => exit::NOT_CONVERGED,
         // the library's errors may grow: a kind this binary does not know is a failure
         _ => exit::FAILURE,
     }
