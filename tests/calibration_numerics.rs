@@ -120,4 +120,8 @@ fn a_solver_that_fails_numerically_exits_4_and_says_what_it_tried() {
         "closest margins reached",
     ]);
     assert!(!o.stderr.contains("error: infeasible"), "{}", o.stderr);
+    // the report says so, and no weights stand beside it
+    let report = read_json(o.dir.path().join("out/report.json"));
+    assert_eq!((report["status"].as_str(), report["converged"].as_bool()), (Some("failed_numerically"), Some(false)));
+    assert!(!o.dir.path().join("out/weights.csv").exists());
 }

@@ -174,7 +174,7 @@ fn fit_zone(
         zone.margins.iter().map(|m| m.file.clone()).collect(),
         zone.margins.iter().map(|m| (0..m.targets.len()).map(|c| label(problem, m, c)).collect()).collect(),
     )?;
-    let solved = solve(&cells, &constraints, method, options.stopping(), observers).map_err(|e| with_zone(e, zone))?;
+    let solved = solve(&cells, &constraints, method, options.stopping(), observers).map_err(|e| zone.name_in(e))?;
     let (weights, sums) = cells.expand(&design, &solved.g);
     let achieved = cells.margin_sums(&sums.cells, &solved.layout.offsets, solved.layout.cells);
     let margins = margin_cells(problem, zone, &achieved, &solved.layout.offsets, solved.relaxation.as_deref());
@@ -182,7 +182,7 @@ fn fit_zone(
         .integerize()
         .map(|how| integerize(how, &weights, &cells.record_rows(), &sizes, problem, zone, options.random_seed()))
         .transpose()
-        .map_err(|e| with_zone(e, zone))?;
+        .map_err(|e| zone.name_in(e))?;
     let integerization = counts.as_ref().map(|(how, counts, errors)| IntegerizationReport {
         method: *how,
         total: counts.iter().sum(),
@@ -204,15 +204,6 @@ impl ZoneFit {
     /// The seed position of the zone's `k`-th record.
     pub fn record(&self, k: usize) -> usize {
         self.records.as_ref().map_or(k, |r| r[k])
-    }
-}
-
-fn with_zone(e: Error, zone: &Zone) -> Error {
-    match (e, &zone.name) {
-        (Error::Infeasible(m), Some(_)) => Error::Infeasible(format!("{}{m}", zone.prefix())),
-        (Error::Inconsistent(m), Some(_)) => Error::Inconsistent(format!("{}{m}", zone.prefix())),
-        (Error::Numerical(m), Some(_)) => Error::Numerical(format!("{}{m}", zone.prefix())),
-        (e, _) => e,
     }
 }
 

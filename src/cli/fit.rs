@@ -78,7 +78,7 @@ pub fn run(args: FitArgs) -> Result<i32> {
     spinner.finish();
     let fitted = match fitted {
         Ok(fitted) => fitted,
-        Err(e) => return Err(report_infeasible(set, e)),
+        Err(e) => return Err(report_failure(set, e)),
     };
     match fitted {
         Fitted::Joint(joint) => {
@@ -123,12 +123,18 @@ fn write_dense(args: &FitArgs, set: OutputSet, problem: &Problem, fit: &DenseFit
     Ok(not_converged(c.converged, c.iterations, c.max_deviation, "the last iterate was"))
 }
 
-/// Records an infeasible fit in DIR/report.json (`"status": "infeasible"` and the reason) and
-/// removes an earlier run's joint.csv or weights.csv, so that the folder never shows an earlier
-/// run's result, and passes the error on for its exit code.
-fn report_infeasible(set: OutputSet, error: populace::Error) -> anyhow::Error {
-    if let populace::Error::Infeasible(reason) = &error {
-        let report = serde_json::json!({"converged": false, "status": "infeasible", "reason": reason});
+/// Records an infeasible fit, or one whose solver failed numerically, in DIR/report.json
+/// (`"status": "infeasible"` or `"failed_numerically"`, and the reason) and removes an earlier
+/// run's joint.csv or weights.csv, so that the folder never shows an earlier run's result, and
+/// passes the error on for its exit code.
+fn report_failure(set: OutputSet, error: populace::Error) -> anyhow::Error {
+    let status = match &error {
+        populace::Error::Infeasible(reason) => Some(("infeasible", reason)),
+        populace::Error::Numerical(reason) => Some(("failed_numerically", reason)),
+        _ => None,
+    };
+    if let Some((status, reason)) = status {
+        let report = serde_json::json!({"converged": false, "status": status, "reason": reason});
         let written = write_json(&set.path("report.json"), &report).and_then(|()| set.commit(&OUTPUTS));
         if let Err(e) = written {
             eprintln!("warning: {e}");

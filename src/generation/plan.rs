@@ -183,7 +183,7 @@ pub(crate) fn seedless<'a>(
 ) -> Result<Basis<'a>> {
     let fit_zone = |zone: &Zone, observers: &mut [&mut dyn Observer]| {
         fit_joint(&problem.domain, &zone.margins, None, &problem.structural_zeros, options, observers)
-            .map_err(|e| in_zone(e, zone))
+            .map_err(|e| zone.name_in(e))
     };
     let fits: Vec<DenseFit> = if problem.zones.len() == 1 {
         vec![fit_zone(&problem.zones[0], observers)?]
@@ -269,15 +269,6 @@ fn cells<'a>(joint: &Table) -> Counts<'a> {
     let (cells, weights): (Vec<usize>, Vec<f64>) =
         joint.values.iter().enumerate().filter(|(_, &v)| v > 0.0).map(|(i, &v)| (i, v)).unzip();
     Counts::Units(Units::Cells { sizes: joint.sizes.clone(), cells }, weights)
-}
-
-fn in_zone(e: Error, zone: &Zone) -> Error {
-    match (e, &zone.name) {
-        (Error::Infeasible(m), Some(_)) => Error::Infeasible(format!("{}{m}", zone.prefix())),
-        (Error::Inconsistent(m), Some(_)) => Error::Inconsistent(format!("{}{m}", zone.prefix())),
-        (Error::TooLarge(m), Some(_)) => Error::TooLarge(format!("{}{m}", zone.prefix())),
-        (e, _) => e,
-    }
 }
 
 /// Every attribute's one-way distribution in a zone: from the first margin that contains it,
@@ -377,7 +368,7 @@ fn build<'a>(
                 Mode::Exact => {
                     let scaled: Vec<f64> = weights.iter().map(|w| w / total * persons as f64).collect();
                     let (counts, error) =
-                        integerize(problem, zone, &units, &scaled, persons, &mut rng).map_err(|e| in_zone(e, zone))?;
+                        integerize(problem, zone, &units, &scaled, persons, &mut rng).map_err(|e| zone.name_in(e))?;
                     plan.persons = counts.iter().sum();
                     plan.margin_error = error;
                     plan.choices.push(Choice::Counts(counts));

@@ -73,7 +73,7 @@ pub use spec::{MarginLayout, MarginSpec, SeedSpec, Spec, ZonesSpec};
 pub use structural::StructuralZero;
 pub use zones::{for_each_chunk, stream_seed, Selection, Shard};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Options of [`Problem::load`] that change how inputs are reconciled.
 ///
@@ -140,6 +140,19 @@ impl Zone {
     /// `zone NAME: ` for messages about a named zone, else nothing.
     pub fn prefix(&self) -> String {
         self.name.as_ref().map_or(String::new(), |n| format!("zone {n}: "))
+    }
+
+    /// `error` of a fit of this zone, its message starting with [`Zone::prefix`] when the zone
+    /// is named and the message does not say where it is (errors naming a file and line do).
+    pub(crate) fn name_in(&self, error: Error) -> Error {
+        let prefixed = |m: String| format!("{}{m}", self.prefix());
+        match error {
+            Error::Infeasible(m) => Error::Infeasible(prefixed(m)),
+            Error::Inconsistent(m) => Error::Inconsistent(prefixed(m)),
+            Error::TooLarge(m) => Error::TooLarge(prefixed(m)),
+            Error::Numerical(m) => Error::Numerical(prefixed(m)),
+            e => e,
+        }
     }
 }
 
