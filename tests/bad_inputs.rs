@@ -982,6 +982,12 @@ fn parquet_files() {
                 parquet(vec![("age", text(&["young", "old"])), ("count", numbers(vec![Some(1.0), Some(f64::NAN)]))]),
             )
             .stderr(&["pool.csv, row 2, column \"count\"", "NaN"]),
+        // found by fuzz/parquet_inputs: the parquet crate's metadata decoder unwraps a None
+        case("Parquet seed whose metadata makes the reader panic")
+            .fit()
+            .fit_files("")
+            .file("seed.csv", include_bytes!("fixtures/parquet/metadata_panic.parquet").as_slice())
+            .stderr(&["error: seed.csv", "malformed Parquet: the reader failed on it"]),
         case("truncated Parquet responses")
             .evaluate()
             .evaluate_files(SMALL)

@@ -7,6 +7,11 @@
 //! columns (plain or dictionary-encoded) are trimmed as CSV fields are; integers and booleans
 //! read as their text, floats as their shortest round-trip text without a trailing `.0` (the
 //! count `2.0` reads as `2`); a null is a missing value.
+//!
+//! The `parquet` crate can panic on a malformed file (an `unwrap` in its metadata decoder, found
+//! by fuzzing): the reading runs under `catch_unwind`, with the panic's message kept off stderr
+//! (a panic hook, installed once, that is silent while a file is decoded and otherwise passes
+//! on to the hook before it), and such a file is an error like any other malformed one.
 
 use std::path::Path;
 
@@ -74,6 +79,9 @@ mod convert {
     use arrow_array::{Array, BooleanArray, RecordBatch, RecordBatchReader};
     use arrow_schema::DataType;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use std::cell::Cell;
+    use std::panic::AssertUnwindSafe;
+    use std::sync::Once;
 
     use crate::error::{Error, Location, Result};
     use crate::frame::{Dictionary, Frame, FrameBuilder, Rejected};
@@ -81,8 +89,41 @@ mod convert {
     /// Rows per record batch.
     const BATCH: usize = 65_536;
 
-    /// Reads the Parquet file `bytes` (named `display`) into a frame of text values.
+    /// Reads the Parquet file `bytes` (named `display`) into a frame of text values; a panic
+    /// of the decoder is an error (see the module docs).
     pub(super) fn read_frame(bytes: Vec<u8>, display: &str) -> Result<Frame> {
+        quietly(|| decode(bytes, display)).unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            Err(Error::input(Location::file(display), format!("malformed Parquet: the reader failed on it ({why})")))
+        })
+    }
+
+    thread_local! {
+        static DECODING: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Runs `f`, catching a panic, which no panic hook reports (see the module docs).
+    fn quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+        static HOOK: Once = Once::new();
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if !DECODING.with(Cell::get) {
+                    previous(info);
+                }
+            }));
+        });
+        DECODING.with(|d| d.set(true));
+        let result = std::panic::catch_unwind(AssertUnwindSafe(f));
+        DECODING.with(|d| d.set(false));
+        result
+    }
+
+    fn decode(bytes: Vec<u8>, display: &str) -> Result<Frame> {
         let location = Location::file(display);
         let malformed = |e: &dyn std::fmt::Display| Error::input(location.clone(), format!("malformed Parquet: {e}"));
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
