@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::root;
+use common::{entries, root};
 
 /// The binary as a `std::process::Command`, which, unlike `common::populace()`, can be spawned
 /// and killed.
@@ -22,18 +22,9 @@ fn populace_process() -> Command {
 /// The temporary files (`.NAME.XXXXXX.tmp`) for `name` in `dir`.
 fn temporaries(dir: &Path, name: &str) -> Vec<PathBuf> {
     let prefix = format!(".{name}.");
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    let file = p.file_name().unwrap().to_string_lossy().into_owned();
-                    file.starts_with(&prefix) && file.ends_with(".tmp")
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    let temporary =
+        |p: &PathBuf| p.file_name().unwrap().to_str().is_some_and(|f| f.starts_with(&prefix) && f.ends_with(".tmp"));
+    entries(dir).into_iter().filter(temporary).collect()
 }
 
 /// Waits until a temporary file for `name` in `dir` holds at least one byte, then SIGKILLs the
@@ -131,11 +122,7 @@ fn a_killed_fit_leaves_no_joint_and_keeps_the_previous_one() {
         .unwrap();
     // the outputs are written into a hidden staging folder, moved into place together at the end
     let staging = || {
-        std::fs::read_dir(&out)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(".populace-staging.") && p.is_dir())
+        entries(&out).into_iter().find(|p| p.file_name().unwrap().to_string_lossy().starts_with(".populace-staging."))
     };
     let start = Instant::now();
     while staging().is_none() && start.elapsed() < Duration::from_secs(60) {
@@ -152,10 +139,7 @@ fn a_killed_fit_leaves_no_joint_and_keeps_the_previous_one() {
         .status()
         .unwrap();
     assert!(status.success());
-    let mut names: Vec<String> =
-        std::fs::read_dir(&out).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-    names.sort();
-    assert_eq!(names, ["joint.csv", "report.json"]);
+    assert_eq!(entries(&out), [out.join("joint.csv"), out.join("report.json")]);
 }
 
 /// Outputs get the permissions a plain file would (0666 less the umask), not a temporary

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{folder, populace, read_json};
+use common::{entries, folder, populace, read_json};
 
 const AGE: &str = "age,count\nyoung,60\nold,40\n";
 const SEX: &str = "sex,count\nf,50\nm,50\n";
@@ -42,10 +42,7 @@ fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
 
 /// The names in `dir`, sorted, hidden files included.
 fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    names.sort();
-    names
+    entries(dir).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect()
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::root;
+use common::{entries, root};
 
 fn populace_process() -> Command {
     Command::new(assert_cmd::cargo::cargo_bin("populace"))
@@ -17,18 +17,9 @@ fn populace_process() -> Command {
 
 /// The hidden files (temporary files, staging folders) in `dir`, the lock file aside.
 fn hidden(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                    name.starts_with('.') && name != ".populace.lock"
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    let hidden =
+        |p: &PathBuf| p.file_name().unwrap().to_str().is_some_and(|n| n.starts_with('.') && n != ".populace.lock");
+    entries(dir).into_iter().filter(hidden).collect()
 }
 
 /// Waits (at most a minute) until `ready` holds, failing if the child ends first.

@@ -57,6 +57,14 @@ pub fn folder<C: AsRef<[u8]>>(files: &[(&str, C)]) -> TempDir {
     dir
 }
 
+/// The paths in `dir`, sorted; none when it cannot be read.
+pub fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    paths.sort();
+    paths
+}
+
 /// The outcome of one run of the binary, with the folder it ran in.
 pub struct Outcome {
     pub dir: TempDir,
