@@ -10,7 +10,7 @@
 //! `populace` command calls it on SIGINT, SIGTERM and SIGHUP; a library user who handles
 //! signals can do the same.
 //!
-//! Renames into place run under the same lock as [`stop`] ([`commit`]): a stop that arrives
+//! Renames into place run under the same lock as [`stop`]: a stop that arrives
 //! while a set of outputs is being put in place waits until the whole set is in place.
 //!
 //! ```
@@ -46,7 +46,7 @@ pub struct Stopped {
 }
 
 /// Removes every registered temporary file and folder, kills every registered process group,
-/// and makes later [`commit`]s fail. Waits for a commit under way to finish first.
+/// and makes later renames into place fail. Waits for a commit under way to finish first.
 pub fn stop() -> Stopped {
     let mut registry = registry();
     registry.stopped = true;

@@ -1,5 +1,7 @@
-//! Large buffers: backed by transparent huge pages where the kernel allows it, filled in
-//! parallel without being zeroed first, and reused once freed.
+//! Memory: what the process may still take, the limits every input is read within
+//! ([`read_input`], [`MAX_LINE_BYTES`]), the allocation budget of a persona card
+//! ([`allocation_budget`]), and large buffers: backed by transparent huge pages where the
+//! kernel allows it, filled in parallel without being zeroed first, and reused once freed.
 //!
 //! A first write to a fresh 4 KiB page costs a page fault; filling the 100 MB arrays that ten
 //! million records need takes tens of thousands of them, which on a virtual machine cost more
@@ -182,7 +184,7 @@ const CHUNK: usize = 8 << 20;
 
 /// All that `reader` gives (the input named `name`, of `size` bytes when that is known),
 /// within stated limits, so that an endless input is an error rather than an abort: no more
-/// than the memory [`available`], and, unless it is a Parquet file (`PAR1`), no line longer
+/// than the memory the process may still take, and, unless it is a Parquet file (`PAR1`), no line longer
 /// than [`MAX_LINE_BYTES`].
 ///
 /// ```

@@ -69,7 +69,8 @@ fn remove_stale_staging(dir: &Path) {
     }
 }
 
-/// The outputs of one run into one folder; see the [module docs](self).
+/// The outputs of one run into one folder: locked, staged, and put in place together by
+/// [`OutputSet::commit`].
 pub struct OutputSet {
     dir: PathBuf,
     staging: tempfile::TempDir,
