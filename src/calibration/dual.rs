@@ -1082,9 +1082,9 @@ impl Solver for DualNewton<'_> {
                 None => return self.stall("no basis of the seed's cells could be inverted"),
             }
         } else {
-            let hessian = match self.cur.hessian.take() {
+            let hessian = match self.cur.hessian.take().or_else(|| self.dual.evaluate(&self.lambda, true).hessian) {
                 Some(h) => h,
-                None => self.dual.evaluate(&self.lambda, true).hessian.expect("asked for the Hessian"),
+                None => return self.stall("the Newton matrix could not be formed"),
             };
             let rhs = -&self.cur.grad;
             let (dir, rank) = match self.first_step.take() {
