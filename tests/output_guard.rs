@@ -5,16 +5,8 @@
 
 mod common;
 
+use common::small::{experiment, AGE, RESPONSES, SEED, SEX, SPEC};
 use common::{folder, populace};
-
-const SPEC: &str = "[seed]\nfile = \"seed.csv\"\n[[margin]]\nfile = \"age.csv\"\n[[margin]]\nfile = \"sex.csv\"\n";
-const AGE: &str = "age,count\nyoung,60\nold,40\n";
-const SEX: &str = "sex,count\nf,50\nm,50\n";
-const SEED: &str = "age,sex\nyoung,f\nyoung,m\nold,f\nold,m\n";
-const RESPONSES: &str = "id,age,q\n1,young,a\n2,old,b\n3,young,a\n4,old,b\n5,young,b\n6,old,a\n";
-const EXPERIMENT: &str = "[data]\nfile = \"evaluation.json\"\nid = \"id\"\nprofile = [\"age\"]\nitems = [\"q\"]\n\
-                          [[predictor]]\nname = \"population\"\nkind = \"population\"\n\
-                          [evaluation]\nfolds = 2\nbootstrap = 10\n";
 
 /// Runs `populace ARGS` in a folder of the fit files (and `extra`); asserts exit 2, stderr
 /// holding `needles`, and every file as it was.
@@ -100,7 +92,7 @@ fn compare_and_world_check_their_outputs() {
 fn evaluate_never_writes_over_its_responses() {
     refused(
         &["evaluate", "exp.toml", "--out", "."],
-        &[("exp.toml", EXPERIMENT), ("evaluation.json", RESPONSES)],
+        &[("exp.toml", &experiment("evaluation.json")), ("evaluation.json", RESPONSES)],
         &["is the responses"],
     );
 }
@@ -108,7 +100,8 @@ fn evaluate_never_writes_over_its_responses() {
 #[test]
 fn evaluate_finds_an_unwritable_output_folder_before_any_work() {
     // the responses lack the id column, which reading would find; the folder comes first
-    let dir = folder(&[("exp.toml", EXPERIMENT), ("evaluation.json", "who,age,q\n1,young,a\n")]);
+    let dir =
+        folder(&[("exp.toml", experiment("evaluation.json").as_str()), ("evaluation.json", "who,age,q\n1,young,a\n")]);
     let output = populace()
         .current_dir(dir.path())
         .args(["evaluate", "exp.toml", "--out", "evaluation.json/out"])

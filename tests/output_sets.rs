@@ -7,31 +7,23 @@ mod common;
 
 use std::path::Path;
 
+use common::small::{experiment, AGE, RESPONSES, SEED, SEX, SPEC};
 use common::{entries, folder, populace, read_json};
 
-const AGE: &str = "age,count\nyoung,60\nold,40\n";
-const SEX: &str = "sex,count\nf,50\nm,50\n";
-const SEED: &str = "age,sex\nyoung,f\nyoung,m\nold,f\nold,m\n";
-const IPF: &str = "[seed]\nfile = \"seed.csv\"\n[[margin]]\nfile = \"age.csv\"\n[[margin]]\nfile = \"sex.csv\"\n";
-const RESPONSES: &str = "id,age,q\n1,young,a\n2,old,b\n3,young,a\n4,old,b\n5,young,b\n6,old,a\n";
-const EXPERIMENT: &str = "[data]\nfile = \"responses.csv\"\nid = \"id\"\nprofile = [\"age\"]\nitems = [\"q\"]\n\
-                          [[predictor]]\nname = \"population\"\nkind = \"population\"\n\
-                          [evaluation]\nfolds = 2\nbootstrap = 10\n";
-
 fn rake() -> String {
-    format!("{IPF}[fit]\nmethod = \"rake\"\n")
+    format!("{SPEC}[fit]\nmethod = \"rake\"\n")
 }
 
 fn inputs() -> tempfile::TempDir {
-    let rake = rake();
+    let (rake, experiment) = (rake(), experiment("responses.csv"));
     folder(&[
-        ("ipf.toml", IPF),
+        ("ipf.toml", SPEC),
         ("rake.toml", rake.as_str()),
         ("age.csv", AGE),
         ("sex.csv", SEX),
         ("seed.csv", SEED),
         ("responses.csv", RESPONSES),
-        ("experiment.toml", EXPERIMENT),
+        ("experiment.toml", experiment.as_str()),
     ])
 }
 

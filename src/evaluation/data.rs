@@ -1363,10 +1363,18 @@ mod tests {
         DataSpec::new("r.csv", "id", ["sex", "age"], ["q", "v"]).profile_missing(MissingPolicy::Error).weight("w")
     }
 
+    /// Asserts that `e` has one line per `expected`, each starting with it.
+    fn assert_lines_start(e: &str, expected: &[&str]) {
+        let lines: Vec<&str> = e.lines().collect();
+        assert_eq!(lines.len(), expected.len(), "{e}");
+        for (line, expected) in lines.iter().zip(expected) {
+            assert!(line.starts_with(expected), "{line:?} is not {expected:?}");
+        }
+    }
+
     #[test]
     fn every_bad_row_is_reported_in_line_order_with_the_count() {
         let e = Dataset::from_reader(BAD_ROWS, &strict(), &[]).unwrap_err().to_string();
-        let lines: Vec<&str> = e.lines().collect();
         let expected = [
             "r.csv: 7 problems:",
             "  r.csv, line 3, column \"age\": the profile attribute is missing (\"NA\"); profile_missing = \"error\"",
@@ -1377,10 +1385,7 @@ mod tests {
             "  r.csv, line 8, column \"sex\": value \"\u{fffd}\" is not valid UTF-8",
             "  r.csv, line 9, column \"w\": the weight is negative: \"-1\"",
         ];
-        assert_eq!(lines.len(), expected.len(), "{e}");
-        for (line, expected) in lines.iter().zip(expected) {
-            assert!(line.starts_with(expected), "{line:?} is not {expected:?}");
-        }
+        assert_lines_start(&e, &expected);
         // Any one of them alone reads as before.
         let header = "id,sex,age,q,v,w\n1,m,old,a,x,1\n";
         let one = |row: &str| Dataset::from_reader(format!("{header}{row}").as_bytes(), &strict(), &[]);
@@ -1453,7 +1458,6 @@ mod tests {
             data.pool_rows(&mut rows).map(|p| p.persons()).map_err(|e| e.to_string())
         };
         let e = pool(b"sex,age\nf,old\nx,old\nf,young\nm\nNA,old\nm,\xff\nm,old\n").unwrap_err();
-        let lines: Vec<&str> = e.lines().collect();
         let expected = [
             "pool.csv: 5 problems:",
             "  pool.csv, line 3, column \"sex\": \"x\" is not a level of \"sex\" in the responses (m, f)",
@@ -1462,10 +1466,7 @@ mod tests {
             "  pool.csv, line 6, column \"sex\": the profile attribute is missing (\"NA\"); pools are complete",
             "  pool.csv, line 7, column \"age\": value \"\u{fffd}\" is not valid UTF-8",
         ];
-        assert_eq!(lines.len(), expected.len(), "{e}");
-        for (line, expected) in lines.iter().zip(expected) {
-            assert!(line.starts_with(expected), "{line:?} is not {expected:?}");
-        }
+        assert_lines_start(&e, &expected);
         assert_eq!(
             pool(b"sex,age\nf,old\nx,old\n").unwrap_err(),
             "pool.csv, line 3, column \"sex\": \"x\" is not a level of \"sex\" in the responses (m, f)"

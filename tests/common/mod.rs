@@ -57,6 +57,25 @@ pub fn folder<C: AsRef<[u8]>>(files: &[(&str, C)]) -> TempDir {
     dir
 }
 
+/// A small fit project (margins age and sex, a four-record seed) and experiment, for tests
+/// of what commands write: `small::SPEC` fits `age.csv` and `sex.csv` with `seed.csv`.
+pub mod small {
+    pub const SPEC: &str =
+        "[seed]\nfile = \"seed.csv\"\n[[margin]]\nfile = \"age.csv\"\n[[margin]]\nfile = \"sex.csv\"\n";
+    pub const AGE: &str = "age,count\nyoung,60\nold,40\n";
+    pub const SEX: &str = "sex,count\nf,50\nm,50\n";
+    pub const SEED: &str = "age,sex\nyoung,f\nyoung,m\nold,f\nold,m\n";
+    pub const RESPONSES: &str = "id,age,q\n1,young,a\n2,old,b\n3,young,a\n4,old,b\n5,young,b\n6,old,a\n";
+
+    /// An experiment on the responses in `file` with the population baseline alone.
+    pub fn experiment(file: &str) -> String {
+        format!(
+            "[data]\nfile = \"{file}\"\nid = \"id\"\nprofile = [\"age\"]\nitems = [\"q\"]\n\
+             [[predictor]]\nname = \"population\"\nkind = \"population\"\n[evaluation]\nfolds = 2\nbootstrap = 10\n"
+        )
+    }
+}
+
 /// The paths in `dir`, sorted; none when it cannot be read.
 pub fn entries(dir: &Path) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> =
