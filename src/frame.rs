@@ -345,6 +345,11 @@ impl Frame {
         Frame::from_parts(columns, self.rows, codes)
     }
 
+    /// Renames column `col`.
+    pub(crate) fn rename(&mut self, col: usize, name: String) {
+        self.columns[col].name = name;
+    }
+
     /// Sorts column `col`'s levels (as strings, byte-wise) and renumbers its codes to match.
     ///
     /// ```
@@ -639,7 +644,7 @@ pub enum Rejected {
 
 impl Rejected {
     /// The error [`Frame::from_rows`] reports for row `row` (0-based).
-    fn into_error(self, builder: &FrameBuilder, row: usize) -> Error {
+    pub(crate) fn into_error(self, builder: &FrameBuilder, row: usize) -> Error {
         let name = |c: usize| builder.names[c].clone();
         match self {
             Rejected::Unknown { column } => Error::Inconsistent(format!(

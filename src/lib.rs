@@ -111,6 +111,7 @@ pub mod evaluation;
 pub mod fitting;
 pub mod frame;
 pub mod generation;
+pub mod households;
 pub mod inputs;
 pub mod integerize;
 pub mod iteration;

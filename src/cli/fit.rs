@@ -57,6 +57,17 @@ pub fn run(args: FitArgs) -> Result<i32> {
     super::memory::retain_freed_memory();
     let start = Instant::now();
     let selection = args.select.selection()?;
+    if super::households::is_household_spec(&args.spec) {
+        if selection.is_some() || args.rescale {
+            return Err(super::guard::Usage(
+                "--shard, --zones and --rescale apply to persons specs; a household spec ([households]) is fitted \
+                 whole"
+                    .into(),
+            )
+            .into());
+        }
+        return super::households::run_fit(&args.spec, &args.out, args.json, args.quiet);
+    }
     let spec = Spec::from_path(&args.spec)?;
     Files::default().fit_spec(&args.spec, &spec).output_folder("--out", &args.out, &OUTPUTS).check()?;
     let problem = Problem::load(&spec, LoadOptions::default().rescale(args.rescale))?;

@@ -7,13 +7,14 @@ use anyhow::Result;
 use clap::{ArgGroup, Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use populace::error::Location;
+use populace::generation::households::TableFormat;
 use populace::generation::partition::{self, PartitionSummary};
 use populace::generation::{CardTemplate, Format, GenerateOptions, GenerateSummary, Mode, Pool, Source};
 use populace::inputs::{FitOptions, LoadOptions, Problem, Selection, Spec};
 
 use super::emit;
 use super::exit;
-use super::guard::Files;
+use super::guard::{Files, Usage};
 use super::progress::Spinner;
 use super::zones::ZoneArgs;
 
@@ -61,9 +62,10 @@ pub struct GenerateArgs {
     partitioned: bool,
     #[command(flatten)]
     select: ZoneArgs,
-    /// Format of the partitioned files.
-    #[arg(long, value_enum, requires = "partition", default_value_t = FormatArg::Parquet)]
-    format: FormatArg,
+    /// Format of the partitioned files [default: parquet]; with a household spec, of
+    /// households and persons [default: csv].
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
     /// exact: integer counts meeting the margins, in random order; random: independent draws.
     #[arg(long, value_enum, default_value_t = ModeArg::Exact)]
     mode: ModeArg,
@@ -110,6 +112,17 @@ enum NaiveArg {
 pub fn run(args: GenerateArgs) -> Result<i32> {
     let selection = args.select.selection()?;
     let partitioned = args.partitioned || selection.is_some();
+    if super::households::is_household_spec(&args.spec) {
+        return run_households(&args, partitioned);
+    }
+    if args.format.is_some() && !partitioned {
+        return Err(Usage(
+            "--format picks the format of --partitioned, --shard or --zones files; one file's format follows \
+             its extension"
+                .into(),
+        )
+        .into());
+    }
     if !partitioned {
         Format::from_path(&args.out)?;
     }
@@ -175,6 +188,37 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
     Ok(if summary.converged { exit::OK } else { exit::NOT_CONVERGED })
 }
 
+/// `generate` on a household spec: DIR/households and DIR/persons.
+fn run_households(args: &GenerateArgs, partitioned: bool) -> Result<i32> {
+    let refuse = |what: &str| -> Result<i32> {
+        Err(Usage(format!(
+            "{what} applies to persons specs; a household spec ([households]) makes the zones' households"
+        ))
+        .into())
+    };
+    if args.persons.is_some() {
+        return refuse("-n (the zones' household totals decide how many)");
+    }
+    if partitioned {
+        return refuse("--partitioned, --shard and --zones (households are written whole, to --out DIR)");
+    }
+    if args.naive.is_some() || args.template.is_some() || !matches!(args.mode, ModeArg::Exact) || args.rescale {
+        return refuse("--naive, --template, --mode and --rescale");
+    }
+    let format = match args.format.unwrap_or(FormatArg::Csv) {
+        FormatArg::Csv => TableFormat::Csv,
+        FormatArg::Parquet => TableFormat::Parquet,
+        FormatArg::Jsonl => return refuse("--format jsonl"),
+    };
+    super::households::run_generate(super::households::GenerateRequest {
+        spec: &args.spec,
+        out: &args.out,
+        format,
+        json: args.json,
+        quiet: args.quiet,
+    })
+}
+
 /// Every zone (or the selected ones) to its own file, a manifest line per zone on stdout.
 fn run_partitioned(
     args: &GenerateArgs,
@@ -205,7 +249,7 @@ fn run_partitioned(
         eprintln!("warning: {which}no zones of the spec's {} to write", problem.zones.len());
         return Ok(exit::OK);
     }
-    let format = match args.format {
+    let format = match args.format.unwrap_or(FormatArg::Parquet) {
         FormatArg::Parquet => Format::Parquet,
         FormatArg::Csv => Format::Csv,
         FormatArg::Jsonl => Format::Jsonl,

@@ -7,6 +7,8 @@ mod evaluate;
 mod fit;
 mod generate;
 mod guard;
+mod households;
+mod import;
 mod memory;
 mod progress;
 mod signals;
@@ -68,6 +70,7 @@ enum Command {
     Generate(generate::GenerateArgs),
     Evaluate(evaluate::EvaluateArgs),
     World(world::WorldArgs),
+    Import(import::ImportArgs),
 }
 
 /// Parses the command line, runs the command, and turns its outcome into an exit code.
@@ -87,6 +90,7 @@ pub fn main() -> ExitCode {
         Command::Generate(args) => generate::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::World(args) => world::run(args),
+        Command::Import(args) => import::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code as u8),

@@ -71,6 +71,7 @@
 
 pub mod cards;
 mod draw;
+pub mod households;
 mod kinds;
 pub mod partition;
 mod plan;

@@ -51,6 +51,8 @@
 mod builder;
 mod csvfile;
 mod domain;
+mod expression;
+mod households;
 mod margin;
 mod options;
 mod parquetfile;
@@ -64,6 +66,12 @@ mod zones;
 pub use builder::{Csv, MarginInput, ProblemBuilder, SeedInput, ZoneMap, ZonesInput};
 pub(crate) use csvfile::{parse_count, CsvFile, MIN_POSITIVE_COUNT};
 pub use domain::{Attribute, Domain};
+pub use households::import_populationsim;
+pub use households::{
+    is_household_spec, Control, ControlLayout, ControlSpec, ControlTable, ControlTableSpec, Geography, GeographySpec,
+    HouseholdFit, HouseholdProblem, HouseholdSpec, Households, HouseholdsSpec, Imported, Incidence, Level, Mode,
+    Persons, PersonsSpec, HOUSEHOLD_ID, PERSON_ID,
+};
 pub use margin::MarginTable;
 pub use options::{Bounds, Calibration, FitOptions, FitParams, Integerize, Method, ZeroCells};
 pub(crate) use parquetfile::Contents;

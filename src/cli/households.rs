@@ -1,0 +1,191 @@
+//! `populace fit` on a household spec: households and persons over nested geographies.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+use populace::generation::households::{Expansion, TableFormat};
+use populace::households::fit;
+use populace::inputs::{HouseholdProblem, HouseholdSpec, Mode};
+use populace::reports::chart::write_interval_svg;
+use populace::reports::{write_household_weights_csv, write_json, write_seed_weights_csv, HouseholdReport, OutputSet};
+
+use super::emit;
+use super::exit;
+use super::guard::Files;
+use super::progress::Spinner;
+
+/// The files of a household fit's output set.
+pub const OUTPUTS: [&str; 4] = ["report.json", "weights.csv", "seed_weights.csv", "controls.svg"];
+
+/// Whether the spec at `path` is a household spec (`[households]`); an unreadable file is
+/// left to the spec reader to report.
+pub fn is_household_spec(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| populace::inputs::is_household_spec(&text))
+}
+
+/// Every file a household spec reads.
+pub fn inputs(files: Files, path: &Path, spec: &HouseholdSpec) -> Files {
+    let mut files = files.input("the spec", path).input("the household seed", spec.resolve(&spec.households.file));
+    if let Some(p) = &spec.persons {
+        files = files.input("the person seed", spec.resolve(&p.file));
+    }
+    if let Some(c) = &spec.geography.crosswalk {
+        files = files.input("the crosswalk", spec.resolve(c));
+    }
+    for t in &spec.tables {
+        files = files.input("a control table", spec.resolve(&t.file));
+    }
+    files
+}
+
+/// Fits the household spec at `path`, writing DIR/weights.csv, DIR/seed_weights.csv,
+/// DIR/report.json and DIR/controls.svg.
+pub fn run_fit(path: &Path, out: &Path, json: bool, quiet: bool) -> Result<i32> {
+    let start = Instant::now();
+    let spec = HouseholdSpec::from_path(path)?;
+    inputs(Files::default(), path, &spec).output_folder("--out", out, &OUTPUTS).check()?;
+    let problem = HouseholdProblem::load(&spec)?;
+    for note in &problem.notes {
+        eprintln!("note: {note}");
+    }
+    let set = OutputSet::open(out)?;
+    let spinner = Spinner::new("balancing households", quiet);
+    let fit_start = Instant::now();
+    let weights = fit(&problem, &spec.fit);
+    let fit_seconds = fit_start.elapsed().as_secs_f64();
+    spinner.finish();
+    let weights = weights?;
+    write_household_weights_csv(&set.path("weights.csv"), &problem, &weights)?;
+    write_seed_weights_csv(&set.path("seed_weights.csv"), &problem, &weights)?;
+    let report = HouseholdReport::new(&problem, &weights, spec.fit.mode, fit_seconds, start.elapsed().as_secs_f64());
+    write_json(&set.path("report.json"), &report)?;
+    write_interval_svg(&report.panels(), &set.path("controls.svg"))?;
+    let written: Vec<PathBuf> = OUTPUTS.iter().map(|n| set.destination(n)).collect();
+    set.commit(&OUTPUTS)?;
+    if json {
+        emit(&serde_json::to_string_pretty(&report)?);
+    } else if !quiet {
+        emit(&summary(path, &report, &written));
+    }
+    if report.converged {
+        Ok(exit::OK)
+    } else {
+        eprintln!(
+            "warning: {} of {} balancings did not converge; outputs written and marked \"converged\": false",
+            report.not_converged.len(),
+            report.balancings
+        );
+        Ok(exit::NOT_CONVERGED)
+    }
+}
+
+/// The human summary of a household fit.
+fn summary(path: &Path, r: &HouseholdReport, written: &[PathBuf]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "populace fit {}", path.display());
+    let _ = writeln!(
+        s,
+        "  {} seed households ({} persons) over {}; seed level {}",
+        r.seed_households,
+        r.seed_persons,
+        r.geographies.join(" > "),
+        r.seed_geography
+    );
+    let status = if r.converged { "converged" } else { "NOT converged" };
+    let what = if r.integerized { "whole households" } else { "households (real weights)" };
+    let _ = writeln!(
+        s,
+        "  {status}: {} balancings; {:.0} {what}, {:.0} persons; fit {:.3} s",
+        r.balancings, r.households, r.persons, r.fit_seconds
+    );
+    let _ = writeln!(
+        s,
+        "  {:<28} {:>8} {:>14} {:>14} {:>10} {:>9}",
+        "control", "level", "target", "result", "mean|%d|", "%RMSE"
+    );
+    for c in &r.controls {
+        let st = &c.statistics;
+        let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+        let _ = writeln!(
+            s,
+            "  {:<28} {:>8} {:>14.1} {:>14.1} {:>10} {:>9}",
+            c.name,
+            c.geography,
+            st.observed,
+            st.predicted,
+            pct(st.mean_abs_pc_difference),
+            pct(st.pct_rmse)
+        );
+    }
+    let _ = write!(s, "  wrote {}", written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    s
+}
+
+/// What `populace generate` asks of a household spec.
+pub struct GenerateRequest<'a> {
+    pub spec: &'a Path,
+    pub out: &'a Path,
+    pub format: TableFormat,
+    pub json: bool,
+    pub quiet: bool,
+}
+
+/// The files a household generate writes into its folder.
+const GENERATED: [&str; 4] = ["households.csv", "persons.csv", "households.parquet", "persons.parquet"];
+
+/// Fits the household spec and writes DIR/households.EXT and DIR/persons.EXT.
+pub fn run_generate(request: GenerateRequest) -> Result<i32> {
+    let start = Instant::now();
+    let mut spec = HouseholdSpec::from_path(request.spec)?;
+    inputs(Files::default(), request.spec, &spec).output_folder("--out", request.out, &GENERATED).check()?;
+    if spec.fit.mode == Mode::SurveyWeighting {
+        return Err(populace::Error::input(
+            populace::error::Location::file(request.spec.display().to_string()),
+            "mode = \"survey_weighting\" weights the seed and makes no households: use mode = \"synthesize\" to \
+             generate them",
+        )
+        .into());
+    }
+    if !spec.fit.integerizes() {
+        eprintln!("note: the spec says integerize = false; households are made whole to be generated");
+        spec.fit.integerize = Some(true);
+    }
+    let problem = HouseholdProblem::load(&spec)?;
+    for note in &problem.notes {
+        eprintln!("note: {note}");
+    }
+    let set = OutputSet::open(request.out)?;
+    let spinner = Spinner::new("balancing households", request.quiet);
+    let weights = fit(&problem, &spec.fit);
+    spinner.finish();
+    let weights = weights?;
+    let expansion = Expansion::new(&problem, &weights)?;
+    let ext = request.format.extension();
+    let (households, persons) = (format!("households.{ext}"), format!("persons.{ext}"));
+    expansion.write(&set.path(&households), &set.path(&persons), request.format)?;
+    let written = [set.destination(&households), set.destination(&persons)];
+    set.commit(&GENERATED)?;
+    let summary = serde_json::json!({
+        "spec": request.spec.display().to_string(),
+        "households": expansion.households(),
+        "persons": expansion.persons(),
+        "converged": weights.converged(),
+        "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "seconds": start.elapsed().as_secs_f64(),
+    });
+    if request.json {
+        emit(&serde_json::to_string_pretty(&summary)?);
+    } else if !request.quiet {
+        emit(&format!(
+            "populace generate {}\n  {} households, {} persons{}\n  wrote {}",
+            request.spec.display(),
+            expansion.households(),
+            expansion.persons(),
+            if weights.converged() { "" } else { " (some balancings did NOT converge)" },
+            written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(if weights.converged() { exit::OK } else { exit::NOT_CONVERGED })
+}

@@ -1,0 +1,420 @@
+//! List balancing: household weights meeting controls with integer (or numeric) incidence,
+//! each control relaxed according to its importance. The algorithm and its constants are
+//! PopulationSim's (`balancing/balancers.py`), so that the same inputs give the same weights:
+//!
+//! for each sweep, for each control `c` (the household total last), with `x = Σ w a_c`,
+//! `y = Σ w a_c²` and the relaxed target `R = max(T_c z_c, 0.1)`,
+//! `γ = 1 − (x − R) / (y + R / u_c)`, `w ← clip(w γ^{a_c}, lb, ub)` and `z_c ← z_c γ^{−1/u_c}`
+//! (capped at 10⁶). Importance `u_c` halves every 100 sweeps, never below 1 (the total keeps
+//! its own); a hard control (`u = ∞`) is never relaxed. Balancing has converged when the mean
+//! weight change of a sweep is below 10⁻⁹ and every `|γ − 1|` below 10⁻⁵; it stops early,
+//! not converged, when a sweep changes the weights by less than 10⁻¹⁴ (PopulationSim calls
+//! that converged too).
+//!
+//! The simultaneous balancer spreads each household's parent weight over the child zones of
+//! one parent, meeting each child's controls, the household's weights in the children rescaled
+//! to add up to its parent weight after every sweep.
+
+/// Sweeps after which importance halves.
+const IMPORTANCE_ADJUST_COUNT: usize = 100;
+/// The least importance a relaxed control keeps.
+const MIN_IMPORTANCE: f64 = 1.0;
+/// Relaxation factors are capped here.
+const MAX_RELAXATION_FACTOR: f64 = 1e6;
+/// Targets below this are balanced to it (a zero target would make γ zero).
+pub(crate) const MIN_CONTROL_VALUE: f64 = 0.1;
+/// Converged: the mean weight change of a sweep is below this…
+const MAX_DELTA: f64 = 1e-9;
+/// …and every `|γ − 1|` below this.
+const MAX_GAMMA: f64 = 1e-5;
+/// A sweep that changes the weights less than this makes no progress.
+const ALT_MAX_DELTA: f64 = 1e-14;
+/// γ is kept above this (PopulationSim does so in its simultaneous balancer only; a fractional
+/// incidence can make γ negative in the other).
+const MIN_GAMMA: f64 = 1e-10;
+
+/// Controls over a set of households, sparse: control `c`'s households (local positions) and
+/// values are `households[start[c]..start[c + 1]]`, `values[…]`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Controls {
+    pub start: Vec<usize>,
+    pub households: Vec<u32>,
+    pub values: Vec<f64>,
+    /// Importance of each control (`f64::INFINITY`: hard).
+    pub importance: Vec<f64>,
+    /// The household-total control.
+    pub master: usize,
+}
+
+impl Controls {
+    /// Number of controls.
+    pub fn len(&self) -> usize {
+        self.importance.len()
+    }
+
+    /// Control `c`'s households and values.
+    pub fn control(&self, c: usize) -> (&[u32], &[f64]) {
+        let r = self.start[c]..self.start[c + 1];
+        (&self.households[r.clone()], &self.values[r])
+    }
+
+    /// The controls in balancing order: the household total last.
+    fn order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.len()).filter(|&c| c != self.master).collect();
+        order.push(self.master);
+        order
+    }
+
+    /// The same controls over the households `keep` (ascending local positions), renumbered
+    /// `0..keep.len()`.
+    pub fn subset(&self, keep: &[usize]) -> Controls {
+        let mut position = vec![u32::MAX; keep.last().map_or(0, |&h| h + 1)];
+        for (j, &h) in keep.iter().enumerate() {
+            position[h] = j as u32;
+        }
+        let mut out = Controls {
+            start: vec![0],
+            importance: self.importance.clone(),
+            master: self.master,
+            ..Controls::default()
+        };
+        for c in 0..self.len() {
+            let (h, v) = self.control(c);
+            for (&h, &v) in h.iter().zip(v) {
+                if let Some(&j) = position.get(h as usize) {
+                    if j != u32::MAX {
+                        out.households.push(j);
+                        out.values.push(v);
+                    }
+                }
+            }
+            out.start.push(out.households.len());
+        }
+        out
+    }
+
+    /// `Σ w a_c` for each control.
+    pub fn totals(&self, weights: &[f64]) -> Vec<f64> {
+        (0..self.len())
+            .map(|c| {
+                let (h, v) = self.control(c);
+                h.iter().zip(v).map(|(&h, &a)| weights[h as usize] * a).sum()
+            })
+            .collect()
+    }
+}
+
+/// How a balancing ended.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Convergence {
+    /// Whether the convergence rule was met.
+    pub converged: bool,
+    /// Sweeps run.
+    pub iterations: usize,
+    /// The last sweep's mean absolute weight change.
+    pub delta: f64,
+    /// The last sweep's largest `|γ − 1|`.
+    pub max_gamma_change: f64,
+}
+
+/// The balanced weights.
+#[derive(Debug, Clone)]
+pub(crate) struct Balanced {
+    pub weights: Vec<f64>,
+    pub convergence: Convergence,
+}
+
+/// `γ^a`, exactly for whole `a`.
+#[inline]
+fn power(gamma: f64, a: f64) -> f64 {
+    if a == 1.0 {
+        gamma
+    } else if a.fract() == 0.0 && a.abs() < 64.0 {
+        gamma.powi(a as i32)
+    } else {
+        gamma.powf(a)
+    }
+}
+
+/// The importance control `c` has at a sweep whose adjustment is `adjustment`.
+#[inline]
+fn importance_at(controls: &Controls, c: usize, adjustment: f64) -> f64 {
+    let u = controls.importance[c];
+    if c == controls.master {
+        u
+    } else {
+        (u * adjustment).max(MIN_IMPORTANCE)
+    }
+}
+
+/// `γ` for a control whose weighted total is `x` (`y` with squared incidence), target `t`,
+/// relaxation `z`, importance `u`.
+#[inline]
+fn gamma(x: f64, y: f64, t: f64, z: f64, u: f64) -> f64 {
+    if x > 0.0 {
+        let relaxed = (t * z).max(MIN_CONTROL_VALUE);
+        1.0 - (x - relaxed) / (y + relaxed / u)
+    } else {
+        1.0
+    }
+}
+
+/// Balances `initial` weights to `targets` within `[lower, upper]` (per household).
+pub(crate) fn balance(
+    controls: &Controls,
+    targets: &[f64],
+    initial: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    max_iterations: usize,
+) -> Balanced {
+    let n = initial.len();
+    let mut w = initial.to_vec();
+    let mut relaxation = vec![1.0; controls.len()];
+    let mut previous = vec![0.0; n];
+    let order = controls.order();
+    let mut adjustment = 1.0;
+    let mut convergence = Convergence { converged: false, iterations: 0, delta: f64::NAN, max_gamma_change: f64::NAN };
+    // The first clip reaches every household; later ones only those a control touched.
+    let mut first = true;
+    for iteration in 0..max_iterations {
+        previous.copy_from_slice(&w);
+        if iteration > 0 && iteration % IMPORTANCE_ADJUST_COUNT == 0 {
+            adjustment /= 2.0;
+        }
+        let mut max_gamma_change: f64 = 0.0;
+        for &c in &order {
+            let (h, a) = controls.control(c);
+            let (mut x, mut y) = (0.0, 0.0);
+            for (&h, &a) in h.iter().zip(a) {
+                let wa = w[h as usize] * a;
+                x += wa;
+                y += wa * a;
+            }
+            let u = importance_at(controls, c, adjustment);
+            let g = gamma(x, y, targets[c], relaxation[c], u).max(MIN_GAMMA);
+            max_gamma_change = max_gamma_change.max((g - 1.0).abs());
+            if first {
+                for (i, wi) in w.iter_mut().enumerate() {
+                    *wi = wi.clamp(lower[i], upper[i]);
+                }
+                first = false;
+            }
+            if g != 1.0 {
+                for (&h, &a) in h.iter().zip(a) {
+                    let i = h as usize;
+                    w[i] = (w[i] * power(g, a)).clamp(lower[i], upper[i]);
+                }
+            }
+            relaxation[c] = (relaxation[c] * (1.0 / g).powf(1.0 / u)).min(MAX_RELAXATION_FACTOR);
+        }
+        let delta = w.iter().zip(&previous).map(|(a, b)| (a - b).abs()).sum::<f64>() / n.max(1) as f64;
+        let converged = delta < MAX_DELTA && max_gamma_change < MAX_GAMMA;
+        convergence = Convergence { converged, iterations: iteration + 1, delta, max_gamma_change };
+        if converged || delta < ALT_MAX_DELTA {
+            break;
+        }
+    }
+    Balanced { weights: w, convergence }
+}
+
+/// The weights of a parent's households spread over its child zones: `weights[z * n + h]`.
+#[derive(Debug, Clone)]
+pub(crate) struct SubBalanced {
+    pub weights: Vec<f64>,
+    pub convergence: Convergence,
+}
+
+/// Balances the parent weights `parent` (one per household, all positive) over `zones` child
+/// zones whose targets are `targets[z * controls + c]`, starting from each child's share of
+/// the household total.
+pub(crate) fn balance_simultaneous(
+    controls: &Controls,
+    targets: &[f64],
+    zones: usize,
+    parent: &[f64],
+    max_iterations: usize,
+) -> SubBalanced {
+    let n = parent.len();
+    let k = controls.len();
+    let master = controls.master;
+    let total: f64 = (0..zones).map(|z| targets[z * k + master]).sum();
+    let mut w = vec![0.0; zones * n];
+    for z in 0..zones {
+        let share = if total > 0.0 { targets[z * k + master] / total } else { 1.0 / zones as f64 };
+        for h in 0..n {
+            w[z * n + h] = parent[h] * share;
+        }
+    }
+    let mut relaxation = vec![1.0; zones * k];
+    let mut previous = vec![0.0; zones * n];
+    let mut sums = vec![0.0; n];
+    let order = controls.order();
+    let mut adjustment = 1.0;
+    let mut convergence = Convergence { converged: false, iterations: 0, delta: f64::NAN, max_gamma_change: f64::NAN };
+    for iteration in 0..max_iterations {
+        previous.copy_from_slice(&w);
+        if iteration > 0 && iteration % IMPORTANCE_ADJUST_COUNT == 0 {
+            adjustment /= 2.0;
+        }
+        let mut max_gamma_change: f64 = 0.0;
+        for &c in &order {
+            let u = importance_at(controls, c, adjustment);
+            let (hs, a) = controls.control(c);
+            for z in 0..zones {
+                let row = &mut w[z * n..(z + 1) * n];
+                let (mut x, mut y) = (0.0, 0.0);
+                for (&h, &a) in hs.iter().zip(a) {
+                    let wa = row[h as usize] * a;
+                    x += wa;
+                    y += wa * a;
+                }
+                let relax = &mut relaxation[z * k + c];
+                let g = gamma(x, y, targets[z * k + c], *relax, u).max(MIN_GAMMA);
+                max_gamma_change = max_gamma_change.max((g - 1.0).abs());
+                if g != 1.0 {
+                    for (&h, &a) in hs.iter().zip(a) {
+                        let i = h as usize;
+                        row[i] = (row[i] * power(g, a)).clamp(0.0, parent[i]);
+                    }
+                }
+                *relax = (*relax * (1.0 / g).powf(1.0 / u)).min(MAX_RELAXATION_FACTOR);
+            }
+        }
+        // Each household's weights add up to its parent weight again.
+        sums.iter_mut().for_each(|s| *s = 0.0);
+        for z in 0..zones {
+            for (s, &v) in sums.iter_mut().zip(&w[z * n..(z + 1) * n]) {
+                *s += v;
+            }
+        }
+        for z in 0..zones {
+            for (h, v) in w[z * n..(z + 1) * n].iter_mut().enumerate() {
+                if sums[h] > 0.0 {
+                    *v *= parent[h] / sums[h];
+                }
+            }
+        }
+        let delta = w.iter().zip(&previous).map(|(a, b)| (a - b).abs()).sum::<f64>() / n.max(1) as f64;
+        let converged = delta < MAX_DELTA && max_gamma_change < MAX_GAMMA;
+        convergence = Convergence { converged, iterations: iteration + 1, delta, max_gamma_change };
+        if converged || delta < ALT_MAX_DELTA {
+            break;
+        }
+    }
+    SubBalanced { weights: w, convergence }
+}
+
+/// Scales the child-zone weights `w[z * n + h]` so that each zone's households add up to its
+/// total and each household's weights to its parent weight (iterative proportional fitting
+/// of the zone × household table to both margins): the hard constraints met exactly even where
+/// balancing stopped short of them. Zone totals that do not add up to the parent weights'
+/// total are scaled to it first. Returns the largest relative error left in a zone total.
+pub(crate) fn meet_totals(w: &mut [f64], zones: usize, zone_totals: &[f64], parent: &[f64]) -> f64 {
+    let n = parent.len();
+    let sum_parent: f64 = parent.iter().sum();
+    let sum_zones: f64 = zone_totals.iter().sum();
+    if n == 0 || zones == 0 || sum_parent <= 0.0 || sum_zones <= 0.0 {
+        return 0.0;
+    }
+    let targets: Vec<f64> = zone_totals.iter().map(|t| t * sum_parent / sum_zones).collect();
+    let mut columns = vec![0.0; n];
+    let mut error = f64::INFINITY;
+    for _ in 0..MEET_TOTALS_SWEEPS {
+        for (z, &t) in targets.iter().enumerate() {
+            let row = &mut w[z * n..(z + 1) * n];
+            let sum: f64 = row.iter().sum();
+            if sum > 0.0 {
+                row.iter_mut().for_each(|v| *v *= t / sum);
+            }
+        }
+        columns.iter_mut().for_each(|c| *c = 0.0);
+        for z in 0..zones {
+            for (c, &v) in columns.iter_mut().zip(&w[z * n..(z + 1) * n]) {
+                *c += v;
+            }
+        }
+        for z in 0..zones {
+            for (h, v) in w[z * n..(z + 1) * n].iter_mut().enumerate() {
+                if columns[h] > 0.0 {
+                    *v *= parent[h] / columns[h];
+                }
+            }
+        }
+        error = (0..zones)
+            .map(|z| {
+                let sum: f64 = w[z * n..(z + 1) * n].iter().sum();
+                (sum - targets[z]).abs() / targets[z].max(1.0)
+            })
+            .fold(0.0, f64::max);
+        if error < MEET_TOTALS_TOLERANCE {
+            break;
+        }
+    }
+    error
+}
+
+/// Sweeps of [`meet_totals`] at most.
+const MEET_TOTALS_SWEEPS: usize = 10_000;
+/// [`meet_totals`] stops when every zone total is this close (relative).
+const MEET_TOTALS_TOLERANCE: f64 = 1e-12;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three households: sizes 1, 2, 3; controls: households (master), persons.
+    fn small() -> Controls {
+        Controls {
+            start: vec![0, 3, 6],
+            households: vec![0, 1, 2, 0, 1, 2],
+            values: vec![1.0, 1.0, 1.0, 1.0, 2.0, 3.0],
+            importance: vec![f64::INFINITY, f64::INFINITY],
+            master: 0,
+        }
+    }
+
+    #[test]
+    fn hard_controls_are_met() {
+        let controls = small();
+        let b = balance(&controls, &[100.0, 220.0], &[30.0, 30.0, 30.0], &[0.0; 3], &[1e9; 3], 10_000);
+        assert!(b.convergence.converged, "{:?}", b.convergence);
+        let t = controls.totals(&b.weights);
+        assert!((t[0] - 100.0).abs() < 1e-6 && (t[1] - 220.0).abs() < 1e-6, "{t:?}");
+    }
+
+    #[test]
+    fn a_soft_control_gives_way_to_a_hard_total() {
+        let mut controls = small();
+        controls.importance[1] = 10.0;
+        // 400 persons in 100 households cannot be met with sizes ≤ 3 and bounds ≤ 60 each.
+        let b = balance(&controls, &[100.0, 400.0], &[30.0; 3], &[0.0; 3], &[60.0; 3], 10_000);
+        let t = controls.totals(&b.weights);
+        assert!((t[0] - 100.0).abs() < 1e-6, "{t:?}");
+        assert!(t[1] < 400.0 && t[1] > 200.0, "{t:?}");
+    }
+
+    #[test]
+    fn meeting_totals_keeps_both_margins() {
+        let mut w = vec![1.0, 2.0, 3.0, 3.0, 2.0, 1.0];
+        let error = meet_totals(&mut w, 2, &[4.0, 8.0], &[5.0, 4.0, 3.0]);
+        assert!(error < 1e-12);
+        for (h, p) in [5.0, 4.0, 3.0].iter().enumerate() {
+            assert!((w[h] + w[3 + h] - p).abs() < 1e-9);
+        }
+        assert!((w[..3].iter().sum::<f64>() - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn simultaneous_weights_add_up_to_the_parent() {
+        let controls = small();
+        let parent = [40.0, 30.0, 30.0];
+        // 100 households of 190 persons, over two zones: 60 households / 100 persons and 40 / 90
+        let b = balance_simultaneous(&controls, &[60.0, 100.0, 40.0, 90.0], 2, &parent, 1000);
+        for (h, p) in parent.iter().enumerate() {
+            assert!((b.weights[h] + b.weights[3 + h] - p).abs() < 1e-9);
+        }
+        let zone = |z: usize| controls.totals(&b.weights[z * 3..z * 3 + 3]);
+        assert!((zone(0)[0] - 60.0).abs() < 1e-3 && (zone(1)[1] - 90.0).abs() < 1e-3, "{:?} {:?}", zone(0), zone(1));
+    }
+}
