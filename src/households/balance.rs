@@ -94,6 +94,7 @@ impl Controls {
     }
 
     /// `Σ w a_c` for each control.
+    #[cfg(test)]
     pub fn totals(&self, weights: &[f64]) -> Vec<f64> {
         (0..self.len())
             .map(|c| {
@@ -124,15 +125,51 @@ pub(crate) struct Balanced {
     pub convergence: Convergence,
 }
 
-/// `γ^a`, exactly for whole `a`.
-#[inline]
-fn power(gamma: f64, a: f64) -> f64 {
-    if a == 1.0 {
-        gamma
-    } else if a.fract() == 0.0 && a.abs() < 64.0 {
-        gamma.powi(a as i32)
-    } else {
-        gamma.powf(a)
+/// The largest whole incidence a power table covers.
+const TABLE_MAX: usize = 64;
+
+/// How `γ^a` is computed for one control's values: from a table of `γ^0…γ^max` when every
+/// value is a whole number up to [`TABLE_MAX`] (counts of households or persons), else by
+/// `powf`.
+#[derive(Debug, Clone, Copy)]
+enum Powers {
+    Table(usize),
+    General,
+}
+
+impl Powers {
+    fn of(values: &[f64]) -> Powers {
+        let mut max = 0.0f64;
+        for &a in values {
+            if !(a >= 0.0 && a.fract() == 0.0 && a <= TABLE_MAX as f64) {
+                return Powers::General;
+            }
+            max = max.max(a);
+        }
+        Powers::Table(max as usize)
+    }
+
+    /// Multiplies `w[h]` by `γ^a` for each entry, then `clamp`s it (given the household).
+    #[inline]
+    fn apply(self, g: f64, hs: &[u32], a: &[f64], w: &mut [f64], clamp: impl Fn(usize, f64) -> f64) {
+        match self {
+            Powers::Table(max) => {
+                let mut table = [1.0f64; TABLE_MAX + 1];
+                for k in 1..=max {
+                    table[k] = table[k - 1] * g;
+                }
+                for (&h, &a) in hs.iter().zip(a) {
+                    let i = h as usize;
+                    w[i] = clamp(i, w[i] * table[a as usize]);
+                }
+            }
+            Powers::General => {
+                for (&h, &a) in hs.iter().zip(a) {
+                    let i = h as usize;
+                    w[i] = clamp(i, w[i] * g.powf(a));
+                }
+            }
+        }
     }
 }
 
@@ -173,6 +210,7 @@ pub(crate) fn balance(
     let mut relaxation = vec![1.0; controls.len()];
     let mut previous = vec![0.0; n];
     let order = controls.order();
+    let powers: Vec<Powers> = (0..controls.len()).map(|c| Powers::of(controls.control(c).1)).collect();
     let mut adjustment = 1.0;
     let mut convergence = Convergence { converged: false, iterations: 0, delta: f64::NAN, max_gamma_change: f64::NAN };
     // The first clip reaches every household; later ones only those a control touched.
@@ -201,10 +239,7 @@ pub(crate) fn balance(
                 first = false;
             }
             if g != 1.0 {
-                for (&h, &a) in h.iter().zip(a) {
-                    let i = h as usize;
-                    w[i] = (w[i] * power(g, a)).clamp(lower[i], upper[i]);
-                }
+                powers[c].apply(g, h, a, &mut w, |i, v| v.clamp(lower[i], upper[i]));
             }
             relaxation[c] = (relaxation[c] * (1.0 / g).powf(1.0 / u)).min(MAX_RELAXATION_FACTOR);
         }
@@ -250,6 +285,7 @@ pub(crate) fn balance_simultaneous(
     let mut previous = vec![0.0; zones * n];
     let mut sums = vec![0.0; n];
     let order = controls.order();
+    let powers: Vec<Powers> = (0..controls.len()).map(|c| Powers::of(controls.control(c).1)).collect();
     let mut adjustment = 1.0;
     let mut convergence = Convergence { converged: false, iterations: 0, delta: f64::NAN, max_gamma_change: f64::NAN };
     for iteration in 0..max_iterations {
@@ -273,10 +309,7 @@ pub(crate) fn balance_simultaneous(
                 let g = gamma(x, y, targets[z * k + c], *relax, u).max(MIN_GAMMA);
                 max_gamma_change = max_gamma_change.max((g - 1.0).abs());
                 if g != 1.0 {
-                    for (&h, &a) in hs.iter().zip(a) {
-                        let i = h as usize;
-                        row[i] = (row[i] * power(g, a)).clamp(0.0, parent[i]);
-                    }
+                    powers[c].apply(g, hs, a, row, |i, v| v.clamp(0.0, parent[i]));
                 }
                 *relax = (*relax * (1.0 / g).powf(1.0 / u)).min(MAX_RELAXATION_FACTOR);
             }

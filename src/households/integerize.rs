@@ -7,8 +7,9 @@
 //! households' floors, and the units left to reach the total are apportioned by the groups'
 //! fractional parts (largest remainders). A local search then moves single units between
 //! groups while that lowers the loss `Σ_c v_c (X_c − t_c)²`, where `t_c` is the control's
-//! total under the real weights and `v_c = min(u_c, 10⁶) / max(t_c, 1)` (`u_c` its importance,
-//! a hard control 10⁶). Units go to a group's households largest fractional part first.
+//! target and `v_c = min(u_c, 10⁶) / max(t_c, 1)` (`u_c` its importance, a hard control 10⁶).
+//! The search starts from the rounded real weights and takes only moves that lower the loss,
+//! so it stays near them. Units go to a group's households largest fractional part first.
 //!
 //! Child zones of one parent are integerized together, so that each household's counts over
 //! the children add up to its count in the parent (the parent is the backstop of its
@@ -132,8 +133,8 @@ fn apportion(shares: &[f64], total: i64, lo: &[i64], hi: &[i64]) -> Vec<i64> {
     out
 }
 
-/// Integer counts of the `weights`' households meeting `total` exactly and `controls` as
-/// closely as it can; `totals` are the controls' totals under the weights.
+/// Integer counts of the `weights`' households meeting `total` exactly and the controls'
+/// `totals` (their targets) as closely as it can.
 pub(crate) fn integerize_zone(controls: &Controls, weights: &[f64], totals: &[f64], total: u64) -> Vec<u64> {
     let n = weights.len();
     let mut counts: Vec<u64> = weights.iter().map(|w| w.floor() as u64).collect();
@@ -263,7 +264,7 @@ fn search_groups(
 /// Integer counts of a parent's households over its child zones: `weights[z * n + h]` real,
 /// each household's counts adding up to `parent[h]` and each zone's to `zone_totals[z]`
 /// (which add up to the parent counts' sum); `targets[z * k + c]` are the zones' control
-/// totals under the real weights.
+/// targets.
 pub(crate) fn integerize_children(
     controls: &Controls,
     weights: &[f64],

@@ -287,10 +287,8 @@ pub fn fit(problem: &HouseholdProblem, options: &HouseholdFit) -> Result<Househo
             let (lower, upper) = bounds(options, w0, n);
             let b = balance::balance(&controls, &targets, w0, &lower, &upper, iterations);
             records.push(Balancing { step: "final", level: seed, zone: s, convergence: b.convergence });
-            let counts = integer.then(|| {
-                let totals = controls.totals(&b.weights);
-                integerize::integerize_zone(&controls, &b.weights, &totals, n.round() as u64)
-            });
+            let counts =
+                integer.then(|| integerize::integerize_zone(&controls, &b.weights, &targets, n.round() as u64));
             // The seed level's entries, and each household's weight as the parent of the next.
             let parent_real: Vec<f64> = b.weights.clone();
             let parent_count: Option<Vec<u64>> = counts.clone();
@@ -313,7 +311,6 @@ pub fn fit(problem: &HouseholdProblem, options: &HouseholdFit) -> Result<Househo
             for l in levels_below.clone().skip(1) {
                 let cs: Vec<usize> = (0..problem.controls.len()).filter(|&c| problem.controls[c].level >= l).collect();
                 let controls = local_controls(problem, &cs, range.clone());
-                let k = cs.len();
                 let children = &children[l];
                 let mut next = Vec::new();
                 for (p, real, count) in parents {
@@ -348,10 +345,7 @@ pub fn fit(problem: &HouseholdProblem, options: &HouseholdFit) -> Result<Househo
                             (0..zones.len()).map(|z| weights[z * m..(z + 1) * m].iter().sum()).collect()
                         };
                         let zone_totals = integerize::round_total(&basis, sum);
-                        let real_totals: Vec<f64> =
-                            (0..zones.len()).flat_map(|z| sub.totals(&weights[z * m..(z + 1) * m])).collect();
-                        debug_assert_eq!(real_totals.len(), zones.len() * k);
-                        integerize::integerize_children(&sub, &weights, &parent_counts, &zone_totals, &real_totals)
+                        integerize::integerize_children(&sub, &weights, &parent_counts, &zone_totals, &targets)
                     });
                     let level_out = &mut out[l - seed];
                     for (zi, &z) in zones.iter().enumerate() {

@@ -96,11 +96,12 @@ impl Geography {
     }
 
     /// Reads the crosswalk `table`, keeping the rows whose lowest zone `keep` accepts; the
-    /// number of rows left out is returned beside the geography.
+    /// number of rows left out is returned beside the geography. A zone may appear on many
+    /// rows (a crosswalk of finer zones than the levels fitted), always in the same parents.
     ///
     /// # Errors
-    /// [`Error::Input`] for a missing level column or zone, a lowest zone listed twice, or a
-    /// zone placed in two parents (naming both).
+    /// [`Error::Input`] for a missing level column or zone, or a zone placed in two parents
+    /// (naming both rows).
     pub(crate) fn read(
         table: &Table,
         names: &[String],
@@ -127,31 +128,22 @@ impl Geography {
                     if let Some(p) = parent {
                         levels[l].parent.push(p as u32);
                     }
-                } else {
-                    if l == lowest {
+                } else if let Some(p) = parent {
+                    let had = levels[l].parent[z] as usize;
+                    if had != p {
                         let before = table.at_row(first[l][z]);
                         return Err(Error::input(
                             table.at(row, columns[l]),
-                            format!("{} zone \"{zone}\" is listed twice (also at {before})", names[l]),
+                            format!(
+                                "{} zone \"{zone}\" lies in {} \"{}\" here but in {} \"{}\" at {before}: the \
+                                 levels do not nest",
+                                names[l],
+                                names[l - 1],
+                                levels[l - 1].zones[p],
+                                names[l - 1],
+                                levels[l - 1].zones[had]
+                            ),
                         ));
-                    }
-                    if let Some(p) = parent {
-                        let had = levels[l].parent[z] as usize;
-                        if had != p {
-                            let before = table.at_row(first[l][z]);
-                            return Err(Error::input(
-                                table.at(row, columns[l]),
-                                format!(
-                                    "{} zone \"{zone}\" lies in {} \"{}\" here but in {} \"{}\" at {before}: \
-                                     the levels do not nest",
-                                    names[l],
-                                    names[l - 1],
-                                    levels[l - 1].zones[p],
-                                    names[l - 1],
-                                    levels[l - 1].zones[had]
-                                ),
-                            ));
-                        }
                     }
                 }
                 parent = Some(z);
