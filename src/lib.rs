@@ -17,7 +17,9 @@
 //!    [`frame`] (the dictionary-encoded categorical table that seeds, compared tables and
 //!    responses are held in).
 //! 2. [`inputs`]: the spec, marginal tables, the seed and the zones, read and validated into a
-//!    [`Problem`](inputs::Problem); and what a fit is asked to do, the
+//!    [`Problem`](inputs::Problem) — or, for a household spec, households, persons, nested
+//!    zones and controls into a [`HouseholdProblem`](inputs::HouseholdProblem), PopulationSim
+//!    projects translated by [`import_populationsim`](inputs::import_populationsim); and what a fit is asked to do, the
 //!    [`Method`](inputs::Method) (with the [`Calibration`](inputs::Calibration) it may carry) and
 //!    the [`FitOptions`](inputs::FitOptions), here because the spec reads them and both fitting
 //!    stages take them.
@@ -26,10 +28,13 @@
 //! 4. [`calibration`] (raking, linear, logit, entropy; seed re-weighting of a `Problem`, zone by
 //!    zone), then [`fitting`] (a dense joint table by IPF, on the table or on a junction tree),
 //!    whose [`fit`](fitting::fit) dispatches on the method to either and returns a
-//!    [`Fitted`](fitting::Fitted) value.
+//!    [`Fitted`](fitting::Fitted) value; [`households`] fits household weights level by level
+//!    (balancing, meta factoring, sub-balancing, integerizing) into
+//!    [`HouseholdWeights`](households::HouseholdWeights).
 //! 5. [`reports`]: output files written atomically, the fit and calibration reports, charts,
 //!    and the layout of per-zone files.
-//! 6. [`generation`] (persona pools and cards, drawn from a `Fitted` value), then
+//! 6. [`generation`] (persona pools and cards, drawn from a `Fitted` value; synthetic
+//!    households and persons from household weights), then
 //!    [`comparison`] (pools against a truth) and [`evaluation`] (does conditioning on a persona
 //!    predict individuals or only populations; simulation fidelity), which draws its pools
 //!    through `generation`.
