@@ -129,8 +129,10 @@ pub struct HouseholdReport {
     pub households: f64,
     /// Persons in the population.
     pub persons: f64,
-    /// Balancings run, and those that did not converge.
+    /// Balancings run.
     pub balancings: usize,
+    /// Sweeps per balancing step (`initial`, `final`, `sub`): runs, mean and largest sweeps.
+    pub sweeps: Vec<Sweeps>,
     /// Those that did not converge.
     pub not_converged: Vec<Balancing>,
     /// Each control.
@@ -245,6 +247,7 @@ impl HouseholdReport {
             households,
             persons,
             balancings: weights.balancings.len(),
+            sweeps: sweeps(&weights.balancings),
             not_converged: weights.balancings.iter().filter(|b| !b.convergence.converged).cloned().collect(),
             controls,
             uniformity,
@@ -284,6 +287,37 @@ impl HouseholdReport {
             })
             .collect()
     }
+}
+
+/// How many sweeps one balancing step took over its runs.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Sweeps {
+    /// `initial`, `final` or `sub`.
+    pub step: &'static str,
+    /// Balancings run in the step.
+    pub runs: usize,
+    /// Mean sweeps per run.
+    pub mean: f64,
+    /// The most sweeps of a run.
+    pub max: usize,
+}
+
+/// Sweeps per step of `balancings`, in step order.
+fn sweeps(balancings: &[Balancing]) -> Vec<Sweeps> {
+    ["initial", "final", "sub"]
+        .into_iter()
+        .filter_map(|step| {
+            let runs: Vec<usize> =
+                balancings.iter().filter(|b| b.step == step).map(|b| b.convergence.iterations).collect();
+            (!runs.is_empty()).then(|| Sweeps {
+                step,
+                runs: runs.len(),
+                mean: runs.iter().sum::<usize>() as f64 / runs.len() as f64,
+                max: runs.iter().copied().max().unwrap_or(0),
+            })
+        })
+        .collect()
 }
 
 /// The validation statistics of a control's zones.
