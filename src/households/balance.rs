@@ -196,8 +196,125 @@ fn gamma(x: f64, y: f64, t: f64, z: f64, u: f64) -> f64 {
     }
 }
 
-/// Balances `initial` weights to `targets` within `[lower, upper]` (per household).
+/// Balances `initial` weights to `targets` within `[lower, upper]` (per household). With every
+/// control hard, the weights are the raking solution, found by Newton's method
+/// ([`rake_newton`]); else (or if Newton's method does not converge) by PopulationSim's sweeps.
 pub(crate) fn balance(
+    controls: &Controls,
+    targets: &[f64],
+    initial: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    max_iterations: usize,
+) -> Balanced {
+    if controls.importance.iter().all(|u| u.is_infinite()) {
+        if let Some(b) = rake_newton(controls, targets, initial, lower, upper) {
+            return b;
+        }
+    }
+    balance_sweeps(controls, targets, initial, lower, upper, max_iterations)
+}
+
+/// Newton steps at most in [`rake_newton`].
+const NEWTON_STEPS: usize = 100;
+/// [`rake_newton`] has converged when every control is this close to its target, relative to
+/// the target (or absolutely, below 1).
+const NEWTON_TOLERANCE: f64 = 1e-12;
+
+/// Raking by Newton's method on the dual: `w = clip(w0 exp(A λ), lower, upper)` with `λ`
+/// solving `Σ w a_c = T_c` for every control; each step solves `H Δ = −g` with `H = Σ w a aᵀ`
+/// over the households within their bounds (by SVD, so repeated or collinear controls are
+/// fine), halving the step until the largest relative deviation falls. `None` if it does not
+/// converge in [`NEWTON_STEPS`] steps (bounds that make the targets unreachable, say).
+fn rake_newton(
+    controls: &Controls,
+    targets: &[f64],
+    initial: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+) -> Option<Balanced> {
+    let n = initial.len();
+    let k = controls.len();
+    // Each household's controls and values (the incidence by rows).
+    let mut start = vec![0usize; n + 1];
+    for c in 0..k {
+        for &h in controls.control(c).0 {
+            start[h as usize + 1] += 1;
+        }
+    }
+    for h in 0..n {
+        start[h + 1] += start[h];
+    }
+    let mut fill = start.clone();
+    let mut entries = vec![(0u32, 0.0f64); start[n]];
+    for c in 0..k {
+        let (hs, vs) = controls.control(c);
+        for (&h, &v) in hs.iter().zip(vs) {
+            entries[fill[h as usize]] = (c as u32, v);
+            fill[h as usize] += 1;
+        }
+    }
+    let eta = |h: usize, lambda: &[f64]| -> f64 {
+        entries[start[h]..start[h + 1]].iter().map(|&(c, v)| lambda[c as usize] * v).sum()
+    };
+    let weights = |lambda: &[f64]| -> Vec<f64> {
+        (0..n).map(|h| (initial[h] * eta(h, lambda).exp()).clamp(lower[h], upper[h])).collect()
+    };
+    let deviation = |w: &[f64]| -> (Vec<f64>, f64) {
+        let mut totals = vec![0.0; k];
+        for h in 0..n {
+            for &(c, v) in &entries[start[h]..start[h + 1]] {
+                totals[c as usize] += w[h] * v;
+            }
+        }
+        let g: Vec<f64> = totals.iter().zip(targets).map(|(x, t)| x - t).collect();
+        let worst = g.iter().zip(targets).map(|(g, t)| g.abs() / t.max(1.0)).fold(0.0, f64::max);
+        (g, worst)
+    };
+    let mut lambda = vec![0.0; k];
+    let mut w = weights(&lambda);
+    let (mut g, mut worst) = deviation(&w);
+    for step in 0..NEWTON_STEPS {
+        if worst < NEWTON_TOLERANCE {
+            let convergence = Convergence { converged: true, iterations: step, delta: 0.0, max_gamma_change: worst };
+            return Some(Balanced { weights: w, convergence });
+        }
+        let mut hessian = nalgebra::DMatrix::<f64>::zeros(k, k);
+        for h in 0..n {
+            if w[h] <= lower[h] || w[h] >= upper[h] {
+                continue;
+            }
+            let row = &entries[start[h]..start[h + 1]];
+            for &(c, a) in row {
+                for &(d, b) in row {
+                    hessian[(c as usize, d as usize)] += w[h] * a * b;
+                }
+            }
+        }
+        let rhs = nalgebra::DVector::from_iterator(k, g.iter().map(|x| -x));
+        let svd = hessian.svd(true, true);
+        let cutoff = svd.singular_values.max() * 1e-13;
+        let direction = svd.solve(&rhs, cutoff).ok()?;
+        let mut scale = 1.0;
+        loop {
+            let trial: Vec<f64> = lambda.iter().zip(direction.iter()).map(|(l, d)| l + scale * d).collect();
+            let tw = weights(&trial);
+            let (tg, tworst) = deviation(&tw);
+            if tworst < worst || scale < 1e-10 {
+                if tworst >= worst {
+                    return None;
+                }
+                (lambda, w, g, worst) = (trial, tw, tg, tworst);
+                break;
+            }
+            scale /= 2.0;
+        }
+    }
+    None
+}
+
+/// PopulationSim's list balancer, sweep by sweep.
+fn balance_sweeps(
     controls: &Controls,
     targets: &[f64],
     initial: &[f64],
@@ -414,6 +531,17 @@ mod tests {
         assert!(b.convergence.converged, "{:?}", b.convergence);
         let t = controls.totals(&b.weights);
         assert!((t[0] - 100.0).abs() < 1e-6 && (t[1] - 220.0).abs() < 1e-6, "{t:?}");
+    }
+
+    #[test]
+    fn hard_controls_are_raked_by_newton_steps() {
+        let controls = small();
+        let b = balance(&controls, &[100.0, 220.0], &[30.0, 30.0, 30.0], &[0.0; 3], &[1e9; 3], 10);
+        assert!(b.convergence.converged && b.convergence.iterations < 10, "{:?}", b.convergence);
+        let t = controls.totals(&b.weights);
+        assert!((t[0] - 100.0).abs() < 1e-9 && (t[1] - 220.0).abs() < 1e-9, "{t:?}");
+        // the raking solution: w = w0 exp(λ0 + λ1 a), so w1² = w0 w2
+        assert!((b.weights[1] * b.weights[1] - b.weights[0] * b.weights[2]).abs() < 1e-6);
     }
 
     #[test]
