@@ -57,18 +57,20 @@ pub fn run(args: FitArgs) -> Result<i32> {
     super::memory::retain_freed_memory();
     let start = Instant::now();
     let selection = args.select.selection()?;
-    if super::households::is_household_spec(&args.spec) {
-        if selection.is_some() || args.rescale {
-            return Err(super::guard::Usage(
-                "--shard, --zones and --rescale apply to persons specs; a household spec ([households]) is fitted \
+    let spec = match super::households::read_spec(&args.spec)? {
+        super::households::AnySpec::Persons(spec) => *spec,
+        super::households::AnySpec::Households(spec) => {
+            if selection.is_some() || args.rescale {
+                return Err(super::guard::Usage(
+                    "--shard, --zones and --rescale apply to persons specs; a household spec ([households]) is fitted \
                  whole"
-                    .into(),
-            )
-            .into());
+                        .into(),
+                )
+                .into());
+            }
+            return super::households::run_fit(&args.spec, *spec, &args.out, args.json, args.quiet);
         }
-        return super::households::run_fit(&args.spec, &args.out, args.json, args.quiet);
-    }
-    let spec = Spec::from_path(&args.spec)?;
+    };
     Files::default().fit_spec(&args.spec, &spec).output_folder("--out", &args.out, &OUTPUTS).check()?;
     let problem = Problem::load(&spec, LoadOptions::default().rescale(args.rescale))?;
     for w in &problem.warnings {

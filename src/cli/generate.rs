@@ -10,7 +10,7 @@ use populace::error::Location;
 use populace::generation::households::TableFormat;
 use populace::generation::partition::{self, PartitionSummary};
 use populace::generation::{CardTemplate, Format, GenerateOptions, GenerateSummary, Mode, Pool, Source};
-use populace::inputs::{FitOptions, LoadOptions, Problem, Selection, Spec};
+use populace::inputs::{FitOptions, HouseholdSpec, LoadOptions, Problem, Selection};
 
 use super::emit;
 use super::exit;
@@ -112,9 +112,10 @@ enum NaiveArg {
 pub fn run(args: GenerateArgs) -> Result<i32> {
     let selection = args.select.selection()?;
     let partitioned = args.partitioned || selection.is_some();
-    if super::households::is_household_spec(&args.spec) {
-        return run_households(&args, partitioned);
-    }
+    let spec = match super::households::read_spec(&args.spec)? {
+        super::households::AnySpec::Persons(spec) => *spec,
+        super::households::AnySpec::Households(spec) => return run_households(&args, *spec, partitioned),
+    };
     if args.format.is_some() && !partitioned {
         return Err(Usage(
             "--format picks the format of --partitioned, --shard or --zones files; one file's format follows \
@@ -126,7 +127,6 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
     if !partitioned {
         Format::from_path(&args.out)?;
     }
-    let spec = Spec::from_path(&args.spec)?;
     let mut files = Files::default().fit_spec(&args.spec, &spec);
     if let Some(template) = &args.template {
         files = files.input("the template", template);
@@ -189,7 +189,7 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
 }
 
 /// `generate` on a household spec: DIR/households and DIR/persons.
-fn run_households(args: &GenerateArgs, partitioned: bool) -> Result<i32> {
+fn run_households(args: &GenerateArgs, spec: HouseholdSpec, partitioned: bool) -> Result<i32> {
     let refuse = |what: &str| -> Result<i32> {
         Err(Usage(format!(
             "{what} applies to persons specs; a household spec ([households]) makes the zones' households"
@@ -211,7 +211,8 @@ fn run_households(args: &GenerateArgs, partitioned: bool) -> Result<i32> {
         FormatArg::Jsonl => return refuse("--format jsonl"),
     };
     super::households::run_generate(super::households::GenerateRequest {
-        spec: &args.spec,
+        path: &args.spec,
+        spec,
         out: &args.out,
         format,
         json: args.json,

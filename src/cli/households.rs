@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 use populace::generation::households::{Expansion, TableFormat};
 use populace::households::fit;
-use populace::inputs::{HouseholdProblem, HouseholdSpec, Mode};
+use populace::inputs::{HouseholdProblem, HouseholdSpec, Mode, Spec};
 use populace::reports::chart::write_interval_svg;
 use populace::reports::{write_household_weights_csv, write_json, write_seed_weights_csv, HouseholdReport, OutputSet};
 
@@ -18,10 +18,35 @@ use super::progress::Spinner;
 /// The files of a household fit's output set.
 pub const OUTPUTS: [&str; 4] = ["report.json", "weights.csv", "seed_weights.csv", "controls.svg"];
 
-/// Whether the spec at `path` is a household spec (`[households]`); an unreadable file is
-/// left to the spec reader to report.
-pub fn is_household_spec(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| populace::inputs::is_household_spec(&text))
+/// A fit spec of either kind, read once (the path may be a stream).
+pub enum AnySpec {
+    /// A persons spec (`[[margin]]`, `[seed]`).
+    Persons(Box<Spec>),
+    /// A household spec (`[households]`).
+    Households(Box<HouseholdSpec>),
+}
+
+/// Reads the spec at `path` (within the input limits) as a household spec when it has
+/// `[households]`, else as a persons spec.
+pub fn read_spec(path: &Path) -> populace::Result<AnySpec> {
+    let name = path.display().to_string();
+    let bytes = populace::memory::read_file(path, &name)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        populace::Error::input(
+            populace::error::Location::file(&name),
+            format!("the spec is not valid UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+        )
+    })?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    if populace::inputs::is_household_spec(&text) {
+        let mut spec = HouseholdSpec::from_toml_str(&text, &name)?;
+        spec.base = base;
+        Ok(AnySpec::Households(Box::new(spec)))
+    } else {
+        let mut spec = Spec::from_toml_str(&text, &name)?;
+        spec.base = base;
+        Ok(AnySpec::Persons(Box::new(spec)))
+    }
 }
 
 /// Every file a household spec reads.
@@ -41,9 +66,8 @@ pub fn inputs(files: Files, path: &Path, spec: &HouseholdSpec) -> Files {
 
 /// Fits the household spec at `path`, writing DIR/weights.csv, DIR/seed_weights.csv,
 /// DIR/report.json and DIR/controls.svg.
-pub fn run_fit(path: &Path, out: &Path, json: bool, quiet: bool) -> Result<i32> {
+pub fn run_fit(path: &Path, spec: HouseholdSpec, out: &Path, json: bool, quiet: bool) -> Result<i32> {
     let start = Instant::now();
-    let spec = HouseholdSpec::from_path(path)?;
     inputs(Files::default(), path, &spec).output_folder("--out", out, &OUTPUTS).check()?;
     let problem = HouseholdProblem::load(&spec)?;
     for note in &problem.notes {
@@ -125,7 +149,8 @@ fn summary(path: &Path, r: &HouseholdReport, written: &[PathBuf]) -> String {
 
 /// What `populace generate` asks of a household spec.
 pub struct GenerateRequest<'a> {
-    pub spec: &'a Path,
+    pub path: &'a Path,
+    pub spec: HouseholdSpec,
     pub out: &'a Path,
     pub format: TableFormat,
     pub json: bool,
@@ -138,11 +163,11 @@ const GENERATED: [&str; 4] = ["households.csv", "persons.csv", "households.parqu
 /// Fits the household spec and writes DIR/households.EXT and DIR/persons.EXT.
 pub fn run_generate(request: GenerateRequest) -> Result<i32> {
     let start = Instant::now();
-    let mut spec = HouseholdSpec::from_path(request.spec)?;
-    inputs(Files::default(), request.spec, &spec).output_folder("--out", request.out, &GENERATED).check()?;
+    let mut spec = request.spec;
+    inputs(Files::default(), request.path, &spec).output_folder("--out", request.out, &GENERATED).check()?;
     if spec.fit.mode == Mode::SurveyWeighting {
         return Err(populace::Error::input(
-            populace::error::Location::file(request.spec.display().to_string()),
+            populace::error::Location::file(request.path.display().to_string()),
             "mode = \"survey_weighting\" weights the seed and makes no households: use mode = \"synthesize\" to \
              generate them",
         )
@@ -168,7 +193,7 @@ pub fn run_generate(request: GenerateRequest) -> Result<i32> {
     let written = [set.destination(&households), set.destination(&persons)];
     set.commit(&GENERATED)?;
     let summary = serde_json::json!({
-        "spec": request.spec.display().to_string(),
+        "spec": request.path.display().to_string(),
         "households": expansion.households(),
         "persons": expansion.persons(),
         "converged": weights.converged(),
@@ -180,7 +205,7 @@ pub fn run_generate(request: GenerateRequest) -> Result<i32> {
     } else if !request.quiet {
         emit(&format!(
             "populace generate {}\n  {} households, {} persons{}\n  wrote {}",
-            request.spec.display(),
+            request.path.display(),
             expansion.households(),
             expansion.persons(),
             if weights.converged() { "" } else { " (some balancings did NOT converge)" },

@@ -196,9 +196,10 @@ fn gamma(x: f64, y: f64, t: f64, z: f64, u: f64) -> f64 {
     }
 }
 
-/// Balances `initial` weights to `targets` within `[lower, upper]` (per household). With every
-/// control hard, the weights are the raking solution, found by Newton's method
-/// ([`rake_newton`]); else (or if Newton's method does not converge) by PopulationSim's sweeps.
+/// Balances `initial` weights to `targets` within `[lower, upper]` (per household): by
+/// Newton's method on the dual ([`balance_newton`]) when every control is hard (the raking
+/// solution, which PopulationSim's sweeps approach slowly) or when `newton` asks for it, else
+/// (or if Newton's method does not converge) by PopulationSim's sweeps.
 pub(crate) fn balance(
     controls: &Controls,
     targets: &[f64],
@@ -206,27 +207,31 @@ pub(crate) fn balance(
     lower: &[f64],
     upper: &[f64],
     max_iterations: usize,
+    newton: bool,
 ) -> Balanced {
-    if controls.importance.iter().all(|u| u.is_infinite()) {
-        if let Some(b) = rake_newton(controls, targets, initial, lower, upper) {
+    if newton || controls.importance.iter().all(|u| u.is_infinite()) {
+        if let Some(b) = balance_newton(controls, targets, initial, lower, upper) {
             return b;
         }
     }
     balance_sweeps(controls, targets, initial, lower, upper, max_iterations)
 }
 
-/// Newton steps at most in [`rake_newton`].
-const NEWTON_STEPS: usize = 100;
-/// [`rake_newton`] has converged when every control is this close to its target, relative to
-/// the target (or absolutely, below 1).
+/// Newton steps at most in [`balance_newton`].
+const NEWTON_STEPS: usize = 200;
+/// [`balance_newton`] has converged when every control is this close to its (relaxed)
+/// target, relative to it (or absolutely, below 1).
 const NEWTON_TOLERANCE: f64 = 1e-12;
 
-/// Raking by Newton's method on the dual: `w = clip(w0 exp(A λ), lower, upper)` with `λ`
-/// solving `Σ w a_c = T_c` for every control; each step solves `H Δ = −g` with `H = Σ w a aᵀ`
-/// over the households within their bounds (by SVD, so repeated or collinear controls are
-/// fine), halving the step until the largest relative deviation falls. `None` if it does not
-/// converge in [`NEWTON_STEPS`] steps (bounds that make the targets unreachable, say).
-fn rake_newton(
+/// Newton's method on the dual of PopulationSim's balancing problem with its importances
+/// fixed: `w = clip(w0 exp(A λ), lower, upper)` and relaxation `z_c = exp(−λ_c / u_c)` (1 for a
+/// hard control), `λ` solving `Σ w a_c = T_c z_c` for every control — the point PopulationSim's
+/// sweeps move to (each sweep's `γ` is one coordinate of this Newton step), without its
+/// importance halving every 100 sweeps. Each step solves `H Δ = −g`, `H = Σ w a aᵀ + diag(T z
+/// / u)` over the households within their bounds (by SVD, so repeated or collinear controls
+/// are fine), halving the step until the largest relative deviation falls. `None` if it does
+/// not converge in [`NEWTON_STEPS`] steps (bounds that make hard targets unreachable, say).
+fn balance_newton(
     controls: &Controls,
     targets: &[f64],
     initial: &[f64],
@@ -235,6 +240,10 @@ fn rake_newton(
 ) -> Option<Balanced> {
     let n = initial.len();
     let k = controls.len();
+    // A soft control's target is kept above PopulationSim's floor, as its sweeps do.
+    let targets: Vec<f64> = (0..k)
+        .map(|c| if controls.importance[c].is_finite() { targets[c].max(MIN_CONTROL_VALUE) } else { targets[c] })
+        .collect();
     // Each household's controls and values (the incidence by rows).
     let mut start = vec![0usize; n + 1];
     for c in 0..k {
@@ -254,26 +263,42 @@ fn rake_newton(
             fill[h as usize] += 1;
         }
     }
-    let eta = |h: usize, lambda: &[f64]| -> f64 {
-        entries[start[h]..start[h + 1]].iter().map(|&(c, v)| lambda[c as usize] * v).sum()
-    };
     let weights = |lambda: &[f64]| -> Vec<f64> {
-        (0..n).map(|h| (initial[h] * eta(h, lambda).exp()).clamp(lower[h], upper[h])).collect()
+        (0..n)
+            .map(|h| {
+                let eta: f64 = entries[start[h]..start[h + 1]].iter().map(|&(c, v)| lambda[c as usize] * v).sum();
+                (initial[h] * eta.exp()).clamp(lower[h], upper[h])
+            })
+            .collect()
     };
-    let deviation = |w: &[f64]| -> (Vec<f64>, f64) {
+    // The relaxed targets `T z` at `λ`.
+    let relaxed = |lambda: &[f64]| -> Vec<f64> {
+        (0..k)
+            .map(|c| {
+                let u = controls.importance[c];
+                if u.is_finite() {
+                    targets[c] * (-lambda[c] / u).exp()
+                } else {
+                    targets[c]
+                }
+            })
+            .collect()
+    };
+    let deviation = |w: &[f64], lambda: &[f64]| -> (Vec<f64>, f64) {
         let mut totals = vec![0.0; k];
         for h in 0..n {
             for &(c, v) in &entries[start[h]..start[h + 1]] {
                 totals[c as usize] += w[h] * v;
             }
         }
-        let g: Vec<f64> = totals.iter().zip(targets).map(|(x, t)| x - t).collect();
-        let worst = g.iter().zip(targets).map(|(g, t)| g.abs() / t.max(1.0)).fold(0.0, f64::max);
+        let goal = relaxed(lambda);
+        let g: Vec<f64> = totals.iter().zip(&goal).map(|(x, t)| x - t).collect();
+        let worst = g.iter().zip(&goal).map(|(g, t)| g.abs() / t.max(1.0)).fold(0.0, f64::max);
         (g, worst)
     };
     let mut lambda = vec![0.0; k];
     let mut w = weights(&lambda);
-    let (mut g, mut worst) = deviation(&w);
+    let (mut g, mut worst) = deviation(&w, &lambda);
     for step in 0..NEWTON_STEPS {
         if worst < NEWTON_TOLERANCE {
             let convergence = Convergence { converged: true, iterations: step, delta: 0.0, max_gamma_change: worst };
@@ -291,6 +316,12 @@ fn rake_newton(
                 }
             }
         }
+        for (c, t) in relaxed(&lambda).iter().enumerate() {
+            let u = controls.importance[c];
+            if u.is_finite() {
+                hessian[(c, c)] += t / u;
+            }
+        }
         let rhs = nalgebra::DVector::from_iterator(k, g.iter().map(|x| -x));
         let svd = hessian.svd(true, true);
         let cutoff = svd.singular_values.max() * 1e-13;
@@ -299,15 +330,15 @@ fn rake_newton(
         loop {
             let trial: Vec<f64> = lambda.iter().zip(direction.iter()).map(|(l, d)| l + scale * d).collect();
             let tw = weights(&trial);
-            let (tg, tworst) = deviation(&tw);
-            if tworst < worst || scale < 1e-10 {
-                if tworst >= worst {
-                    return None;
-                }
+            let (tg, tworst) = deviation(&tw, &trial);
+            if tworst < worst {
                 (lambda, w, g, worst) = (trial, tw, tg, tworst);
                 break;
             }
             scale /= 2.0;
+            if scale < 1e-10 {
+                return None;
+            }
         }
     }
     None
@@ -527,7 +558,7 @@ mod tests {
     #[test]
     fn hard_controls_are_met() {
         let controls = small();
-        let b = balance(&controls, &[100.0, 220.0], &[30.0, 30.0, 30.0], &[0.0; 3], &[1e9; 3], 10_000);
+        let b = balance(&controls, &[100.0, 220.0], &[30.0, 30.0, 30.0], &[0.0; 3], &[1e9; 3], 10_000, false);
         assert!(b.convergence.converged, "{:?}", b.convergence);
         let t = controls.totals(&b.weights);
         assert!((t[0] - 100.0).abs() < 1e-6 && (t[1] - 220.0).abs() < 1e-6, "{t:?}");
@@ -536,7 +567,7 @@ mod tests {
     #[test]
     fn hard_controls_are_raked_by_newton_steps() {
         let controls = small();
-        let b = balance(&controls, &[100.0, 220.0], &[30.0, 30.0, 30.0], &[0.0; 3], &[1e9; 3], 10);
+        let b = balance(&controls, &[100.0, 220.0], &[30.0, 30.0, 30.0], &[0.0; 3], &[1e9; 3], 10, false);
         assert!(b.convergence.converged && b.convergence.iterations < 10, "{:?}", b.convergence);
         let t = controls.totals(&b.weights);
         assert!((t[0] - 100.0).abs() < 1e-9 && (t[1] - 220.0).abs() < 1e-9, "{t:?}");
@@ -549,7 +580,7 @@ mod tests {
         let mut controls = small();
         controls.importance[1] = 10.0;
         // 400 persons in 100 households cannot be met with sizes ≤ 3 and bounds ≤ 60 each.
-        let b = balance(&controls, &[100.0, 400.0], &[30.0; 3], &[0.0; 3], &[60.0; 3], 10_000);
+        let b = balance(&controls, &[100.0, 400.0], &[30.0; 3], &[0.0; 3], &[60.0; 3], 10_000, false);
         let t = controls.totals(&b.weights);
         assert!((t[0] - 100.0).abs() < 1e-6, "{t:?}");
         assert!(t[1] < 400.0 && t[1] > 200.0, "{t:?}");
@@ -564,6 +595,19 @@ mod tests {
             assert!((w[h] + w[3 + h] - p).abs() < 1e-9);
         }
         assert!((w[..3].iter().sum::<f64>() - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn newton_finds_the_point_the_sweeps_approach_with_importance_fixed() {
+        let mut controls = small();
+        controls.importance[1] = 50.0;
+        let b = balance(&controls, &[100.0, 260.0], &[30.0; 3], &[0.0; 3], &[1e9; 3], 10, true);
+        assert!(b.convergence.converged, "{:?}", b.convergence);
+        // At the optimum: w = w0 exp(λ0 + λ1 a) and persons = 260 z with z = exp(−λ1 / 50).
+        let t = controls.totals(&b.weights);
+        assert!((t[0] - 100.0).abs() < 1e-9, "{t:?}");
+        let lambda1 = (b.weights[1] / b.weights[0]).ln();
+        assert!((t[1] - 260.0 * (-lambda1 / 50.0).exp()).abs() < 1e-8, "{t:?} {lambda1}");
     }
 
     #[test]

@@ -34,7 +34,7 @@ use balance::Controls;
 pub use balance::Convergence;
 
 use crate::error::{Error, Result};
-use crate::inputs::{HouseholdFit, HouseholdProblem, Mode};
+use crate::inputs::{Balancer, HouseholdFit, HouseholdProblem, Mode};
 
 /// The weights of one level's zones: one entry per zone and household with a positive weight.
 #[derive(Debug, Clone, Default)]
@@ -210,6 +210,7 @@ pub fn fit(problem: &HouseholdProblem, options: &HouseholdFit) -> Result<Househo
     let below: Vec<usize> = (0..problem.controls.len()).filter(|&c| problem.controls[c].level >= seed).collect();
     let above: Vec<usize> = (0..problem.controls.len()).filter(|&c| problem.controls[c].level < seed).collect();
     let iterations = options.max_iterations;
+    let newton = options.balancer == Balancer::Newton;
     // PopulationSim's simultaneous balancer runs a tenth of the sweeps of the list balancer.
     let sub_iterations = (iterations / 10).max(1);
 
@@ -226,7 +227,7 @@ pub fn fit(problem: &HouseholdProblem, options: &HouseholdFit) -> Result<Househo
             let controls = local_controls(problem, &below, range);
             let targets: Vec<f64> = below.iter().map(|&c| agg[c][seed][s]).collect();
             let (lower, upper) = bounds(options, w0, n);
-            let b = balance::balance(&controls, &targets, w0, &lower, &upper, iterations);
+            let b = balance::balance(&controls, &targets, w0, &lower, &upper, iterations, newton);
             let record = Balancing { step: "initial", level: seed, zone: s, convergence: b.convergence };
             (b.weights, Some(record))
         })
@@ -285,7 +286,7 @@ pub fn fit(problem: &HouseholdProblem, options: &HouseholdFit) -> Result<Househo
             let controls = local_controls(problem, &all, range.clone());
             let targets: Vec<f64> = all.iter().map(|&c| seed_targets[c][s]).collect();
             let (lower, upper) = bounds(options, w0, n);
-            let b = balance::balance(&controls, &targets, w0, &lower, &upper, iterations);
+            let b = balance::balance(&controls, &targets, w0, &lower, &upper, iterations, newton);
             records.push(Balancing { step: "final", level: seed, zone: s, convergence: b.convergence });
             let counts =
                 integer.then(|| integerize::integerize_zone(&controls, &b.weights, &targets, n.round() as u64));

@@ -68,9 +68,9 @@ pub(crate) use csvfile::{parse_count, CsvFile, MIN_POSITIVE_COUNT};
 pub use domain::{Attribute, Domain};
 pub use households::import_populationsim;
 pub use households::{
-    is_household_spec, Control, ControlLayout, ControlSpec, ControlTable, ControlTableSpec, Geography, GeographySpec,
-    HouseholdFit, HouseholdProblem, HouseholdSpec, Households, HouseholdsSpec, Imported, Incidence, Level, Mode,
-    Persons, PersonsSpec, HOUSEHOLD_ID, PERSON_ID,
+    is_household_spec, Balancer, Control, ControlLayout, ControlSpec, ControlTable, ControlTableSpec, Geography,
+    GeographySpec, HouseholdFit, HouseholdProblem, HouseholdSpec, Households, HouseholdsSpec, Imported, Incidence,
+    Level, Mode, Persons, PersonsSpec, HOUSEHOLD_ID, PERSON_ID,
 };
 pub use margin::MarginTable;
 pub use options::{Bounds, Calibration, FitOptions, FitParams, Integerize, Method, ZeroCells};

@@ -21,8 +21,8 @@ pub(crate) use geography::key;
 pub use geography::{Geography, Level};
 pub use populationsim::{import_populationsim, Imported};
 pub use spec::{
-    is_household_spec, ControlLayout, ControlSpec, ControlTable, ControlTableSpec, GeographySpec, HouseholdFit,
-    HouseholdSpec, HouseholdsSpec, Mode, PersonsSpec,
+    is_household_spec, Balancer, ControlLayout, ControlSpec, ControlTable, ControlTableSpec, GeographySpec,
+    HouseholdFit, HouseholdSpec, HouseholdsSpec, Mode, PersonsSpec,
 };
 pub(crate) use table::Table;
 
@@ -514,27 +514,26 @@ fn evaluate(control: &ControlSpec, table: &Table, rows: &[usize]) -> Result<Vec<
             table.frame.levels(c).iter().map(|v| v.parse::<f64>().map_or(Value::Text(v), Value::Number)).collect()
         })
         .collect();
-    let mut out = Vec::with_capacity(rows.len());
-    for &row in rows {
+    // The value of a row: it depends only on the row's codes in the columns used, so each
+    // combination of codes is evaluated once (most controls read one column of few values).
+    let value_of = |row: usize| -> Result<f64> {
         let field = |i: usize| table.frame.code(row, columns[i]).map_or(Value::Missing, |l| levels[i][l as usize]);
         let value = expression
             .evaluate(&field)
             .map_err(|m| Error::input(table.at_row(row), format!("{what} ({}): {m}", expression.text())))?;
-        let v = match value {
-            Value::Bool(b) => f64::from(u8::from(b)),
-            Value::Number(v) if v.is_finite() && v >= 0.0 => v,
-            Value::Number(v) => {
-                return Err(Error::input(
-                    table.at_row(row),
-                    format!("{what} ({}) is {v} here: a control counts, so it must be 0 or more", control.expression),
-                ))
-            }
+        match value {
+            Value::Bool(b) => Ok(f64::from(u8::from(b))),
+            Value::Number(v) if v.is_finite() && v >= 0.0 => Ok(v),
+            Value::Number(v) => Err(Error::input(
+                table.at_row(row),
+                format!("{what} ({}) is {v} here: a control counts, so it must be 0 or more", control.expression),
+            )),
             Value::Missing => {
                 let gaps: Vec<&str> = (0..columns.len())
                     .filter(|&i| table.frame.code(row, columns[i]).is_none())
                     .map(|i| expression.columns()[i].as_str())
                     .collect();
-                return Err(Error::input(
+                Err(Error::input(
                     table.at_row(row),
                     format!(
                         "{what} ({}) is missing here (missing: {}); say what a missing value counts, \
@@ -542,13 +541,26 @@ fn evaluate(control: &ControlSpec, table: &Table, rows: &[usize]) -> Result<Vec<
                         control.expression,
                         gaps.join(", ")
                     ),
-                ));
-            }
-            Value::Text(t) => {
-                return Err(Error::input(
-                    table.at_row(row),
-                    format!("{what} ({}) is the text \"{t}\" here, not a number or a condition", control.expression),
                 ))
+            }
+            Value::Text(t) => Err(Error::input(
+                table.at_row(row),
+                format!("{what} ({}) is the text \"{t}\" here, not a number or a condition", control.expression),
+            )),
+        }
+    };
+    let mut known: HashMap<Vec<Option<u32>>, f64> = HashMap::new();
+    let mut key = Vec::with_capacity(columns.len());
+    let mut out = Vec::with_capacity(rows.len());
+    for &row in rows {
+        key.clear();
+        key.extend(columns.iter().map(|&c| table.frame.code(row, c)));
+        let v = match known.get(&key) {
+            Some(&v) => v,
+            None => {
+                let v = value_of(row)?;
+                known.insert(key.clone(), v);
+                v
             }
         };
         out.push(v);

@@ -474,6 +474,7 @@ pub fn import_populationsim(configs: &Path, data: &Path, out: &Path) -> Result<I
         absolute_lower_bound: settings.number("absolute_lower_bound")?,
         hard_bounds: settings.flag("USE_HARD_CONSTRAINTS")?.unwrap_or(false),
         exact_household_totals: true,
+        balancer: super::spec::Balancer::Populationsim,
         max_iterations: max_iterations.map_or(HouseholdFit::default().max_iterations, |m| m.max(1.0) as usize),
         random_seed: settings.number("rng_base_seed")?.map_or(HouseholdFit::default().random_seed, |s| s as u64),
     };

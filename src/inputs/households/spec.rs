@@ -221,6 +221,23 @@ pub enum Mode {
     SurveyWeighting,
 }
 
+/// How households are balanced to the controls of a zone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Balancer {
+    /// PopulationSim's list balancer, sweep by sweep, its importances halving every 100
+    /// sweeps: PopulationSim's weights (with every control hard, Newton's method finds the
+    /// same raking solution faster and is used).
+    #[default]
+    Populationsim,
+    /// Newton's method on the same dual with the importances as given: a few steps instead of
+    /// hundreds of sweeps; soft controls are held as firmly as their importance says
+    /// throughout, so they end closer to their targets than PopulationSim's. Sub-zone
+    /// balancing keeps PopulationSim's sweeps.
+    Newton,
+}
+
 /// `[fit]` of a household spec.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -255,6 +272,9 @@ pub struct HouseholdFit {
     /// false keeps PopulationSim's weights as its balancer leaves them.
     #[serde(default = "yes")]
     pub exact_household_totals: bool,
+    /// `"populationsim"` (default) or `"newton"`: see [`Balancer`].
+    #[serde(default)]
+    pub balancer: Balancer,
     /// Sweeps of the balancer before it gives up (sub-balancing runs a tenth of them, as
     /// PopulationSim's simultaneous balancer does).
     #[serde(default = "default_max_iterations")]
@@ -282,6 +302,7 @@ impl Default for HouseholdFit {
             absolute_lower_bound: None,
             hard_bounds: false,
             exact_household_totals: true,
+            balancer: Balancer::default(),
             max_iterations: default_max_iterations(),
             random_seed: default_random_seed(),
         }
