@@ -425,3 +425,21 @@ fn integerized_fit_is_at_least_as_close_as_populationsims_over_all_controls() {
         assert_eq!(result, target, "TAZ {zone}");
     }
 }
+
+#[test]
+fn the_newton_balancer_takes_a_few_steps_per_seed_zone() {
+    let (dir, spec) = imported(Some(&format!("{PSIM_FIT}\nbalancer = \"newton\"")));
+    let out = dir.path().join("fit");
+    populace().arg("fit").arg(&spec).arg("--out").arg(&out).arg("-q").assert().code(NOT_CONVERGED);
+    let report = read_json(out.join("report.json"));
+    for step in report["sweeps"].as_array().unwrap() {
+        if step["step"] != "sub" {
+            assert!(step["max"].as_u64().unwrap() < 50, "{step}");
+        }
+    }
+    let not_converged = report["not_converged"].as_array().unwrap();
+    assert!(not_converged.iter().all(|b| b["step"] == "sub"), "{not_converged:?}");
+    for (zone, target, result) in control_zones(&report, "num_hh") {
+        assert!((result - target).abs() < 1e-6 * target, "TAZ {zone}: {result} for {target}");
+    }
+}
