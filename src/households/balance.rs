@@ -463,19 +463,7 @@ pub(crate) fn balance_simultaneous(
             }
         }
         // Each household's weights add up to its parent weight again.
-        sums.iter_mut().for_each(|s| *s = 0.0);
-        for z in 0..zones {
-            for (s, &v) in sums.iter_mut().zip(&w[z * n..(z + 1) * n]) {
-                *s += v;
-            }
-        }
-        for z in 0..zones {
-            for (h, v) in w[z * n..(z + 1) * n].iter_mut().enumerate() {
-                if sums[h] > 0.0 {
-                    *v *= parent[h] / sums[h];
-                }
-            }
-        }
+        rescale_columns(&mut w, zones, parent, &mut sums);
         let delta = w.iter().zip(&previous).map(|(a, b)| (a - b).abs()).sum::<f64>() / n.max(1) as f64;
         let converged = delta < MAX_DELTA && max_gamma_change < MAX_GAMMA;
         convergence = Convergence { converged, iterations: iteration + 1, delta, max_gamma_change };
@@ -484,6 +472,25 @@ pub(crate) fn balance_simultaneous(
         }
     }
     SubBalanced { weights: w, convergence }
+}
+
+/// Scales each household's weights over the zones (`w[z * n + h]`) to add up to its parent
+/// weight; `sums` is scratch space of one value per household.
+fn rescale_columns(w: &mut [f64], zones: usize, parent: &[f64], sums: &mut [f64]) {
+    let n = parent.len();
+    sums.iter_mut().for_each(|s| *s = 0.0);
+    for z in 0..zones {
+        for (s, &v) in sums.iter_mut().zip(&w[z * n..(z + 1) * n]) {
+            *s += v;
+        }
+    }
+    for z in 0..zones {
+        for (h, v) in w[z * n..(z + 1) * n].iter_mut().enumerate() {
+            if sums[h] > 0.0 {
+                *v *= parent[h] / sums[h];
+            }
+        }
+    }
 }
 
 /// Scales the child-zone weights `w[z * n + h]` so that each zone's households add up to its
@@ -509,19 +516,7 @@ pub(crate) fn meet_totals(w: &mut [f64], zones: usize, zone_totals: &[f64], pare
                 row.iter_mut().for_each(|v| *v *= t / sum);
             }
         }
-        columns.iter_mut().for_each(|c| *c = 0.0);
-        for z in 0..zones {
-            for (c, &v) in columns.iter_mut().zip(&w[z * n..(z + 1) * n]) {
-                *c += v;
-            }
-        }
-        for z in 0..zones {
-            for (h, v) in w[z * n..(z + 1) * n].iter_mut().enumerate() {
-                if columns[h] > 0.0 {
-                    *v *= parent[h] / columns[h];
-                }
-            }
-        }
+        rescale_columns(w, zones, parent, &mut columns);
         error = (0..zones)
             .map(|z| {
                 let sum: f64 = w[z * n..(z + 1) * n].iter().sum();

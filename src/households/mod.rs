@@ -57,6 +57,19 @@ impl LevelWeights {
         LevelWeights { level, count: integer.then(Vec::new), ..LevelWeights::default() }
     }
 
+    /// Adds household `household`'s weight `weight` (and whole count `count`, when
+    /// integerized) in `zone`, unless both are zero.
+    fn push(&mut self, zone: usize, household: usize, weight: f64, count: u64) {
+        if weight > 0.0 || count > 0 {
+            self.zone.push(zone as u32);
+            self.household.push(household as u32);
+            self.weight.push(weight);
+            if let Some(counts) = &mut self.count {
+                counts.push(count);
+            }
+        }
+    }
+
     fn extend(&mut self, other: LevelWeights) {
         self.zone.extend(other.zone);
         self.household.extend(other.household);
@@ -293,19 +306,8 @@ pub fn fit(problem: &HouseholdProblem, options: &HouseholdFit) -> Result<Househo
             // The seed level's entries, and each household's weight as the parent of the next.
             let parent_real: Vec<f64> = b.weights.clone();
             let parent_count: Option<Vec<u64>> = counts.clone();
-            {
-                let seed_out = &mut out[0];
-                for (i, &w) in b.weights.iter().enumerate() {
-                    let c = counts.as_ref().map_or(0, |c| c[i]);
-                    if w > 0.0 || c > 0 {
-                        seed_out.zone.push(s as u32);
-                        seed_out.household.push((range.start + i) as u32);
-                        seed_out.weight.push(w);
-                        if let Some(out_counts) = &mut seed_out.count {
-                            out_counts.push(c);
-                        }
-                    }
-                }
+            for (i, &w) in b.weights.iter().enumerate() {
+                out[0].push(s, range.start + i, w, counts.as_ref().map_or(0, |c| c[i]));
             }
             // Parents of this seed zone at the level above the one being balanced.
             let mut parents: Vec<(usize, Vec<f64>, Option<Vec<u64>>)> = vec![(s, parent_real, parent_count)];
@@ -359,14 +361,7 @@ pub fn fit(problem: &HouseholdProblem, options: &HouseholdFit) -> Result<Househo
                             if let Some(count) = &mut count {
                                 count[i] = c;
                             }
-                            if w > 0.0 || c > 0 {
-                                level_out.zone.push(z as u32);
-                                level_out.household.push((range.start + i) as u32);
-                                level_out.weight.push(w);
-                                if let Some(out_counts) = &mut level_out.count {
-                                    out_counts.push(c);
-                                }
-                            }
+                            level_out.push(z, range.start + i, w, c);
                         }
                         next.push((z, real, count));
                     }
