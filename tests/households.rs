@@ -198,19 +198,13 @@ fn generated_files_are_the_same_on_every_run_and_parquet_holds_the_same_rows() {
     assert!(!p.join("households.csv").exists());
 }
 
-#[test]
-fn a_misspelled_setting_is_an_error_naming_its_line() {
+/// Imports example_test with `edit` applied to (settings.yaml, controls.csv): the command must
+/// fail as bad input and write no spec; its stderr is returned.
+fn import_error(edit: impl Fn(String, String) -> (String, String)) -> String {
     let project = fixtures().join("example_test");
-    let dir = common::folder(&[
-        ("configs/controls.csv", std::fs::read(project.join("configs/controls.csv")).unwrap()),
-        (
-            "configs/settings.yaml",
-            std::fs::read_to_string(project.join("configs/settings.yaml"))
-                .unwrap()
-                .replace("max_expansion_factor: 5", "max_expansion_factors: 5")
-                .into_bytes(),
-        ),
-    ]);
+    let read = |name: &str| std::fs::read_to_string(project.join("configs").join(name)).unwrap();
+    let (settings, controls) = edit(read("settings.yaml"), read("controls.csv"));
+    let dir = common::folder(&[("configs/settings.yaml", settings), ("configs/controls.csv", controls)]);
     let output = populace()
         .args(["import", "populationsim"])
         .arg(dir.path().join("configs"))
@@ -220,34 +214,22 @@ fn a_misspelled_setting_is_an_error_naming_its_line() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(BAD_INPUT));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!dir.path().join("out/spec.toml").exists());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_misspelled_setting_is_an_error_naming_its_line() {
+    let stderr = import_error(|s, c| (s.replace("max_expansion_factor: 5", "max_expansion_factors: 5"), c));
     assert!(
         stderr.contains("settings.yaml, line 24: max_expansion_factors: PopulationSim does not read this key (did you mean max_expansion_factor?)"),
         "{stderr}"
     );
-    assert!(!dir.path().join("out/spec.toml").exists());
 }
 
 #[test]
 fn an_expression_that_does_not_parse_is_an_error_naming_its_line() {
-    let project = fixtures().join("example_test");
-    let controls = std::fs::read_to_string(project.join("configs/controls.csv"))
-        .unwrap()
-        .replace("households.NP >= 4", "households.NP >= 4)");
-    let dir = common::folder(&[
-        ("configs/controls.csv", controls.into_bytes()),
-        ("configs/settings.yaml", std::fs::read(project.join("configs/settings.yaml")).unwrap()),
-    ]);
-    let output = populace()
-        .args(["import", "populationsim"])
-        .arg(dir.path().join("configs"))
-        .arg(project.join("data"))
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(BAD_INPUT));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = import_error(|s, c| (s, c.replace("households.NP >= 4", "households.NP >= 4)")));
     assert!(stderr.contains("controls.csv, line 6, column \"expression\": unexpected \")\""), "{stderr}");
 }
 
