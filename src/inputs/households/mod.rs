@@ -15,8 +15,6 @@ mod populationsim;
 mod spec;
 mod table;
 
-use std::collections::HashMap;
-
 pub(crate) use geography::key;
 pub use geography::{Geography, Level};
 pub use populationsim::{import_populationsim, Imported};
@@ -338,7 +336,7 @@ fn read_households(
     let zone_name = &spec.geography.seed;
     let zone = table.column(zone_name, "seed zone")?;
     let seed = &geography.levels[geography.seed];
-    let mut seen: HashMap<String, usize> = HashMap::with_capacity(table.rows());
+    let mut seen: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
     let mut kept: Vec<(u32, usize, f64)> = Vec::with_capacity(table.rows());
     let (mut zero, mut outside) = (0usize, 0usize);
     for row in 0..table.rows() {
@@ -409,7 +407,7 @@ fn read_persons(
 ) -> Result<Persons> {
     let link = table.column(&ps.household_id, "household id")?;
     let hid = household_table.column(&spec.households.id, "household id")?;
-    let mut all: HashMap<String, Option<u32>> = HashMap::with_capacity(household_table.rows());
+    let mut all: foldhash::HashMap<String, Option<u32>> = foldhash::HashMap::default();
     for row in 0..household_table.rows() {
         if let Some(text) = household_table.value(row, hid) {
             all.insert(key(text).into_owned(), None);
@@ -549,7 +547,7 @@ fn evaluate(control: &ControlSpec, table: &Table, rows: &[usize]) -> Result<Vec<
             )),
         }
     };
-    let mut known: HashMap<Vec<Option<u32>>, f64> = HashMap::new();
+    let mut known: foldhash::HashMap<Vec<Option<u32>>, f64> = foldhash::HashMap::default();
     let mut key = Vec::with_capacity(columns.len());
     let mut out = Vec::with_capacity(rows.len());
     for &row in rows {
