@@ -20,11 +20,21 @@
 //! # Ok::<(), populace::Error>(())
 //! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Location, Result};
+
+/// `file`, named in a spec whose folder is `base`: as it is when absolute (or `base` is empty),
+/// else inside `base`.
+pub fn resolve(base: &Path, file: &Path) -> PathBuf {
+    if file.is_absolute() || base.as_os_str().is_empty() {
+        file.to_path_buf()
+    } else {
+        base.join(file)
+    }
+}
 
 /// Reads the spec file at `path` (named in messages as the user gave it) into `T`.
 ///

@@ -282,6 +282,18 @@ const HOUSEHOLDS: &str = "hh,PUMA,w\n1,100,5\n2,100,5\n3,100,5\n4,100,5\n";
 const PERSONS: &str = "hh,works\n1,1\n1,1\n2,0\n3,1\n4,0\n4,1\n";
 const CROSSWALK: &str = "PUMA,TAZ\n100,1\n100,2\n";
 
+/// Fits the project in `dir` into `dir/out`, which must succeed.
+fn fit_ok(dir: &tempfile::TempDir) {
+    populace()
+        .arg("fit")
+        .arg(dir.path().join("spec.toml"))
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg("-q")
+        .assert()
+        .code(OK);
+}
+
 fn fit_error(dir: &tempfile::TempDir) -> String {
     let out = dir.path().join("refused");
     let output = populace().arg("fit").arg(dir.path().join("spec.toml")).arg("--out").arg(&out).output().unwrap();
@@ -293,14 +305,7 @@ fn fit_error(dir: &tempfile::TempDir) -> String {
 #[test]
 fn a_small_project_fits_with_workers_counted_per_person() {
     let dir = project(HOUSEHOLDS, PERSONS, CROSSWALK);
-    populace()
-        .arg("fit")
-        .arg(dir.path().join("spec.toml"))
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .arg("-q")
-        .assert()
-        .code(OK);
+    fit_ok(&dir);
     let report = read_json(dir.path().join("out/report.json"));
     for (zone, target, result) in control_zones(&report, "households") {
         assert_eq!(result, target, "TAZ {zone}");
@@ -362,14 +367,7 @@ fn a_missing_value_in_a_control_is_an_error_unless_the_expression_says_what_it_c
     let gap = PERSONS.replace("3,1", "3,NA");
     let dir = project(HOUSEHOLDS, &gap, CROSSWALK);
     // `works == 1` is simply false for a missing value (as in pandas) …
-    populace()
-        .arg("fit")
-        .arg(dir.path().join("spec.toml"))
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .arg("-q")
-        .assert()
-        .code(OK);
+    fit_ok(&dir);
     // … but a control whose value itself is missing is refused, naming the row.
     let spec = dir.path().join("spec.toml");
     std::fs::write(&spec, std::fs::read_to_string(&spec).unwrap().replace("works == 1", "works")).unwrap();

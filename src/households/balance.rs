@@ -118,6 +118,16 @@ pub struct Convergence {
     pub max_gamma_change: f64,
 }
 
+impl Convergence {
+    /// How a sweep (number `iteration`, from 0) that moved the weights from `previous` to `w`
+    /// (`n` households) and changed no `γ` by more than `max_gamma_change` left the balancing.
+    fn after_sweep(w: &[f64], previous: &[f64], n: usize, iteration: usize, max_gamma_change: f64) -> Convergence {
+        let delta = w.iter().zip(previous).map(|(a, b)| (a - b).abs()).sum::<f64>() / n.max(1) as f64;
+        let converged = delta < MAX_DELTA && max_gamma_change < MAX_GAMMA;
+        Convergence { converged, iterations: iteration + 1, delta, max_gamma_change }
+    }
+}
+
 /// The balanced weights.
 #[derive(Debug, Clone)]
 pub(crate) struct Balanced {
@@ -391,10 +401,8 @@ fn balance_sweeps(
             }
             relaxation[c] = (relaxation[c] * (1.0 / g).powf(1.0 / u)).min(MAX_RELAXATION_FACTOR);
         }
-        let delta = w.iter().zip(&previous).map(|(a, b)| (a - b).abs()).sum::<f64>() / n.max(1) as f64;
-        let converged = delta < MAX_DELTA && max_gamma_change < MAX_GAMMA;
-        convergence = Convergence { converged, iterations: iteration + 1, delta, max_gamma_change };
-        if converged || delta < ALT_MAX_DELTA {
+        convergence = Convergence::after_sweep(&w, &previous, n, iteration, max_gamma_change);
+        if convergence.converged || convergence.delta < ALT_MAX_DELTA {
             break;
         }
     }
@@ -464,10 +472,8 @@ pub(crate) fn balance_simultaneous(
         }
         // Each household's weights add up to its parent weight again.
         rescale_columns(&mut w, zones, parent, &mut sums);
-        let delta = w.iter().zip(&previous).map(|(a, b)| (a - b).abs()).sum::<f64>() / n.max(1) as f64;
-        let converged = delta < MAX_DELTA && max_gamma_change < MAX_GAMMA;
-        convergence = Convergence { converged, iterations: iteration + 1, delta, max_gamma_change };
-        if converged || delta < ALT_MAX_DELTA {
+        convergence = Convergence::after_sweep(&w, &previous, n, iteration, max_gamma_change);
+        if convergence.converged || convergence.delta < ALT_MAX_DELTA {
             break;
         }
     }

@@ -362,11 +362,7 @@ impl HouseholdSpec {
 
     /// Resolves a path named in the spec against the spec's folder.
     pub fn resolve(&self, file: &Path) -> PathBuf {
-        if file.is_absolute() || self.base.as_os_str().is_empty() {
-            file.to_path_buf()
-        } else {
-            self.base.join(file)
-        }
+        specfile::resolve(&self.base, file)
     }
 
     /// The position of level `name`.
