@@ -10,17 +10,13 @@
 //! weight change of a sweep is below 10⁻⁹ and every `|γ − 1|` below 10⁻⁵; it stops early,
 //! not converged, when a sweep changes the weights by less than 10⁻¹⁴ (PopulationSim calls
 //! that converged too).
-//!
-//! The simultaneous balancer spreads each household's parent weight over the child zones of
-//! one parent, meeting each child's controls, the household's weights in the children rescaled
-//! to add up to its parent weight after every sweep.
 
 /// Sweeps after which importance halves.
-const IMPORTANCE_ADJUST_COUNT: usize = 100;
+pub(super) const IMPORTANCE_ADJUST_COUNT: usize = 100;
 /// The least importance a relaxed control keeps.
 const MIN_IMPORTANCE: f64 = 1.0;
 /// Relaxation factors are capped here.
-const MAX_RELAXATION_FACTOR: f64 = 1e6;
+pub(super) const MAX_RELAXATION_FACTOR: f64 = 1e6;
 /// Targets below this are balanced to it (a zero target would make γ zero).
 pub(crate) const MIN_CONTROL_VALUE: f64 = 0.1;
 /// Converged: the mean weight change of a sweep is below this…
@@ -28,10 +24,10 @@ const MAX_DELTA: f64 = 1e-9;
 /// …and every `|γ − 1|` below this.
 const MAX_GAMMA: f64 = 1e-5;
 /// A sweep that changes the weights less than this makes no progress.
-const ALT_MAX_DELTA: f64 = 1e-14;
+pub(super) const ALT_MAX_DELTA: f64 = 1e-14;
 /// γ is kept above this (PopulationSim does so in its simultaneous balancer only; a fractional
 /// incidence can make γ negative in the other).
-const MIN_GAMMA: f64 = 1e-10;
+pub(super) const MIN_GAMMA: f64 = 1e-10;
 
 /// Controls over a set of households, sparse: control `c`'s households (local positions) and
 /// values are `households[start[c]..start[c + 1]]`, `values[…]`.
@@ -59,7 +55,7 @@ impl Controls {
     }
 
     /// The controls in balancing order: the household total last.
-    fn order(&self) -> Vec<usize> {
+    pub(super) fn order(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.len()).filter(|&c| c != self.master).collect();
         order.push(self.master);
         order
@@ -121,7 +117,13 @@ pub struct Convergence {
 impl Convergence {
     /// How a sweep (number `iteration`, from 0) that moved the weights from `previous` to `w`
     /// (`n` households) and changed no `γ` by more than `max_gamma_change` left the balancing.
-    fn after_sweep(w: &[f64], previous: &[f64], n: usize, iteration: usize, max_gamma_change: f64) -> Convergence {
+    pub(super) fn after_sweep(
+        w: &[f64],
+        previous: &[f64],
+        n: usize,
+        iteration: usize,
+        max_gamma_change: f64,
+    ) -> Convergence {
         let delta = w.iter().zip(previous).map(|(a, b)| (a - b).abs()).sum::<f64>() / n.max(1) as f64;
         let converged = delta < MAX_DELTA && max_gamma_change < MAX_GAMMA;
         Convergence { converged, iterations: iteration + 1, delta, max_gamma_change }
@@ -142,13 +144,13 @@ const TABLE_MAX: usize = 64;
 /// value is a whole number up to [`TABLE_MAX`] (counts of households or persons), else by
 /// `powf`.
 #[derive(Debug, Clone, Copy)]
-enum Powers {
+pub(super) enum Powers {
     Table(usize),
     General,
 }
 
 impl Powers {
-    fn of(values: &[f64]) -> Powers {
+    pub(super) fn of(values: &[f64]) -> Powers {
         let mut max = 0.0f64;
         for &a in values {
             if !(a >= 0.0 && a.fract() == 0.0 && a <= TABLE_MAX as f64) {
@@ -161,7 +163,7 @@ impl Powers {
 
     /// Multiplies `w[h]` by `γ^a` for each entry, then `clamp`s it (given the household).
     #[inline]
-    fn apply(self, g: f64, hs: &[u32], a: &[f64], w: &mut [f64], clamp: impl Fn(usize, f64) -> f64) {
+    pub(super) fn apply(self, g: f64, hs: &[u32], a: &[f64], w: &mut [f64], clamp: impl Fn(usize, f64) -> f64) {
         match self {
             Powers::Table(max) => {
                 let mut table = [1.0f64; TABLE_MAX + 1];
@@ -185,7 +187,7 @@ impl Powers {
 
 /// The importance control `c` has at a sweep whose adjustment is `adjustment`.
 #[inline]
-fn importance_at(controls: &Controls, c: usize, adjustment: f64) -> f64 {
+pub(super) fn importance_at(controls: &Controls, c: usize, adjustment: f64) -> f64 {
     let u = controls.importance[c];
     if c == controls.master {
         u
@@ -197,7 +199,7 @@ fn importance_at(controls: &Controls, c: usize, adjustment: f64) -> f64 {
 /// `γ` for a control whose weighted total is `x` (`y` with squared incidence), target `t`,
 /// relaxation `z`, importance `u`.
 #[inline]
-fn gamma(x: f64, y: f64, t: f64, z: f64, u: f64) -> f64 {
+pub(super) fn gamma(x: f64, y: f64, t: f64, z: f64, u: f64) -> f64 {
     if x > 0.0 {
         let relaxed = (t * z).max(MIN_CONTROL_VALUE);
         1.0 - (x - relaxed) / (y + relaxed / u)
@@ -228,10 +230,10 @@ pub(crate) fn balance(
 }
 
 /// Newton steps at most in [`balance_newton`].
-const NEWTON_STEPS: usize = 200;
+pub(super) const NEWTON_STEPS: usize = 200;
 /// [`balance_newton`] has converged when every control is this close to its (relaxed)
 /// target, relative to it (or absolutely, below 1).
-const NEWTON_TOLERANCE: f64 = 1e-12;
+pub(super) const NEWTON_TOLERANCE: f64 = 1e-12;
 
 /// Newton's method on the dual of PopulationSim's balancing problem with its importances
 /// fixed: `w = clip(w0 exp(A λ), lower, upper)` and relaxation `z_c = exp(−λ_c / u_c)` (1 for a
@@ -409,144 +411,12 @@ fn balance_sweeps(
     Balanced { weights: w, convergence }
 }
 
-/// The weights of a parent's households spread over its child zones: `weights[z * n + h]`.
-#[derive(Debug, Clone)]
-pub(crate) struct SubBalanced {
-    pub weights: Vec<f64>,
-    pub convergence: Convergence,
-}
-
-/// Balances the parent weights `parent` (one per household, all positive) over `zones` child
-/// zones whose targets are `targets[z * controls + c]`, starting from each child's share of
-/// the household total.
-pub(crate) fn balance_simultaneous(
-    controls: &Controls,
-    targets: &[f64],
-    zones: usize,
-    parent: &[f64],
-    max_iterations: usize,
-) -> SubBalanced {
-    let n = parent.len();
-    let k = controls.len();
-    let master = controls.master;
-    let total: f64 = (0..zones).map(|z| targets[z * k + master]).sum();
-    let mut w = vec![0.0; zones * n];
-    for z in 0..zones {
-        let share = if total > 0.0 { targets[z * k + master] / total } else { 1.0 / zones as f64 };
-        for h in 0..n {
-            w[z * n + h] = parent[h] * share;
-        }
-    }
-    let mut relaxation = vec![1.0; zones * k];
-    let mut previous = vec![0.0; zones * n];
-    let mut sums = vec![0.0; n];
-    let order = controls.order();
-    let powers: Vec<Powers> = (0..controls.len()).map(|c| Powers::of(controls.control(c).1)).collect();
-    let mut adjustment = 1.0;
-    let mut convergence = Convergence { converged: false, iterations: 0, delta: f64::NAN, max_gamma_change: f64::NAN };
-    for iteration in 0..max_iterations {
-        previous.copy_from_slice(&w);
-        if iteration > 0 && iteration % IMPORTANCE_ADJUST_COUNT == 0 {
-            adjustment /= 2.0;
-        }
-        let mut max_gamma_change: f64 = 0.0;
-        for &c in &order {
-            let u = importance_at(controls, c, adjustment);
-            let (hs, a) = controls.control(c);
-            for z in 0..zones {
-                let row = &mut w[z * n..(z + 1) * n];
-                let (mut x, mut y) = (0.0, 0.0);
-                for (&h, &a) in hs.iter().zip(a) {
-                    let wa = row[h as usize] * a;
-                    x += wa;
-                    y += wa * a;
-                }
-                let relax = &mut relaxation[z * k + c];
-                let g = gamma(x, y, targets[z * k + c], *relax, u).max(MIN_GAMMA);
-                max_gamma_change = max_gamma_change.max((g - 1.0).abs());
-                if g != 1.0 {
-                    powers[c].apply(g, hs, a, row, |i, v| v.clamp(0.0, parent[i]));
-                }
-                *relax = (*relax * (1.0 / g).powf(1.0 / u)).min(MAX_RELAXATION_FACTOR);
-            }
-        }
-        // Each household's weights add up to its parent weight again.
-        rescale_columns(&mut w, zones, parent, &mut sums);
-        convergence = Convergence::after_sweep(&w, &previous, n, iteration, max_gamma_change);
-        if convergence.converged || convergence.delta < ALT_MAX_DELTA {
-            break;
-        }
-    }
-    SubBalanced { weights: w, convergence }
-}
-
-/// Scales each household's weights over the zones (`w[z * n + h]`) to add up to its parent
-/// weight; `sums` is scratch space of one value per household.
-fn rescale_columns(w: &mut [f64], zones: usize, parent: &[f64], sums: &mut [f64]) {
-    let n = parent.len();
-    sums.iter_mut().for_each(|s| *s = 0.0);
-    for z in 0..zones {
-        for (s, &v) in sums.iter_mut().zip(&w[z * n..(z + 1) * n]) {
-            *s += v;
-        }
-    }
-    for z in 0..zones {
-        for (h, v) in w[z * n..(z + 1) * n].iter_mut().enumerate() {
-            if sums[h] > 0.0 {
-                *v *= parent[h] / sums[h];
-            }
-        }
-    }
-}
-
-/// Scales the child-zone weights `w[z * n + h]` so that each zone's households add up to its
-/// total and each household's weights to its parent weight (iterative proportional fitting
-/// of the zone × household table to both margins): the hard constraints met exactly even where
-/// balancing stopped short of them. Zone totals that do not add up to the parent weights'
-/// total are scaled to it first. Returns the largest relative error left in a zone total.
-pub(crate) fn meet_totals(w: &mut [f64], zones: usize, zone_totals: &[f64], parent: &[f64]) -> f64 {
-    let n = parent.len();
-    let sum_parent: f64 = parent.iter().sum();
-    let sum_zones: f64 = zone_totals.iter().sum();
-    if n == 0 || zones == 0 || sum_parent <= 0.0 || sum_zones <= 0.0 {
-        return 0.0;
-    }
-    let targets: Vec<f64> = zone_totals.iter().map(|t| t * sum_parent / sum_zones).collect();
-    let mut columns = vec![0.0; n];
-    let mut error = f64::INFINITY;
-    for _ in 0..MEET_TOTALS_SWEEPS {
-        for (z, &t) in targets.iter().enumerate() {
-            let row = &mut w[z * n..(z + 1) * n];
-            let sum: f64 = row.iter().sum();
-            if sum > 0.0 {
-                row.iter_mut().for_each(|v| *v *= t / sum);
-            }
-        }
-        rescale_columns(w, zones, parent, &mut columns);
-        error = (0..zones)
-            .map(|z| {
-                let sum: f64 = w[z * n..(z + 1) * n].iter().sum();
-                (sum - targets[z]).abs() / targets[z].max(1.0)
-            })
-            .fold(0.0, f64::max);
-        if error < MEET_TOTALS_TOLERANCE {
-            break;
-        }
-    }
-    error
-}
-
-/// Sweeps of [`meet_totals`] at most.
-const MEET_TOTALS_SWEEPS: usize = 10_000;
-/// [`meet_totals`] stops when every zone total is this close (relative).
-const MEET_TOTALS_TOLERANCE: f64 = 1e-12;
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// Three households: sizes 1, 2, 3; controls: households (master), persons.
-    fn small() -> Controls {
+    pub(crate) fn small() -> Controls {
         Controls {
             start: vec![0, 3, 6],
             households: vec![0, 1, 2, 0, 1, 2],
@@ -588,17 +458,6 @@ mod tests {
     }
 
     #[test]
-    fn meeting_totals_keeps_both_margins() {
-        let mut w = vec![1.0, 2.0, 3.0, 3.0, 2.0, 1.0];
-        let error = meet_totals(&mut w, 2, &[4.0, 8.0], &[5.0, 4.0, 3.0]);
-        assert!(error < 1e-12);
-        for (h, p) in [5.0, 4.0, 3.0].iter().enumerate() {
-            assert!((w[h] + w[3 + h] - p).abs() < 1e-9);
-        }
-        assert!((w[..3].iter().sum::<f64>() - 4.0).abs() < 1e-9);
-    }
-
-    #[test]
     fn newton_finds_the_point_the_sweeps_approach_with_importance_fixed() {
         let mut controls = small();
         controls.importance[1] = 50.0;
@@ -609,18 +468,5 @@ mod tests {
         assert!((t[0] - 100.0).abs() < 1e-9, "{t:?}");
         let lambda1 = (b.weights[1] / b.weights[0]).ln();
         assert!((t[1] - 260.0 * (-lambda1 / 50.0).exp()).abs() < 1e-8, "{t:?} {lambda1}");
-    }
-
-    #[test]
-    fn simultaneous_weights_add_up_to_the_parent() {
-        let controls = small();
-        let parent = [40.0, 30.0, 30.0];
-        // 100 households of 190 persons, over two zones: 60 households / 100 persons and 40 / 90
-        let b = balance_simultaneous(&controls, &[60.0, 100.0, 40.0, 90.0], 2, &parent, 1000);
-        for (h, p) in parent.iter().enumerate() {
-            assert!((b.weights[h] + b.weights[3 + h] - p).abs() < 1e-9);
-        }
-        let zone = |z: usize| controls.totals(&b.weights[z * 3..z * 3 + 3]);
-        assert!((zone(0)[0] - 60.0).abs() < 1e-3 && (zone(1)[1] - 90.0).abs() < 1e-3, "{:?} {:?}", zone(0), zone(1));
     }
 }

@@ -21,59 +21,14 @@
 //! falling back to plain rounding when the solver fails; this search needs no solver, always
 //! returns counts meeting the household totals, and reports how far each control is left.
 
-use std::collections::HashMap;
-
 use super::balance::Controls;
+use super::groups::Groups;
 
 /// Upper bound on pair evaluations (each `O(controls)`) per search, so large zones end.
 const SEARCH_BUDGET: u64 = 400_000_000;
 
 /// Weight of a hard control in the loss.
 const HARD_IMPORTANCE: f64 = 1e6;
-
-/// Households grouped by incidence signature.
-struct Groups {
-    /// Each group's incidence, dense: `incidence[g * k + c]`.
-    incidence: Vec<f64>,
-    /// Each group's households.
-    members: Vec<Vec<usize>>,
-    k: usize,
-}
-
-impl Groups {
-    fn new(controls: &Controls, n: usize, keep: impl Fn(usize) -> bool) -> Groups {
-        let k = controls.len();
-        let mut rows = vec![0.0; n * k];
-        for c in 0..k {
-            let (h, v) = controls.control(c);
-            for (&h, &v) in h.iter().zip(v) {
-                rows[h as usize * k + c] = v;
-            }
-        }
-        let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
-        let mut incidence = Vec::new();
-        let mut members: Vec<Vec<usize>> = Vec::new();
-        for h in (0..n).filter(|&h| keep(h)) {
-            let row = &rows[h * k..(h + 1) * k];
-            let signature: Vec<u64> = row.iter().map(|v| v.to_bits()).collect();
-            let g = *index.entry(signature).or_insert_with(|| {
-                incidence.extend_from_slice(row);
-                members.push(Vec::new());
-                members.len() - 1
-            });
-            members[g].push(h);
-        }
-        Groups { incidence, members, k }
-    }
-
-    fn len(&self) -> usize {
-        self.members.len()
-    }
-
-    fn row(&self, g: usize) -> &[f64] {
-        &self.incidence[g * self.k..(g + 1) * self.k]
-    }
-}
 
 /// The loss weight of each control given its real-weight totals.
 fn loss_weights(controls: &Controls, totals: &[f64]) -> Vec<f64> {

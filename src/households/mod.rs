@@ -26,7 +26,9 @@
 //! so that the design weights add up to the zone's household total.
 
 mod balance;
+mod groups;
 mod integerize;
+mod subzones;
 
 use rayon::prelude::*;
 
@@ -36,7 +38,8 @@ pub use balance::Convergence;
 use crate::error::{Error, Result};
 use crate::inputs::{Balancer, HouseholdFit, HouseholdProblem, Mode};
 
-/// The weights of one level's zones: one entry per zone and household with a positive weight.
+/// The weights of one level's zones: one entry per zone and household with a positive weight
+/// (integerized, below the seed level: with at least one whole household).
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct LevelWeights {
@@ -329,12 +332,17 @@ pub fn fit(problem: &HouseholdProblem, options: &HouseholdFit) -> Result<Househo
                     let weights = if zones.len() == 1 {
                         parent.clone()
                     } else {
-                        let b = balance::balance_simultaneous(&sub, &targets, zones.len(), &parent, sub_iterations);
+                        let newton_result = newton
+                            .then(|| subzones::balance_simultaneous_newton(&sub, &targets, zones.len(), &parent))
+                            .flatten();
+                        let b = newton_result.unwrap_or_else(|| {
+                            subzones::balance_simultaneous(&sub, &targets, zones.len(), &parent, sub_iterations)
+                        });
                         records.push(Balancing { step: "sub", level: l, zone: p, convergence: b.convergence });
                         let mut w = b.weights;
                         if options.exact_household_totals {
                             let totals: Vec<f64> = zones.iter().map(|&z| agg[problem.total][l][z]).collect();
-                            balance::meet_totals(&mut w, zones.len(), &totals, &parent);
+                            subzones::meet_totals(&mut w, zones.len(), &totals, &parent);
                         }
                         w
                     };
@@ -361,7 +369,12 @@ pub fn fit(problem: &HouseholdProblem, options: &HouseholdFit) -> Result<Househo
                             if let Some(count) = &mut count {
                                 count[i] = c;
                             }
-                            level_out.push(z, range.start + i, w, c);
+                            // Integerized, a sub-zone keeps the households it has one of at
+                            // least (a region's zones × seed households would be most of the
+                            // memory and of weights.csv otherwise).
+                            if count.is_none() || c > 0 {
+                                level_out.push(z, range.start + i, w, c);
+                            }
                         }
                         next.push((z, real, count));
                     }
