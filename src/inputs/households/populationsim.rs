@@ -474,7 +474,7 @@ pub fn import_populationsim(configs: &Path, data: &Path, out: &Path) -> Result<I
         absolute_lower_bound: settings.number("absolute_lower_bound")?,
         hard_bounds: settings.flag("USE_HARD_CONSTRAINTS")?.unwrap_or(false),
         exact_household_totals: true,
-        balancer: super::spec::Balancer::Populationsim,
+        balancer: super::spec::Balancer::Newton,
         max_iterations: max_iterations.map_or(HouseholdFit::default().max_iterations, |m| m.max(1.0) as usize),
         random_seed: settings.number("rng_base_seed")?.map_or(HouseholdFit::default().random_seed, |s| s as u64),
     };
@@ -493,6 +493,10 @@ pub fn import_populationsim(configs: &Path, data: &Path, out: &Path) -> Result<I
     for note in &notes {
         header.push_str(&format!("# {note}\n"));
     }
+    header.push_str(
+        "# balancer = \"newton\" (under [fit]) solves PopulationSim's balancing problem with its importances as given; \
+         \"populationsim\" runs PopulationSim's own sweeps and gives its weights.\n",
+    );
     Ok(Imported { spec: format!("{header}\n{body}"), notes })
 }
 

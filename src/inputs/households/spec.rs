@@ -226,15 +226,15 @@ pub enum Mode {
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Balancer {
-    /// PopulationSim's list balancer, sweep by sweep, its importances halving every 100
-    /// sweeps: PopulationSim's weights (with every control hard, Newton's method finds the
-    /// same raking solution faster and is used).
-    #[default]
+    /// PopulationSim's list and simultaneous balancers, sweep by sweep, importances halving
+    /// every 100 sweeps: PopulationSim's weights, to reproduce a PopulationSim run (with every
+    /// control hard, Newton's method finds the same raking solution faster and is used).
     Populationsim,
-    /// Newton's method on the same dual with the importances as given: a few steps instead of
-    /// hundreds of sweeps; soft controls are held as firmly as their importance says
-    /// throughout, so they end closer to their targets than PopulationSim's. Sub-zone
-    /// balancing keeps PopulationSim's sweeps.
+    /// Newton's method on the same dual with the importances as given, at the seed level and
+    /// in sub-zones: a few steps instead of hundreds of sweeps, and soft controls held as firmly
+    /// as their importance says throughout, so they end closer to their targets than
+    /// PopulationSim's sweeps leave them. Falls back to the sweeps where it does not converge.
+    #[default]
     Newton,
 }
 
@@ -272,7 +272,7 @@ pub struct HouseholdFit {
     /// false keeps PopulationSim's weights as its balancer leaves them.
     #[serde(default = "yes")]
     pub exact_household_totals: bool,
-    /// `"populationsim"` (default) or `"newton"`: see [`Balancer`].
+    /// `"newton"` (default) or `"populationsim"`: see [`Balancer`].
     #[serde(default)]
     pub balancer: Balancer,
     /// Sweeps of the balancer before it gives up (sub-balancing runs a tenth of them, as
