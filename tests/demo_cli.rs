@@ -35,6 +35,11 @@ fn the_demo_writes_a_self_contained_report_and_prints_its_findings() {
         "evaluate-anes1996/summary.md",
         "figures/compare.svg",
         "figures/margin-fit.svg",
+        "households/weights.csv",
+        "households/seed_weights.csv",
+        "households/report.json",
+        "households/controls.svg",
+        "figures/household-controls.svg",
     ] {
         assert!(out.join(file).metadata().map(|m| m.len() > 0).unwrap_or(false), "{file} missing or empty");
     }
@@ -70,10 +75,11 @@ fn the_demo_writes_a_self_contained_report_and_prints_its_findings() {
         "Individuals against populations",
         "Effect replication: main against interaction effects",
         "Run-to-run against between-persona variance",
+        "Households and persons fitted to state and region controls",
     ] {
         assert!(html.contains(section), "the report lacks {section}");
     }
-    assert!(html.matches("<svg").count() >= 9, "inline SVGs: {}", html.matches("<svg").count());
+    assert!(html.matches("<svg").count() >= 10, "inline SVGs: {}", html.matches("<svg").count());
     assert!(!html.contains("src=\"http") && !html.contains("<link"), "the report loads external assets");
     for headline in ["pools", "conditioning", "replication"] {
         let text = f[headline]["headline"].as_str().unwrap();
@@ -84,6 +90,14 @@ fn the_demo_writes_a_self_contained_report_and_prints_its_findings() {
     }
     let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(markdown.contains("](figures/compare.svg)") && markdown.contains("| pool | persons |"));
+
+    // The EU-SILC households: all 6,000, whole, from a converged fit, each control in the table.
+    let households = common::read_json(out.join("households/report.json"));
+    assert_eq!(households["converged"], true);
+    assert_eq!(households["households"].as_f64(), Some(6000.0));
+    for control in households["controls"].as_array().unwrap() {
+        assert!(markdown.contains(&format!("| {} |", control["name"].as_str().unwrap())), "{control}");
+    }
 }
 
 #[test]

@@ -17,10 +17,12 @@ mod report;
 /// Calibrates the ACS 2012 seed to six two-way margins; draws a calibrated and a naive pool of
 /// 2000 persons; compares both with the ACS 2012 persons; evaluates whether conditioning on a
 /// persona improves predictions of individuals or only of populations (ACS 2012 pools, ANES
-/// 1996 answers), with effect replication and run-to-run variance. The data is built into the
+/// 1996 answers), with effect replication and run-to-run variance; fits the EU-SILC 2006 seed
+/// households and their persons to state and region controls. The data is built into the
 /// binary and written to DIR/inputs/, so it runs from any folder. Writes DIR/report.html
 /// (self-contained), DIR/report.md with DIR/figures/, DIR/findings.json, and each stage's
-/// outputs in DIR/fit/, DIR/pools/, DIR/compare/, DIR/evaluate-acs2012/, DIR/evaluate-anes1996/.
+/// outputs in DIR/fit/, DIR/pools/, DIR/compare/, DIR/evaluate-acs2012/, DIR/evaluate-anes1996/,
+/// DIR/households/.
 #[derive(Args)]
 #[command(after_help = "Example:\n  populace demo --out out/demo && xdg-open out/demo/report.html\n\n\
      Exit codes: 0 ok, 1 an output could not be written, 2 usage.")]

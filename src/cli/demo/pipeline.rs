@@ -1,11 +1,13 @@
 //! `populace demo`: the whole pipeline on the data shipped with populace, and its report.
 //!
 //! [`run`] writes the embedded inputs (the ACS 2012 seed, margins and persons; the ANES 1996
-//! responses; their specs) to `DIR/inputs/`, so it works from any folder and every stage can
-//! be rerun by hand; then it calibrates the seed to the margins (`DIR/fit/`), draws a
-//! calibrated and a naive pool (`DIR/pools/`), compares both with the truth (`DIR/compare/`),
-//! runs the ACS 2012 pools experiment on those pools and the ANES 1996 conditioning experiment
-//! (`DIR/evaluate-acs2012/`, `DIR/evaluate-anes1996/`), and writes `DIR/report.html` and
+//! responses; the EU-SILC 2006 seed households, persons and controls; their specs) to
+//! `DIR/inputs/`, so it works from any folder and every stage can be rerun by hand; then it
+//! calibrates the seed to the margins (`DIR/fit/`), draws a calibrated and a naive pool
+//! (`DIR/pools/`), compares both with the truth (`DIR/compare/`), runs the ACS 2012 pools
+//! experiment on those pools and the ANES 1996 conditioning experiment
+//! (`DIR/evaluate-acs2012/`, `DIR/evaluate-anes1996/`), fits the EU-SILC households and their
+//! persons to state and region controls (`DIR/households/`), and writes `DIR/report.html` and
 //! `DIR/report.md` with the figures in `DIR/figures/`. Every number comes from the run.
 
 use std::path::{Path, PathBuf};
@@ -19,16 +21,20 @@ use populace::evaluation::{
 };
 use populace::fitting::{fit, DenseFit, Fitted};
 use populace::generation::{GenerateOptions, GenerateSummary, Mode, Pool, Source};
-use populace::inputs::{LoadOptions, Problem, Spec};
+use populace::households;
+use populace::inputs::{HouseholdProblem, HouseholdSpec, LoadOptions, Problem, Spec};
 use populace::metrics::{fit_quality, FitQuality};
 use populace::reports::chart::{interval_svg, write_interval_svg, Interval, IntervalPanel};
-use populace::reports::{write_atomic, write_joint_csv, write_json, FitReport};
+use populace::reports::{
+    write_atomic, write_household_weights_csv, write_joint_csv, write_json, write_seed_weights_csv, FitReport,
+    HouseholdReport,
+};
 use serde::Serialize;
 
 use super::report::{Block, DataTable, Figure, Report, Section};
 
 /// The shipped inputs, by path relative to the repository root (and to `DIR/inputs/`).
-const INPUTS: [(&str, &str); 13] = [
+const INPUTS: [(&str, &str); 19] = [
     ("calibration/acs2012.toml", include_str!("../../../calibration/acs2012.toml")),
     ("calibration/experiment_acs2012.toml", include_str!("../../../calibration/experiment_acs2012.toml")),
     ("calibration/experiment_anes1996.toml", include_str!("../../../calibration/experiment_anes1996.toml")),
@@ -42,6 +48,12 @@ const INPUTS: [(&str, &str); 13] = [
     ("marginals/acs2012/persons.csv", include_str!("../../../marginals/acs2012/persons.csv")),
     ("marginals/anes1996/anes1996.csv", include_str!("../../../marginals/anes1996/anes1996.csv")),
     ("marginals/anes1996/README.md", include_str!("../../../marginals/anes1996/README.md")),
+    ("calibration/eusilc_households.toml", include_str!("../../../calibration/eusilc_households.toml")),
+    ("marginals/eusilc/seed_households.csv", include_str!("../../../marginals/eusilc/seed_households.csv")),
+    ("marginals/eusilc/seed_persons.csv", include_str!("../../../marginals/eusilc/seed_persons.csv")),
+    ("marginals/eusilc/crosswalk.csv", include_str!("../../../marginals/eusilc/crosswalk.csv")),
+    ("marginals/eusilc/state_controls.csv", include_str!("../../../marginals/eusilc/state_controls.csv")),
+    ("marginals/eusilc/region_controls.csv", include_str!("../../../marginals/eusilc/region_controls.csv")),
 ];
 
 /// Persons in each pool.
@@ -217,6 +229,10 @@ pub fn run(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Demo> {
         run_experiment(&anes_spec, &dir.join("evaluate-anes1996"), "ANES 1996 conditioning experiment", progress)?;
     warnings.extend(acs.warnings.iter().chain(&anes.warnings).cloned());
 
+    progress("fitting the EU-SILC 2006 households and persons to state and region controls");
+    let (households, households_svg) =
+        fit_households(&inputs.join("calibration/eusilc_households.toml"), &dir.join("households"), &mut warnings)?;
+
     progress("writing the report");
     let findings = findings(&comparison, &anes)?;
     let seconds = start.elapsed().as_secs_f64();
@@ -230,6 +246,8 @@ pub fn run(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Demo> {
         compare_svg,
         acs: &acs,
         anes: &anes,
+        households: &households,
+        households_svg,
         seconds,
     };
     let report = report(&context, &findings)?;
@@ -261,6 +279,27 @@ fn run_experiment(spec: &ExperimentSpec, out: &Path, what: &str, progress: &mut 
     );
     write_atomic(&out.join("summary.md"), |w| w.write_all(markdown.as_bytes()))?;
     Ok(result)
+}
+
+/// Fits the household spec at `path` and writes what `populace fit` writes for it into `out`
+/// (`weights.csv`, `seed_weights.csv`, `report.json`, `controls.svg`); returns the report and
+/// its chart. The problem's notes are added to `warnings`.
+fn fit_households(path: &Path, out: &Path, warnings: &mut Vec<String>) -> Result<(HouseholdReport, String)> {
+    let start = Instant::now();
+    let spec = HouseholdSpec::from_path(path)?;
+    let problem = HouseholdProblem::load(&spec)?;
+    warnings.extend(problem.notes.iter().cloned());
+    let fit_start = Instant::now();
+    let weights = households::fit(&problem, &spec.fit)?;
+    let fit_seconds = fit_start.elapsed().as_secs_f64();
+    std::fs::create_dir_all(out).map_err(|e| Error::write(out, e))?;
+    write_household_weights_csv(&out.join("weights.csv"), &problem, &weights)?;
+    write_seed_weights_csv(&out.join("seed_weights.csv"), &problem, &weights)?;
+    let report = HouseholdReport::new(&problem, &weights, spec.fit.mode, fit_seconds, start.elapsed().as_secs_f64());
+    write_json(&out.join("report.json"), &report)?;
+    let svg = interval_svg(&report.panels())?;
+    write_atomic(&out.join("controls.svg"), |w| w.write_all(svg.as_bytes()))?;
+    Ok((report, svg))
 }
 
 /// One margin's fit before (the seed's weighted margin) and after calibration (the fitted
@@ -418,6 +457,8 @@ struct Context<'a> {
     compare_svg: String,
     acs: &'a Evaluation,
     anes: &'a Evaluation,
+    households: &'a HouseholdReport,
+    households_svg: String,
     seconds: f64,
 }
 
@@ -804,6 +845,8 @@ fn report(c: &Context, f: &Findings) -> Result<Report> {
         blocks: variance,
     };
 
+    let households_section = households_section(c.households, c.households_svg.clone());
+
     let d = c.dir.display();
     Ok(Report {
         title: "populace demo: calibrated personas, and what conditioning on them buys".into(),
@@ -811,16 +854,26 @@ fn report(c: &Context, f: &Findings) -> Result<Report> {
             "populace fits synthetic populations to survey marginals, draws persona pools from them, and tests whether \
              conditioning a predictor on a persona improves predictions of individuals or only of populations. This \
              report is the output of populace demo: the whole pipeline run on the data shipped with populace — ACS \
-             2012 persons and margins, and ANES 1996 survey respondents. Every number in it comes from this run."
+             2012 persons and margins, ANES 1996 survey respondents, and EU-SILC 2006 households. Every number in it \
+             comes from this run."
                 .into(),
             "The pipeline: (1) calibrate a small seed sample to published two-way margins; (2) draw a calibrated and a \
              naive persona pool; (3) compare both with the truth; (4) evaluate conditioning on personas at the \
-             individual and the population level, with effect replication and run-to-run variance. Each section \
-             states how to read its numbers, shows a figure and the table behind it."
+             individual and the population level, with effect replication and run-to-run variance; (5) fit whole \
+             households and their persons to state and region controls (EU-SILC 2006). Each section states how to \
+             read its numbers, shows a figure and the table behind it."
                 .into(),
         ],
         findings: vec![f.pools.headline.clone(), f.conditioning.headline.clone(), f.replication.headline.clone()],
-        sections: vec![fit_section, compare_section, pools_predict, gains_section, replication_section, variance_section],
+        sections: vec![
+            fit_section,
+            compare_section,
+            pools_predict,
+            gains_section,
+            replication_section,
+            variance_section,
+            households_section,
+        ],
         footer: vec![
             format!(
                 "Run in {:.1} s by populace {}. Bootstrap resamples: {} (ACS 2012), {} (ANES 1996), as in the shipped specs.",
@@ -830,10 +883,67 @@ fn report(c: &Context, f: &Findings) -> Result<Report> {
                 bootstrap(c.anes)
             ),
             format!(
-                "Outputs of each stage: {d}/fit/, {d}/pools/, {d}/compare/, {d}/evaluate-acs2012/, {d}/evaluate-anes1996/. \
-                 The inputs are in {d}/inputs/; rerun a stage by hand, e.g. populace evaluate \
+                "Outputs of each stage: {d}/fit/, {d}/pools/, {d}/compare/, {d}/evaluate-acs2012/, {d}/evaluate-anes1996/, \
+                 {d}/households/. The inputs are in {d}/inputs/; rerun a stage by hand, e.g. populace evaluate \
                  {d}/inputs/calibration/experiment_anes1996.toml --out {d}/evaluate-anes1996."
             ),
         ],
     })
+}
+
+/// The household fit: its controls chart and each control's fit.
+fn households_section(r: &HouseholdReport, svg: String) -> Section {
+    let pct = |v: Option<f64>| v.map_or("–".into(), |v| num(v, 2));
+    let rows = r
+        .controls
+        .iter()
+        .map(|c| {
+            let st = &c.statistics;
+            vec![
+                c.name.clone(),
+                format!("{} ({} zones)", c.geography, c.zones.len()),
+                c.table.to_string(),
+                num(st.observed, 0),
+                num(st.predicted, 0),
+                pct(st.mean_abs_pc_difference),
+                pct(st.pct_rmse),
+            ]
+        })
+        .collect();
+    let levels = r.geographies.join(" > ");
+    Section {
+        id: "households".into(),
+        title: "Households and persons fitted to state and region controls".into(),
+        text: vec![format!(
+            "A household spec fits whole households with their persons: here the {} seed households ({} persons) of \
+             the shipped EU-SILC 2006 sample, a tenth of each Austrian state's households, to controls computed from \
+             all of them, over {levels} (seed level {}): per state, households by size and persons by sex and age \
+             band; per region, persons 16 and older by economic status, shared out to the states. {} in {} \
+             balancings: {} whole households, {} persons.",
+            r.seed_households,
+            r.seed_persons,
+            r.seed_geography,
+            if r.converged { "Converged" } else { "NOT converged" },
+            r.balancings,
+            num(r.households, 0),
+            num(r.persons, 0),
+        )],
+        rule: Some(
+            "Per zone, % difference = 100 × (result − target) / target; mean |% difference| over the zones with a \
+             positive target and %RMSE = 100 × RMSE / mean target, over the zones of the control's level: 0 is a \
+             perfect fit. The controls are soft (importances), and each seed household stands for about ten whole \
+             households, so person controls are met to a few per cent; the household total is met exactly."
+                .into(),
+        ),
+        blocks: vec![block(
+            None,
+            figure(
+                "household-controls",
+                svg,
+                "Each control's % difference from its targets, mean ± sd over zones, by level",
+            ),
+            table(&["control", "level", "counts", "target", "result", "mean |% difference|", "%RMSE"], rows),
+            None,
+        )],
+    }
 }

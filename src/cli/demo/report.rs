@@ -168,7 +168,7 @@ mod tests {
                     }),
                     table: Some(DataTable {
                         header: vec!["x".into(), "|y|".into()],
-                        rows: vec![vec!["1".into(), "2".into()]],
+                        rows: vec![vec!["1".into(), "2".into()], vec!["3".into(), "4".into()]],
                     }),
                     note: None,
                 }],
@@ -189,6 +189,7 @@ mod tests {
     fn markdown_links_figures_and_escapes_pipes() {
         let md = report().markdown().unwrap();
         assert!(md.contains("![cap](figures/s.svg)"), "{md}");
-        assert!(md.contains("| x | \\|y\\| |"), "{md}");
+        // a table's lines follow each other: a blank line would end the table
+        assert!(md.contains("| x | \\|y\\| |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n"), "{md}");
     }
 }
