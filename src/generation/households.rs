@@ -34,8 +34,8 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use self::cards::{Home, HouseholdCards, Member, Pairs};
 pub use self::cards::DEFAULT_HOUSEHOLD_TEMPLATE;
+use self::cards::{Home, HouseholdCards, Member, Pairs};
 use crate::error::{Error, Result};
 use crate::generation::CardTemplate;
 use crate::households::HouseholdWeights;
@@ -313,7 +313,9 @@ impl<'a> Expansion<'a> {
                 .map(|&r| {
                     Arc::new(Member {
                         attributes: Arc::new(Pairs::new(
-                            self.person_columns.iter().map(|(n, c)| (n.as_str(), persons.frame.value(r, *c).unwrap_or(""))),
+                            self.person_columns
+                                .iter()
+                                .map(|(n, c)| (n.as_str(), persons.frame.value(r, *c).unwrap_or(""))),
                         )),
                         role: persons.role(r).map(minijinja::Value::from),
                     })

@@ -201,7 +201,8 @@ impl HouseholdOf {
         if !columns.is_empty() {
             sentences.push(format!("Household: {}.", columns.join(", ")));
         }
-        let zones: Vec<String> = home.zones.text().into_iter().rev().map(|(level, zone)| format!("{level} {zone}")).collect();
+        let zones: Vec<String> =
+            home.zones.text().into_iter().rev().map(|(level, zone)| format!("{level} {zone}")).collect();
         if !zones.is_empty() {
             sentences.push(format!("You live in {}.", zones.join(", ")));
         }

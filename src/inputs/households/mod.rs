@@ -25,8 +25,8 @@ pub use spec::{
 pub(crate) use table::Table;
 
 use super::csvfile::parse_count;
-use super::Selection;
 use super::expression::{Expression, Value};
+use super::Selection;
 use crate::error::{Error, Location, Result};
 use crate::frame::Frame;
 

@@ -442,7 +442,9 @@ impl RawHouseholdSpec {
         }
         if let Some(p) = &self.persons {
             if p.role.is_none() && !p.roles.is_empty() {
-                return Err(bad("[persons] roles labels the values of a role column, but role does not name one".into()));
+                return Err(bad(
+                    "[persons] roles labels the values of a role column, but role does not name one".into()
+                ));
             }
         }
         let total = &self.households.total_control;
