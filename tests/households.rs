@@ -548,6 +548,16 @@ fn a_zones_files_do_not_depend_on_the_sharding() {
     let persons = all.values().map(|(l, _, _)| l["persons"].as_u64().unwrap()).sum::<u64>();
     assert_eq!(households as usize, read_csv(whole.join("households.csv")).1.len());
     assert_eq!(persons as usize, read_csv(whole.join("persons.csv")).1.len());
+    // … and the same rows, cards included, but for the ids (the first `ids` fields).
+    let without_ids = |text: &[u8], ids: usize| -> Vec<String> {
+        let text = String::from_utf8(text.to_vec()).unwrap();
+        text.lines().skip(1).map(|l| l.splitn(ids + 1, ',').last().unwrap().to_string()).collect()
+    };
+    for (file, ids) in [("households.csv", 1), ("persons.csv", 2)] {
+        let parts: Vec<String> =
+            all.values().flat_map(|(_, h, p)| without_ids(if ids == 1 { h } else { p }, ids)).collect();
+        assert!(parts == without_ids(&std::fs::read(whole.join(file)).unwrap(), ids), "{file}");
+    }
     // Parquet by default, one file pair per zone.
     let parquet = partitioned(&spec, &dir.path().join("parquet"), &["--shard", "2/3"], "");
     let (line, households, _) = &parquet["2"];
