@@ -27,7 +27,9 @@ use super::zones::ZoneArgs;
 /// DIR/weights.csv (the seed's id and its calibrated weight, per zone). Both write
 /// DIR/report.json (iterations, convergence, per-margin deviations). With --shard or --zones,
 /// fits only those zones and writes DIR/zone=ID/weights.csv per zone, printing one JSON line per
-/// zone on stdout (zone, records, weight_total, converged, max_deviation, path, bytes, checksum).
+/// zone on stdout (zone, records, weight_total, converged, max_deviation, path, bytes, checksum);
+/// with a household spec, per zone of the top geography level, each fitted on its own (the same
+/// weights as the whole fit), its line giving zone, households, converged, path, bytes, checksum.
 #[derive(Args)]
 #[command(after_help = "Examples:\n  populace fit calibration/acs2012.toml --out out/fit\n  \
      populace fit calibration/api_counties.toml --shard 1/4 --out out/weights\n\n\
@@ -60,15 +62,19 @@ pub fn run(args: FitArgs) -> Result<i32> {
     let spec = match super::households::read_spec(&args.spec)? {
         super::households::AnySpec::Persons(spec) => *spec,
         super::households::AnySpec::Households(spec) => {
-            if selection.is_some() || args.rescale {
+            if args.rescale {
                 return Err(super::guard::Usage(
-                    "--shard, --zones and --rescale apply to persons specs; a household spec ([households]) is fitted \
-                 whole"
+                    "--rescale applies to persons specs; a household spec ([households]) has no margins to rescale"
                         .into(),
                 )
                 .into());
             }
-            return super::households::run_fit(&args.spec, *spec, &args.out, args.json, args.quiet);
+            return match &selection {
+                Some(selection) => {
+                    super::households::run_fit_sharded(&args.spec, *spec, &args.out, selection, args.quiet)
+                }
+                None => super::households::run_fit(&args.spec, *spec, &args.out, args.json, args.quiet),
+            };
         }
     };
     Files::default().fit_spec(&args.spec, &spec).output_folder("--out", &args.out, &OUTPUTS).check()?;

@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::{ArgGroup, Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use populace::error::Location;
-use populace::generation::households::TableFormat;
+use populace::generation::households::{TableFormat, DEFAULT_HOUSEHOLD_TEMPLATE};
 use populace::generation::partition::{self, PartitionSummary};
 use populace::generation::{CardTemplate, Format, GenerateOptions, GenerateSummary, Mode, Pool, Source};
 use populace::inputs::{FitOptions, HouseholdSpec, LoadOptions, Problem, Selection};
@@ -37,6 +37,12 @@ use super::zones::ZoneArgs;
      Cards: the default reads \"You are a 30-44-year-old woman. Your race is white. … You are married.\" \
      A --template is a MiniJinja template that sees every attribute by name, person_id, zone and \
      attributes (a map); {{ persona() }} gives the default description; missing names render empty.\n\n\
+     Household specs ([households]): no -n (the zones' household totals decide); --out is a folder for \
+     households and persons, whose cards also see household_id, role and household (size, attributes, \
+     zones, members: the other persons); {{ home() }} describes the household. The default card reads \
+     \"You are a 34-year-old woman. You live with 2 others: a 36-year-old man and a 7-year-old girl. \
+     Household: HTYPE 1. You live in TAZ 12, TRACT 3, PUMA 600.\" --partitioned/--shard/--zones go by \
+     the top geography level.\n\n\
      Exit codes: 0 ok, 1 an output could not be written, 2 usage, 3 bad input, 4 not converged (the pool is \
      written), 5 infeasible."
 )]
@@ -57,13 +63,16 @@ pub struct GenerateArgs {
     out: PathBuf,
     /// Write every zone to its own file, OUT/zone=ID/part-0.parquet (see --format; IDs escaped
     /// as Hive does), each atomically, and print one JSON line per zone on stdout: zone, persons,
-    /// path, bytes, checksum. The summary goes to stderr.
+    /// path, bytes, checksum. The summary goes to stderr. With a household spec: every zone of
+    /// the top geography level to OUT/households/zone=ID/part-0.EXT and
+    /// OUT/persons/zone=ID/part-0.EXT, ids ZONE-K, a line per zone with both files'
+    /// households_/persons_path, _bytes and _checksum.
     #[arg(long)]
     partitioned: bool,
     #[command(flatten)]
     select: ZoneArgs,
     /// Format of the partitioned files [default: parquet]; with a household spec, of
-    /// households and persons [default: csv].
+    /// households and persons [default: csv; partitioned: parquet].
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
     /// exact: integer counts meeting the margins, in random order; random: independent draws.
@@ -73,7 +82,8 @@ pub struct GenerateArgs {
     /// one-way marginal, or IPF on the margins without the seed.
     #[arg(long, value_enum, value_name = "KIND")]
     naive: Option<NaiveArg>,
-    /// Card template (MiniJinja) instead of the default.
+    /// Card template (MiniJinja) instead of the default; with a household spec it also sees
+    /// household_id, role and household (size, attributes, zones, members).
     #[arg(long, value_name = "FILE", conflicts_with = "no_card")]
     template: Option<PathBuf>,
     /// Leave out the card column.
@@ -114,7 +124,7 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
     let partitioned = args.partitioned || selection.is_some();
     let spec = match super::households::read_spec(&args.spec)? {
         super::households::AnySpec::Persons(spec) => *spec,
-        super::households::AnySpec::Households(spec) => return run_households(&args, *spec, partitioned),
+        super::households::AnySpec::Households(spec) => return run_households(&args, *spec, partitioned, selection),
     };
     if args.format.is_some() && !partitioned {
         return Err(Usage(
@@ -188,8 +198,13 @@ pub fn run(args: GenerateArgs) -> Result<i32> {
     Ok(if summary.converged { exit::OK } else { exit::NOT_CONVERGED })
 }
 
-/// `generate` on a household spec: DIR/households and DIR/persons.
-fn run_households(args: &GenerateArgs, spec: HouseholdSpec, partitioned: bool) -> Result<i32> {
+/// `generate` on a household spec: DIR/households and DIR/persons, whole or per top-level zone.
+fn run_households(
+    args: &GenerateArgs,
+    spec: HouseholdSpec,
+    partitioned: bool,
+    selection: Option<Selection>,
+) -> Result<i32> {
     let refuse = |what: &str| -> Result<i32> {
         Err(Usage(format!(
             "{what} applies to persons specs; a household spec ([households]) makes the zones' households"
@@ -199,13 +214,16 @@ fn run_households(args: &GenerateArgs, spec: HouseholdSpec, partitioned: bool) -
     if args.persons.is_some() {
         return refuse("-n (the zones' household totals decide how many)");
     }
-    if partitioned {
-        return refuse("--partitioned, --shard and --zones (households are written whole, to --out DIR)");
+    if args.naive.is_some() || !matches!(args.mode, ModeArg::Exact) || args.rescale {
+        return refuse("--naive, --mode and --rescale");
     }
-    if args.naive.is_some() || args.template.is_some() || !matches!(args.mode, ModeArg::Exact) || args.rescale {
-        return refuse("--naive, --template, --mode and --rescale");
-    }
-    let format = match args.format.unwrap_or(FormatArg::Csv) {
+    let card = match (&args.template, args.no_card) {
+        (_, true) => None,
+        (Some(path), false) => Some(CardTemplate::from_file(path)?),
+        (None, false) => Some(CardTemplate::new("the default card template", DEFAULT_HOUSEHOLD_TEMPLATE)),
+    };
+    let default = if partitioned { FormatArg::Parquet } else { FormatArg::Csv };
+    let format = match args.format.unwrap_or(default) {
         FormatArg::Csv => TableFormat::Csv,
         FormatArg::Parquet => TableFormat::Parquet,
         FormatArg::Jsonl => return refuse("--format jsonl"),
@@ -215,6 +233,9 @@ fn run_households(args: &GenerateArgs, spec: HouseholdSpec, partitioned: bool) -
         spec,
         out: &args.out,
         format,
+        template: args.template.as_deref(),
+        card,
+        partition: partitioned.then_some(selection),
         json: args.json,
         quiet: args.quiet,
     })

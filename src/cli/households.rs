@@ -4,11 +4,17 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
+use populace::generation::households::partition::{write_partitioned, HouseholdPartitionSummary, PartitionOutput};
 use populace::generation::households::{Expansion, TableFormat};
+use populace::generation::CardTemplate;
 use populace::households::fit;
-use populace::inputs::{HouseholdProblem, HouseholdSpec, Mode, Spec};
+use populace::inputs::{HouseholdProblem, HouseholdSpec, Mode, Selection, Spec};
 use populace::reports::chart::write_interval_svg;
-use populace::reports::{write_household_weights_csv, write_json, write_seed_weights_csv, HouseholdReport, OutputSet};
+use populace::reports::{
+    check_zone_folders, file_checksum, write_household_weights_csv, write_json, write_seed_weights_csv, zone_folder,
+    HouseholdReport, OutputSet,
+};
+use serde::Serialize;
 
 use super::emit;
 use super::exit;
@@ -104,6 +110,86 @@ pub fn run_fit(path: &Path, spec: HouseholdSpec, out: &Path, json: bool, quiet: 
     }
 }
 
+/// A zone's line of a sharded household fit's manifest.
+#[derive(Serialize)]
+struct FitLine<'a> {
+    zone: &'a str,
+    households: f64,
+    converged: bool,
+    path: String,
+    bytes: u64,
+    checksum: String,
+}
+
+/// Fits the top-level zones `selection` picks, each on its own (the problem restricted to it:
+/// the whole fit's weights for the zone), to DIR/zone=ID/weights.csv, a manifest line each on
+/// stdout.
+pub fn run_fit_sharded(
+    path: &Path,
+    spec: HouseholdSpec,
+    out: &Path,
+    selection: &Selection,
+    quiet: bool,
+) -> Result<i32> {
+    let start = Instant::now();
+    inputs(Files::default(), path, &spec).output_folder("--out", out, &["weights.csv"]).check()?;
+    let problem = HouseholdProblem::load(&spec)?;
+    for note in &problem.notes {
+        eprintln!("note: {note}");
+    }
+    let zones = problem.select(selection, &path.display().to_string())?;
+    let top = &problem.geography.levels[0];
+    check_zone_folders(zones.iter().map(|&z| top.zones[z].as_str()))?;
+    let mut unconverged = Vec::new();
+    for &z in &zones {
+        let zone = top.zones[z].as_str();
+        let sub = problem.restrict(&[z])?;
+        let weights = fit(&sub, &spec.fit)?;
+        let folder = zone_folder(out, zone);
+        std::fs::create_dir_all(&folder).map_err(|e| populace::Error::write(&folder, e))?;
+        let file = folder.join("weights.csv");
+        write_household_weights_csv(&file, &sub, &weights)?;
+        let (checksum, bytes) = file_checksum(&file)?;
+        let lowest = weights.lowest();
+        let households = match &lowest.count {
+            Some(counts) => counts.iter().sum::<u64>() as f64,
+            None => lowest.weight.iter().sum(),
+        };
+        if !weights.converged() {
+            unconverged.push(zone);
+        }
+        let line = FitLine {
+            zone,
+            households,
+            converged: weights.converged(),
+            path: file.display().to_string(),
+            bytes,
+            checksum,
+        };
+        emit(&serde_json::to_string(&line)?);
+    }
+    if !quiet {
+        eprintln!(
+            "populace fit {}: {} {} zones, {} weight files under {} ({:.2} s)",
+            path.display(),
+            zones.len(),
+            top.name,
+            zones.len(),
+            out.display(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    if unconverged.is_empty() {
+        return Ok(exit::OK);
+    }
+    eprintln!(
+        "warning: some balancings of {} zones did not converge ({}); their weights were written and marked          \"converged\": false",
+        unconverged.len(),
+        unconverged.join(", ")
+    );
+    Ok(exit::NOT_CONVERGED)
+}
+
 /// The human summary of a household fit.
 fn summary(path: &Path, r: &HouseholdReport, written: &[PathBuf]) -> String {
     use std::fmt::Write;
@@ -153,6 +239,12 @@ pub struct GenerateRequest<'a> {
     pub spec: HouseholdSpec,
     pub out: &'a Path,
     pub format: TableFormat,
+    /// The card template file, if one was given (an input).
+    pub template: Option<&'a Path>,
+    /// The persons' card template; `None`: no cards.
+    pub card: Option<CardTemplate>,
+    /// Per top-level zone: `Some(None)` every zone, `Some(Some(selection))` those selected.
+    pub partition: Option<Option<Selection>>,
     pub json: bool,
     pub quiet: bool,
 }
@@ -160,11 +252,27 @@ pub struct GenerateRequest<'a> {
 /// The files a household generate writes into its folder.
 const GENERATED: [&str; 4] = ["households.csv", "persons.csv", "households.parquet", "persons.parquet"];
 
-/// Fits the household spec and writes DIR/households.EXT and DIR/persons.EXT.
+/// The files a partitioned household generate writes into each zone's folders.
+const PARTS: [&str; 2] = ["part-0.csv", "part-0.parquet"];
+
+/// Fits the household spec and writes DIR/households.EXT and DIR/persons.EXT, or, partitioned,
+/// DIR/households/zone=ID/part-0.EXT and DIR/persons/zone=ID/part-0.EXT.
 pub fn run_generate(request: GenerateRequest) -> Result<i32> {
     let start = Instant::now();
     let mut spec = request.spec;
-    inputs(Files::default(), request.path, &spec).output_folder("--out", request.out, &GENERATED).check()?;
+    let mut files = inputs(Files::default(), request.path, &spec);
+    if let Some(template) = request.template {
+        files = files.input("the template", template);
+    }
+    files = match &request.partition {
+        None => files.output_folder("--out", request.out, &GENERATED),
+        Some(_) => files.output_folder("--out", &request.out.join("households"), &PARTS).output_folder(
+            "--out",
+            &request.out.join("persons"),
+            &PARTS,
+        ),
+    };
+    files.check()?;
     if spec.fit.mode == Mode::SurveyWeighting {
         return Err(populace::Error::input(
             populace::error::Location::file(request.path.display().to_string()),
@@ -181,12 +289,34 @@ pub fn run_generate(request: GenerateRequest) -> Result<i32> {
     for note in &problem.notes {
         eprintln!("note: {note}");
     }
+    if let Some(selection) = &request.partition {
+        let name = request.path.display().to_string();
+        let top = &problem.geography.levels[0];
+        let zones = match selection {
+            Some(s) => problem.select(s, &name)?,
+            None => (0..top.len()).collect(),
+        };
+        let output = PartitionOutput { dir: request.out, format: request.format, card: request.card.as_ref() };
+        let spinner = Spinner::new("balancing and writing households", request.quiet);
+        let summary = write_partitioned(&problem, &spec.fit, &output, &zones, &mut |line| {
+            emit(&serde_json::to_string(line).unwrap_or_default());
+        });
+        spinner.finish();
+        let summary = summary?;
+        if !request.quiet {
+            eprintln!("{}", partitioned_text(request.path, request.out, &top.name, top.len(), &summary));
+        }
+        return Ok(if summary.converged { exit::OK } else { exit::NOT_CONVERGED });
+    }
     let set = OutputSet::open(request.out)?;
     let spinner = Spinner::new("balancing households", request.quiet);
     let weights = fit(&problem, &spec.fit);
     spinner.finish();
     let weights = weights?;
-    let expansion = Expansion::new(&problem, &weights)?;
+    let mut expansion = Expansion::new(&problem, &weights)?;
+    if let Some(card) = &request.card {
+        expansion = expansion.cards(card)?;
+    }
     let ext = request.format.extension();
     let (households, persons) = (format!("households.{ext}"), format!("persons.{ext}"));
     expansion.write(&set.path(&households), &set.path(&persons), request.format)?;
@@ -213,4 +343,21 @@ pub fn run_generate(request: GenerateRequest) -> Result<i32> {
         ));
     }
     Ok(if weights.converged() { exit::OK } else { exit::NOT_CONVERGED })
+}
+
+/// The human summary of a partitioned household generate (on stderr: stdout has the manifest).
+fn partitioned_text(path: &Path, out: &Path, level: &str, all: usize, s: &HouseholdPartitionSummary) -> String {
+    format!(
+        "populace generate {}\n  {} of {all} {level} zones: {} households, {} persons{}\nwrote {} file pairs under {} \
+         ({} bytes; {:.2} s)",
+        path.display(),
+        s.zones,
+        s.households,
+        s.persons,
+        if s.converged { "" } else { " (some balancings did NOT converge)" },
+        s.zones,
+        out.display(),
+        s.bytes,
+        s.seconds
+    )
 }

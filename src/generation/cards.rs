@@ -108,16 +108,9 @@ pub(crate) type Cache = HashMap<Box<[u32]>, Arc<str>>;
 impl Cards {
     /// Compiles `template` for persons of `domain`.
     pub(crate) fn new(template: &CardTemplate, domain: &Domain) -> Result<Self> {
-        let mut env = Environment::new();
-        env.set_fuel(Some(CARD_FUEL));
-        env.set_undefined_behavior(UndefinedBehavior::Chainable);
-        env.set_auto_escape_callback(|_| AutoEscape::None);
+        let mut env = environment();
         env.add_function("persona", persona);
-        env.add_template_owned(template.name.clone(), template.source.clone())
-            .map_err(|e| template_error(&template.name, &e))?;
-        let compiled = env.get_template(&template.name).map_err(|e| template_error(&template.name, &e))?;
-        let used = compiled.undeclared_variables(false);
-        let per_person = ["person_id", "debug"].iter().any(|v| used.contains(*v));
+        let per_person = compile(&mut env, template, &["person_id"])?;
         let labels = Labels {
             names: domain.attributes().iter().map(|a| a.name().to_string()).collect(),
             categories: domain
@@ -208,32 +201,61 @@ impl Cards {
             person_id,
             zone: zone_value.cloned(),
         })));
-        let template = self.env.get_template(&self.name).map_err(|e| template_error(&self.name, &e))?;
-        let mut text = Capped(Vec::new());
-        let doing = |d: &mut String| {
-            use std::fmt::Write;
-            let _ = match zone {
-                Some(z) => write!(d, "{}: rendering the card of person {z}-{k}", self.name),
-                None => write!(d, "{}: rendering the card of person {k}", self.name),
-            };
+        let person = match zone {
+            Some(z) => format!("{z}-{k}"),
+            None => k.to_string(),
         };
-        let rendered = crate::memory::with_budget(crate::memory::CARD_MAX_ALLOCATION, doing, || {
-            template.render_captured_to(context, &mut text)
-        });
-        rendered.map(drop).map_err(|e| {
-            let person = match zone {
-                Some(z) => format!("{z}-{k}"),
-                None => k.to_string(),
-            };
-            let mut error = template_error(&self.name, &e);
-            if let Error::Input { message, .. } = &mut error {
-                message.push_str(&format!(" (rendering the card of person {person})"));
-            }
-            error
-        })?;
-        let text = String::from_utf8_lossy(&text.0);
-        Ok(Arc::from(text.trim()))
+        render(&self.env, &self.name, context, &person)
     }
+}
+
+/// A MiniJinja environment as cards render in: fuel-limited, undefined names rendering as
+/// nothing, no escaping.
+pub(crate) fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_fuel(Some(CARD_FUEL));
+    env.set_undefined_behavior(UndefinedBehavior::Chainable);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env
+}
+
+/// Adds `template` to `env`; whether it reads one of `ids` (or `debug`), so that cards can
+/// differ between persons who are otherwise alike.
+///
+/// # Errors
+/// [`Error::Input`] at the template's line for a syntax error.
+pub(crate) fn compile(env: &mut Environment<'static>, template: &CardTemplate, ids: &[&str]) -> Result<bool> {
+    env.add_template_owned(template.name.clone(), template.source.clone())
+        .map_err(|e| template_error(&template.name, &e))?;
+    let compiled = env.get_template(&template.name).map_err(|e| template_error(&template.name, &e))?;
+    let used = compiled.undeclared_variables(false);
+    Ok(ids.iter().chain(&["debug"]).any(|v| used.contains(*v)))
+}
+
+/// Renders template `name` of `env` with `context` into a card (within the fuel, allocation
+/// and length limits, trimmed); `person` names the person in messages.
+///
+/// # Errors
+/// [`Error::Input`] at the template's line, naming the person.
+pub(crate) fn render(env: &Environment<'static>, name: &str, context: Value, person: &str) -> Result<Arc<str>> {
+    let template = env.get_template(name).map_err(|e| template_error(name, &e))?;
+    let mut text = Capped(Vec::new());
+    let doing = |d: &mut String| {
+        use std::fmt::Write;
+        let _ = write!(d, "{name}: rendering the card of person {person}");
+    };
+    let rendered = crate::memory::with_budget(crate::memory::CARD_MAX_ALLOCATION, doing, || {
+        template.render_captured_to(context, &mut text)
+    });
+    rendered.map(drop).map_err(|e| {
+        let mut error = template_error(name, &e);
+        if let Error::Input { message, .. } = &mut error {
+            message.push_str(&format!(" (rendering the card of person {person})"));
+        }
+        error
+    })?;
+    let text = String::from_utf8_lossy(&text.0);
+    Ok(Arc::from(text.trim()))
 }
 
 /// The most steps (MiniJinja's fuel: roughly one per instruction) a template may take to
@@ -359,8 +381,13 @@ impl Object for Attributes {
 
 /// `persona(attributes)`: the description of [the module docs](self); without an argument,
 /// of the template's `attributes`.
-fn persona(state: &State, attributes: Option<Value>) -> String {
+pub(crate) fn persona(state: &State, attributes: Option<Value>) -> String {
     let attributes = attributes.or_else(|| state.lookup("attributes")).unwrap_or(Value::UNDEFINED);
+    describe(&pairs_of(&attributes))
+}
+
+/// The (name, value) pairs of a map value, undefined and none values left out.
+pub(crate) fn pairs_of(attributes: &Value) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     if let Ok(keys) = attributes.try_iter() {
         for key in keys {
@@ -371,7 +398,7 @@ fn persona(state: &State, attributes: Option<Value>) -> String {
             pairs.push((key.to_string(), value.to_string()));
         }
     }
-    describe(&pairs)
+    pairs
 }
 
 /// How an age category reads.
@@ -444,8 +471,26 @@ fn is_sex(name: &str) -> bool {
     matches!(normalized(name).as_str(), "sex" | "gender")
 }
 
-/// The person's description from (attribute, category) pairs.
-fn describe(pairs: &[(String, String)]) -> String {
+/// How a person is named from (attribute, category) pairs: `a 30-44-year-old woman`, `a man
+/// aged 65 or older`, `a person`; and the pairs that went into it.
+pub(crate) struct Noun {
+    /// The phrase, with its article.
+    pub(crate) phrase: String,
+    /// Whether an age or a sex went into it.
+    pub(crate) known: bool,
+    age_at: Option<usize>,
+    sex_at: Option<usize>,
+}
+
+impl Noun {
+    /// Whether pair `i` went into the phrase.
+    pub(crate) fn uses(&self, i: usize) -> bool {
+        Some(i) == self.age_at || Some(i) == self.sex_at
+    }
+}
+
+/// The noun phrase of a person: see [`Noun`].
+pub(crate) fn noun(pairs: &[(String, String)]) -> Noun {
     let age_at = pairs.iter().position(|(n, v)| is_age(n) && Age::parse(v).is_some());
     let sex_at = pairs.iter().position(|(n, _)| is_sex(n));
     let age = age_at.and_then(|i| Age::parse(&pairs[i].1));
@@ -465,18 +510,36 @@ fn describe(pairs: &[(String, String)]) -> String {
         Some(Age::AtLeast(n)) => format!("{noun} aged {n} or older"),
         None => noun.to_string(),
     };
-    let mut sentences = vec![format!("You are {} {phrase}.", article(&phrase))];
+    Noun {
+        phrase: format!("{} {phrase}", article(&phrase)),
+        known: age.is_some() || sex_known,
+        age_at,
+        sex_at: sex_at.filter(|_| sex_known),
+    }
+}
+
+/// Whether a value says nothing: empty, `not applicable`, `n/a`, `na` or the missing category.
+pub(crate) fn blank(value: &str) -> bool {
+    let lower = value.trim().to_lowercase();
+    lower.is_empty() || ["not applicable", "n/a", "na", CATEGORY].contains(&lower.as_str())
+}
+
+/// An attribute name as words: `income_band` → `income band`.
+pub(crate) fn label(name: &str) -> String {
+    name.trim().replace(['_', '-'], " ")
+}
+
+/// The person's description from (attribute, category) pairs.
+pub(crate) fn describe(pairs: &[(String, String)]) -> String {
+    let noun = noun(pairs);
+    let mut sentences = vec![format!("You are {}.", noun.phrase)];
     for (i, (name, value)) in pairs.iter().enumerate() {
         let v = value.trim();
         let lower = v.to_lowercase();
-        if Some(i) == age_at
-            || (Some(i) == sex_at && sex_known)
-            || v.is_empty()
-            || ["not applicable", "n/a", "na", CATEGORY].contains(&lower.as_str())
-        {
+        if noun.uses(i) || blank(v) {
             continue;
         }
-        let label = name.trim().replace(['_', '-'], " ");
+        let label = label(name);
         let yes = matches!(lower.as_str(), "yes" | "true");
         let no = matches!(lower.as_str(), "no" | "false");
         let participle = label.len() > 3 && label.ends_with("ed") && label.chars().all(char::is_alphabetic);

@@ -70,7 +70,7 @@ pub use households::import_populationsim;
 pub use households::{
     is_household_spec, Balancer, Control, ControlLayout, ControlSpec, ControlTable, ControlTableSpec, Geography,
     GeographySpec, HouseholdFit, HouseholdProblem, HouseholdSpec, Households, HouseholdsSpec, Imported, Incidence,
-    Level, Mode, Persons, PersonsSpec, HOUSEHOLD_ID, PERSON_ID,
+    Level, Mode, Persons, PersonsSpec, Role, HOUSEHOLD_ID, PERSON_ID,
 };
 pub use margin::MarginTable;
 pub use options::{Bounds, Calibration, FitOptions, FitParams, Integerize, Method, ZeroCells};

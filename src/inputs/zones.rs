@@ -128,11 +128,22 @@ impl Selection {
                 format!("{what} selects zones, but the spec has no [zones] section: there is nothing to shard"),
             ));
         }
+        let position: HashMap<&str, usize> =
+            problem.zones.iter().enumerate().filter_map(|(z, zone)| Some((zone.name.as_deref()?, z))).collect();
+        let unknown = format!("no margin of {spec} has this zone");
+        self.pick(problem.zones.len(), |id| position.get(id).copied(), &unknown)
+    }
+
+    /// Positions of the selected zones among `count` zones: in zone order for a shard, in list
+    /// order for a list, whose ids `find` places; `unknown` ends the message for an id it does
+    /// not place.
+    ///
+    /// # Errors
+    /// [`Error::Input`], naming the list's source and line, for an unknown or repeated zone id.
+    pub(crate) fn pick(&self, count: usize, find: impl Fn(&str) -> Option<usize>, unknown: &str) -> Result<Vec<usize>> {
         match self {
-            Selection::Shard(shard) => Ok((shard.index - 1..problem.zones.len()).step_by(shard.count).collect()),
+            Selection::Shard(shard) => Ok((shard.index - 1..count).step_by(shard.count).collect()),
             Selection::Listed { source, text } => {
-                let position: HashMap<&str, usize> =
-                    problem.zones.iter().enumerate().filter_map(|(z, zone)| Some((zone.name.as_deref()?, z))).collect();
                 let mut first_line: HashMap<usize, usize> = HashMap::new();
                 let mut zones = Vec::new();
                 for (n, line) in text.lines().enumerate() {
@@ -141,11 +152,8 @@ impl Selection {
                         continue;
                     }
                     let at = Location::file(source.as_str()).at_line(n as u64 + 1);
-                    let Some(&z) = position.get(id) else {
-                        return Err(Error::input(
-                            at,
-                            format!("unknown zone \"{}\": no margin of {spec} has this zone", id.escape_debug()),
-                        ));
+                    let Some(z) = find(id) else {
+                        return Err(Error::input(at, format!("unknown zone \"{}\": {unknown}", id.escape_debug())));
                     };
                     if let Some(first) = first_line.insert(z, n + 1) {
                         return Err(Error::input(

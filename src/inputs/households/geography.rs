@@ -86,6 +86,31 @@ impl Geography {
         self.levels.len() - 1
     }
 
+    /// The zones lying in the top-level zones that `keep` marks, in their order, and for each
+    /// level the new position of each old zone (`None`: left out).
+    pub(crate) fn within(&self, keep: &[bool]) -> (Geography, Vec<Vec<Option<u32>>>) {
+        let mut levels: Vec<Level> = Vec::with_capacity(self.levels.len());
+        let mut maps: Vec<Vec<Option<u32>>> = Vec::with_capacity(self.levels.len());
+        for (l, level) in self.levels.iter().enumerate() {
+            let mut kept = Level::new(&level.name);
+            let mut map = vec![None; level.len()];
+            for (z, zone) in level.zones.iter().enumerate() {
+                // Some(parent's new position, if any) when the zone is kept.
+                let parent = match l {
+                    0 => keep.get(z).copied().unwrap_or(false).then_some(None),
+                    _ => maps[l - 1][level.parent[z] as usize].map(Some),
+                };
+                let Some(parent) = parent else { continue };
+                let (n, _) = kept.insert(zone);
+                kept.parent.extend(parent);
+                map[z] = Some(n as u32);
+            }
+            levels.push(kept);
+            maps.push(map);
+        }
+        (Geography { levels, seed: self.seed }, maps)
+    }
+
     /// One level whose zones are `zones` (a geography without a crosswalk).
     pub(crate) fn single(name: &str, zones: impl IntoIterator<Item = String>) -> Geography {
         let mut level = Level::new(name);

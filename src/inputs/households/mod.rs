@@ -26,6 +26,7 @@ pub(crate) use table::Table;
 
 use super::csvfile::parse_count;
 use super::expression::{Expression, Value};
+use super::Selection;
 use crate::error::{Error, Location, Result};
 use crate::frame::Frame;
 
@@ -102,6 +103,8 @@ pub struct Persons {
     pub frame: Frame,
     /// The columns written for each synthetic person.
     pub columns: Vec<usize>,
+    /// The role column (`[persons] role`), if the spec names one.
+    pub role: Option<Role>,
 }
 
 impl Persons {
@@ -109,6 +112,24 @@ impl Persons {
     pub fn of(&self, h: usize) -> &[usize] {
         &self.rows[self.start[h]..self.start[h + 1]]
     }
+
+    /// The role of the person on table row `row`: its label, or its value as it is; `None`
+    /// without a role column or value.
+    pub fn role(&self, row: usize) -> Option<&str> {
+        let role = self.role.as_ref()?;
+        let value = self.frame.value(row, role.column)?;
+        Some(role.labels.get(key(value).as_ref()).map_or(value, String::as_str))
+    }
+}
+
+/// The persons' role column and the labels of its values.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Role {
+    /// The column of the person table.
+    pub column: usize,
+    /// Labels by value (values compared as zone ids are: `01` is `1`).
+    pub labels: std::collections::HashMap<String, String>,
 }
 
 /// Each control's value per household, sparse: the households with a non-zero value.
@@ -133,6 +154,23 @@ impl Incidence {
         let a = h.partition_point(|&x| (x as usize) < range.start);
         let b = h.partition_point(|&x| (x as usize) < range.end);
         (&h[a..b], &v[a..b])
+    }
+
+    /// The entries of the households that `map` keeps, renumbered as it says (it must keep
+    /// their order).
+    fn restricted(&self, map: &[Option<u32>]) -> Incidence {
+        let mut out = Incidence { start: vec![0], ..Incidence::default() };
+        for c in 0..self.start.len().saturating_sub(1) {
+            let (h, v) = self.control(c);
+            for (&h, &v) in h.iter().zip(v) {
+                if let Some(n) = map[h as usize] {
+                    out.households.push(n);
+                    out.values.push(v);
+                }
+            }
+            out.start.push(out.households.len());
+        }
+        out
     }
 
     fn push(&mut self, values: &[f64]) {
@@ -167,6 +205,8 @@ pub struct HouseholdProblem {
     pub incidence: Incidence,
     /// The seed's household id column and the persons' household id column, for output.
     pub id_column: String,
+    /// The seed's design weight column.
+    pub weight_column: String,
     /// Things the user should know that did not stop the load (households left out, …).
     pub notes: Vec<String>,
 }
@@ -306,7 +346,97 @@ impl HouseholdProblem {
             total,
             incidence,
             id_column: spec.households.id.clone(),
+            weight_column: spec.households.weight.clone(),
             notes,
+        })
+    }
+
+    /// Positions of the top-level zones (`geography.levels[0]`) that `selection` picks: a shard
+    /// of them in crosswalk order, or those listed. `spec` names the spec in messages.
+    ///
+    /// # Errors
+    /// [`Error::Input`], naming the list's source and line, for an unknown or repeated zone id.
+    pub fn select(&self, selection: &Selection, spec: &str) -> Result<Vec<usize>> {
+        let top = &self.geography.levels[0];
+        let unknown = format!("{spec} has no {} zone of this id", top.name);
+        selection.pick(top.len(), |id| top.zone(id), &unknown)
+    }
+
+    /// The problem restricted to the top-level zones at positions `zones` (in any order): their
+    /// zones at every level, the seed zones' households and persons, and the controls' totals
+    /// in those zones. Zones and households keep their order, so
+    /// [`households::fit`](crate::households::fit) gives the restricted problem exactly the
+    /// weights the whole problem's fit gives those zones: nothing in a fit crosses a top-level
+    /// zone.
+    ///
+    /// # Errors
+    /// [`Error::Inconsistent`] for a position past the last top-level zone.
+    pub fn restrict(&self, zones: &[usize]) -> Result<HouseholdProblem> {
+        let top = &self.geography.levels[0];
+        let mut keep = vec![false; top.len()];
+        for &z in zones {
+            match keep.get_mut(z) {
+                Some(k) => *k = true,
+                None => {
+                    return Err(Error::Inconsistent(format!(
+                        "{} zone position {z} is past the last of {} zones",
+                        top.name,
+                        top.len()
+                    )))
+                }
+            }
+        }
+        let (geography, maps) = self.geography.within(&keep);
+        let seed_map = &maps[self.geography.seed];
+        let old = &self.households;
+        let mut map = vec![None; old.len()];
+        let mut kept = Vec::with_capacity(old.len());
+        let mut start = vec![0];
+        for (s, new) in seed_map.iter().enumerate() {
+            if new.is_some() {
+                for h in old.of_zone(s) {
+                    map[h] = Some(kept.len() as u32);
+                    kept.push(h);
+                }
+                start.push(kept.len());
+            }
+        }
+        let households = Households {
+            ids: kept.iter().map(|&h| old.ids[h].clone()).collect(),
+            weights: kept.iter().map(|&h| old.weights[h]).collect(),
+            seed_zone: kept.iter().map(|&h| seed_map[old.seed_zone[h] as usize].unwrap_or_default()).collect(),
+            start,
+            rows: kept.iter().map(|&h| old.rows[h]).collect(),
+            frame: old.frame.clone(),
+            columns: old.columns.clone(),
+        };
+        let persons = self.persons.as_ref().map(|p| {
+            let mut start = vec![0];
+            let mut rows = Vec::new();
+            for &h in &kept {
+                rows.extend_from_slice(p.of(h));
+                start.push(rows.len());
+            }
+            Persons { start, rows, frame: p.frame.clone(), columns: p.columns.clone(), role: p.role.clone() }
+        });
+        let controls = self
+            .controls
+            .iter()
+            .map(|c| {
+                let targets = c.targets.iter().zip(&maps[c.level]).filter(|(_, m)| m.is_some()).map(|(&t, _)| t);
+                Control { targets: targets.collect(), ..c.clone() }
+            })
+            .collect();
+        Ok(HouseholdProblem {
+            geography,
+            households,
+            persons,
+            controls,
+            total: self.total,
+            incidence: self.incidence.restricted(&map),
+            id_column: self.id_column.clone(),
+            weight_column: self.weight_column.clone(),
+            notes: self.notes.clone(),
         })
     }
 
@@ -445,7 +575,20 @@ fn read_persons(
     }
     of.sort_by_key(|&(h, row)| (h, row));
     let columns = output_columns(table, ps.columns.as_deref(), &[ps.household_id.as_str()])?;
-    Ok(Persons { start: count, rows: of.into_iter().map(|(_, r)| r).collect(), frame: table.frame.clone(), columns })
+    let role = match &ps.role {
+        Some(name) => Some(Role {
+            column: table.column(name, "role")?,
+            labels: ps.roles.iter().map(|(v, label)| (key(v).into_owned(), label.clone())).collect(),
+        }),
+        None => None,
+    };
+    Ok(Persons {
+        start: count,
+        rows: of.into_iter().map(|(_, r)| r).collect(),
+        frame: table.frame.clone(),
+        columns,
+        role,
+    })
 }
 
 /// Control `control`'s total in every zone of `level`, from its table.

@@ -387,7 +387,16 @@ pub fn import_populationsim(configs: &Path, data: &Path, out: &Path) -> Result<I
                     columns: None,
                 })
             }
-            "persons" => persons = Some(PersonsSpec { file, household_id: id.clone(), rename, columns: None }),
+            "persons" => {
+                persons = Some(PersonsSpec {
+                    file,
+                    household_id: id.clone(),
+                    rename,
+                    columns: None,
+                    role: None,
+                    roles: IndexMap::new(),
+                })
+            }
             "geo_cross_walk" => crosswalk = Some((file, rename)),
             t => match t.strip_suffix("_control_data") {
                 Some(level) if levels.iter().any(|l| l == level) => control_tables.push(ControlTableSpec {

@@ -131,6 +131,14 @@ pub struct PersonsSpec {
     /// The columns written for each synthetic person (default: all but `household_id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub columns: Option<Vec<String>>,
+    /// The column holding each person's role in the household (relationship to the reference
+    /// person, such as PUMS `RELP`), which persona cards name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Labels of the role column's values (`{ "0" = "reference person", "1" = "spouse" }`); a
+    /// value without one is shown as it is.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub roles: IndexMap<String, String>,
 }
 
 /// `[[controls]]`: the control totals of one level.
@@ -430,6 +438,13 @@ impl RawHouseholdSpec {
             }
             if control.table == ControlTable::Persons && self.persons.is_none() {
                 return Err(bad(format!("{what} counts persons, but the spec has no [persons]")));
+            }
+        }
+        if let Some(p) = &self.persons {
+            if p.role.is_none() && !p.roles.is_empty() {
+                return Err(bad(
+                    "[persons] roles labels the values of a role column, but role does not name one".into()
+                ));
             }
         }
         let total = &self.households.total_control;
