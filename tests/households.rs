@@ -736,3 +736,18 @@ fn bad_zone_lists_and_role_columns_are_errors_naming_them() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("persons.csv") && stderr.contains("REL"), "{stderr}");
 }
+
+#[test]
+fn a_seed_id_column_named_household_id_is_written_as_seed_household_id() {
+    let households = HOUSEHOLDS.replace("hh,", "household_id,");
+    let persons = PERSONS.replace("hh,", "household_id,");
+    let dir = project(&households, &persons, CROSSWALK);
+    let spec = dir.path().join("spec.toml");
+    let text = std::fs::read_to_string(&spec).unwrap().replace("\"hh\"", "\"household_id\"");
+    std::fs::write(&spec, text).unwrap();
+    let out = dir.path().join("population");
+    populace().arg("generate").arg(&spec).arg("--out").arg(&out).args(["--no-card", "-q"]).assert().code(OK);
+    let (header, rows) = read_csv(out.join("households.csv"));
+    assert_eq!(header[..4], ["household_id", "PUMA", "TAZ", "seed_household_id"]);
+    assert_eq!(rows.len(), 30);
+}

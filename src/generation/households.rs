@@ -194,11 +194,21 @@ impl<'a> Expansion<'a> {
         self.persons
     }
 
+    /// The name of the column holding the seed's household id: the seed's own name for it,
+    /// `seed_household_id` when that is [`HOUSEHOLD_ID`], the synthetic id's.
+    fn seed_id_header(&self) -> String {
+        if self.problem.id_column == HOUSEHOLD_ID {
+            format!("seed_{HOUSEHOLD_ID}")
+        } else {
+            self.problem.id_column.clone()
+        }
+    }
+
     /// The household table's column names.
     pub fn household_header(&self) -> Vec<String> {
         let mut names = vec![HOUSEHOLD_ID.to_string()];
         names.extend(self.problem.geography.levels.iter().map(|l| l.name.clone()));
-        names.push(self.problem.id_column.clone());
+        names.push(self.seed_id_header());
         names.extend(self.household_columns.iter().map(|(n, _)| n.clone()));
         names
     }
