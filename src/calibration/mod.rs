@@ -222,7 +222,7 @@ mod seed;
 use serde::Serialize;
 
 pub use seed::{
-    fit_microdata, summarize, CellFit, IntegerizationReport, MarginCells, WeightSummary, ZoneFit, ZoneReport,
+    fit_microdata, summarize, CellFit, IntegerizationReport, MarginCells, TotalFit, WeightSummary, ZoneFit, ZoneReport,
 };
 
 use crate::error::{Error, Location, Result};
@@ -246,6 +246,62 @@ pub struct Constraints {
     targets: Vec<Vec<f64>>,
     importance: Vec<Option<f64>>,
     labels: Option<(Vec<String>, Vec<Vec<String>>)>,
+    numeric: Vec<NumericTotal>,
+}
+
+/// A numeric auxiliary: one real value per record and the total its weighted sum must reach,
+/// `Σᵢ wᵢ vᵢ = total` (Deville & Särndal's calibration on a quantitative variable, such as
+/// total income; a total within a category has `vᵢ = 0` outside it).
+///
+/// ```
+/// use populace::calibration::NumericTotal;
+/// let income = NumericTotal::new("income", vec![20.0, 35.5, 0.0], 1200.0).unwrap();
+/// assert_eq!(income.total(), 1200.0);
+/// assert!(NumericTotal::new("income", vec![f64::NAN], 1.0).is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct NumericTotal {
+    name: String,
+    values: Vec<f64>,
+    total: f64,
+}
+
+impl NumericTotal {
+    /// A total named `name` in messages and reports, of `values` (one per record).
+    ///
+    /// # Errors
+    /// [`Error::Input`] when a value or the total is not a finite number.
+    pub fn new(name: impl Into<String>, values: Vec<f64>, total: f64) -> Result<Self> {
+        let name = name.into();
+        if !total.is_finite() {
+            return Err(Error::input(
+                argument("numeric totals"),
+                format!("{name}: total {total} is not a finite number"),
+            ));
+        }
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::input(
+                argument("numeric totals"),
+                format!("{name}: record {i}'s value {} is not a finite number", values[i]),
+            ));
+        }
+        Ok(NumericTotal { name, values, total })
+    }
+
+    /// The name used in messages and reports.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Each record's value.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// The total to reach.
+    pub fn total(&self) -> f64 {
+        self.total
+    }
 }
 
 /// A pseudo-location for errors in values passed to the library rather than read from a file.
@@ -345,7 +401,7 @@ impl Constraints {
                 }
             }
         }
-        Ok(Constraints { records, membership, margin_sizes, targets, importance, labels: None })
+        Ok(Constraints { records, membership, margin_sizes, targets, importance, labels: None, numeric: Vec::new() })
     }
 
     /// Names the margins and their cells in messages and reports (`(stype=H) of stype.csv` rather than
@@ -362,6 +418,30 @@ impl Constraints {
         }
         self.labels = Some((margins, cells));
         Ok(self)
+    }
+
+    /// Adds numeric totals ([`NumericTotal`]), hard constraints met alongside the margins by
+    /// every method ([`Calibration::Rake`] is then solved by Newton's method on the dual, the
+    /// same raking estimator, as IPF has no step for a real-valued variable).
+    ///
+    /// # Errors
+    /// [`Error::Inconsistent`] when a total does not have one value per record.
+    pub fn with_totals(mut self, totals: Vec<NumericTotal>) -> Result<Self> {
+        if let Some(t) = totals.iter().find(|t| t.values.len() != self.records) {
+            return Err(Error::Inconsistent(format!(
+                "numeric total {} has {} values for {} records",
+                t.name,
+                t.values.len(),
+                self.records
+            )));
+        }
+        self.numeric = totals;
+        Ok(self)
+    }
+
+    /// The numeric totals.
+    pub fn totals(&self) -> &[NumericTotal] {
+        &self.numeric
     }
 
     /// Number of records.
@@ -396,7 +476,11 @@ impl Constraints {
 
     /// Name of cell `cell` of margin `margin` as used in messages: `(cell) of margin` with labels,
     /// `margin m, cell j` without.
+    /// Margins past the last are the numeric totals, named `total of NAME`.
     pub fn cell_name(&self, margin: usize, cell: usize) -> String {
+        if let Some(t) = margin.checked_sub(self.margins()).and_then(|q| self.numeric.get(q)) {
+            return format!("total of {}", t.name);
+        }
         match &self.labels {
             Some((m, c)) => format!("({}) of {}", c[margin][cell], m[margin]),
             None => format!("margin {margin}, cell {cell}"),
@@ -431,6 +515,16 @@ impl MarginTotals {
     }
 }
 
+/// A numeric total after calibration.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[non_exhaustive]
+pub struct TotalReached {
+    /// The total to reach.
+    pub target: f64,
+    /// Weighted total reached, `Σᵢ wᵢ vᵢ`.
+    pub achieved: f64,
+}
+
 /// The result of [`calibrate`].
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
@@ -443,6 +537,8 @@ pub struct Calibrated {
     pub convergence: Convergence,
     /// Per margin: targets, achieved totals and, for soft margins, relaxation factors.
     pub margins: Vec<MarginTotals>,
+    /// Per numeric total ([`Constraints::with_totals`]): its target and the total reached.
+    pub totals: Vec<TotalReached>,
     /// Smallest g-weight `w/d` over records with a positive design weight.
     pub g_min: f64,
     /// Largest g-weight `w/d` over records with a positive design weight.
@@ -453,17 +549,25 @@ pub struct Calibrated {
     pub distinct_cells: usize,
 }
 
-/// Flattened margin cells shared by the solvers.
+/// Flattened margin cells shared by the solvers: every cell of every margin, then one cell per
+/// numeric total (a margin of one cell each, always hard), whose target is in units of its
+/// values' scale (see [`Cells::scales`]).
 #[derive(Debug, Clone)]
 struct Layout {
-    /// Start of each margin's cells in the flat cell list.
+    /// Start of each margin's cells in the flat cell list (numeric totals last).
     offsets: Vec<usize>,
-    /// Total number of margin cells `J`.
+    /// Total number of margin cells `J`, numeric totals included.
     cells: usize,
+    /// Number of margins (numeric totals not included).
+    margins: usize,
+    /// Number of margin cells (numeric totals not included).
+    categorical: usize,
     /// Flat targets.
     targets: Vec<f64>,
     /// Importance of each margin.
     importance: Vec<Option<f64>>,
+    /// The scale of each numeric total's values.
+    scales: Vec<f64>,
     /// The largest margin total.
     largest: f64,
     /// Round-off floor of the deviation.
@@ -471,22 +575,42 @@ struct Layout {
 }
 
 impl Layout {
-    fn new(c: &Constraints) -> Layout {
-        let mut offsets = Vec::with_capacity(c.margins());
+    /// The layout of `c`, its numeric totals' values divided by `scales`.
+    fn new(c: &Constraints, scales: &[f64]) -> Layout {
+        let mut offsets = Vec::with_capacity(c.margins() + c.numeric.len());
         let mut cells = 0;
         for &s in &c.margin_sizes {
             offsets.push(cells);
             cells += s;
         }
-        let targets: Vec<f64> = c.targets.iter().flatten().copied().collect();
+        let categorical = cells;
+        let mut targets: Vec<f64> = c.targets.iter().flatten().copied().collect();
+        let mut importance = c.importance.clone();
+        let scaled: Vec<f64> = c.numeric.iter().zip(scales).map(|(t, s)| t.total / s).collect();
+        for &t in &scaled {
+            offsets.push(cells);
+            cells += 1;
+            targets.push(t);
+            importance.push(None);
+        }
         let totals: Vec<f64> = c.targets.iter().map(|t| t.iter().sum::<f64>()).collect();
-        let largest = totals.iter().copied().fold(0.0, f64::max);
+        let largest = totals.iter().chain(&scaled).map(|t| t.abs()).fold(0.0, f64::max);
         let hard: Vec<f64> = totals.iter().zip(&c.importance).filter(|(_, i)| i.is_none()).map(|(t, _)| *t).collect();
         let spread = match hard.first() {
             Some(&t0) => hard.iter().map(|t| (t - t0).abs()).fold(0.0, f64::max),
             None => 0.0,
         };
-        Layout { offsets, cells, targets, importance: c.importance.clone(), largest, floor: 1e-13 * largest + spread }
+        Layout {
+            offsets,
+            cells,
+            margins: c.margins(),
+            categorical,
+            targets,
+            importance,
+            scales: scales.to_vec(),
+            largest,
+            floor: 1e-13 * largest + spread,
+        }
     }
 
     /// The margin of flat cell `k` and the cell's index within it.
@@ -498,6 +622,16 @@ impl Layout {
     /// Whether margin `m` is hard.
     fn hard(&self, m: usize) -> bool {
         self.importance[m].is_none()
+    }
+
+    /// The first hard margin (numeric totals not included).
+    fn first_hard(&self) -> Option<usize> {
+        (0..self.margins).find(|&m| self.hard(m))
+    }
+
+    /// The unit of flat cell `k`'s totals: its scale for a numeric total, else 1.
+    fn unit(&self, k: usize) -> f64 {
+        k.checked_sub(self.categorical).map_or(1.0, |q| self.scales[q])
     }
 }
 
@@ -515,6 +649,7 @@ fn num(x: f64) -> String {
 /// `|achieved − target|`) with their targets and the totals reached.
 fn closest_margins(c: &Constraints, layout: &Layout, achieved: &[f64]) -> String {
     let mut order: Vec<usize> = (0..layout.cells).collect();
+    // in the solver's units: a numeric total's deviation in units of its values' scale
     let dev = |k: usize| (achieved[k] - layout.targets[k]).abs();
     order.sort_by(|&a, &b| dev(b).total_cmp(&dev(a)).then(a.cmp(&b)));
     let worst: Vec<String> = order
@@ -522,7 +657,8 @@ fn closest_margins(c: &Constraints, layout: &Layout, achieved: &[f64]) -> String
         .take(5)
         .map(|&k| {
             let (m, j) = layout.locate(k);
-            let (t, a) = (layout.targets[k], achieved[k]);
+            let unit = layout.unit(k);
+            let (t, a) = (layout.targets[k] * unit, achieved[k] * unit);
             format!("{}: target {}, achieved {} (off by {})", c.cell_name(m, j), num(t), num(a), num(a - t))
         })
         .collect();
@@ -567,7 +703,10 @@ pub fn calibrate(
             format!("record {i}: design weight {} is not a finite non-negative number", design[i]),
         ));
     }
-    let cells = Cells::aggregate(design, &constraints.membership, &constraints.margin_sizes);
+    let mut cells = Cells::aggregate(design, &constraints.membership, &constraints.margin_sizes);
+    if !constraints.numeric.is_empty() {
+        cells = cells.with_values(design, constraints.numeric.len(), |i, q| constraints.numeric[q].values[i]);
+    }
     let Solved { g, convergence, totals, relaxation, layout } =
         solve(&cells, constraints, method, stopping, observers)?;
     let (weights, sums) = cells.expand(design, &g);
@@ -590,16 +729,32 @@ pub fn calibrate(
             }
         })
         .collect();
+    let totals = reached(constraints, &layout, &totals);
     Ok(Calibrated {
         weights,
         method,
         convergence,
         margins,
+        totals,
         g_min,
         g_max,
         negative_weights,
         distinct_cells: cells.len(),
     })
+}
+
+/// The numeric totals of `constraints`, each with the total reached (`totals`: every flat cell
+/// of `layout`, in the solver's units).
+fn reached(constraints: &Constraints, layout: &Layout, totals: &[f64]) -> Vec<TotalReached> {
+    constraints
+        .numeric
+        .iter()
+        .enumerate()
+        .map(|(q, t)| {
+            let k = layout.categorical + q;
+            TotalReached { target: t.total, achieved: totals[k] * layout.unit(k) }
+        })
+        .collect()
 }
 
 /// What [`solve`] finds: a g-weight per cell, how the iterations ended, the totals reached on
@@ -632,20 +787,20 @@ fn solve(
         }
     }
 
-    let layout = Layout::new(constraints);
+    let layout = Layout::new(constraints, cells.scales());
     let mut runner = Runner::new(stopping);
     for o in observers.iter_mut() {
         runner = runner.observe(&mut **o);
     }
 
     let (g, convergence, totals, relaxation) = match method {
-        Calibration::Rake => {
+        Calibration::Rake if constraints.numeric.is_empty() => {
             let mut solver = Rake::new(cells, constraints, &layout)?;
             let convergence = runner.run(&mut solver)?;
             let g = solver.g();
             (g, convergence, solver.totals(), None)
         }
-        Calibration::Linear | Calibration::Logit(_) | Calibration::Entropy => {
+        Calibration::Rake | Calibration::Linear | Calibration::Logit(_) | Calibration::Entropy => {
             let mut solver = DualNewton::new(cells, constraints, &layout, method)?;
             let convergence = runner.run(&mut solver)?;
             (solver.g(), convergence, solver.totals().to_vec(), Some(solver.relaxation()))
