@@ -1337,4 +1337,101 @@ mod tests {
             }
         }
     }
+
+    /// [`feasible`] with a numeric total: each record's value in `[0, 1e5)`, the total reached
+    /// by the same "true" g-factors, and a second total of the same values within margin 0's
+    /// first cell.
+    fn feasible_with_totals() -> impl Strategy<Value = (Constraints, Vec<f64>, f64, f64)> {
+        feasible()
+            .prop_flat_map(|(c, design, lower, upper)| {
+                let n = c.records();
+                (Just(c), Just(design), Just(lower), Just(upper), proptest::collection::vec(0.0f64..1e5, n))
+            })
+            .prop_map(|(c, design, lower, upper, values)| {
+                // the targets came from truth g; recover a g that meets them: the margins' raking
+                let truth = calibrate(
+                    &design,
+                    &c,
+                    Calibration::Rake,
+                    stop(1e-12 * c.targets()[0].iter().sum::<f64>(), 200_000),
+                    &mut [],
+                )
+                .unwrap()
+                .weights;
+                let within: Vec<f64> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| if c.membership()[i * c.margins()] == 0 { v } else { 0.0 })
+                    .collect();
+                let total = |v: &[f64]| v.iter().zip(&truth).map(|(v, w)| v * w).sum::<f64>();
+                let totals = vec![
+                    NumericTotal::new("x", values.clone(), total(&values)).unwrap(),
+                    NumericTotal::new("x within", within.clone(), total(&within)).unwrap(),
+                ];
+                (c.with_totals(totals).unwrap(), design, lower, upper)
+            })
+    }
+
+    /// `Σᵢ wᵢ vᵢ` of every numeric total of `c`.
+    fn numeric_achieved(c: &Constraints, weights: &[f64]) -> Vec<f64> {
+        c.totals().iter().map(|t| t.values().iter().zip(weights).map(|(v, w)| v * w).sum()).collect()
+    }
+
+    #[test]
+    fn numeric_totals_are_checked_named_and_reported() {
+        let (c, design) = small();
+        assert!(matches!(
+            c.clone().with_totals(vec![NumericTotal::new("x", vec![1.0; 3], 5.0).unwrap()]),
+            Err(Error::Inconsistent(_))
+        ));
+        assert!(NumericTotal::new("x", vec![1.0], f64::INFINITY).is_err());
+        let values: Vec<f64> = (0..9).map(|i| 10.0 + i as f64).collect();
+        let with = |total: f64, values: Vec<f64>| {
+            c.clone().with_totals(vec![NumericTotal::new("income", values, total).unwrap()]).unwrap()
+        };
+        let known = with(1400.0, values.clone());
+        assert_eq!(known.cell_name(2, 0), "total of income");
+        for method in [Calibration::Rake, Calibration::Linear, logit(0.3, 3.0), Calibration::Entropy] {
+            let out = calibrate(&design, &known, method, stop(1e-10, 1000), &mut []).unwrap();
+            assert!(out.convergence.converged, "{method:?}: {:?}", out.convergence);
+            assert_meets(&known, &out.weights, 1e-9);
+            let reached = out.totals[0];
+            assert_eq!(reached.target, 1400.0);
+            assert!((reached.achieved - 1400.0).abs() < 1e-9 * 1400.0, "{method:?}: {reached:?}");
+            assert!((numeric_achieved(&known, &out.weights)[0] - 1400.0).abs() < 1e-9 * 1400.0);
+        }
+        // a nonzero total of values that are all zero cannot be reached
+        let err =
+            calibrate(&design, &with(5.0, vec![0.0; 9]), Calibration::Linear, stop(1e-10, 10), &mut []).unwrap_err();
+        assert!(matches!(err, Error::Infeasible(ref m) if m.contains("total of income: target 5")), "{err}");
+        // a total beyond what non-negative weights reach is proven infeasible, named in units of the values
+        let err =
+            calibrate(&design, &with(5000.0, values), Calibration::Entropy, stop(1e-10, 200), &mut []).unwrap_err();
+        assert!(matches!(err, Error::Infeasible(ref m) if m.contains("total of income: target 5000")), "{err}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(100))]
+
+        #[test]
+        fn numeric_totals_are_met_to_1e_9_relative_by_every_method((c, design, lower, upper) in feasible_with_totals()) {
+            let total: f64 = c.targets()[0].iter().sum();
+            let tol = 1e-11 * total;
+            let rake = calibrate(&design, &c, Calibration::Rake, stop(tol, 200), &mut []).unwrap();
+            let entropy = calibrate(&design, &c, Calibration::Entropy, stop(tol, 200), &mut []).unwrap();
+            let logit = calibrate(&design, &c, logit(lower * 0.9, upper * 1.1), stop(tol, 200), &mut []).unwrap();
+            let linear = calibrate(&design, &c, Calibration::Linear, stop(tol, 5), &mut []).unwrap();
+            for out in [&rake, &entropy, &logit, &linear] {
+                prop_assert!(out.convergence.converged, "{:?}: {:?}", out.method, out.convergence);
+                assert_meets(&c, &out.weights, 1e-9 * total);
+                for (t, a) in c.totals().iter().zip(numeric_achieved(&c, &out.weights)) {
+                    prop_assert!((a - t.total()).abs() <= 1e-9 * t.total().abs().max(1.0), "{:?}: {} vs {}", out.method, a, t.total());
+                }
+            }
+            prop_assert!(rake.weights.iter().all(|&w| w > 0.0));
+            for (r, e) in rake.weights.iter().zip(&entropy.weights) {
+                prop_assert_eq!(r, e, "rake with numeric totals is solved as entropy is");
+            }
+        }
+    }
 }

@@ -978,7 +978,15 @@ mod tests {
     /// Columns to be completed: the default missing values, dropped.
     fn drop_missing() -> SeedColumns<'static> {
         let missing_values = Box::leak(Box::new(MissingValues::default()));
-        SeedColumns { weight: None, id: &[], region: None, missing_values, missing: MissingPolicy::Drop, bins: &[] }
+        SeedColumns {
+            weight: None,
+            id: &[],
+            region: None,
+            missing_values,
+            missing: MissingPolicy::Drop,
+            bins: &[],
+            values: &[],
+        }
     }
 
     fn domain() -> Domain {
