@@ -82,6 +82,22 @@
 //! weights, without their spread): a component outside it proves that the hard margins
 //! contradict each other. The weights do not depend on the basis chosen.
 //!
+//! ## Numeric totals
+//!
+//! [`Constraints::with_totals`] adds real-valued auxiliaries ([`NumericTotal`]: one value `vᵢ`
+//! per record and a total `Σᵢ wᵢ vᵢ = t`, such as total income, or income within a category
+//! with `vᵢ = 0` outside it): `xᵢ` gains one real entry per total, always hard, and every
+//! method above solves `gᵢ = F(xᵢ'λ)` as Deville & Särndal (1992) define it, the same weights
+//! as R `survey::calibrate` with a numeric term in the formula. Records are then grouped into
+//! cells by their membership row *and* their values. Each total's values are divided by their
+//! design-weighted mean absolute value before solving, so its column of the Newton system, its
+//! deviation and the tolerance are on the scale of a count of records like the margins'; totals
+//! are reported in the values' own units ([`Calibrated::totals`]). [`Calibration::Rake`] has no
+//! IPF step for a real-valued column: with numeric totals it is solved by Newton's method like
+//! [`Calibration::Entropy`] (the same raking estimator, R's `calfun = "raking"`), and the
+//! basis-of-cells steps below, which rest on indicator rows, are not tried. A nonzero total
+//! whose values are all zero on the records that take part is infeasible.
+//!
 //! ## Soft margins (entropy only)
 //!
 //! A margin with `importance = Some(ρ)` is soft. [`Calibration::Entropy`] minimises, over `w ≥ 0`
