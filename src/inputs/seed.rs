@@ -448,13 +448,11 @@ impl Kept<'_> {
             keep[r] = false;
         }
         let mut kept = 0;
-        for r in 0..n {
-            if keep[r] {
-                codes.copy_within(r * k..(r + 1) * k, kept * k);
-                self.values.copy_within(r * q..(r + 1) * q, kept * q);
-                self.weights[kept] = self.weights[r];
-                kept += 1;
-            }
+        for (r, _) in keep.iter().enumerate().filter(|(_, &keep)| keep) {
+            codes.copy_within(r * k..(r + 1) * k, kept * k);
+            self.values.copy_within(r * q..(r + 1) * q, kept * q);
+            self.weights[kept] = self.weights[r];
+            kept += 1;
         }
         codes.truncate(kept * k);
         self.values.truncate(kept * q);
