@@ -320,9 +320,12 @@ impl SeedInput {
 /// which seed re-weighting meets alongside the margins.
 ///
 /// ```
-/// use populace::inputs::{Csv, MarginInput, Problem, SeedInput, TotalInput};
+/// use populace::inputs::{Calibration, Csv, FitOptions, MarginInput, Method, Problem, SeedInput, TotalInput};
 ///
+/// // numeric totals re-weight the seed: a calibration method, not ipf
+/// let linear = FitOptions::params().method(Method::Calibrate(Calibration::Linear)).check()?;
 /// let problem = Problem::builder()
+///     .fit_options(&linear)
 ///     .margin(MarginInput::csv(Csv::text("sex", "sex,count\nf,60\nm,40\n")))
 ///     .seed(SeedInput::csv(Csv::text("people", "sex,income\nf,10\nm,30\nf,20\n")))
 ///     .total(TotalInput::new("income", 2000.0))
