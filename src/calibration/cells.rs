@@ -29,6 +29,12 @@ pub(crate) struct Cells {
     design: Vec<f64>,
     /// Distinct cell of each record.
     records: RecordCells,
+    /// Number of numeric totals: cells are then distinct in their values too.
+    numeric: usize,
+    /// `K × numeric` values, row-major, each divided by its total's scale.
+    values: Vec<f64>,
+    /// The scale of each numeric total's values (see [`Cells::with_values`]).
+    scales: Vec<f64>,
 }
 
 /// Which cell each record is in.
@@ -74,7 +80,15 @@ impl Sequential {
     }
 
     fn finish(self, margins: usize) -> Cells {
-        Cells { margins, codes: self.codes, design: self.design, records: RecordCells::Cells(self.record_cell) }
+        Cells {
+            margins,
+            codes: self.codes,
+            design: self.design,
+            records: RecordCells::Cells(self.record_cell),
+            numeric: 0,
+            values: Vec::new(),
+            scales: Vec::new(),
+        }
     }
 }
 
@@ -245,7 +259,75 @@ impl Cells {
                 cell_design[*slot as usize] += sum;
             }
         }
-        Cells { margins, codes, design: cell_design, records: RecordCells::Keys { keys, cell_of } }
+        Cells {
+            margins,
+            codes,
+            design: cell_design,
+            records: RecordCells::Keys { keys, cell_of },
+            numeric: 0,
+            values: Vec::new(),
+            scales: Vec::new(),
+        }
+    }
+
+    /// These cells split by the records' values on `numeric` numeric totals (`value(i, q)`:
+    /// record `i`'s value on total `q`), so that records share a cell only when they share
+    /// their membership row and every value. Each total's values are divided by its scale, the
+    /// design-weighted mean of their absolute values (1 if all are 0), so that the solver's
+    /// unknowns and deviations are of the size of the margins' (a count of records).
+    pub(crate) fn with_values(&self, design: &[f64], numeric: usize, value: impl Fn(usize, usize) -> f64) -> Cells {
+        let mut map: HashMap<(u32, Vec<u64>), u32> = HashMap::new();
+        let mut cells = Sequential::with_capacity(design.len());
+        let mut values = Vec::new();
+        let mut i = 0;
+        self.for_each_record_cell(|c| {
+            let row: Vec<f64> = (0..numeric).map(|q| value(i, q)).collect();
+            let next = cells.next();
+            let key = (c as u32, row.iter().map(|v| v.to_bits()).collect());
+            let cell = *map.entry(key).or_insert(next);
+            if cell == next {
+                values.extend_from_slice(&row);
+            }
+            cells.add(cell, next, design[i], |codes| codes.extend_from_slice(self.row(c)));
+            i += 1;
+        });
+        let mut out = cells.finish(self.margins);
+        let total: f64 = out.design.iter().sum();
+        let scales: Vec<f64> = (0..numeric)
+            .map(|q| {
+                let mass: f64 =
+                    out.design.iter().zip(values.iter().skip(q).step_by(numeric)).map(|(d, v)| d * v.abs()).sum();
+                let scale = mass / total;
+                if scale.is_finite() && scale > 0.0 {
+                    scale
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        for row in values.chunks_exact_mut(numeric) {
+            for (v, s) in row.iter_mut().zip(&scales) {
+                *v /= s;
+            }
+        }
+        (out.numeric, out.values, out.scales) = (numeric, values, scales);
+        out
+    }
+
+    /// Number of numeric totals.
+    pub(crate) fn numeric(&self) -> usize {
+        self.numeric
+    }
+
+    /// Cell `c`'s values on the numeric totals, each divided by its scale.
+    #[inline]
+    pub(crate) fn values(&self, c: usize) -> &[f64] {
+        &self.values[c * self.numeric..(c + 1) * self.numeric]
+    }
+
+    /// The scale of each numeric total's values (empty without numeric totals).
+    pub(crate) fn scales(&self) -> &[f64] {
+        &self.scales
     }
 
     /// Number of distinct cells `K`.
@@ -274,12 +356,22 @@ impl Cells {
         &self.design
     }
 
-    /// Sums per-cell values onto every margin: `out[offsets[m] + j] = Σ_{c: code_cm = j} v_c`.
+    /// Sums per-cell values onto every margin: `out[offsets[m] + j] = Σ_{c: code_cm = j} v_c`;
+    /// with numeric totals, `offsets` goes on with one cell per total, which gets
+    /// `Σ_c v_c x_cq` (`x_cq` the cell's scaled value).
     pub(crate) fn margin_sums(&self, values: &[f64], offsets: &[usize], total_cells: usize) -> Vec<f64> {
         let mut out = vec![0.0; total_cells];
         for (row, &v) in self.codes.chunks_exact(self.margins).zip(values) {
             for (&code, &off) in row.iter().zip(offsets) {
                 out[off + code as usize] += v;
+            }
+        }
+        if self.numeric > 0 {
+            let base = offsets[self.margins];
+            for (x, &v) in self.values.chunks_exact(self.numeric).zip(values) {
+                for (o, x) in out[base..].iter_mut().zip(x) {
+                    *o += v * x;
+                }
             }
         }
         out

@@ -39,7 +39,7 @@ const BASIS_BUDGET: usize = 1 << 33;
 /// Fails with [`Error::Infeasible`] if a hard cell has a positive target but no support
 /// (`support` holds the design totals of the usable records on every flat margin cell).
 pub(crate) fn check_support(c: &Constraints, layout: &Layout, support: &[f64]) -> Result<()> {
-    let bad: Vec<usize> = (0..layout.cells)
+    let bad: Vec<usize> = (0..layout.categorical)
         .filter(|&k| layout.hard(layout.locate(k).0) && layout.targets[k] > 0.0 && support[k] <= 0.0)
         .collect();
     if bad.is_empty() {
@@ -90,6 +90,8 @@ pub(crate) struct Dual<'a> {
     col_target: Vec<f64>,
     /// Importance of each basis column (soft margins).
     col_importance: Vec<Option<f64>>,
+    /// Basis column of each numeric total, or [`NONE`] (all its values are 0).
+    numeric_cols: Vec<u32>,
     /// Cells per parallel chunk.
     chunk: usize,
     /// `Φ` is summed from [`Calfun::potential`] rather than [`Calfun::primitive`] (a constant
@@ -167,6 +169,26 @@ impl<'a> Dual<'a> {
                 col_importance.push(layout.importance[m]);
             }
         }
+        let mut numeric_cols = Vec::with_capacity(cells.numeric());
+        for q in 0..cells.numeric() {
+            let k = layout.categorical + q;
+            let reach: f64 = (0..cells.len()).map(|c| dc[c] * cells.values(c)[q].abs()).sum();
+            if reach > 0.0 {
+                numeric_cols.push(col_cell.len() as u32);
+                col_cell.push(k);
+                col_target.push(layout.targets[k]);
+                col_importance.push(None);
+            } else if layout.targets[k] != 0.0 {
+                return Err(Error::Infeasible(format!(
+                    "{}: target {} but no seed record with a positive design weight has a nonzero value, so no \
+                     weights can reach it",
+                    c.cell_name(layout.margins + q, 0),
+                    num(layout.targets[k] * layout.unit(k))
+                )));
+            } else {
+                numeric_cols.push(NONE);
+            }
+        }
         let cols: Vec<u32> = cells
             .codes()
             .chunks_exact(m_count)
@@ -190,6 +212,7 @@ impl<'a> Dual<'a> {
             col_cell,
             col_target,
             col_importance,
+            numeric_cols,
             chunk,
             potential: false,
         })
@@ -204,7 +227,46 @@ impl<'a> Dual<'a> {
     #[inline]
     fn u(&self, c: usize, lambda: &[f64]) -> f64 {
         let m = self.cells.margins();
-        self.cols[c * m..(c + 1) * m].iter().filter(|&&k| k != NONE).map(|&k| lambda[k as usize]).sum()
+        let u: f64 = self.cols[c * m..(c + 1) * m].iter().filter(|&&k| k != NONE).map(|&k| lambda[k as usize]).sum();
+        if self.numeric_cols.is_empty() {
+            u
+        } else {
+            u + self.numeric_u(c, lambda)
+        }
+    }
+
+    /// The numeric totals' part of `x_c'λ`.
+    fn numeric_u(&self, c: usize, lambda: &[f64]) -> f64 {
+        self.numeric_cols
+            .iter()
+            .zip(self.cells.values(c))
+            .filter(|(&k, _)| k != NONE)
+            .map(|(&k, v)| lambda[k as usize] * v)
+            .sum()
+    }
+
+    /// Adds `h x_c x_c'` to the row-major `p × p` matrix `out` for the entries that involve a
+    /// numeric total (the indicator block is the caller's), `active` being the cell's
+    /// indicator columns.
+    fn add_numeric_curvature(&self, c: usize, h: f64, active: &[usize], out: &mut [f64]) {
+        let p = self.p();
+        let values = self.cells.values(c);
+        for (&a, &va) in self.numeric_cols.iter().zip(values) {
+            if a == NONE {
+                continue;
+            }
+            let a = a as usize;
+            let hv = h * va;
+            for &b in active {
+                out[a * p + b] += hv;
+                out[b * p + a] += hv;
+            }
+            for (&b, &vb) in self.numeric_cols.iter().zip(values) {
+                if b != NONE {
+                    out[a * p + b as usize] += hv * vb;
+                }
+            }
+        }
     }
 
     /// Maps `f` over fixed chunks of cells, in parallel, returning the results in chunk order.
@@ -221,6 +283,7 @@ impl<'a> Dual<'a> {
         let m = self.cells.margins();
         let p = self.p();
         let offsets = &self.layout.offsets;
+        let numeric = !self.numeric_cols.is_empty();
         let mut part = Partial {
             phi: 0.0,
             scale: 0.0,
@@ -234,11 +297,19 @@ impl<'a> Dual<'a> {
                 continue;
             }
             let cols = &self.cols[c * m..(c + 1) * m];
-            let u: f64 = cols.iter().filter(|&&k| k != NONE).map(|&k| lambda[k as usize]).sum();
+            let mut u: f64 = cols.iter().filter(|&&k| k != NONE).map(|&k| lambda[k as usize]).sum();
+            if numeric {
+                u += self.numeric_u(c, lambda);
+            }
             let (g, dg) = self.calfun.g_dg(u);
             let w = d * g;
             for (&code, &off) in self.cells.row(c).iter().zip(offsets) {
                 part.totals[off + code as usize] += w;
+            }
+            if numeric {
+                for (t, v) in part.totals[self.layout.categorical..].iter_mut().zip(self.cells.values(c)) {
+                    *t += w * v;
+                }
             }
             let prim = d * if self.potential { self.calfun.potential(u) } else { self.calfun.primitive(u) };
             part.phi += prim;
@@ -252,6 +323,9 @@ impl<'a> Dual<'a> {
                     for &b in &active {
                         row[b] += h;
                     }
+                }
+                if numeric {
+                    self.add_numeric_curvature(c, h, &active, &mut part.hessian);
                 }
             }
         }
@@ -343,6 +417,7 @@ impl<'a> Dual<'a> {
                         h[a * p + b] += 1.0;
                     }
                 }
+                self.add_numeric_curvature(c, 1.0, &active, &mut h);
             }
             h
         });
@@ -381,8 +456,12 @@ impl<'a> Dual<'a> {
         out.extend(self.cols[c * m..(c + 1) * m].iter().filter(|&&k| k != NONE).map(|&k| k as usize));
     }
 
-    /// Whether Newton steps in the coordinates of a basis of cells fit in [`BASIS_BUDGET`].
+    /// Whether Newton steps in the coordinates of a basis of cells fit in [`BASIS_BUDGET`]
+    /// (and the rows are indicators: not with numeric totals).
     fn basis_affordable(&self) -> bool {
+        if !self.numeric_cols.is_empty() {
+            return false;
+        }
         let taking_part = self.dc.iter().filter(|&&d| d > 0.0).count();
         taking_part.saturating_mul(self.p() * self.p()) <= BASIS_BUDGET
     }
@@ -546,7 +625,7 @@ impl<'a> Dual<'a> {
     /// round-off as in [`Dual::certifies_infeasible`].
     fn certifies_negative(&self, r: &DVector<f64>) -> bool {
         let layout = self.layout;
-        let Some(m) = (0..layout.offsets.len()).find(|&m| layout.hard(m)) else {
+        let Some(m) = layout.first_hard() else {
             return false;
         };
         let end = layout.offsets.get(m + 1).copied().unwrap_or(layout.cells);
@@ -604,7 +683,7 @@ impl<'a> Dual<'a> {
 /// design total: no g strictly within the bounds can reach it.
 fn check_bounds(c: &Constraints, layout: &Layout, support: &[f64], logit: &Logit) -> Result<()> {
     let (lo, hi) = (logit.lower, logit.upper);
-    let bad: Vec<usize> = (0..layout.cells)
+    let bad: Vec<usize> = (0..layout.categorical)
         .filter(|&k| {
             let (s, t) = (support[k], layout.targets[k]);
             layout.hard(layout.locate(k).0) && s > 0.0 && !(lo * s < t && t < hi * s)
@@ -920,7 +999,7 @@ impl<'a> DualNewton<'a> {
         self.dual.potential = true;
         let layout = self.dual.layout;
         if self.dual.calfun != Calfun::Linear && self.lambda.iter().all(|&l| l == 0.0) {
-            if let Some(m) = (0..layout.offsets.len()).find(|&m| layout.hard(m)) {
+            if let Some(m) = layout.first_hard() {
                 let cells = layout.offsets[m]..layout.offsets[m] + self.constraints.margin_sizes()[m];
                 let target: f64 = layout.targets[cells.clone()].iter().sum();
                 let design: f64 = self.dual.dc.iter().sum();
@@ -1025,6 +1104,8 @@ impl<'a> DualNewton<'a> {
             if t.scale != 1.0 {
                 tried += &format!(", every weight first scaled by {:e} (margin total / design total)", t.scale);
             }
+        } else if !self.dual.numeric_cols.is_empty() {
+            tried += "; steps in the coordinates of a basis of seed cells were not tried (numeric totals)";
         } else if !self.dual.basis_affordable() {
             tried +=
                 "; steps in the coordinates of a basis of seed cells were not tried (too many cells × margin cells)";
@@ -1183,7 +1264,7 @@ mod tests {
     fn argmin_newton_on_the_dual_agrees_with_the_damped_iteration() {
         let (c, design) = problem();
         let cells = Cells::aggregate(&design, c.membership(), c.margin_sizes());
-        let layout = Layout::new(&c);
+        let layout = Layout::new(&c, &[]);
         let mut ours = DualNewton::new(&cells, &c, &layout, Calibration::Entropy).unwrap();
         assert!(Runner::new(Stopping::new(1e-12, 50).unwrap()).run(&mut ours).unwrap().converged);
 
@@ -1201,7 +1282,7 @@ mod tests {
     fn the_gradient_and_hessian_are_the_derivatives_of_the_cost() {
         let (c, design) = problem();
         let cells = Cells::aggregate(&design, c.membership(), c.margin_sizes());
-        let layout = Layout::new(&c);
+        let layout = Layout::new(&c, &[]);
         for method in [Calibration::Linear, Calibration::Entropy, Calibration::logit(0.3, 2.5).unwrap()] {
             let dual = Dual::new(&cells, &c, &layout, method).unwrap();
             let p = dual.p();
@@ -1249,7 +1330,7 @@ mod tests {
         ];
         for (c, method) in cases {
             let cells = Cells::aggregate(&design, c.membership(), c.margin_sizes());
-            let layout = Layout::new(c);
+            let layout = Layout::new(c, &[]);
             let stopping = Stopping::new(1e-12, 100).unwrap();
             let mut usual = DualNewton::new(&cells, c, &layout, method).unwrap();
             assert!(Runner::new(stopping).run(&mut usual).unwrap().converged, "{method:?}");

@@ -82,6 +82,22 @@
 //! weights, without their spread): a component outside it proves that the hard margins
 //! contradict each other. The weights do not depend on the basis chosen.
 //!
+//! ## Numeric totals
+//!
+//! [`Constraints::with_totals`] adds real-valued auxiliaries ([`NumericTotal`]: one value `vᵢ`
+//! per record and a total `Σᵢ wᵢ vᵢ = t`, such as total income, or income within a category
+//! with `vᵢ = 0` outside it): `xᵢ` gains one real entry per total, always hard, and every
+//! method above solves `gᵢ = F(xᵢ'λ)` as Deville & Särndal (1992) define it, the same weights
+//! as R `survey::calibrate` with a numeric term in the formula. Records are then grouped into
+//! cells by their membership row *and* their values. Each total's values are divided by their
+//! design-weighted mean absolute value before solving, so its column of the Newton system, its
+//! deviation and the tolerance are on the scale of a count of records like the margins'; totals
+//! are reported in the values' own units ([`Calibrated::totals`]). [`Calibration::Rake`] has no
+//! IPF step for a real-valued column: with numeric totals it is solved by Newton's method like
+//! [`Calibration::Entropy`] (the same raking estimator, R's `calfun = "raking"`), and the
+//! basis-of-cells steps below, which rest on indicator rows, are not tried. A nonzero total
+//! whose values are all zero on the records that take part is infeasible.
+//!
 //! ## Soft margins (entropy only)
 //!
 //! A margin with `importance = Some(ρ)` is soft. [`Calibration::Entropy`] minimises, over `w ≥ 0`
@@ -222,7 +238,7 @@ mod seed;
 use serde::Serialize;
 
 pub use seed::{
-    fit_microdata, summarize, CellFit, IntegerizationReport, MarginCells, WeightSummary, ZoneFit, ZoneReport,
+    fit_microdata, summarize, CellFit, IntegerizationReport, MarginCells, TotalFit, WeightSummary, ZoneFit, ZoneReport,
 };
 
 use crate::error::{Error, Location, Result};
@@ -246,6 +262,62 @@ pub struct Constraints {
     targets: Vec<Vec<f64>>,
     importance: Vec<Option<f64>>,
     labels: Option<(Vec<String>, Vec<Vec<String>>)>,
+    numeric: Vec<NumericTotal>,
+}
+
+/// A numeric auxiliary: one real value per record and the total its weighted sum must reach,
+/// `Σᵢ wᵢ vᵢ = total` (Deville & Särndal's calibration on a quantitative variable, such as
+/// total income; a total within a category has `vᵢ = 0` outside it).
+///
+/// ```
+/// use populace::calibration::NumericTotal;
+/// let income = NumericTotal::new("income", vec![20.0, 35.5, 0.0], 1200.0).unwrap();
+/// assert_eq!(income.total(), 1200.0);
+/// assert!(NumericTotal::new("income", vec![f64::NAN], 1.0).is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct NumericTotal {
+    name: String,
+    values: Vec<f64>,
+    total: f64,
+}
+
+impl NumericTotal {
+    /// A total named `name` in messages and reports, of `values` (one per record).
+    ///
+    /// # Errors
+    /// [`Error::Input`] when a value or the total is not a finite number.
+    pub fn new(name: impl Into<String>, values: Vec<f64>, total: f64) -> Result<Self> {
+        let name = name.into();
+        if !total.is_finite() {
+            return Err(Error::input(
+                argument("numeric totals"),
+                format!("{name}: total {total} is not a finite number"),
+            ));
+        }
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::input(
+                argument("numeric totals"),
+                format!("{name}: record {i}'s value {} is not a finite number", values[i]),
+            ));
+        }
+        Ok(NumericTotal { name, values, total })
+    }
+
+    /// The name used in messages and reports.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Each record's value.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// The total to reach.
+    pub fn total(&self) -> f64 {
+        self.total
+    }
 }
 
 /// A pseudo-location for errors in values passed to the library rather than read from a file.
@@ -345,7 +417,7 @@ impl Constraints {
                 }
             }
         }
-        Ok(Constraints { records, membership, margin_sizes, targets, importance, labels: None })
+        Ok(Constraints { records, membership, margin_sizes, targets, importance, labels: None, numeric: Vec::new() })
     }
 
     /// Names the margins and their cells in messages and reports (`(stype=H) of stype.csv` rather than
@@ -362,6 +434,30 @@ impl Constraints {
         }
         self.labels = Some((margins, cells));
         Ok(self)
+    }
+
+    /// Adds numeric totals ([`NumericTotal`]), hard constraints met alongside the margins by
+    /// every method ([`Calibration::Rake`] is then solved by Newton's method on the dual, the
+    /// same raking estimator, as IPF has no step for a real-valued variable).
+    ///
+    /// # Errors
+    /// [`Error::Inconsistent`] when a total does not have one value per record.
+    pub fn with_totals(mut self, totals: Vec<NumericTotal>) -> Result<Self> {
+        if let Some(t) = totals.iter().find(|t| t.values.len() != self.records) {
+            return Err(Error::Inconsistent(format!(
+                "numeric total {} has {} values for {} records",
+                t.name,
+                t.values.len(),
+                self.records
+            )));
+        }
+        self.numeric = totals;
+        Ok(self)
+    }
+
+    /// The numeric totals.
+    pub fn totals(&self) -> &[NumericTotal] {
+        &self.numeric
     }
 
     /// Number of records.
@@ -396,7 +492,11 @@ impl Constraints {
 
     /// Name of cell `cell` of margin `margin` as used in messages: `(cell) of margin` with labels,
     /// `margin m, cell j` without.
+    /// Margins past the last are the numeric totals, named `total of NAME`.
     pub fn cell_name(&self, margin: usize, cell: usize) -> String {
+        if let Some(t) = margin.checked_sub(self.margins()).and_then(|q| self.numeric.get(q)) {
+            return format!("total of {}", t.name);
+        }
         match &self.labels {
             Some((m, c)) => format!("({}) of {}", c[margin][cell], m[margin]),
             None => format!("margin {margin}, cell {cell}"),
@@ -431,6 +531,16 @@ impl MarginTotals {
     }
 }
 
+/// A numeric total after calibration.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[non_exhaustive]
+pub struct TotalReached {
+    /// The total to reach.
+    pub target: f64,
+    /// Weighted total reached, `Σᵢ wᵢ vᵢ`.
+    pub achieved: f64,
+}
+
 /// The result of [`calibrate`].
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
@@ -443,6 +553,8 @@ pub struct Calibrated {
     pub convergence: Convergence,
     /// Per margin: targets, achieved totals and, for soft margins, relaxation factors.
     pub margins: Vec<MarginTotals>,
+    /// Per numeric total ([`Constraints::with_totals`]): its target and the total reached.
+    pub totals: Vec<TotalReached>,
     /// Smallest g-weight `w/d` over records with a positive design weight.
     pub g_min: f64,
     /// Largest g-weight `w/d` over records with a positive design weight.
@@ -453,17 +565,25 @@ pub struct Calibrated {
     pub distinct_cells: usize,
 }
 
-/// Flattened margin cells shared by the solvers.
+/// Flattened margin cells shared by the solvers: every cell of every margin, then one cell per
+/// numeric total (a margin of one cell each, always hard), whose target is in units of its
+/// values' scale (see [`Cells::scales`]).
 #[derive(Debug, Clone)]
 struct Layout {
-    /// Start of each margin's cells in the flat cell list.
+    /// Start of each margin's cells in the flat cell list (numeric totals last).
     offsets: Vec<usize>,
-    /// Total number of margin cells `J`.
+    /// Total number of margin cells `J`, numeric totals included.
     cells: usize,
+    /// Number of margins (numeric totals not included).
+    margins: usize,
+    /// Number of margin cells (numeric totals not included).
+    categorical: usize,
     /// Flat targets.
     targets: Vec<f64>,
     /// Importance of each margin.
     importance: Vec<Option<f64>>,
+    /// The scale of each numeric total's values.
+    scales: Vec<f64>,
     /// The largest margin total.
     largest: f64,
     /// Round-off floor of the deviation.
@@ -471,22 +591,42 @@ struct Layout {
 }
 
 impl Layout {
-    fn new(c: &Constraints) -> Layout {
-        let mut offsets = Vec::with_capacity(c.margins());
+    /// The layout of `c`, its numeric totals' values divided by `scales`.
+    fn new(c: &Constraints, scales: &[f64]) -> Layout {
+        let mut offsets = Vec::with_capacity(c.margins() + c.numeric.len());
         let mut cells = 0;
         for &s in &c.margin_sizes {
             offsets.push(cells);
             cells += s;
         }
-        let targets: Vec<f64> = c.targets.iter().flatten().copied().collect();
+        let categorical = cells;
+        let mut targets: Vec<f64> = c.targets.iter().flatten().copied().collect();
+        let mut importance = c.importance.clone();
+        let scaled: Vec<f64> = c.numeric.iter().zip(scales).map(|(t, s)| t.total / s).collect();
+        for &t in &scaled {
+            offsets.push(cells);
+            cells += 1;
+            targets.push(t);
+            importance.push(None);
+        }
         let totals: Vec<f64> = c.targets.iter().map(|t| t.iter().sum::<f64>()).collect();
-        let largest = totals.iter().copied().fold(0.0, f64::max);
+        let largest = totals.iter().chain(&scaled).map(|t| t.abs()).fold(0.0, f64::max);
         let hard: Vec<f64> = totals.iter().zip(&c.importance).filter(|(_, i)| i.is_none()).map(|(t, _)| *t).collect();
         let spread = match hard.first() {
             Some(&t0) => hard.iter().map(|t| (t - t0).abs()).fold(0.0, f64::max),
             None => 0.0,
         };
-        Layout { offsets, cells, targets, importance: c.importance.clone(), largest, floor: 1e-13 * largest + spread }
+        Layout {
+            offsets,
+            cells,
+            margins: c.margins(),
+            categorical,
+            targets,
+            importance,
+            scales: scales.to_vec(),
+            largest,
+            floor: 1e-13 * largest + spread,
+        }
     }
 
     /// The margin of flat cell `k` and the cell's index within it.
@@ -498,6 +638,16 @@ impl Layout {
     /// Whether margin `m` is hard.
     fn hard(&self, m: usize) -> bool {
         self.importance[m].is_none()
+    }
+
+    /// The first hard margin (numeric totals not included).
+    fn first_hard(&self) -> Option<usize> {
+        (0..self.margins).find(|&m| self.hard(m))
+    }
+
+    /// The unit of flat cell `k`'s totals: its scale for a numeric total, else 1.
+    fn unit(&self, k: usize) -> f64 {
+        k.checked_sub(self.categorical).map_or(1.0, |q| self.scales[q])
     }
 }
 
@@ -515,6 +665,7 @@ fn num(x: f64) -> String {
 /// `|achieved − target|`) with their targets and the totals reached.
 fn closest_margins(c: &Constraints, layout: &Layout, achieved: &[f64]) -> String {
     let mut order: Vec<usize> = (0..layout.cells).collect();
+    // in the solver's units: a numeric total's deviation in units of its values' scale
     let dev = |k: usize| (achieved[k] - layout.targets[k]).abs();
     order.sort_by(|&a, &b| dev(b).total_cmp(&dev(a)).then(a.cmp(&b)));
     let worst: Vec<String> = order
@@ -522,7 +673,8 @@ fn closest_margins(c: &Constraints, layout: &Layout, achieved: &[f64]) -> String
         .take(5)
         .map(|&k| {
             let (m, j) = layout.locate(k);
-            let (t, a) = (layout.targets[k], achieved[k]);
+            let unit = layout.unit(k);
+            let (t, a) = (layout.targets[k] * unit, achieved[k] * unit);
             format!("{}: target {}, achieved {} (off by {})", c.cell_name(m, j), num(t), num(a), num(a - t))
         })
         .collect();
@@ -567,7 +719,10 @@ pub fn calibrate(
             format!("record {i}: design weight {} is not a finite non-negative number", design[i]),
         ));
     }
-    let cells = Cells::aggregate(design, &constraints.membership, &constraints.margin_sizes);
+    let mut cells = Cells::aggregate(design, &constraints.membership, &constraints.margin_sizes);
+    if !constraints.numeric.is_empty() {
+        cells = cells.with_values(design, constraints.numeric.len(), |i, q| constraints.numeric[q].values[i]);
+    }
     let Solved { g, convergence, totals, relaxation, layout } =
         solve(&cells, constraints, method, stopping, observers)?;
     let (weights, sums) = cells.expand(design, &g);
@@ -590,16 +745,32 @@ pub fn calibrate(
             }
         })
         .collect();
+    let totals = reached(constraints, &layout, &totals);
     Ok(Calibrated {
         weights,
         method,
         convergence,
         margins,
+        totals,
         g_min,
         g_max,
         negative_weights,
         distinct_cells: cells.len(),
     })
+}
+
+/// The numeric totals of `constraints`, each with the total reached (`totals`: every flat cell
+/// of `layout`, in the solver's units).
+fn reached(constraints: &Constraints, layout: &Layout, totals: &[f64]) -> Vec<TotalReached> {
+    constraints
+        .numeric
+        .iter()
+        .enumerate()
+        .map(|(q, t)| {
+            let k = layout.categorical + q;
+            TotalReached { target: t.total, achieved: totals[k] * layout.unit(k) }
+        })
+        .collect()
 }
 
 /// What [`solve`] finds: a g-weight per cell, how the iterations ended, the totals reached on
@@ -632,20 +803,20 @@ fn solve(
         }
     }
 
-    let layout = Layout::new(constraints);
+    let layout = Layout::new(constraints, cells.scales());
     let mut runner = Runner::new(stopping);
     for o in observers.iter_mut() {
         runner = runner.observe(&mut **o);
     }
 
     let (g, convergence, totals, relaxation) = match method {
-        Calibration::Rake => {
+        Calibration::Rake if constraints.numeric.is_empty() => {
             let mut solver = Rake::new(cells, constraints, &layout)?;
             let convergence = runner.run(&mut solver)?;
             let g = solver.g();
             (g, convergence, solver.totals(), None)
         }
-        Calibration::Linear | Calibration::Logit(_) | Calibration::Entropy => {
+        Calibration::Rake | Calibration::Linear | Calibration::Logit(_) | Calibration::Entropy => {
             let mut solver = DualNewton::new(cells, constraints, &layout, method)?;
             let convergence = runner.run(&mut solver)?;
             (solver.g(), convergence, solver.totals().to_vec(), Some(solver.relaxation()))
@@ -1179,6 +1350,103 @@ mod tests {
                 Ok(fit) => prop_assert!(fit.g_min > 0.99 && fit.g_max < 1.01),
                 Err(Error::Infeasible(m)) => prop_assert!(m.contains("logit bounds")),
                 Err(e) => prop_assert!(false, "unexpected error {}", e),
+            }
+        }
+    }
+
+    /// [`feasible`] with a numeric total: each record's value in `[0, 1e5)`, the total reached
+    /// by the same "true" g-factors, and a second total of the same values within margin 0's
+    /// first cell.
+    fn feasible_with_totals() -> impl Strategy<Value = (Constraints, Vec<f64>, f64, f64)> {
+        feasible()
+            .prop_flat_map(|(c, design, lower, upper)| {
+                let n = c.records();
+                (Just(c), Just(design), Just(lower), Just(upper), proptest::collection::vec(0.0f64..1e5, n))
+            })
+            .prop_map(|(c, design, lower, upper, values)| {
+                // the targets came from truth g; recover a g that meets them: the margins' raking
+                let truth = calibrate(
+                    &design,
+                    &c,
+                    Calibration::Rake,
+                    stop(1e-12 * c.targets()[0].iter().sum::<f64>(), 200_000),
+                    &mut [],
+                )
+                .unwrap()
+                .weights;
+                let within: Vec<f64> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| if c.membership()[i * c.margins()] == 0 { v } else { 0.0 })
+                    .collect();
+                let total = |v: &[f64]| v.iter().zip(&truth).map(|(v, w)| v * w).sum::<f64>();
+                let totals = vec![
+                    NumericTotal::new("x", values.clone(), total(&values)).unwrap(),
+                    NumericTotal::new("x within", within.clone(), total(&within)).unwrap(),
+                ];
+                (c.with_totals(totals).unwrap(), design, lower, upper)
+            })
+    }
+
+    /// `Σᵢ wᵢ vᵢ` of every numeric total of `c`.
+    fn numeric_achieved(c: &Constraints, weights: &[f64]) -> Vec<f64> {
+        c.totals().iter().map(|t| t.values().iter().zip(weights).map(|(v, w)| v * w).sum()).collect()
+    }
+
+    #[test]
+    fn numeric_totals_are_checked_named_and_reported() {
+        let (c, design) = small();
+        assert!(matches!(
+            c.clone().with_totals(vec![NumericTotal::new("x", vec![1.0; 3], 5.0).unwrap()]),
+            Err(Error::Inconsistent(_))
+        ));
+        assert!(NumericTotal::new("x", vec![1.0], f64::INFINITY).is_err());
+        let values: Vec<f64> = (0..9).map(|i| 10.0 + i as f64).collect();
+        let with = |total: f64, values: Vec<f64>| {
+            c.clone().with_totals(vec![NumericTotal::new("income", values, total).unwrap()]).unwrap()
+        };
+        let known = with(1400.0, values.clone());
+        assert_eq!(known.cell_name(2, 0), "total of income");
+        for method in [Calibration::Rake, Calibration::Linear, logit(0.3, 3.0), Calibration::Entropy] {
+            let out = calibrate(&design, &known, method, stop(1e-10, 1000), &mut []).unwrap();
+            assert!(out.convergence.converged, "{method:?}: {:?}", out.convergence);
+            assert_meets(&known, &out.weights, 1e-9);
+            let reached = out.totals[0];
+            assert_eq!(reached.target, 1400.0);
+            assert!((reached.achieved - 1400.0).abs() < 1e-9 * 1400.0, "{method:?}: {reached:?}");
+            assert!((numeric_achieved(&known, &out.weights)[0] - 1400.0).abs() < 1e-9 * 1400.0);
+        }
+        // a nonzero total of values that are all zero cannot be reached
+        let err =
+            calibrate(&design, &with(5.0, vec![0.0; 9]), Calibration::Linear, stop(1e-10, 10), &mut []).unwrap_err();
+        assert!(matches!(err, Error::Infeasible(ref m) if m.contains("total of income: target 5")), "{err}");
+        // a total beyond what non-negative weights reach is proven infeasible, named in units of the values
+        let err =
+            calibrate(&design, &with(5000.0, values), Calibration::Entropy, stop(1e-10, 200), &mut []).unwrap_err();
+        assert!(matches!(err, Error::Infeasible(ref m) if m.contains("total of income: target 5000")), "{err}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(100))]
+
+        #[test]
+        fn numeric_totals_are_met_to_1e_9_relative_by_every_method((c, design, lower, upper) in feasible_with_totals()) {
+            let total: f64 = c.targets()[0].iter().sum();
+            let tol = 1e-11 * total;
+            let rake = calibrate(&design, &c, Calibration::Rake, stop(tol, 200), &mut []).unwrap();
+            let entropy = calibrate(&design, &c, Calibration::Entropy, stop(tol, 200), &mut []).unwrap();
+            let logit = calibrate(&design, &c, logit(lower * 0.9, upper * 1.1), stop(tol, 200), &mut []).unwrap();
+            let linear = calibrate(&design, &c, Calibration::Linear, stop(tol, 5), &mut []).unwrap();
+            for out in [&rake, &entropy, &logit, &linear] {
+                prop_assert!(out.convergence.converged, "{:?}: {:?}", out.method, out.convergence);
+                assert_meets(&c, &out.weights, 1e-9 * total);
+                for (t, a) in c.totals().iter().zip(numeric_achieved(&c, &out.weights)) {
+                    prop_assert!((a - t.total()).abs() <= 1e-9 * t.total().abs().max(1.0), "{:?}: {} vs {}", out.method, a, t.total());
+                }
+            }
+            prop_assert!(rake.weights.iter().all(|&w| w > 0.0));
+            for (r, e) in rake.weights.iter().zip(&entropy.weights) {
+                prop_assert_eq!(r, e, "rake with numeric totals is solved as entropy is");
             }
         }
     }

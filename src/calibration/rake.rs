@@ -102,7 +102,7 @@ mod tests {
         let c = setup(vec![0, 0, 0, 1, 1, 0, 1, 1], vec![2, 2], vec![vec![30.0, 70.0], vec![40.0, 60.0]]);
         let design = vec![1.0; 4];
         let cells = Cells::aggregate(&design, c.membership(), c.margin_sizes());
-        let layout = Layout::new(&c);
+        let layout = Layout::new(&c, &[]);
         let mut rake = Rake::new(&cells, &c, &layout).unwrap();
         let outcome = Runner::new(Stopping::new(1e-12, 100).unwrap()).run(&mut rake).unwrap();
         assert!(outcome.converged);
@@ -116,7 +116,7 @@ mod tests {
         let c = setup(vec![0, 0, 1, 1], vec![2, 2], vec![vec![0.0, 10.0], vec![5.0, 5.0]]);
         let design = vec![1.0; 2];
         let cells = Cells::aggregate(&design, c.membership(), c.margin_sizes());
-        let layout = Layout::new(&c);
+        let layout = Layout::new(&c, &[]);
         let mut rake = Rake::new(&cells, &c, &layout).unwrap();
         let err = Runner::new(Stopping::new(1e-12, 100).unwrap()).run(&mut rake).unwrap_err();
         assert!(matches!(err, Error::Infeasible(ref m) if m.contains("margin 1, cell 0")), "{err}");

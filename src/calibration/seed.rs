@@ -11,10 +11,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::cells::{Cells, WeightSums};
-use super::{solve, Calibration, Constraints};
+use super::{solve, Calibration, Constraints, NumericTotal};
 use crate::error::{Error, Result};
 use crate::frame::{Code, Codes};
-use crate::inputs::{stream_seed, FitOptions, Integerize, MarginTable, Problem, Seed, Zone};
+use crate::inputs::{stream_seed, FitOptions, Integerize, MarginTable, Problem, Seed, Total, Zone};
 use crate::integerize::{margin_errors, margin_preserving, round_margins, trs};
 use crate::iteration::{Convergence, Observer};
 
@@ -47,6 +47,10 @@ pub struct ZoneReport {
     pub convergence: Convergence,
     /// Per margin, per cell: target, achieved total and deviation.
     pub margins: Vec<MarginCells>,
+    /// Per numeric total (`[[total]]`): target, achieved total and deviation (absent from
+    /// the JSON when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub totals: Vec<TotalFit>,
     /// Summary of the weights and of g = w/d.
     pub weights: WeightSummary,
     /// Integerization, when asked for.
@@ -84,6 +88,49 @@ pub struct CellFit {
     /// z × target.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relaxation: Option<f64>,
+}
+
+/// A numeric total after calibration.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct TotalFit {
+    /// The seed's numeric column.
+    pub column: String,
+    /// Attribute → category of the records counted (empty: every record).
+    pub within: IndexMap<String, String>,
+    /// The total to reach.
+    pub target: f64,
+    /// Weighted total achieved, `Σᵢ wᵢ xᵢ`.
+    pub achieved: f64,
+    /// `achieved − target`.
+    pub deviation: f64,
+}
+
+impl TotalFit {
+    /// The column and the category, as in messages and summaries: `income (sex=female)`.
+    pub fn label(&self) -> String {
+        TotalFit::label_of(&self.column, &self.within)
+    }
+
+    fn label_of(column: &str, within: &IndexMap<String, String>) -> String {
+        if within.is_empty() {
+            return column.to_string();
+        }
+        let within: Vec<String> = within.iter().map(|(a, c)| format!("{a}={c}")).collect();
+        format!("{column} ({})", within.join(", "))
+    }
+}
+
+/// The category of a numeric total, attribute → category.
+fn within(problem: &Problem, total: &Total) -> IndexMap<String, String> {
+    total
+        .within
+        .iter()
+        .map(|&(a, c)| {
+            let attribute = problem.domain.attribute(a);
+            (attribute.name().to_string(), attribute.categories()[c as usize].clone())
+        })
+        .collect()
 }
 
 /// Weights and g-weights (w/d) at a glance.
@@ -162,7 +209,22 @@ fn fit_zone(
         return Err(Error::TooLarge(format!("{} records: calibration handles fewer than 2³² records", design.len())));
     }
     let sizes: Vec<usize> = zone.margins.iter().map(|m| m.targets.len()).collect();
-    let cells = group(problem, seed, zone, records, &design);
+    let position = |i: usize| records.map_or(i, |r| r[i]);
+    let value = |i: usize, q: usize| problem.totals[q].value(seed, position(i));
+    let mut cells = group(problem, seed, zone, records, &design);
+    if !problem.totals.is_empty() {
+        cells = cells.with_values(&design, problem.totals.len(), value);
+    }
+    // the distinct cells' values, as the constraints are on cells
+    let totals = problem
+        .totals
+        .iter()
+        .enumerate()
+        .map(|(q, t)| {
+            let values = (0..cells.len()).map(|c| cells.values(c)[q] * cells.scales()[q]).collect();
+            NumericTotal::new(TotalFit::label_of(&seed.value_columns[t.column], &within(problem, t)), values, t.total)
+        })
+        .collect::<Result<Vec<_>>>()?;
     // Constraints on the distinct cells; the solver works on cells anyway.
     let constraints = Constraints::new(
         cells.codes().to_vec(),
@@ -173,7 +235,8 @@ fn fit_zone(
     .with_labels(
         zone.margins.iter().map(|m| m.file.clone()).collect(),
         zone.margins.iter().map(|m| (0..m.targets.len()).map(|c| label(problem, m, c)).collect()).collect(),
-    )?;
+    )?
+    .with_totals(totals)?;
     let solved = solve(&cells, &constraints, method, options.stopping(), observers).map_err(|e| zone.name_in(e))?;
     let (weights, sums) = cells.expand(&design, &solved.g);
     let achieved = cells.margin_sums(&sums.cells, &solved.layout.offsets, solved.layout.cells);
@@ -189,11 +252,27 @@ fn fit_zone(
         exact: errors.iter().all(|&e| e == 0),
         max_abs_margin_error: errors.clone(),
     });
+    let totals = problem
+        .totals
+        .iter()
+        .enumerate()
+        .map(|(q, t)| {
+            let achieved: f64 = weights.iter().enumerate().map(|(i, w)| w * value(i, q)).sum();
+            TotalFit {
+                column: seed.value_columns[t.column].clone(),
+                within: within(problem, t),
+                target: t.total,
+                achieved,
+                deviation: achieved - t.total,
+            }
+        })
+        .collect();
     let report = ZoneReport {
         zone: zone.name.clone(),
         records: weights.len(),
         convergence: solved.convergence,
         margins,
+        totals,
         weights: summary(&sums, &cells, &solved.g, weights.len()),
         integerization,
     };

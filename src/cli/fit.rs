@@ -291,6 +291,16 @@ fn calibration_summary(args: &FitArgs, r: &CalibrationReport, written: &[&PathBu
             "  {} records; weights {:.4}–{:.4} (g {:.4}–{:.4}), {} negative; Kish deff {:.3}, effective n {:.1}",
             zone.records, w.min, w.max, w.g_min, w.g_max, w.negative, w.kish_deff, w.effective_sample_size
         );
+        for t in &zone.totals {
+            let _ = writeln!(
+                s,
+                "  total {}: target {}, achieved {}, difference {:.2e}",
+                t.label(),
+                t.target,
+                t.achieved,
+                t.deviation
+            );
+        }
         if let Some(i) = &zone.integerization {
             let exact = if i.exact { "every margin exact" } else { "margins not all exact" };
             let _ = writeln!(s, "  integerized ({}): {} persons, {exact}", i.method.name(), i.total);

@@ -13,7 +13,7 @@ use super::parquetfile::Contents;
 use super::rows::{CsvRows, FrameRows, Numbers, PairRows, Rows};
 use super::seed::{self, Seed, SeedColumns};
 use super::structural::StructuralZero;
-use super::{zones, FitOptions, Problem, Spec, Zone};
+use super::{zones, FitOptions, Method, Problem, Spec, Total, Zone};
 use crate::binning::Bins;
 use crate::error::{Error, Location, Result};
 use crate::frame::Frame;
@@ -285,20 +285,22 @@ impl SeedInput {
         self
     }
 
-    /// Reads the seed, its records coded against `domain`; `region` is the region column.
+    /// Reads the seed, its records coded against `domain`; `region` is the region column,
+    /// `values` the numeric columns to read as numbers.
     fn read(
         self,
         domain: &Domain,
         region: Option<&str>,
         missing_values: &MissingValues,
         bins: &[Bins],
+        values: &[String],
     ) -> Result<Seed> {
         let SeedInput { table, weights, id, missing } = self;
         let weight = match &weights {
             Some(Numbers::Column(name)) => Some(name.as_str()),
             _ => None,
         };
-        let columns = SeedColumns { weight, id: &id, region, missing_values, missing, bins };
+        let columns = SeedColumns { weight, id: &id, region, missing_values, missing, bins, values };
         let mut seed = match table {
             Table::Csv(csv) => match csv.contents()? {
                 (name, Contents::Csv(bytes)) => seed::from_bytes(bytes, &name, columns, domain)?,
@@ -310,6 +312,48 @@ impl SeedInput {
             seed::set_weights(&mut seed, values)?;
         }
         Ok(seed)
+    }
+}
+
+/// A numeric total for [`ProblemBuilder::total`]: the population total of a numeric column of
+/// the seed (total income, hours worked), optionally within a category (the income of women),
+/// which seed re-weighting meets alongside the margins.
+///
+/// ```
+/// use populace::inputs::{Calibration, Csv, FitOptions, MarginInput, Method, Problem, SeedInput, TotalInput};
+///
+/// // numeric totals re-weight the seed: a calibration method, not ipf
+/// let linear = FitOptions::params().method(Method::Calibrate(Calibration::Linear)).check()?;
+/// let problem = Problem::builder()
+///     .fit_options(&linear)
+///     .margin(MarginInput::csv(Csv::text("sex", "sex,count\nf,60\nm,40\n")))
+///     .seed(SeedInput::csv(Csv::text("people", "sex,income\nf,10\nm,30\nf,20\n")))
+///     .total(TotalInput::new("income", 2000.0))
+///     .total(TotalInput::new("income", 900.0).within("sex", "f"))
+///     .build()?;
+/// let seed = problem.seed.as_ref().unwrap();
+/// assert_eq!(seed.values, [10.0, 30.0, 20.0]);
+/// assert_eq!((0..3).map(|i| problem.totals[1].value(seed, i)).collect::<Vec<_>>(), [10.0, 0.0, 20.0]);
+/// # Ok::<(), populace::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct TotalInput {
+    column: String,
+    total: f64,
+    within: Vec<(String, String)>,
+}
+
+impl TotalInput {
+    /// The total of the seed's numeric column `column` over the population.
+    pub fn new(column: impl Into<String>, total: f64) -> TotalInput {
+        TotalInput { column: column.into(), total, within: Vec::new() }
+    }
+
+    /// Restricts the total to the records whose `attribute` is `category` (repeatable: every
+    /// condition must hold).
+    pub fn within(mut self, attribute: impl Into<String>, category: impl Into<String>) -> TotalInput {
+        self.within.push((attribute.into(), category.into()));
+        self
     }
 }
 
@@ -431,6 +475,7 @@ pub struct ProblemBuilder {
     fit_options: FitOptions,
     missing_values: MissingValues,
     structural_zeros: Vec<Vec<(String, Vec<String>)>>,
+    totals: Vec<TotalInput>,
 }
 
 impl Default for ProblemBuilder {
@@ -447,6 +492,7 @@ impl Default for ProblemBuilder {
             fit_options: FitOptions::default(),
             missing_values: MissingValues::default(),
             structural_zeros: Vec::new(),
+            totals: Vec::new(),
         }
     }
 }
@@ -509,6 +555,10 @@ impl ProblemBuilder {
             }
             builder = builder.seed(seed);
         }
+        for t in &spec.totals {
+            let total = t.within.iter().fold(TotalInput::new(&t.column, t.total), |total, (a, c)| total.within(a, c));
+            builder = builder.total(total);
+        }
         if let Some(z) = &spec.zones {
             let mut zones = ZonesInput::new(&z.column);
             if let (Some(region), Some(map)) = (&z.seed_region, &z.map) {
@@ -570,6 +620,13 @@ impl ProblemBuilder {
     /// The seed to re-weight or to take the joint's structure from.
     pub fn seed(mut self, seed: SeedInput) -> Self {
         self.seed = Some(seed);
+        self
+    }
+
+    /// Adds a numeric total ([`TotalInput`]): a constraint of seed re-weighting, met by every
+    /// calibration method alongside the margins. Needs a seed with the column, and no zones.
+    pub fn total(mut self, total: TotalInput) -> Self {
+        self.totals.push(total);
         self
     }
 
@@ -646,6 +703,7 @@ impl ProblemBuilder {
             fit_options,
             missing_values,
             structural_zeros,
+            totals,
         } = self;
         let source = Location::file(source);
         let mut domain = Domain::declared(attributes.iter().map(|(n, c)| (n, c)));
@@ -663,7 +721,19 @@ impl ProblemBuilder {
             })?);
         }
         let region_column = zones.as_ref().and_then(|z| z.regions.as_ref()).map(|(column, _)| column.as_str());
-        let mut seed = seed.map(|s| s.read(&domain, region_column, &missing_values, &bins)).transpose()?;
+        let mut value_columns: Vec<String> = Vec::new();
+        for t in &totals {
+            if !value_columns.contains(&t.column) {
+                value_columns.push(t.column.clone());
+            }
+        }
+        let mut seed =
+            seed.map(|s| s.read(&domain, region_column, &missing_values, &bins, &value_columns)).transpose()?;
+        let totals = totals
+            .iter()
+            .enumerate()
+            .map(|(i, t)| total(&domain, t, &value_columns, &source.at_row(i as u64 + 1)))
+            .collect::<Result<Vec<_>>>()?;
         let structural_zeros = structural_zeros
             .iter()
             .enumerate()
@@ -724,7 +794,7 @@ impl ProblemBuilder {
             check_shared_margins(&domain, zone, consistency_tolerance)?;
         }
         check_tolerance(&source, fit_options.stopping().tolerance(), &zones, &mut warnings)?;
-        Ok(Problem { domain, zones, seed, warnings, missing, structural_zeros })
+        Ok(Problem { domain, zones, seed, warnings, missing, structural_zeros, totals })
     }
 
     /// The checks of the builder's own settings, before any input is read.
@@ -781,11 +851,61 @@ impl ProblemBuilder {
                 }
             }
         }
+        if let Some(t) = self.totals.first() {
+            let what = format!("[[total]] of {}", t.column);
+            if self.seed.is_none() {
+                return bad(format!("{what}: a numeric total is a total of a seed column, but there is no seed"));
+            }
+            if self.zones.is_some() {
+                return bad(format!(
+                    "{what}: numeric totals apply to the whole seed, so they cannot be used with [zones]"
+                ));
+            }
+            if self.fit_options.method() == Method::Ipf {
+                return bad(format!(
+                    "{what}: numeric totals re-weight the seed's records; method = \"ipf\" fits a table of \
+                     categories (use \"linear\", \"rake\", \"logit\" or \"entropy\")"
+                ));
+            }
+        }
+        if let Some(t) = self.totals.iter().find(|t| !t.total.is_finite()) {
+            return bad(format!("[[total]] of {}: total {} is not a finite number", t.column, t.total));
+        }
         if let (Some(ZonesInput { regions: Some(_), .. }), None) = (&self.zones, &self.seed) {
             return bad("zone regions say which seed records each zone draws on, but there is no seed".into());
         }
         Ok(())
     }
+}
+
+/// The numeric total `input`, its column the `values`' and its conditions coded against
+/// `domain`; `at` names it in errors.
+fn total(domain: &Domain, input: &TotalInput, values: &[String], at: &Location) -> Result<Total> {
+    let what = format!("[[total]] of {}", input.column);
+    let within = input
+        .within
+        .iter()
+        .map(|(attribute, category)| {
+            let a = domain.index_of(attribute).ok_or_else(|| {
+                Error::input(
+                    at.clone(),
+                    format!("{what}: within names {attribute}, which is not an attribute of the problem"),
+                )
+            })?;
+            let code = domain.attribute(a).code(category).ok_or_else(|| {
+                Error::input(
+                    at.clone(),
+                    format!(
+                        "{what}: within {attribute} = \"{}\": not a category of {attribute}",
+                        category.escape_debug()
+                    ),
+                )
+            })?;
+            Ok((a, code))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let column = values.iter().position(|v| *v == input.column).unwrap_or_default();
+    Ok(Total { column, within, total: input.total })
 }
 
 /// Sums a margin's targets onto a subset of its attributes (row-major in `onto` order).

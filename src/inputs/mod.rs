@@ -63,7 +63,7 @@ mod spec;
 mod structural;
 mod zones;
 
-pub use builder::{Csv, MarginInput, ProblemBuilder, SeedInput, ZoneMap, ZonesInput};
+pub use builder::{Csv, MarginInput, ProblemBuilder, SeedInput, TotalInput, ZoneMap, ZonesInput};
 pub(crate) use csvfile::{parse_count, CsvFile, MIN_POSITIVE_COUNT};
 pub use domain::{Attribute, Domain};
 pub use households::import_populationsim;
@@ -77,7 +77,7 @@ pub use options::{Bounds, Calibration, FitOptions, FitParams, Integerize, Method
 pub(crate) use parquetfile::Contents;
 pub(crate) use rows::{BinnedRows, CsvRows, FrameRows, Rows};
 pub use seed::{RecordIds, Seed, ID_SEPARATOR};
-pub use spec::{MarginLayout, MarginSpec, SeedSpec, Spec, ZonesSpec};
+pub use spec::{MarginLayout, MarginSpec, SeedSpec, Spec, TotalSpec, ZonesSpec};
 pub use structural::StructuralZero;
 pub use zones::{for_each_chunk, stream_seed, Selection, Shard};
 
@@ -125,6 +125,32 @@ pub struct Problem {
     /// The `[[structural_zero]]` rules: cells that cannot exist. Seed records in one were left
     /// out (with a warning); fits give them no mass.
     pub structural_zeros: Vec<StructuralZero>,
+    /// The numeric totals (`[[total]]`) seed re-weighting meets alongside the margins.
+    pub totals: Vec<Total>,
+}
+
+/// A numeric total: the weighted sum of a numeric seed column over the records within a
+/// category (all records when `within` is empty) must equal `total`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Total {
+    /// The column: an index into the seed's [`Seed::value_columns`].
+    pub column: usize,
+    /// Conditions on the records counted: attribute (domain position) and category code.
+    pub within: Vec<(usize, u32)>,
+    /// The total to reach.
+    pub total: f64,
+}
+
+impl Total {
+    /// Record `i`'s value on this total: its value in the column within the category, else 0.
+    pub fn value(&self, seed: &Seed, i: usize) -> f64 {
+        if self.within.iter().all(|&(a, c)| seed.code(i, a) == c) {
+            seed.values[i * seed.value_columns.len() + self.column]
+        } else {
+            0.0
+        }
+    }
 }
 
 /// One zone: its margins and the seed records it may draw on.

@@ -39,6 +39,10 @@ pub struct Seed {
     pub frame: Frame,
     /// Design weight of each record (1 without a weight column).
     pub weights: Vec<f64>,
+    /// The numeric columns read for numeric totals (`[[total]]`), in order.
+    pub value_columns: Vec<String>,
+    /// Their values, record by record (`records × value_columns`, row-major).
+    pub values: Vec<f64>,
     /// Record identifiers from the id column, else 1-based row numbers.
     pub ids: RecordIds,
     /// Each record's region (the `[zones] seed_region` column), when seeds are regional.
@@ -118,6 +122,8 @@ pub(crate) struct SeedColumns<'a> {
     pub missing: MissingPolicy,
     /// Attributes binned from numeric columns.
     pub bins: &'a [Bins],
+    /// Numeric columns whose values are read as numbers (for numeric totals).
+    pub values: &'a [String],
 }
 
 /// The narrowest code type that holds every category of `domain`, as `$f::<C>(…)`.
@@ -149,15 +155,15 @@ fn decode(data: Vec<u8>, display: &str, columns: SeedColumns, domain: &Domain, a
     if body.weights.is_empty() && body.missing.records_dropped == 0 {
         return Err(Error::input(decoder.location.clone(), "the seed has a header but no rows"));
     }
-    let mut seed = finish(display, body, domain)?;
+    let mut seed = finish(display, body, domain, decoder.value_names)?;
     seed.notes.extend(csv.note());
     Ok(seed)
 }
 
 /// The seed named `name` whose records are `body`: refused when it has none (or none left once
 /// records with missing values are left out) or its weights sum to infinity.
-fn finish(name: &str, body: Body, domain: &Domain) -> Result<Seed> {
-    let Body { codes, weights, ids, regions, missing } = body;
+fn finish(name: &str, body: Body, domain: &Domain, value_columns: &[String]) -> Result<Seed> {
+    let Body { codes, weights, values, ids, regions, missing } = body;
     if weights.is_empty() {
         let message = if missing.records_dropped > 0 {
             format!(
@@ -181,6 +187,8 @@ fn finish(name: &str, body: Body, domain: &Domain) -> Result<Seed> {
         attributes: (0..domain.attributes().len()).collect(),
         frame: Frame::from_parts(frame_columns, weights.len(), codes),
         weights,
+        value_columns: value_columns.to_vec(),
+        values,
         ids,
         regions,
         missing,
@@ -225,6 +233,7 @@ fn recode<C: Code>(name: &str, frame: &Frame, columns: SeedColumns, domain: &Dom
         .transpose()?;
     let id: Vec<usize> = columns.id.iter().map(|i| column(i, "id")).collect::<Result<_>>()?;
     let region = columns.region.map(|r| column(r, "seed_region")).transpose()?;
+    let value_cols: Vec<usize> = columns.values.iter().map(|v| column(v, "numeric total")).collect::<Result<_>>()?;
     let at = |row: usize, col: usize| location.at_row(row as u64 + 1).at_column(&headers[col]);
     let present = |row: usize, col: usize, what: &str| {
         frame
@@ -237,9 +246,22 @@ fn recode<C: Code>(name: &str, frame: &Frame, columns: SeedColumns, domain: &Dom
     let mut weights = Vec::with_capacity(n);
     let (mut id_text, mut id_ends, mut regions) = (String::new(), Vec::new(), Vec::new());
     let mut first_row: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
-    let (mut missing, mut dropped) = (vec![0; k], Vec::new());
+    let (mut missing, mut dropped) = (vec![0; k + value_cols.len()], Vec::new());
+    let mut values = Vec::with_capacity(n * value_cols.len());
     for row in 0..n {
         let mut drop = false;
+        for (j, &col) in value_cols.iter().enumerate() {
+            let value = frame.value(row, col).filter(|v| !rule.values.is_missing(v.trim()));
+            values.push(match value {
+                Some(text) => number(text).map_err(|message| Error::input(at(row, col), message))?,
+                None => {
+                    missing[k + j] += 1;
+                    rule.number(frame.value(row, col)).map_err(|message| Error::input(at(row, col), message))?;
+                    drop = true;
+                    0.0
+                }
+            });
+        }
         for (a, (col, attribute, code_of)) in attributes.iter().enumerate() {
             let level = frame.code(row, *col);
             let code = match level.and_then(|l| code_of[l as usize]) {
@@ -300,9 +322,17 @@ fn recode<C: Code>(name: &str, frame: &Frame, columns: SeedColumns, domain: &Dom
         }
     }
     let mut ids = if id.is_empty() { RecordIds::Rows } else { RecordIds::Column { text: id_text, ends: id_ends } };
-    drop_records(&mut codes, k, &mut weights, &mut ids, &mut regions, &dropped);
-    let missing = rule.counts(name, domain, &missing, dropped.len());
-    finish(name, Body { codes: C::wrap(codes), weights, ids, regions, missing }, domain)
+    let mut kept = Kept {
+        k,
+        weights: &mut weights,
+        q: value_cols.len(),
+        values: &mut values,
+        ids: &mut ids,
+        regions: &mut regions,
+    };
+    kept.drop(&mut codes, &dropped);
+    let missing = rule.counts(name, domain, columns.values, &missing, dropped.len());
+    finish(name, Body { codes: C::wrap(codes), weights, values, ids, regions, missing }, domain, columns.values)
 }
 
 /// What the seed does with a missing attribute value, under its [`MissingPolicy`].
@@ -344,64 +374,107 @@ impl<'a> MissingRule<'a> {
         }
     }
 
-    /// The counts of an input named `name`: `missing` values per attribute, `dropped` records.
-    fn counts(&self, name: &str, domain: &Domain, missing: &[usize], dropped: usize) -> MissingCounts {
+    /// A missing value (`value`, or `None` in memory) of a numeric total's column: `Ok` when
+    /// its record is left out, or why it is refused (a number has no category `missing`).
+    fn number(&self, value: Option<&str>) -> std::result::Result<(), String> {
+        let what = match value {
+            Some("") | None => "empty value".to_string(),
+            Some(token) => format!("missing value (\"{}\")", token.escape_debug()),
+        };
+        match self.policy {
+            MissingPolicy::Drop => Ok(()),
+            MissingPolicy::Category => Err(format!(
+                "{what} in a column of a numeric total ([[total]]): [seed] missing = \"category\" cannot give it \
+                 a number (\"drop\" leaves such records out)"
+            )),
+            _ => Err(format!(
+                "{what} in a column of a numeric total ([[total]]): [seed] missing = \"error\" refuses records \
+                 with missing values (\"drop\" leaves them out)"
+            )),
+        }
+    }
+
+    /// The counts of an input named `name`: `missing` values per attribute then per numeric
+    /// column of `values`, `dropped` records.
+    fn counts(
+        &self,
+        name: &str,
+        domain: &Domain,
+        values: &[String],
+        missing: &[usize],
+        dropped: usize,
+    ) -> MissingCounts {
         let mut counts = MissingCounts::new(name, self.policy);
         counts.records_dropped = dropped;
-        for (attribute, &n) in domain.attributes().iter().zip(missing) {
+        let names = domain.attributes().iter().map(|a| a.name()).chain(values.iter().map(String::as_str));
+        for (column, &n) in names.zip(missing) {
             if n > 0 {
-                counts.by_column.insert(attribute.name().to_string(), n);
+                *counts.by_column.entry(column.to_string()).or_default() += n;
             }
         }
         counts
     }
 }
 
-/// Removes the records `dropped` (0-based, ascending) from the decoded arrays, whose records
-/// have `k` codes each.
-fn drop_records<C: Copy>(
-    codes: &mut Vec<C>,
+/// A numeric total's value: a finite number, or why not.
+fn number(text: &str) -> std::result::Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(format!("value \"{}\" of a numeric total ([[total]]) is not finite", text.escape_debug())),
+        Err(_) => Err(format!("value \"{}\" of a numeric total ([[total]]) is not a number", text.escape_debug())),
+    }
+}
+
+/// The decoded arrays besides the codes: records have `k` codes and `q` values each.
+struct Kept<'b> {
     k: usize,
-    weights: &mut Vec<f64>,
-    ids: &mut RecordIds,
-    regions: &mut Vec<String>,
-    dropped: &[usize],
-) {
-    if dropped.is_empty() {
-        return;
-    }
-    let n = weights.len();
-    let mut keep = vec![true; n];
-    for &r in dropped {
-        keep[r] = false;
-    }
-    let mut kept = 0;
-    for r in 0..n {
-        if keep[r] {
+    weights: &'b mut Vec<f64>,
+    q: usize,
+    values: &'b mut Vec<f64>,
+    ids: &'b mut RecordIds,
+    regions: &'b mut Vec<String>,
+}
+
+impl Kept<'_> {
+    /// Removes the records `dropped` (0-based, ascending) from the decoded arrays and `codes`.
+    fn drop<C: Copy>(&mut self, codes: &mut Vec<C>, dropped: &[usize]) {
+        if dropped.is_empty() {
+            return;
+        }
+        let (k, q) = (self.k, self.q);
+        let n = self.weights.len();
+        let mut keep = vec![true; n];
+        for &r in dropped {
+            keep[r] = false;
+        }
+        let mut kept = 0;
+        for (r, _) in keep.iter().enumerate().filter(|(_, &keep)| keep) {
             codes.copy_within(r * k..(r + 1) * k, kept * k);
-            weights[kept] = weights[r];
+            self.values.copy_within(r * q..(r + 1) * q, kept * q);
+            self.weights[kept] = self.weights[r];
             kept += 1;
         }
-    }
-    codes.truncate(kept * k);
-    weights.truncate(kept);
-    if !regions.is_empty() {
-        let mut r = 0;
-        regions.retain(|_| {
-            r += 1;
-            keep[r - 1]
-        });
-    }
-    // records keep their names: their ids, or else their row numbers in the file
-    let (mut text, mut ends) = (String::new(), Vec::with_capacity(kept));
-    for r in (0..n).filter(|&r| keep[r]) {
-        match ids.get(r) {
-            Some(id) => text.push_str(id),
-            None => text.push_str(itoa::Buffer::new().format(r + 1)),
+        codes.truncate(kept * k);
+        self.values.truncate(kept * q);
+        self.weights.truncate(kept);
+        if !self.regions.is_empty() {
+            let mut r = 0;
+            self.regions.retain(|_| {
+                r += 1;
+                keep[r - 1]
+            });
         }
-        ends.push(text.len());
+        // records keep their names: their ids, or else their row numbers in the file
+        let (mut text, mut ends) = (String::new(), Vec::with_capacity(kept));
+        for r in (0..n).filter(|&r| keep[r]) {
+            match self.ids.get(r) {
+                Some(id) => text.push_str(id),
+                None => text.push_str(itoa::Buffer::new().format(r + 1)),
+            }
+            ends.push(text.len());
+        }
+        *self.ids = RecordIds::Column { text, ends };
     }
-    *ids = RecordIds::Column { text, ends };
 }
 
 /// Replaces the seed's weights with `values`, given alongside its table, one per record.
@@ -424,18 +497,19 @@ pub(crate) fn set_weights(seed: &mut Seed, values: &[f64]) -> Result<()> {
 /// Leaves the records `dropped` (0-based, ascending) out of `seed`; the others keep their names.
 pub(crate) fn leave_out(seed: &mut Seed, dropped: &[usize]) {
     let k = seed.attributes.len();
-    let Seed { frame, weights, ids, regions, .. } = seed;
+    let Seed { frame, weights, value_columns, values, ids, regions, .. } = seed;
+    let mut kept = Kept { k, weights, q: value_columns.len(), values, ids, regions };
     let codes = match frame.codes().clone() {
         Codes::U8(mut c) => {
-            drop_records(&mut c, k, weights, ids, regions, dropped);
+            kept.drop(&mut c, dropped);
             Codes::U8(c)
         }
         Codes::U16(mut c) => {
-            drop_records(&mut c, k, weights, ids, regions, dropped);
+            kept.drop(&mut c, dropped);
             Codes::U16(c)
         }
         Codes::U32(mut c) => {
-            drop_records(&mut c, k, weights, ids, regions, dropped);
+            kept.drop(&mut c, dropped);
             Codes::U32(c)
         }
     };
@@ -446,6 +520,8 @@ pub(crate) fn leave_out(seed: &mut Seed, dropped: &[usize]) {
 struct Body {
     codes: Codes,
     weights: Vec<f64>,
+    /// Values of the numeric columns, record by record.
+    values: Vec<f64>,
     ids: RecordIds,
     regions: Vec<String>,
     missing: MissingCounts,
@@ -466,20 +542,22 @@ fn read_body<C: Code>(decoder: &Decoder, csv: &mut CsvFile, allow_plain: bool) -
 fn read_plain<C: Code>(decoder: &Decoder, body: &[u8], first_line: u64) -> Result<Body> {
     let chunks = plain::chunks(body, first_line);
     let n: usize = chunks.iter().map(|c| c.records).sum();
-    let k = decoder.attributes.len();
+    let (k, q) = (decoder.attributes.len(), decoder.values.len());
     let mut codes = crate::memory::zeros::<C>(n * k);
     let mut weights = crate::memory::zeros::<f64>(n);
+    let mut values = crate::memory::zeros::<f64>(n * q);
     let mut jobs = Vec::with_capacity(chunks.len());
-    let (mut codes_left, mut weights_left) = (&mut codes[..], &mut weights[..]);
+    let (mut codes_left, mut weights_left, mut values_left) = (&mut codes[..], &mut weights[..], &mut values[..]);
     for chunk in &chunks {
         let (c, rest) = std::mem::take(&mut codes_left).split_at_mut(chunk.records * k);
         let (w, wrest) = std::mem::take(&mut weights_left).split_at_mut(chunk.records);
-        jobs.push((chunk, c, w));
-        (codes_left, weights_left) = (rest, wrest);
+        let (v, vrest) = std::mem::take(&mut values_left).split_at_mut(chunk.records * q);
+        jobs.push((chunk, c, w, v));
+        (codes_left, weights_left, values_left) = (rest, wrest, vrest);
     }
-    let parts: Vec<Part> = jobs.into_par_iter().map(|(chunk, c, w)| decoder.chunk(chunk, c, w)).collect();
+    let parts: Vec<Part> = jobs.into_par_iter().map(|(chunk, c, w, v)| decoder.chunk(chunk, c, w, v)).collect();
     let mut before = 0;
-    let (mut missing, mut dropped) = (vec![0; k], Vec::new());
+    let (mut missing, mut dropped) = (vec![0; k + q], Vec::new());
     for part in &parts {
         missing.iter_mut().zip(&part.missing).for_each(|(m, n)| *m += n);
         dropped.extend(part.dropped.iter().map(|r| before + r));
@@ -495,9 +573,11 @@ fn read_plain<C: Code>(decoder: &Decoder, body: &[u8], first_line: u64) -> Resul
     problems.into_result()?;
     let mut regions = decoder.region.map(|_| read_regions(&chunks, decoder)).unwrap_or_default();
     let mut ids = ids.unwrap_or(RecordIds::Rows);
-    drop_records(&mut codes, k, &mut weights, &mut ids, &mut regions, &dropped);
-    let missing = decoder.rule.counts(&decoder.location.file, decoder.domain, &missing, dropped.len());
-    Ok(Body { codes: C::wrap(codes), weights, ids, regions, missing })
+    Kept { k, weights: &mut weights, q, values: &mut values, ids: &mut ids, regions: &mut regions }
+        .drop(&mut codes, &dropped);
+    let missing =
+        decoder.rule.counts(&decoder.location.file, decoder.domain, decoder.value_names, &missing, dropped.len());
+    Ok(Body { codes: C::wrap(codes), weights, values, ids, regions, missing })
 }
 
 /// Every record's region, read in a second, sequential pass (regional seeds are small).
@@ -527,23 +607,26 @@ fn merge_ids(parts: &[Part]) -> RecordIds {
 
 /// Any other body, record by record through the `csv` crate.
 fn read_records<C: Code>(decoder: &Decoder, csv: &mut CsvFile) -> Result<Body> {
-    let k = decoder.attributes.len();
+    let (k, q) = (decoder.attributes.len(), decoder.values.len());
     let mut codes: Vec<C> = Vec::new();
     let mut body = Body {
         codes: Codes::U8(Vec::new()),
         weights: Vec::new(),
+        values: Vec::new(),
         ids: RecordIds::Rows,
         regions: Vec::new(),
         missing: MissingCounts::new(&decoder.location.file, decoder.rule.policy),
     };
     let (mut id_text, mut id_ends, mut lines) = (String::new(), Vec::new(), Vec::new());
-    let (mut missing, mut dropped) = (vec![0; k], Vec::new());
+    let (mut missing, mut dropped) = (vec![0; k + q], Vec::new());
     let mut record = ByteRecord::new();
     let mut problems = Problems::new(&decoder.location.file);
     while let Some(line) = problems.next_row(|| csv.next(&mut record)) {
-        let start = codes.len();
+        let (start, values_start) = (codes.len(), body.values.len());
         codes.resize(start + k, C::default());
-        match decoder.record(|c| &record[c], line, &mut codes[start..], &mut missing) {
+        body.values.resize(values_start + q, 0.0);
+        match decoder.record(|c| &record[c], line, &mut codes[start..], &mut body.values[values_start..], &mut missing)
+        {
             Ok(row) => {
                 if row.dropped {
                     dropped.push(body.weights.len());
@@ -568,8 +651,11 @@ fn read_records<C: Code>(decoder: &Decoder, csv: &mut CsvFile) -> Result<Body> {
     }
     problems.into_result()?;
     codes.truncate(body.weights.len() * k);
-    drop_records(&mut codes, k, &mut body.weights, &mut body.ids, &mut body.regions, &dropped);
-    body.missing = decoder.rule.counts(&decoder.location.file, decoder.domain, &missing, dropped.len());
+    body.values.truncate(body.weights.len() * q);
+    let Body { weights, values, ids, regions, .. } = &mut body;
+    Kept { k, weights, q, values, ids, regions }.drop(&mut codes, &dropped);
+    body.missing =
+        decoder.rule.counts(&decoder.location.file, decoder.domain, decoder.value_names, &missing, dropped.len());
     body.codes = C::wrap(codes);
     Ok(body)
 }
@@ -613,12 +699,15 @@ struct Decoder<'a> {
     weight: Option<usize>,
     id: Vec<usize>,
     region: Option<usize>,
+    /// The columns of numeric totals, and their names.
+    values: Vec<usize>,
+    value_names: &'a [String],
 }
 
 impl<'a> Decoder<'a> {
     fn new(csv: &CsvFile, columns: SeedColumns<'a>, domain: &'a Domain) -> Result<Self> {
         let rule = MissingRule::new(&columns, domain);
-        let SeedColumns { weight, id, region, bins, .. } = columns;
+        let SeedColumns { weight, id, region, bins, values, .. } = columns;
         let (mut attributes, mut binned) = (Vec::new(), Vec::new());
         for attribute in domain.attributes() {
             let dictionary = Dictionary::fixed(attribute.categories())?;
@@ -661,6 +750,8 @@ impl<'a> Decoder<'a> {
             weight: weight.map(|w| csv.column(w, "weight")).transpose()?,
             id: id.iter().map(|i| csv.column(i, "id")).collect::<Result<_>>()?,
             region: region.map(|r| csv.column(r, "seed_region")).transpose()?,
+            values: values.iter().map(|v| csv.column(v, "numeric total")).collect::<Result<_>>()?,
+            value_names: values,
         })
     }
 
@@ -670,21 +761,27 @@ impl<'a> Decoder<'a> {
 
     /// Decodes the records of a plain chunk into `codes` and `weights` (its share of the
     /// arrays), stopping at the first failing record.
-    fn chunk<C: Code>(&self, chunk: &Chunk, codes: &mut [C], weights: &mut [f64]) -> Part {
-        let k = self.attributes.len();
+    fn chunk<C: Code>(&self, chunk: &Chunk, codes: &mut [C], weights: &mut [f64], values: &mut [f64]) -> Part {
+        let (k, q) = (self.attributes.len(), self.values.len());
         let mut part = Part {
             records: 0,
             id_text: String::new(),
             id_ends: Vec::new(),
             id_lines: Vec::new(),
             problems: Problems::new(&self.location.file),
-            missing: vec![0; k],
+            missing: vec![0; k + q],
             dropped: Vec::new(),
         };
         let mut fields = vec![&b""[..]; self.width];
         for ((line, text), (r, weight)) in chunk.lines().zip(weights.iter_mut().enumerate()) {
             let decoded = match plain::split(text, &mut fields) {
-                Ok(()) => self.record(|c| fields[c], line, &mut codes[r * k..(r + 1) * k], &mut part.missing),
+                Ok(()) => self.record(
+                    |c| fields[c],
+                    line,
+                    &mut codes[r * k..(r + 1) * k],
+                    &mut values[r * q..(r + 1) * q],
+                    &mut part.missing,
+                ),
                 Err(found) => Err(Error::input(self.location.at_line(line), ragged(found, self.width))),
             };
             match decoded {
@@ -707,15 +804,29 @@ impl<'a> Decoder<'a> {
     }
 
     /// Decodes one record whose fields `field(column)` gives (trimmed), writing its codes and
-    /// counting its missing values in `missing` (one count per attribute).
+    /// its numeric totals' values and counting its missing values in `missing` (one count per
+    /// attribute, then per numeric column).
     fn record<'r, C: Code>(
         &self,
         field: impl Fn(usize) -> &'r [u8],
         line: u64,
         codes: &mut [C],
+        values: &mut [f64],
         missing: &mut [usize],
     ) -> Result<Row<'r>> {
         let mut dropped = false;
+        let k = self.attributes.len();
+        for (j, (&col, value)) in self.values.iter().zip(values.iter_mut()).enumerate() {
+            let text = self.text(field(col), line, col)?;
+            *value = if self.rule.values.is_missing(text) {
+                missing[k + j] += 1;
+                self.rule.number(Some(text)).map_err(|message| Error::input(self.at(line, col), message))?;
+                dropped = true;
+                0.0
+            } else {
+                number(text).map_err(|message| Error::input(self.at(line, col), message))?
+            };
+        }
         for (a, ((col, attribute, dictionary), code)) in self.attributes.iter().zip(codes.iter_mut()).enumerate() {
             let bytes = field(*col);
             let found = match &self.binned[a] {
@@ -865,7 +976,15 @@ mod tests {
     /// Columns to be completed: the default missing values, dropped.
     fn drop_missing() -> SeedColumns<'static> {
         let missing_values = Box::leak(Box::new(MissingValues::default()));
-        SeedColumns { weight: None, id: &[], region: None, missing_values, missing: MissingPolicy::Drop, bins: &[] }
+        SeedColumns {
+            weight: None,
+            id: &[],
+            region: None,
+            missing_values,
+            missing: MissingPolicy::Drop,
+            bins: &[],
+            values: &[],
+        }
     }
 
     fn domain() -> Domain {

@@ -63,6 +63,8 @@ pub struct Spec {
     /// `[[structural_zero]]`: each a table of attribute → categories naming cells that cannot
     /// exist (every named attribute has one of its listed categories).
     pub structural_zeros: Vec<IndexMap<String, Vec<String>>>,
+    /// `[[total]]`: numeric totals of seed columns, met by seed re-weighting.
+    pub totals: Vec<TotalSpec>,
     /// `missing_values`: the field values read as missing in the seed and the margins
     /// (default [`MissingValues::default`]: empty, `NA`, `N/A`, `NaN`, `NULL`, `.`).
     pub missing_values: MissingValues,
@@ -90,6 +92,22 @@ struct RawSpec {
     missing_values: MissingValues,
     #[serde(rename = "structural_zero", default)]
     structural_zeros: Vec<IndexMap<String, Vec<String>>>,
+    #[serde(rename = "total", default)]
+    totals: Vec<TotalSpec>,
+}
+
+/// `[[total]]`: the population total of a numeric seed column, optionally within a category.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TotalSpec {
+    /// The seed's numeric column.
+    pub column: String,
+    /// The total its weighted sum must reach.
+    pub total: f64,
+    /// Attribute → category: only records in it count (`within = { sex = "female" }`).
+    #[serde(default)]
+    pub within: IndexMap<String, String>,
 }
 
 /// `[seed]`: the sample to start from.
@@ -334,6 +352,7 @@ impl RawSpec {
             zones: self.zones,
             missing_values: self.missing_values,
             structural_zeros: self.structural_zeros,
+            totals: self.totals,
             base: PathBuf::new(),
             source: name.to_string(),
         })

@@ -195,6 +195,7 @@ pub fn for_each_chunk(
             warnings: Vec::new(),
             missing: Vec::new(),
             structural_zeros: problem.structural_zeros.clone(),
+            totals: problem.totals.clone(),
         };
         let done = f(&sub, chunk);
         seed = sub.seed;
