@@ -129,19 +129,8 @@ fn weights_match_r_survey(case: &str, name: &str) {
     }
 }
 
-macro_rules! oracle_cases {
-    ($($test:ident: $case:literal by $method:literal,)*) => {
-        $(
-            #[test]
-            fn $test() {
-                weights_match_r_survey($case, $method);
-            }
-        )*
-        const TESTED: &[&str] = &[$($case),*];
-    };
-}
 
-oracle_cases! {
+common::oracle_cases! {
     linear_income_by_linear: "linear_income" by "linear",
     raking_income_by_rake: "raking_income" by "rake",
     raking_income_by_entropy: "raking_income" by "entropy",

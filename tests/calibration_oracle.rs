@@ -131,21 +131,8 @@ fn weights_match_r_survey(case: &str, name: &str) {
     }
 }
 
-/// One test per oracle case and populace method that must reproduce it, and the list of the
-/// cases they test.
-macro_rules! oracle_cases {
-    ($($test:ident: $case:literal by $method:literal,)*) => {
-        $(
-            #[test]
-            fn $test() {
-                weights_match_r_survey($case, $method);
-            }
-        )*
-        const TESTED: &[&str] = &[$($case),*];
-    };
-}
 
-oracle_cases! {
+common::oracle_cases! {
     linear_oneway_by_linear: "linear_oneway" by "linear",
     raking_oneway_by_rake: "raking_oneway" by "rake",
     raking_oneway_by_entropy: "raking_oneway" by "entropy",

@@ -221,3 +221,20 @@ pub fn evaluate_spec(dir: &Path, spec: &str) -> populace::evaluation::Evaluation
     let spec = populace::evaluation::ExperimentSpec::from_path(&dir.join("spec.toml")).unwrap();
     populace::evaluation::evaluate(&spec, &mut |_| {}).unwrap()
 }
+
+/// One test per oracle case and populace method that must reproduce it (each calls the test
+/// file's `weights_match_r_survey(case, method)`), and `TESTED`, the list of the cases.
+#[allow(unused_macros)]
+macro_rules! oracle_cases {
+    ($($test:ident: $case:literal by $method:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                weights_match_r_survey($case, $method);
+            }
+        )*
+        const TESTED: &[&str] = &[$($case),*];
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use oracle_cases;
