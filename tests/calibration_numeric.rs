@@ -129,7 +129,6 @@ fn weights_match_r_survey(case: &str, name: &str) {
     }
 }
 
-
 common::oracle_cases! {
     linear_income_by_linear: "linear_income" by "linear",
     raking_income_by_rake: "raking_income" by "rake",

@@ -131,7 +131,6 @@ fn weights_match_r_survey(case: &str, name: &str) {
     }
 }
 
-
 common::oracle_cases! {
     linear_oneway_by_linear: "linear_oneway" by "linear",
     raking_oneway_by_rake: "raking_oneway" by "rake",
