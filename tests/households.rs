@@ -751,3 +751,14 @@ fn a_seed_id_column_named_household_id_is_written_as_seed_household_id() {
     assert_eq!(header[..4], ["household_id", "PUMA", "TAZ", "seed_household_id"]);
     assert_eq!(rows.len(), 30);
 }
+
+#[test]
+fn fit_reads_the_columns_it_uses_and_names_every_column_when_one_is_missing() {
+    let households = "hh,PUMA,w,notes\n1,100,5,\n2,100,5,x\n3,100,5,\n4,100,5,y\n";
+    let dir = project(households, PERSONS, CROSSWALK);
+    fit_ok(&dir);
+    let spec = dir.path().join("spec.toml");
+    std::fs::write(&spec, std::fs::read_to_string(&spec).unwrap().replace("w > 0", "size > 0")).unwrap();
+    let e = fit_error(&dir);
+    assert!(e.contains("size") && e.contains("notes"), "the message lists the file's columns, read or not: {e}");
+}

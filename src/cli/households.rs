@@ -75,7 +75,7 @@ pub fn inputs(files: Files, path: &Path, spec: &HouseholdSpec) -> Files {
 pub fn run_fit(path: &Path, spec: HouseholdSpec, out: &Path, json: bool, quiet: bool) -> Result<i32> {
     let start = Instant::now();
     inputs(Files::default(), path, &spec).output_folder("--out", out, &OUTPUTS).check()?;
-    let problem = HouseholdProblem::load(&spec)?;
+    let problem = HouseholdProblem::load_for_fit(&spec)?;
     for note in &problem.notes {
         eprintln!("note: {note}");
     }
@@ -133,7 +133,7 @@ pub fn run_fit_sharded(
 ) -> Result<i32> {
     let start = Instant::now();
     inputs(Files::default(), path, &spec).output_folder("--out", out, &["weights.csv"]).check()?;
-    let problem = HouseholdProblem::load(&spec)?;
+    let problem = HouseholdProblem::load_for_fit(&spec)?;
     for note in &problem.notes {
         eprintln!("note: {note}");
     }

@@ -287,7 +287,7 @@ fn run_experiment(spec: &ExperimentSpec, out: &Path, what: &str, progress: &mut 
 fn fit_households(path: &Path, out: &Path, warnings: &mut Vec<String>) -> Result<(HouseholdReport, String)> {
     let start = Instant::now();
     let spec = HouseholdSpec::from_path(path)?;
-    let problem = HouseholdProblem::load(&spec)?;
+    let problem = HouseholdProblem::load_for_fit(&spec)?;
     warnings.extend(problem.notes.iter().cloned());
     let fit_start = Instant::now();
     let weights = households::fit(&problem, &spec.fit)?;

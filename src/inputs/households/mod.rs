@@ -220,10 +220,29 @@ impl HouseholdProblem {
     /// household without persons, a zone in two parents, a missing total, an expression that
     /// does not parse or whose value is missing for a household.
     pub fn load(spec: &HouseholdSpec) -> Result<HouseholdProblem> {
+        HouseholdProblem::read(spec, false)
+    }
+
+    /// As [`HouseholdProblem::load`], but reading only the seed columns a fit uses (ids,
+    /// weights, zones, those the controls' expressions name, those the spec lists to be
+    /// written): the other columns of a wide seed are neither read nor checked.
+    ///
+    /// # Errors
+    /// As [`HouseholdProblem::load`].
+    pub fn load_for_fit(spec: &HouseholdSpec) -> Result<HouseholdProblem> {
+        HouseholdProblem::read(spec, true)
+    }
+
+    fn read(spec: &HouseholdSpec, fit_only: bool) -> Result<HouseholdProblem> {
         let missing = &spec.missing_values;
-        let open = |file: &std::path::Path, rename| {
+        let open = |file: &std::path::Path, rename, keep: Option<&[String]>| {
             let path = spec.resolve(file);
-            Table::read(&path, &path.display().to_string(), rename, missing, spec.comment)
+            Table::read(&path, &path.display().to_string(), rename, missing, spec.comment, keep)
+        };
+        let (household_columns, person_columns) = fit_columns(spec);
+        let (household_keep, person_keep) = match fit_only {
+            true => (Some(household_columns.as_slice()), Some(person_columns.as_slice())),
+            false => (None, None),
         };
         let mut notes = Vec::new();
         let names = &spec.geography.levels;
@@ -234,9 +253,9 @@ impl HouseholdProblem {
         let tables: Vec<(usize, &ControlTableSpec, Table)> = spec
             .tables
             .iter()
-            .map(|t| Ok((spec.level(&t.geography).unwrap_or_default(), t, open(&t.file, &t.rename)?)))
+            .map(|t| Ok((spec.level(&t.geography).unwrap_or_default(), t, open(&t.file, &t.rename, None)?)))
             .collect::<Result<_>>()?;
-        let household_table = open(&spec.households.file, &spec.households.rename)?;
+        let household_table = open(&spec.households.file, &spec.households.rename, household_keep)?;
 
         // The geography: the crosswalk's zones (those of the lowest level's control table,
         // when it has one), or the one level's zones.
@@ -250,7 +269,7 @@ impl HouseholdProblem {
         };
         let geography = match &spec.geography.crosswalk {
             Some(file) => {
-                let crosswalk = open(file, &spec.geography.rename)?;
+                let crosswalk = open(file, &spec.geography.rename, None)?;
                 let keep = |z: &str| lowest_zones.as_ref().is_none_or(|set| set.contains(key(z).as_ref()));
                 let (geography, left_out) = Geography::read(&crosswalk, names, seed_level, &keep)?;
                 if left_out > 0 {
@@ -287,7 +306,7 @@ impl HouseholdProblem {
         let households = read_households(spec, &household_table, &geography, &mut notes)?;
         let (persons, person_table) = match &spec.persons {
             Some(p) => {
-                let table = open(&p.file, &p.rename)?;
+                let table = open(&p.file, &p.rename, person_keep)?;
                 let persons = read_persons(spec, p, &table, &households, &household_table)?;
                 (Some(persons), Some(table))
             }
@@ -450,6 +469,33 @@ impl HouseholdProblem {
         }
         out
     }
+}
+
+/// The household and person columns a fit reads: ids, weights, zones, the columns the
+/// controls' expressions name (an expression that does not parse names none here: reading the
+/// controls reports it), the columns to be written and the role.
+fn fit_columns(spec: &HouseholdSpec) -> (Vec<String>, Vec<String>) {
+    let hs = &spec.households;
+    let mut households: Vec<String> = vec![hs.id.clone(), hs.weight.clone()];
+    households.extend(spec.geography.levels.iter().cloned());
+    households.extend(hs.columns.iter().flatten().cloned());
+    let mut persons: Vec<String> = Vec::new();
+    if let Some(ps) = &spec.persons {
+        persons.push(ps.household_id.clone());
+        persons.extend(ps.columns.iter().flatten().cloned());
+        persons.extend(ps.role.iter().cloned());
+    }
+    for control in &spec.controls {
+        let alias = control.table.as_str();
+        if let Ok(expression) = Expression::parse(&control.expression, &[alias]) {
+            let columns = expression.columns().iter().cloned();
+            match control.table {
+                ControlTable::Households => households.extend(columns),
+                ControlTable::Persons => persons.extend(columns),
+            }
+        }
+    }
+    (households, persons)
 }
 
 /// The households of the seed table, in seed-zone order, those with weight 0 or in a seed zone

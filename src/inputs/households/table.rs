@@ -19,11 +19,14 @@ pub(crate) struct Table {
     pub frame: Frame,
     /// The line of each row (CSV), or none (Parquet: rows are numbered from 1).
     lines: Option<Vec<u64>>,
+    /// Every column of the file, renamed, read or not (for messages).
+    header: Vec<String>,
 }
 
 impl Table {
     /// Reads the file `path` (named `display`), renaming columns by `rename` and reading the
-    /// values of `missing` as missing.
+    /// values of `missing` as missing; with `keep`, only the columns it names (after renaming)
+    /// are read.
     /// With `comment`, CSV text from that character to the end of its line is left out (as
     /// pandas' `read_csv(comment=…)`, which PopulationSim reads with `#`), outside quotes.
     pub fn read(
@@ -32,22 +35,29 @@ impl Table {
         rename: &IndexMap<String, String>,
         missing: &MissingValues,
         comment: Option<u8>,
+        keep: Option<&[String]>,
     ) -> Result<Table> {
-        let (frame, lines) = match Contents::read(path, display)? {
+        let renamed = |name: &str| rename.get(name).map_or(name, String::as_str).to_string();
+        let read = |rows: &mut dyn Rows| -> Result<(Frame, Vec<u64>, Vec<String>)> {
+            let header: Vec<String> = rows.headers().iter().map(|n| renamed(n)).collect();
+            let wanted = |c: usize| keep.is_none_or(|k| k.contains(&header[c]));
+            let (frame, lines) = read_rows(rows, missing, wanted)?;
+            Ok((frame, lines, header))
+        };
+        let (frame, lines, header) = match Contents::read(path, display)? {
             Contents::Csv(mut bytes) => {
                 if let Some(c) = comment {
                     strip_comments(&mut bytes, c);
                 }
-                let mut rows = CsvRows::new(CsvFile::from_bytes(bytes, display)?);
-                let (frame, lines) = read_rows(&mut rows, missing)?;
-                (frame, Some(lines))
+                let (frame, lines, header) = read(&mut CsvRows::new(CsvFile::from_bytes(bytes, display)?))?;
+                (frame, Some(lines), header)
             }
             Contents::Parquet(frame) => {
-                let mut rows = crate::inputs::FrameRows::new(display, &frame);
-                (read_rows(&mut rows, missing)?.0, None)
+                let (frame, _, header) = read(&mut crate::inputs::FrameRows::new(display, &frame))?;
+                (frame, None, header)
             }
         };
-        let mut table = Table { name: display.to_string(), frame, lines };
+        let mut table = Table { name: display.to_string(), frame, lines, header };
         table.rename(rename)?;
         Ok(table)
     }
@@ -55,6 +65,9 @@ impl Table {
     fn rename(&mut self, rename: &IndexMap<String, String>) -> Result<()> {
         for (from, to) in rename {
             let Some(col) = self.frame.column(from) else {
+                if self.header.contains(to) {
+                    continue; // a column not read
+                }
                 let names: Vec<String> = self.frame.names().map(str::to_string).collect();
                 return Err(missing_column(&Location::file(&self.name), from, "renamed", &names));
             };
@@ -71,10 +84,7 @@ impl Table {
 
     /// The position of column `name`, which has role `role` (for the message).
     pub fn column(&self, name: &str, role: &str) -> Result<usize> {
-        self.frame.column(name).ok_or_else(|| {
-            let names: Vec<String> = self.frame.names().map(str::to_string).collect();
-            missing_column(&Location::file(&self.name), name, role, &names)
-        })
+        self.frame.column(name).ok_or_else(|| missing_column(&Location::file(&self.name), name, role, &self.header))
     }
 
     /// Where row `row` (from 0) is, at column `col`.
@@ -112,10 +122,14 @@ impl Table {
     }
 }
 
-/// Every row of `rows`, and each row's place.
-fn read_rows(rows: &mut dyn Rows, missing: &MissingValues) -> Result<(Frame, Vec<u64>)> {
+/// Every row of `rows` in the columns `wanted` keeps, and each row's place.
+fn read_rows(
+    rows: &mut dyn Rows,
+    missing: &MissingValues,
+    wanted: impl Fn(usize) -> bool,
+) -> Result<(Frame, Vec<u64>)> {
     let ignored = rows.ignored();
-    let columns: Vec<usize> = (0..rows.headers().len()).filter(|&c| Some(c) != ignored).collect();
+    let columns: Vec<usize> = (0..rows.headers().len()).filter(|&c| Some(c) != ignored && wanted(c)).collect();
     let names: Vec<String> = columns.iter().map(|&c| rows.headers()[c].clone()).collect();
     let mut builder = FrameBuilder::new(names.iter().map(|n| (n.as_str(), Dictionary::learned())))?;
     let mut places = Vec::new();
