@@ -92,16 +92,7 @@ fn calibrate(totals: Vec<TotalInput>, method: Calibration) -> ZoneFit {
 fn weights_match_r_survey(case: &str, name: &str) {
     let Case { method: r_method, totals: names, bounds, weights_file } =
         cases().into_iter().find(|(c, _)| c == case).unwrap().1;
-    let method = match name {
-        "linear" => Calibration::Linear,
-        "rake" => Calibration::Rake,
-        "entropy" => Calibration::Entropy,
-        "logit" => {
-            let (lower, upper) = bounds.expect("logit bounds");
-            Calibration::logit(lower, upper).unwrap()
-        }
-        _ => unreachable!(),
-    };
+    let method = common::calibration(name, bounds);
     let out = calibrate(totals(&names), method);
     let (_, rows) = read_csv(oracle(&weights_file));
     assert_eq!(rows.len(), out.weights.len());

@@ -103,16 +103,7 @@ fn weights_match_r_survey(case: &str, name: &str) {
     let seed = seed();
     let common::ApiCase { method: r_method, margins, bounds, weights_file } = api_case(case);
     let expected = r_weights(&seed, &weights_file);
-    let method = match name {
-        "linear" => Calibration::Linear,
-        "rake" => Calibration::Rake,
-        "entropy" => Calibration::Entropy,
-        "logit" => {
-            let (lower, upper) = bounds.expect("logit bounds");
-            Calibration::logit(lower, upper).unwrap()
-        }
-        _ => unreachable!(),
-    };
+    let method = common::calibration(name, bounds);
     let out = run(&seed, &margins, method);
     let diff = max_rel_diff(&out.weights, &expected);
     let (convergence, g) = (&out.report.convergence, &out.report.weights);

@@ -238,3 +238,20 @@ macro_rules! oracle_cases {
 }
 #[allow(unused_imports)]
 pub(crate) use oracle_cases;
+
+/// populace's calibration named `name` (`linear`, `rake`, `entropy`, or `logit` with `bounds`),
+/// as the R oracle cases name them.
+#[allow(dead_code)]
+pub fn calibration(name: &str, bounds: Option<(f64, f64)>) -> populace::calibration::Calibration {
+    use populace::calibration::Calibration;
+    match name {
+        "linear" => Calibration::Linear,
+        "rake" => Calibration::Rake,
+        "entropy" => Calibration::Entropy,
+        "logit" => {
+            let (lower, upper) = bounds.expect("logit bounds");
+            Calibration::logit(lower, upper).unwrap()
+        }
+        other => panic!("no calibration named {other}"),
+    }
+}
