@@ -335,23 +335,53 @@ fn balance_newton(
             }
         }
         let rhs = nalgebra::DVector::from_iterator(k, g.iter().map(|x| -x));
-        let svd = hessian.svd(true, true);
-        let cutoff = svd.singular_values.max() * 1e-13;
-        let direction = svd.solve(&rhs, cutoff).ok()?;
-        let mut scale = 1.0;
-        loop {
-            let trial: Vec<f64> = lambda.iter().zip(direction.iter()).map(|(l, d)| l + scale * d).collect();
-            let tw = weights(&trial);
-            let (tg, tworst) = deviation(&tw, &trial);
-            if tworst < worst {
-                (lambda, w, g, worst) = (trial, tw, tg, tworst);
-                break;
-            }
-            scale /= 2.0;
-            if scale < 1e-10 {
-                return None;
-            }
+        let direction = solve_symmetric(hessian, &rhs)?;
+        let at = |trial: &[f64]| {
+            let tw = weights(trial);
+            let (tg, tworst) = deviation(&tw, trial);
+            (tw, tg, tworst)
+        };
+        let (trial, (tw, tg, tworst)) = damped_step(&lambda, &direction, worst, at, |s| s.2)?;
+        (lambda, w, g, worst) = (trial, tw, tg, tworst);
+    }
+    None
+}
+
+/// Solves `H x = rhs` for a symmetric positive semi-definite `H`: by its Cholesky factor, or
+/// where that fails (collinear controls) by SVD, singular values below 10⁻¹³ of the largest
+/// left out. `None` if neither works.
+pub(super) fn solve_symmetric(
+    h: nalgebra::DMatrix<f64>,
+    rhs: &nalgebra::DVector<f64>,
+) -> Option<nalgebra::DVector<f64>> {
+    match h.clone().cholesky() {
+        Some(cholesky) => Some(cholesky.solve(rhs)),
+        None => {
+            let svd = h.svd(true, true);
+            let cutoff = svd.singular_values.max() * 1e-13;
+            svd.solve(rhs, cutoff).ok()
         }
+    }
+}
+
+/// A damped Newton step: the first of `λ + d`, `λ + d/2`, `λ + d/4`, … (down to 10⁻¹⁰ d)
+/// whose state (`at`) has a largest deviation (`worst_of`) below `worst`, with that state;
+/// `None` when none has.
+pub(super) fn damped_step<S>(
+    lambda: &[f64],
+    direction: &nalgebra::DVector<f64>,
+    worst: f64,
+    at: impl Fn(&[f64]) -> S,
+    worst_of: impl Fn(&S) -> f64,
+) -> Option<(Vec<f64>, S)> {
+    let mut scale = 1.0;
+    while scale >= 1e-10 {
+        let trial: Vec<f64> = lambda.iter().zip(direction.iter()).map(|(l, d)| l + scale * d).collect();
+        let state = at(&trial);
+        if worst_of(&state) < worst {
+            return Some((trial, state));
+        }
+        scale /= 2.0;
     }
     None
 }

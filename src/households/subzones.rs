@@ -15,8 +15,8 @@
 //! [`meet_totals`] then makes the children's household totals exact.
 
 use super::balance::{
-    gamma, importance_at, Controls, Convergence, Powers, ALT_MAX_DELTA, IMPORTANCE_ADJUST_COUNT, MAX_RELAXATION_FACTOR,
-    MIN_CONTROL_VALUE, MIN_GAMMA, NEWTON_STEPS, NEWTON_TOLERANCE,
+    damped_step, gamma, importance_at, solve_symmetric, Controls, Convergence, Powers, ALT_MAX_DELTA,
+    IMPORTANCE_ADJUST_COUNT, MAX_RELAXATION_FACTOR, MIN_CONTROL_VALUE, MIN_GAMMA, NEWTON_STEPS, NEWTON_TOLERANCE,
 };
 use super::groups::Groups;
 
@@ -255,32 +255,12 @@ pub(crate) fn balance_simultaneous_newton(
             jacobian[(c, c)] = 1.0;
             rhs[c] = 0.0;
         }
-        let direction = match jacobian.clone().cholesky() {
-            Some(cholesky) => cholesky.solve(&rhs),
-            None => {
-                let svd = jacobian.svd(true, true);
-                let cutoff = svd.singular_values.max() * 1e-13;
-                svd.solve(&rhs, cutoff).ok()?
-            }
-        };
-        let mut scale = 1.0;
-        loop {
-            let trial: Vec<f64> = lambda.iter().zip(direction.iter()).map(|(l, d)| l + scale * d).collect();
-            let next = dual.at(&trial);
-            if next.worst < state.worst {
-                (lambda, state) = (trial, next);
-                break;
-            }
-            scale /= 2.0;
-            if scale < 1e-10 {
-                if state.worst < NEWTON_ACCEPTABLE {
-                    break;
-                }
-                return None;
-            }
-        }
-        if scale < 1e-10 {
-            break;
+        let direction = solve_symmetric(jacobian, &rhs)?;
+        match damped_step(&lambda, &direction, state.worst, |trial| dual.at(trial), |s| s.worst) {
+            Some((trial, next)) => (lambda, state) = (trial, next),
+            // No step lowers the deviation any more: done if it is small enough.
+            None if state.worst < NEWTON_ACCEPTABLE => break,
+            None => return None,
         }
     }
     let gs = groups.len();
